@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Text.Json;
+using Deri.Runtime;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri info</c>: versions, threads and devices of the native runtime.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
+        var cmd = new Command("info", "Print the Deri, TorchSharp and LibTorch versions, threads in use and available devices") { device, threads, json };
+        cmd.SetAction(result =>
+        {
+            var settings = CommonOptions.Settings(result, device, threads);
+            var selected = settings.Resolve();
+            var info = RuntimeInfo.Collect();
+            if (result.GetValue(json))
+            {
+                var o = new Dictionary<string, object>
+                {
+                    ["deri"] = info.DeriVersion, ["torchsharp"] = info.TorchSharpVersion, ["libtorch"] = info.LibTorchVersion,
+                    ["threads"] = info.Threads, ["interop_threads"] = info.InteropThreads, ["processors"] = info.ProcessorCount,
+                    ["devices"] = info.Devices, ["selected_device"] = selected.ToString(),
+                };
+                Console.WriteLine(JsonSerializer.Serialize(o));
+                return 0;
+            }
+            Console.WriteLine($"Deri        {info.DeriVersion}");
+            Console.WriteLine($"TorchSharp  {info.TorchSharpVersion}");
+            Console.WriteLine($"LibTorch    {info.LibTorchVersion}");
+            Console.WriteLine($"Threads     {info.Threads} intra-op, {info.InteropThreads} inter-op ({info.ProcessorCount} processors)");
+            Console.WriteLine($"Devices     {string.Join(", ", info.Devices)}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
+            Console.WriteLine($"Selected    {selected}");
+            return 0;
+        });
+        return cmd;
+    }
+}
