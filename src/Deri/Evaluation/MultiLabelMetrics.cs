@@ -149,14 +149,16 @@ public static class MultiLabelMetrics
         if (scores.GetLength(0) == 0) throw new ArgumentException("no samples");
     }
 
-    internal static double[] Column(double[,] m, int c)
+    /// <summary>Column <paramref name="c"/> of a matrix.</summary>
+    public static double[] Column(double[,] m, int c)
     {
         var r = new double[m.GetLength(0)];
         for (int i = 0; i < r.Length; i++) r[i] = m[i, c];
         return r;
     }
 
-    internal static int[] Column(int[,] m, int c)
+    /// <summary>Column <paramref name="c"/> of a matrix.</summary>
+    public static int[] Column(int[,] m, int c)
     {
         var r = new int[m.GetLength(0)];
         for (int i = 0; i < r.Length; i++) r[i] = m[i, c];
