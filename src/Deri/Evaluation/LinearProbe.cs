@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using TorchSharp;
-using TorchSharp.Modules;
+using System.Numerics;
 using static TorchSharp.torch;
 
 namespace Deri.Evaluation;
@@ -37,7 +36,7 @@ public sealed record LinearProbeOptions
 }
 
 /// <summary>One split of cached features and labels.</summary>
-/// <param name="Features">Features <c>(N, D)</c> (any float type, any device); not disposed by the probe.</param>
+/// <param name="Features">Features <c>(N, D)</c> (any float type, any device), read once; not disposed by the probe.</param>
 /// <param name="Labels">0/1 labels <c>(N, C)</c>.</param>
 public sealed record ProbeSplit(Tensor Features, int[,] Labels);
 
@@ -54,11 +53,18 @@ public sealed record LinearProbeResult(double RatioPercent, int TrainSamples, in
     MetricsReport Test, IReadOnlyList<double> ValidationAucByEpoch, double Seconds);
 
 /// <summary>
-/// Linear probing on frozen, cached features (METHOD §4): one <c>Linear(D → C)</c> trained with
+/// Linear probing on frozen, cached features (METHOD §4): one linear layer <c>D → C</c> trained with
 /// BCE-with-logits and AdamW on a seeded subset of the training split (<see cref="TrainingSubset"/>); after
 /// every epoch the validation macro AUC is measured and the best epoch's weights are evaluated on test.
-/// Features stay in memory as float32 on <c>device</c>, so 100 epochs take seconds.
 /// </summary>
+/// <remarks>
+/// The layer is tiny (a 16 × D by D × C product per step), so the optimiser steps run in managed double
+/// precision rather than as LibTorch calls: a LibTorch step costs tens of native calls whose overhead (and,
+/// on a busy machine, intra-op thread contention) exceeds the arithmetic by orders of magnitude. The math is
+/// PyTorch's: <c>nn.Linear</c> default initialisation U(−1/√D, 1/√D) for weight and bias,
+/// <c>BCEWithLogitsLoss</c> (mean over B × C), <c>torch.optim.AdamW</c> (β = 0.9, 0.999, ε = 1e-8, decoupled
+/// weight decay on weight and bias). Single-threaded, so results are bit-identical for a seed.
+/// </remarks>
 public static class LinearProbe
 {
     /// <summary>Trains and evaluates one probe.</summary>
@@ -68,15 +74,13 @@ public static class LinearProbe
     /// <param name="classNames">C class names.</param>
     /// <param name="ratioPercent">Training ratio in percent (1, 10, 100).</param>
     /// <param name="options">Hyper-parameters.</param>
-    /// <param name="device">Where to train; CPU when null.</param>
     public static LinearProbeResult Run(ProbeSplit train, ProbeSplit validation, ProbeSplit test, IReadOnlyList<string> classNames,
-        double ratioPercent, LinearProbeOptions? options = null, Device? device = null)
+        double ratioPercent, LinearProbeOptions? options = null)
     {
         var o = options ?? new LinearProbeOptions();
         o.Validate();
-        device ??= CPU;
         int c = classNames.Count;
-        long d = CheckSplit(train, c, "training");
+        int d = CheckSplit(train, c, "training");
         if (CheckSplit(validation, c, "validation") != d || CheckSplit(test, c, "test") != d)
             throw new ArgumentException("training, validation and test features must have the same width D");
         var sw = Stopwatch.StartNew();
@@ -84,76 +88,52 @@ public static class LinearProbe
         int nTotal = (int)train.Features.shape[0];
         var subset = TrainingSubset.Indices(nTotal, ratioPercent, o.Seed);
         int n = subset.Length;
-        var valLabels = validation.Labels;
+        double[] xAll = Flat(train.Features);                        // (N, D) row-major
+        var xTrain = new double[n * d];                              // (n, D)
+        var yTrain = new double[n * c];                              // (n, C)
+        for (int i = 0; i < n; i++)
+        {
+            Array.Copy(xAll, (long)subset[i] * d, xTrain, (long)i * d, d);
+            for (int j = 0; j < c; j++) yTrain[i * c + j] = train.Labels[subset[i], j];
+        }
+        double[] xVal = Flat(validation.Features), xTest = Flat(test.Features);
 
-        using var xTrain = Select(train.Features, subset, device);             // (n, D) float32
-        using var yTrain = LabelsTensor(train.Labels, subset, device);         // (n, C) float32
-        using var xVal = validation.Features.to(ScalarType.Float32, device);   // (Nv, D)
-        using var xTest = test.Features.to(ScalarType.Float32, device);        // (Nt, D)
-
-        torch.manual_seed(o.Seed);
-        using var head = nn.Linear(d, c).to(device);
-        using var optimizer = optim.AdamW(head.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var shuffle = new Random(unchecked((int)o.Seed));
-
+        var rng = new Random(unchecked((int)o.Seed));
+        var layer = new LinearProbeLayer(d, c, rng);
         int stepsPerEpoch = (n + o.BatchSize - 1) / o.BatchSize;
         long totalSteps = (long)stepsPerEpoch * o.Epochs, warmSteps = (long)stepsPerEpoch * o.WarmupEpochs;
         long step = 0;
         var history = new List<double>(o.Epochs);
         double bestAuc = double.NegativeInfinity;
         int bestEpoch = 0;
-        Tensor? bestWeight = null, bestBias = null;
-        try
+        LinearProbeLayer? best = null;
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
-            var order = Enumerable.Range(0, n).ToArray();
-            for (int epoch = 1; epoch <= o.Epochs; epoch++)
+            rng.Shuffle(order);
+            for (int b = 0; b < stepsPerEpoch; b++, step++)
             {
-                head.train();
-                shuffle.Shuffle(order);
-                for (int b = 0; b < stepsPerEpoch; b++, step++)
-                {
-                    using var scope = NewDisposeScope();
-                    SetLearningRate(optimizer, LearningRateAt(step, totalSteps, warmSteps, o.LearningRate));
-                    int start = b * o.BatchSize, len = Math.Min(o.BatchSize, n - start);
-                    var idx = tensor(order.AsSpan(start, len).ToArray().Select(i => (long)i).ToArray(), device: device);
-                    var logits = head.forward(xTrain.index_select(0, idx));   // (B, C)
-                    var loss = nn.functional.binary_cross_entropy_with_logits(logits, yTrain.index_select(0, idx));
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                }
-                double auc = MultiLabelMetrics.MacroAuc(Predict(head, xVal), valLabels);
-                if (double.IsNaN(auc))
-                    throw new ArgumentException("every class is degenerate (all 0 or all 1) in the validation split: no checkpoint can be selected");
-                history.Add(auc);
-                if (auc > bestAuc)
-                {
-                    bestAuc = auc;
-                    bestEpoch = epoch;
-                    bestWeight?.Dispose();
-                    bestBias?.Dispose();
-                    bestWeight = head.weight!.detach().clone();
-                    bestBias = head.bias!.detach().clone();
-                }
+                int start = b * o.BatchSize, len = Math.Min(o.BatchSize, n - start);
+                layer.Step(xTrain, yTrain, order.AsSpan(start, len), LearningRateAt(step, totalSteps, warmSteps, o.LearningRate), o.WeightDecay);
             }
-            using (no_grad())
+            double auc = MultiLabelMetrics.MacroAuc(layer.Predict(xVal), validation.Labels);
+            if (double.IsNaN(auc))
+                throw new ArgumentException("every class is degenerate (all 0 or all 1) in the validation split: no checkpoint can be selected");
+            history.Add(auc);
+            if (auc > bestAuc)
             {
-                head.weight!.copy_(bestWeight!);
-                head.bias!.copy_(bestBias!);
+                bestAuc = auc;
+                bestEpoch = epoch;
+                best = layer.Copy();
             }
         }
-        finally
-        {
-            bestWeight?.Dispose();
-            bestBias?.Dispose();
-        }
-        var report = MultiLabelMetrics.Evaluate(Predict(head, xTest), test.Labels, classNames, "test");
+        var report = MultiLabelMetrics.Evaluate(best!.Predict(xTest), test.Labels, classNames, "test");
         return new LinearProbeResult(ratioPercent, n, bestEpoch, bestAuc, report.MacroAuc, report, history, sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>
-    /// The learning rate at a 0-based optimiser step: <c>lr·(step+1)/warm</c> during warm-up, then
-    /// <c>lr·(1 + cos(π·(step − warm)/(total − warm)))/2</c>.
+    /// The learning rate at a 0-based optimiser step (the schedule advances every step):
+    /// <c>lr·(step+1)/warm</c> during warm-up, then <c>lr·(1 + cos(π·(step − warm)/(total − warm)))/2</c>.
     /// </summary>
     public static double LearningRateAt(long step, long totalSteps, long warmupSteps, double peak)
     {
@@ -162,41 +142,14 @@ public static class LinearProbe
         return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 
-    private static void SetLearningRate(OptimizerHelper optimizer, double lr)
-    {
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-    }
-
-    // Logits of a whole split (N, C) as doubles, in inference mode.
-    private static double[,] Predict(Linear head, Tensor x)
-    {
-        head.eval();
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var logits = head.forward(x).to_type(ScalarType.Float64).cpu();
-        var flat = logits.data<double>().ToArray();
-        var m = new double[logits.shape[0], logits.shape[1]];
-        Buffer.BlockCopy(flat, 0, m, 0, flat.Length * sizeof(double));
-        return m;
-    }
-
-    private static Tensor Select(Tensor features, int[] rows, Device device)
+    // Features (N, D) of any float type and device as a row-major double array.
+    private static double[] Flat(Tensor features)
     {
         using var scope = NewDisposeScope();
-        var idx = tensor(rows.Select(i => (long)i).ToArray(), device: features.device);
-        return features.index_select(0, idx).to(ScalarType.Float32, device).MoveToOuterDisposeScope();
+        return features.detach().to_type(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
     }
 
-    private static Tensor LabelsTensor(int[,] labels, int[] rows, Device device)
-    {
-        int c = labels.GetLength(1);
-        var flat = new float[rows.Length * c];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < c; j++) flat[i * c + j] = labels[rows[i], j];
-        return tensor(flat, [rows.Length, c], device: device);
-    }
-
-    private static long CheckSplit(ProbeSplit s, int classes, string name)
+    private static int CheckSplit(ProbeSplit s, int classes, string name)
     {
         if (s.Features.dim() != 2) throw new ArgumentException($"{name} features must be (N, D), got [{string.Join(",", s.Features.shape)}]");
         if (s.Features.shape[0] != s.Labels.GetLength(0))
@@ -205,6 +158,140 @@ public static class LinearProbe
             throw new ArgumentException($"{name} split: {s.Labels.GetLength(1)} label columns for {classes} classes");
         foreach (int y in s.Labels)
             if (y is not (0 or 1)) throw new ArgumentException($"{name} split: label {y} is not 0 or 1");
-        return s.Features.shape[1];
+        return (int)s.Features.shape[1];
+    }
+}
+
+/// <summary>
+/// The probe's linear layer <c>z = W x + b</c> (<c>W</c>: <c>(C, D)</c>) with its AdamW state, in double precision,
+/// computing what <c>nn.Linear</c> + <c>BCEWithLogitsLoss</c> + <c>torch.optim.AdamW</c> compute.
+/// </summary>
+public sealed class LinearProbeLayer
+{
+    private const double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
+    private readonly int _d, _c;
+    private readonly double[] _w, _b;              // (C, D), (C)
+    private readonly double[] _mw, _vw, _mb, _vb;  // AdamW first and second moments
+    private readonly double[] _gw, _gb;            // gradients of the current step
+    private int _t;
+
+    /// <summary>PyTorch's default initialisation: weight and bias uniform in (−1/√D, 1/√D), drawn from <paramref name="rng"/>.</summary>
+    public LinearProbeLayer(int d, int c, Random rng)
+        : this(Uniform(c * d, 1 / Math.Sqrt(d), rng), Uniform(c, 1 / Math.Sqrt(d), rng))
+    {
+    }
+
+    /// <summary>A layer with the given weight <c>(C, D)</c> (row-major) and bias <c>(C)</c>, and fresh optimiser state.</summary>
+    public LinearProbeLayer(double[] weight, double[] bias)
+    {
+        _c = bias.Length;
+        _d = _c == 0 ? 0 : weight.Length / _c;
+        if (_c == 0 || _d == 0 || _d * _c != weight.Length)
+            throw new ArgumentException($"a weight of {weight.Length} values does not match a bias of {bias.Length}");
+        (_w, _b) = ((double[])weight.Clone(), (double[])bias.Clone());
+        (_mw, _vw, _gw) = (new double[_c * _d], new double[_c * _d], new double[_c * _d]);
+        (_mb, _vb, _gb) = (new double[_c], new double[_c], new double[_c]);
+    }
+
+    private LinearProbeLayer(LinearProbeLayer o) : this(o._w, o._b)
+    {
+        _t = o._t;
+        Array.Copy(o._mw, _mw, _mw.Length);
+        Array.Copy(o._vw, _vw, _vw.Length);
+        Array.Copy(o._mb, _mb, _mb.Length);
+        Array.Copy(o._vb, _vb, _vb.Length);
+    }
+
+    /// <summary>Weight <c>(C, D)</c>, row-major (a copy).</summary>
+    public double[] Weight => (double[])_w.Clone();
+
+    /// <summary>Bias <c>(C)</c> (a copy).</summary>
+    public double[] Bias => (double[])_b.Clone();
+
+    /// <summary>A deep copy, optimiser state included.</summary>
+    public LinearProbeLayer Copy() => new(this);
+
+    /// <summary>One AdamW step on the BCE-with-logits loss (mean over B × C) of the rows <paramref name="batch"/>.</summary>
+    /// <param name="x">Features <c>(N, D)</c>, row-major.</param>
+    /// <param name="y">0/1 targets <c>(N, C)</c>, row-major.</param>
+    /// <param name="batch">Row indices of the mini-batch.</param>
+    /// <param name="lr">Learning rate of this step.</param>
+    /// <param name="weightDecay">Decoupled weight decay.</param>
+    public void Step(double[] x, double[] y, ReadOnlySpan<int> batch, double lr, double weightDecay)
+    {
+        Array.Clear(_gw);
+        Array.Clear(_gb);
+        double scale = 1.0 / (batch.Length * _c);
+        foreach (int r in batch)
+        {
+            var xr = x.AsSpan(r * _d, _d);
+            for (int j = 0; j < _c; j++)
+            {
+                double z = Dot(xr, _w.AsSpan(j * _d, _d)) + _b[j];
+                // d/dz of max(z, 0) − z·y + log(1 + e^−|z|) is sigmoid(z) − y.
+                double g = (Sigmoid(z) - y[r * _c + j]) * scale;
+                _gb[j] += g;
+                Axpy(g, xr, _gw.AsSpan(j * _d, _d));
+            }
+        }
+        _t++;
+        double bc1 = 1 - Math.Pow(Beta1, _t), bc2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, _t));
+        AdamW(_w, _gw, _mw, _vw, lr, weightDecay, bc1, bc2Sqrt);
+        AdamW(_b, _gb, _mb, _vb, lr, weightDecay, bc1, bc2Sqrt);
+    }
+
+    /// <summary>Logits <c>(N, C)</c> of rows <c>(N, D)</c> given row-major.</summary>
+    public double[,] Predict(double[] x)
+    {
+        int n = x.Length / _d;
+        var z = new double[n, _c];
+        for (int i = 0; i < n; i++)
+        {
+            var xr = x.AsSpan(i * _d, _d);
+            for (int j = 0; j < _c; j++) z[i, j] = Dot(xr, _w.AsSpan(j * _d, _d)) + _b[j];
+        }
+        return z;
+    }
+
+    private static double[] Uniform(int count, double bound, Random rng)
+    {
+        var a = new double[count];
+        for (int i = 0; i < count; i++) a[i] = (2 * rng.NextDouble() - 1) * bound;
+        return a;
+    }
+
+    // torch.optim.AdamW (single-tensor): p ← p(1 − lr·wd); m, v updated; p ← p − (lr/bc1)·m/(√v/√bc2 + ε).
+    private static void AdamW(double[] p, double[] g, double[] m, double[] v, double lr, double wd, double bc1, double bc2Sqrt)
+    {
+        double decay = 1 - lr * wd, stepSize = lr / bc1;
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] *= decay;
+            m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
+            v[i] = Beta2 * v[i] + (1 - Beta2) * g[i] * g[i];
+            p[i] -= stepSize * m[i] / (Math.Sqrt(v[i]) / bc2Sqrt + Eps);
+        }
+    }
+
+    private static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        int k = 0;
+        var acc = Vector<double>.Zero;
+        for (; k <= a.Length - Vector<double>.Count; k += Vector<double>.Count)
+            acc += new Vector<double>(a[k..]) * new Vector<double>(b[k..]);
+        double s = Vector.Sum(acc);
+        for (; k < a.Length; k++) s += a[k] * b[k];
+        return s;
+    }
+
+    private static void Axpy(double alpha, ReadOnlySpan<double> x, Span<double> y)
+    {
+        int k = 0;
+        var a = new Vector<double>(alpha);
+        for (; k <= x.Length - Vector<double>.Count; k += Vector<double>.Count)
+            (new Vector<double>(y[k..]) + a * new Vector<double>(x[k..])).CopyTo(y[k..]);
+        for (; k < x.Length; k++) y[k] += alpha * x[k];
     }
 }

@@ -43,7 +43,6 @@ public class LinearProbeTests
         // The caller's cached features are untouched and still usable.
         Assert.Equal(320, train.Features.shape[0]);
         Assert.False(train.Features.IsInvalid);
-        Assert.Equal(ScalarType.Float32, train.Features.dtype);
     }
 
     [Fact]
@@ -82,5 +81,40 @@ public class LinearProbeTests
             Assert.Throws<ArgumentException>(() => LinearProbe.Run(bad, train, train, Names, 100)).Message);
         Assert.Contains("2 label columns for 3 classes",
             Assert.Throws<ArgumentException>(() => LinearProbe.Run(new ProbeSplit(train.Features, new int[50, 2]), train, train, Names, 100)).Message);
+    }
+}
+
+public class LinearProbeLayerTests
+{
+    [Fact]
+    public void StepsEqualPyTorchLinearBceWithLogitsAndAdamW()
+    {
+        using var doc = MetricFixtures.Json("probe_steps.json");
+        var r = doc.RootElement;
+        var x = MetricFixtures.Matrix(r.GetProperty("x"));
+        var y = MetricFixtures.IntMatrix(r.GetProperty("y"));
+        int n = x.GetLength(0), d = x.GetLength(1), c = y.GetLength(1);
+        var xf = new double[n * d];
+        var yf = new double[n * c];
+        for (int i = 0; i < n; i++)
+        {
+            for (int k = 0; k < d; k++) xf[i * d + k] = x[i, k];
+            for (int j = 0; j < c; j++) yf[i * c + j] = y[i, j];
+        }
+        static double[] Vec(System.Text.Json.JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var layer = new LinearProbeLayer(Vec(r.GetProperty("weight0")), Vec(r.GetProperty("bias0")));
+        var lrs = Vec(r.GetProperty("lrs"));
+        int s = 0;
+        foreach (var batch in r.GetProperty("batches").EnumerateArray())
+            layer.Step(xf, yf, batch.EnumerateArray().Select(v => v.GetInt32()).ToArray(), lrs[s++], r.GetProperty("weight_decay").GetDouble());
+        Assert.Equal(30, s);
+        var w = Vec(r.GetProperty("weight"));
+        var b = Vec(r.GetProperty("bias"));
+        for (int i = 0; i < w.Length; i++) Assert.Equal(w[i], layer.Weight[i], 1e-9);
+        for (int i = 0; i < b.Length; i++) Assert.Equal(b[i], layer.Bias[i], 1e-9);
+        var logits = MetricFixtures.Matrix(r.GetProperty("logits"));
+        var z = layer.Predict(xf);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < c; j++) Assert.Equal(logits[i, j], z[i, j], 1e-9);
     }
 }
