@@ -261,10 +261,25 @@ public sealed class LinearProbeLayer
     }
 
     // torch.optim.AdamW (single-tensor): p ← p(1 − lr·wd); m, v updated; p ← p − (lr/bc1)·m/(√v/√bc2 + ε).
+    // Vectorised element-wise; each element sees the same IEEE operations as the scalar tail.
     private static void AdamW(double[] p, double[] g, double[] m, double[] v, double lr, double wd, double bc1, double bc2Sqrt)
     {
         double decay = 1 - lr * wd, stepSize = lr / bc1;
-        for (int i = 0; i < p.Length; i++)
+        int i = 0, w = Vector<double>.Count;
+        var (vDecay, vStep, vB1, vB1c, vB2, vB2c, vBc2, vEps) = (new Vector<double>(decay), new Vector<double>(stepSize),
+            new Vector<double>(Beta1), new Vector<double>(1 - Beta1), new Vector<double>(Beta2), new Vector<double>(1 - Beta2),
+            new Vector<double>(bc2Sqrt), new Vector<double>(Eps));
+        for (; i <= p.Length - w; i += w)
+        {
+            var gi = new Vector<double>(g, i);
+            var mi = vB1 * new Vector<double>(m, i) + vB1c * gi;
+            var vi = vB2 * new Vector<double>(v, i) + vB2c * gi * gi;
+            var pi = new Vector<double>(p, i) * vDecay;
+            (pi - vStep * mi / (Vector.SquareRoot(vi) / vBc2 + vEps)).CopyTo(p, i);
+            mi.CopyTo(m, i);
+            vi.CopyTo(v, i);
+        }
+        for (; i < p.Length; i++)
         {
             p[i] *= decay;
             m[i] = Beta1 * m[i] + (1 - Beta1) * g[i];
