@@ -19,18 +19,27 @@ internal static class MetricsCommand
         var valScores = new Option<string?>("--val-scores") { Description = "Validation-split scores: adds the held-out protocol (thresholds chosen on validation)" };
         var valLabels = new Option<string?>("--val-labels") { Description = "Validation-split labels, required with --val-scores" };
         var output = new Option<string?>("--output") { Description = "Also write the JSON to this file (atomically)" };
+        var table = new Option<string?>("--table") { Description = "Also write a per-class table as PREFIX.md, PREFIX.csv and PREFIX.json" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint that produced the scores, recorded in the table" };
         var cmd = new Command("metrics", "Per-class and macro ROC-AUC, max-F1 and accuracy (x100) of scores against 0/1 labels, as the DERI release computes them")
         {
-            scores, labels, names, valScores, valLabels, output,
+            scores, labels, names, valScores, valLabels, output, table, checkpoint,
         };
         cmd.SetAction(result =>
         {
             try
             {
-                var json = Run(result.GetValue(scores)!, result.GetValue(labels)!, result.GetValue(names),
+                var (json, reports) = Run(result.GetValue(scores)!, result.GetValue(labels)!, result.GetValue(names),
                     result.GetValue(valScores), result.GetValue(valLabels));
                 string text = MetricsJson.Format(json);
                 if (result.GetValue(output) is { } path) AtomicFile.WriteAllText(path, text + "\n");
+                if (result.GetValue(table) is { } prefix)
+                {
+                    var provenance = new RunProvenance("deri " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).Select(Quote)), result.GetValue(checkpoint));
+                    string full = Path.GetFullPath(prefix);
+                    ResultTable.ForClasses($"Metrics of {Path.GetFileName(result.GetValue(scores))} (x100)", reports)
+                        .WriteAll(Path.GetDirectoryName(full)!, Path.GetFileName(full), provenance);
+                }
                 Console.WriteLine(text);
                 return 0;
             }
@@ -43,7 +52,9 @@ internal static class MetricsCommand
         return cmd;
     }
 
-    private static JsonObject Run(string scoresPath, string labelsPath, string[]? names, string? valScoresPath, string? valLabelsPath)
+    private static string Quote(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./=:,+%".Contains(ch)) ? a : "'" + a.Replace("'", "'\\''") + "'";
+
+    private static (JsonObject, MetricsReport[]) Run(string scoresPath, string labelsPath, string[]? names, string? valScoresPath, string? valLabelsPath)
     {
         if ((valScoresPath is null) != (valLabelsPath is null))
             throw new ArgumentException("--val-scores and --val-labels go together: give both or neither");
@@ -52,12 +63,14 @@ internal static class MetricsCommand
         ScoreTableReader.CheckPaired(s, y);
         var classes = names is { Length: > 0 } ? names : s.Columns.ToArray();
         var (sm, ym) = Select(s, y, classes);
+        var paper = MultiLabelMetrics.Evaluate(sm, ym, classes, "evaluated");
+        var reports = new List<MetricsReport> { paper };
         var o = new JsonObject
         {
             ["scores"] = Path.GetFullPath(scoresPath),
             ["labels"] = Path.GetFullPath(labelsPath),
             ["samples"] = s.Rows,
-            ["paper"] = MetricsJson.ToJson(MultiLabelMetrics.Evaluate(sm, ym, classes, "evaluated")),
+            ["paper"] = MetricsJson.ToJson(paper),
         };
         if (valScoresPath is not null)
         {
@@ -67,9 +80,11 @@ internal static class MetricsCommand
             var (vsm, vym) = Select(vs, vy, classes);
             o["validation_scores"] = Path.GetFullPath(valScoresPath);
             o["validation_labels"] = Path.GetFullPath(valLabelsPath!);
-            o["held_out"] = MetricsJson.ToJson(MultiLabelMetrics.EvaluateWithValidationThresholds(sm, ym, vsm, vym, classes, "evaluated"));
+            var held = MultiLabelMetrics.EvaluateWithValidationThresholds(sm, ym, vsm, vym, classes, "evaluated");
+            reports.Add(held);
+            o["held_out"] = MetricsJson.ToJson(held);
         }
-        return o;
+        return (o, reports.ToArray());
     }
 
     private static (double[,], int[,]) Select(NumericTable scores, NumericTable labels, string[] classes)

@@ -51,6 +51,8 @@ public sealed class ResultTable
     public IReadOnlyList<ResultRow> Rows => _rows;
     /// <summary>Decimal places in Markdown (2, as the paper's tables).</summary>
     public int Decimals { get; init; } = 2;
+    /// <summary>Markdown decimal places of particular columns, overriding <see cref="Decimals"/> (e.g. 4 for thresholds).</summary>
+    public Dictionary<string, int> ColumnDecimals { get; } = [];
     /// <summary>Free-text notes written under the table (e.g. which classes were excluded).</summary>
     public List<string> Notes { get; } = [];
 
@@ -72,10 +74,10 @@ public sealed class ResultTable
         sb.Append("Created: ").AppendLine(p.CreatedUtc.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)).AppendLine();
         sb.Append("| ").Append(Md(RowHeader)).Append(" | ").Append(string.Join(" | ", Columns.Select(Md))).AppendLine(" |");
         sb.Append("|---|").Append(string.Concat(Columns.Select(_ => "---:|"))).AppendLine();
-        string fmt = "F" + Decimals.ToString(CultureInfo.InvariantCulture);
+        var fmt = Columns.Select(c => "F" + (ColumnDecimals.TryGetValue(c, out int k) ? k : Decimals).ToString(CultureInfo.InvariantCulture)).ToArray();
         foreach (var r in _rows)
             sb.Append("| ").Append(Md(r.Label)).Append(" | ")
-              .Append(string.Join(" | ", r.Values.Select(v => v is { } x ? x.ToString(fmt, CultureInfo.InvariantCulture) : "–")))
+              .Append(string.Join(" | ", r.Values.Select((v, j) => v is { } x ? x.ToString(fmt[j], CultureInfo.InvariantCulture) : "–")))
               .AppendLine(" |");
         if (Notes.Count > 0)
         {
@@ -167,6 +169,30 @@ public sealed class ResultTable
                 if (r.Test.Excluded.Count > 0)
                     t.Notes.Add($"{task} {r.RatioPercent}%: excluded {string.Join("; ", r.Test.Excluded.Select(e => $"{e.Name} ({e.Reason})"))}");
         }
+        return t;
+    }
+
+    /// <summary>
+    /// A per-class table of one or more reports of the same classes (e.g. both threshold protocols): one row per
+    /// class and a final "macro" row; columns AUC, F1, ACC and threshold per report, prefixed by the protocol
+    /// when there are several. Excluded classes are named in the notes.
+    /// </summary>
+    public static ResultTable ForClasses(string title, params MetricsReport[] reports)
+    {
+        if (reports.Length == 0) throw new ArgumentException("no reports");
+        string Prefix(MetricsReport r) => reports.Length == 1 ? "" : (r.Protocol == ThresholdProtocol.SameSplitMaxF1 ? "paper " : "held-out ");
+        var t = new ResultTable(title, "class", reports.SelectMany(r => new[] { "AUC", "F1", "ACC", "threshold" }.Select(c => Prefix(r) + c)));
+        foreach (var c in t.Columns.Where(c => c.EndsWith("threshold", StringComparison.Ordinal))) t.ColumnDecimals[c] = 4;
+        var names = reports.SelectMany(r => r.Classes.Select(c => c.Name)).Distinct().ToList();
+        foreach (var name in names)
+            t.AddRow(name, reports.SelectMany(r => r.Classes.FirstOrDefault(c => c.Name == name) is { } m
+                ? new double?[] { m.Auc, m.F1, m.Accuracy, m.Threshold }
+                : new double?[] { null, null, null, null }).ToArray());
+        t.AddRow("macro", reports.SelectMany(r => new double?[] { r.MacroAuc, r.MacroF1, r.MacroAccuracy, null }).ToArray());
+        foreach (var r in reports)
+            foreach (var e in r.Excluded)
+                t.Notes.Add($"{Prefix(r)}excluded {e.Name}: {e.Reason}".TrimStart());
+        foreach (var r in reports) t.Notes.Add(MetricsJson.Describe(r.Protocol));
         return t;
     }
 

@@ -58,6 +58,25 @@ public class MetricsCommandTests
         Assert.Equal(stdout.Trim(), File.ReadAllText(outFile).Trim());
     }
 
+    [Fact]
+    public void TableOptionWritesAllThreeFormatsWithTheCommandAndCheckpoint()
+    {
+        using var dir = new MetricFixtures.TempDir();
+        string prefix = dir.File("tables/cli");
+        CliRunner.Ok("metrics", "--scores", MetricFixtures.File("cli_scores.csv"), "--labels", MetricFixtures.File("cli_labels.csv"),
+            "--table", prefix, "--checkpoint", "runs/demo/best.pt");
+        string md = File.ReadAllText(prefix + ".md");
+        Assert.Contains("Checkpoint: `runs/demo/best.pt`", md);
+        Assert.Contains("Command: `deri metrics --scores ", md);
+        Assert.Contains("| NORM | 86.46 | 80.00 | 80.00 | 0.1553 |", md);
+        Assert.Contains("| macro | 89.17 | 78.11 | 83.33 | – |", md);
+        Assert.Contains("- excluded HYP: no positive samples in the evaluated split", md);
+        Assert.Contains("# checkpoint: runs/demo/best.pt", File.ReadAllLines(prefix + ".csv"));
+        using var json = JsonDocument.Parse(File.ReadAllText(prefix + ".json"));
+        Assert.Equal("runs/demo/best.pt", json.RootElement.GetProperty("checkpoint").GetString());
+        Assert.Equal(4, json.RootElement.GetProperty("rows").GetArrayLength());
+    }
+
     public static TheoryData<string, string, string> BadFiles() => new()
     {
         // scores csv, labels csv, expected message fragment ({S} / {L} = the file names)
