@@ -132,6 +132,14 @@ public static class LinearProbe
     }
 
     /// <summary>
+    /// Probes every ratio (default 1 %, 10 %, 100 %) with the same options, so each ratio's subset depends only
+    /// on (seed, ratio, N).
+    /// </summary>
+    public static IReadOnlyList<LinearProbeResult> RunRatios(ProbeSplit train, ProbeSplit validation, ProbeSplit test, IReadOnlyList<string> classNames,
+        IReadOnlyList<double>? ratiosPercent = null, LinearProbeOptions? options = null) =>
+        (ratiosPercent ?? [1, 10, 100]).Select(r => Run(train, validation, test, classNames, r, options)).ToList();
+
+    /// <summary>
     /// The learning rate at a 0-based optimiser step (the schedule advances every step):
     /// <c>lr·(step+1)/warm</c> during warm-up, then <c>lr·(1 + cos(π·(step − warm)/(total − warm)))/2</c>.
     /// </summary>

@@ -61,6 +61,18 @@ public class LinearProbeTests
     }
 
     [Fact]
+    public void RatiosUseSubsetsOfOnePercentTenPercentAndAll()
+    {
+        var (train, val, test) = (Synthetic(400, 7), Synthetic(60, 8), Synthetic(60, 9));
+        var rs = LinearProbe.RunRatios(train, val, test, Names, options: new LinearProbeOptions { Epochs = 3, WarmupEpochs = 1 });
+        Assert.Equal([1.0, 10.0, 100.0], rs.Select(r => r.RatioPercent));
+        Assert.Equal([4, 40, 400], rs.Select(r => r.TrainSamples));
+        var table = ResultTable.ForLinearProbe([("synthetic", rs)]);
+        Assert.Equal(["1%", "10%", "100%"], table.Columns);
+        Assert.Equal(rs[2].TestMacroAuc, table.Rows[0].Values[2]);
+    }
+
+    [Fact]
     public void ScheduleWarmsUpLinearlyThenAnnealsByCosine()
     {
         // 10 steps per epoch, 100 epochs, 5 warm-up epochs: 50 warm-up steps out of 1000.
