@@ -80,6 +80,18 @@ public class MetricsFixtureTests
     }
 
     [Fact]
+    public void AllClassesExcludedGivesNullMacrosInJsonNotNaN()
+    {
+        var report = MultiLabelMetrics.Evaluate(new double[,] { { 0.1 }, { 0.2 } }, new int[,] { { 1 }, { 1 } }, ["AFIB"], "test");
+        Assert.Empty(report.Classes);
+        Assert.True(double.IsNaN(report.MacroAuc));
+        var json = MetricsJson.ToJson(report);
+        Assert.Null(json["macro"]!["auc"]);
+        Assert.Equal("AFIB", json["excluded"]![0]!["name"]!.GetValue<string>());
+        Assert.Contains("\"auc\": null", MetricsJson.Format(json));
+    }
+
+    [Fact]
     public void BadInputIsRejected()
     {
         Assert.Throws<ArgumentException>(() => { BinaryMetrics.RocAuc([0.1, double.NaN], [0, 1]); });

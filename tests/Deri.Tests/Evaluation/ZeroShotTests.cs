@@ -48,9 +48,15 @@ public class ZeroShotTests
         using (cls)
         {
             var seenTexts = new List<string>();
+            int calls = 0;
             var encoder = new DelegateZeroShotEncoder(
-                batch => batch.mean([1]),                        // (B, 2, 4) → (B, 4)
-                texts => { seenTexts.AddRange(texts); return cls.clone(); });
+                batch =>
+                {
+                    Assert.False(torch.is_grad_enabled());       // inference runs under no_grad
+                    calls++;
+                    return batch.mean([1]);                       // (B, 2, 4) → (B, 4)
+                },
+                texts => { Assert.False(torch.is_grad_enabled()); seenTexts.AddRange(texts); return cls.clone(); });
             var prompts = ClassPrompts.Parse("""{"A": "Atrial FIBRILLATION", "B": "Normal ECG", "C": "ST Elevation", "D": "unused"}""", "inline");
             var texts = prompts.TextsFor(["A", "B", "C"]);
             Assert.Equal(["atrial fibrillation", "normal ecg", "st elevation"], texts);
@@ -61,6 +67,8 @@ public class ZeroShotTests
             // Batches of 3, 3 and 2 ECGs, each duplicated along a "lead" axis: (B, 2, 4).
             var batches = new[] { (0, 3), (3, 3), (6, 2) }.Select(b => ecg.narrow(0, b.Item1, b.Item2).unsqueeze(1).expand(-1, 2, -1).contiguous()).ToList();
             var scores = ZeroShotClassifier.Scores(encoder, batches, classEmb);
+            Assert.Equal(3, calls);
+            Assert.True(torch.is_grad_enabled());
             Assert.All(batches, b => Assert.True(b.IsInvalid));
             var direct = ZeroShotClassifier.CosineScores(ecg, cls);
             Assert.Equal(direct.GetLength(0), scores.GetLength(0));
