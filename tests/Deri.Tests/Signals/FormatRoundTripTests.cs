@@ -141,4 +141,19 @@ public class FormatRoundTripTests
         Assert.Equal(2, info.Samples);
         Assert.Equal([1f, 2f, 6f, float.NaN], buffer);
     }
+
+    [Fact]
+    public void Format0SignalsHaveNoStoredSamples()
+    {
+        using var dir = new TempDir();
+        dir.Bytes("z.dat", [1, 0, 2, 0, 3, 0]);
+        string hea = dir.Text("z.hea", "z 2 100\n~ 0 100 16 0 0 0 0 absent\nz.dat 16 100 16 0 1 6 0 present\n");
+        var r = RecordReader.Read(hea);
+        Assert.Equal(3, r.Samples);
+        Assert.Equal([Missing, Missing, Missing], r.Digital[0]);
+        Assert.Equal([1, 2, 3], r.Digital[1]);
+        Assert.Equal(3, r.MissingSamples);
+        Assert.Empty(r.ChecksumMismatches());
+        Assert.True(r.ChecksumMatches(1));
+    }
 }
