@@ -5,7 +5,7 @@ namespace Deri.Tests.Signals;
 /// <summary>Every kind of bad input is an <see cref="EcgFormatException"/> naming the file and the problem.</summary>
 public class BadInputTests
 {
-    private static string Ptb(string ext) => SharedData.File("ptbxl", "records500", "00000", "00001_hr" + ext);
+    private static string Ptb(string ext) => SignalData.File("ptbxl", "records500", "00000", "00001_hr" + ext);
 
     private static EcgFormatException Fails(string path, RecordReadOptions? options = null) =>
         Assert.Throws<EcgFormatException>(() => RecordReader.Read(path, options));
@@ -115,7 +115,7 @@ public class BadInputTests
     public void MatV4MatrixDisagreeingWithHeader()
     {
         using var dir = new TempDir();
-        string src = SharedData.File("cinc2021", "E07500");
+        string src = SignalData.File("cinc2021", "E07500");
         dir.Copy(src + ".mat");
         string more = dir.Text("E07500.hea", File.ReadAllText(src + ".hea").Replace("E07500 12 500 5000", "E07500 12 500 5001"));
         Assert.Contains("E07500.mat: MAT v4 matrix has 5000 columns (samples) but the header declares 5001 samples", Fails(more).Message);
@@ -159,7 +159,7 @@ public class BadInputTests
         string wrongShape = dir.Bytes("B2.mat", MatV5Builder.CpscFile(new double[8, 4], "Male", 1));
         Assert.Contains("ECG.data is 8×4, expected 12×N", Fails(wrongShape).Message);
 
-        var real = File.ReadAllBytes(SharedData.File("cpsc2018", "A1980.mat"));
+        var real = File.ReadAllBytes(SignalData.File("cpsc2018", "A1980.mat"));
         string truncated = dir.Bytes("A1980.mat", real[..5000]);
         Assert.Contains("truncated", Fails(truncated).Message);
         var corrupt = (byte[])real.Clone();

@@ -9,7 +9,7 @@ public class DataCommandTests
     [Fact]
     public void InspectPrintsHeaderAndLeadStatistics()
     {
-        string o = CliRunner.Ok("data", "inspect", SharedData.File("cinc2021", "E07500.hea"));
+        string o = CliRunner.Ok("data", "inspect", SignalData.File("cinc2021", "E07500.hea"));
         Assert.Contains("Record      E07500", o);
         Assert.Contains("Sampling    500 Hz", o);
         Assert.Contains("Samples     5000 (10 s)", o);
@@ -22,7 +22,7 @@ public class DataCommandTests
     [Fact]
     public void InspectJsonForWfdbAndCpsc()
     {
-        using (var doc = JsonDocument.Parse(CliRunner.Ok("data", "inspect", SharedData.File("wfdb-samples", "100"), "--json")))
+        using (var doc = JsonDocument.Parse(CliRunner.Ok("data", "inspect", SignalData.File("wfdb-samples", "100"), "--json")))
         {
             var root = doc.RootElement;
             Assert.Equal("100", root.GetProperty("record").GetString());
@@ -34,7 +34,7 @@ public class DataCommandTests
             Assert.Equal(1024, lead.GetProperty("baseline").GetInt32());
             Assert.True(lead.GetProperty("std").GetDouble() > 0.1);
         }
-        using (var doc = JsonDocument.Parse(CliRunner.Ok("data", "inspect", SharedData.File("cpsc2018", "A1988.mat"), "--json")))
+        using (var doc = JsonDocument.Parse(CliRunner.Ok("data", "inspect", SignalData.File("cpsc2018", "A1988.mat"), "--json")))
         {
             var root = doc.RootElement;
             Assert.Equal("cpsc2018-matv5", root.GetProperty("kind").GetString());
@@ -49,15 +49,15 @@ public class DataCommandTests
     {
         using var dir = new TempDir();
         string o = dir["3b.tsv"];
-        CliRunner.Ok("data", "export", SharedData.File("wfdb-samples", "s0010_re"), "--channels", "13,0,4,8,3", "--from", "5000", "--to", "38000", "--no-header", "-o", o);
-        Assert.Equal(File.ReadAllBytes(SharedData.File("wfdb-samples", "record-3b")), File.ReadAllBytes(o));
+        CliRunner.Ok("data", "export", SignalData.File("wfdb-samples", "s0010_re"), "--channels", "13,0,4,8,3", "--from", "5000", "--to", "38000", "--no-header", "-o", o);
+        Assert.Equal(File.ReadAllBytes(SignalData.File("wfdb-samples", "record-3b")), File.ReadAllBytes(o));
         Assert.Empty(Directory.GetFiles(dir.Path, ".*")); // no temporary file left behind
     }
 
     [Fact]
     public void ExportToStdoutWithHeaderRow()
     {
-        string o = CliRunner.Ok("data", "export", SharedData.File("ptbxl", "records100", "00000", "00001_lr.hea"), "--channels", "0,3", "--to", "2");
+        string o = CliRunner.Ok("data", "export", SignalData.File("ptbxl", "records100", "00000", "00001_lr.hea"), "--channels", "0,3", "--to", "2");
         var lines = o.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         Assert.Equal("              I\t            AVR", lines[0]);
@@ -69,7 +69,7 @@ public class DataCommandTests
     {
         using var dir = new TempDir();
         string png = dir["ecg.png"];
-        string o = CliRunner.Ok("data", "plot", SharedData.File("ptbxl", "records500", "00000", "00001_hr"), "-o", png);
+        string o = CliRunner.Ok("data", "plot", SignalData.File("ptbxl", "records500", "00000", "00001_hr"), "-o", png);
         Assert.Contains("2080×960 px", o);
         var bytes = File.ReadAllBytes(png);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
@@ -85,10 +85,10 @@ public class DataCommandTests
         var r = CliRunner.Run(["data", "inspect", "/nonexistent/rec"]);
         Assert.Equal(1, r.ExitCode);
         Assert.Equal("error: /nonexistent/rec: no record found: neither a WFDB header (.hea) nor a MAT v5 file (.mat) exists for this path", r.Stderr.Trim());
-        var c = CliRunner.Run(["data", "export", SharedData.File("wfdb-samples", "100"), "--channels", "0,7"]);
+        var c = CliRunner.Run(["data", "export", SignalData.File("wfdb-samples", "100"), "--channels", "0,7"]);
         Assert.Equal(1, c.ExitCode);
         Assert.Contains("--channels: '7' is not a channel index 0–1", c.Stderr);
-        var p = CliRunner.Run(["data", "plot", SharedData.File("wfdb-samples", "100")]);
+        var p = CliRunner.Run(["data", "plot", SignalData.File("wfdb-samples", "100")]);
         Assert.NotEqual(0, p.ExitCode);
         Assert.Contains("--output", p.Stderr + p.Stdout);
     }

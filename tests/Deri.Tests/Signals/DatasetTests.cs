@@ -12,7 +12,7 @@ public class DatasetTests
     [MemberData(nameof(PtbXlFolders))]
     public void EveryPtbXlRecordVerifiesItsChecksums(string folder)
     {
-        var headers = Directory.EnumerateFiles(SharedData.File("ptbxl", folder), "*.hea", SearchOption.AllDirectories).ToArray();
+        var headers = Directory.EnumerateFiles(SignalData.File("ptbxl", folder), "*.hea", SearchOption.AllDirectories).ToArray();
         Assert.Equal(434, headers.Length);
         int expectedSamples = folder == "records500" ? 5000 : 1000;
         var checkAll = new RecordReadOptions { VerifyChecksums = true, AllowMissing = false };
@@ -28,7 +28,7 @@ public class DatasetTests
     [Fact]
     public void PtbXlFirstRecordAndModelOrder()
     {
-        var r = RecordReader.Read(SharedData.File("ptbxl", "records500", "00000", "00001_hr"));
+        var r = RecordReader.Read(SignalData.File("ptbxl", "records500", "00000", "00001_hr"));
         Assert.Equal("00001_hr", r.Id);
         Assert.Equal(500, r.SamplingRate);
         Assert.Equal(["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"], r.Leads);
@@ -46,7 +46,7 @@ public class DatasetTests
     [Fact]
     public void FastPhysicalPathEqualsRecordValuesInModelOrder()
     {
-        foreach (string h in Directory.EnumerateFiles(SharedData.File("ptbxl", "records500", "00000"), "*.hea").Take(20))
+        foreach (string h in Directory.EnumerateFiles(SignalData.File("ptbxl", "records500", "00000"), "*.hea").Take(20))
         {
             var r = LeadOrder.Reorder(RecordReader.Read(h));
             var buffer = new float[12 * 5000];
@@ -64,25 +64,25 @@ public class DatasetTests
     {
         // Format 212 goes through the general decoder and is copied into the buffer.
         var buffer = new float[2 * 650000];
-        var info = RecordReader.ReadPhysical(SharedData.File("wfdb-samples", "100"), [1, 0], buffer);
+        var info = RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [1, 0], buffer);
         Assert.Equal(650000, info.Samples);
         Assert.Equal(["V5", "MLII"], info.Leads);
         Assert.Equal(-0.065f, buffer[0], 6);
         Assert.Equal(-0.145f, buffer[650000], 6);
-        Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SharedData.File("wfdb-samples", "100"), [0], new float[10]));
-        Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SharedData.File("wfdb-samples", "100"), [2], buffer));
+        Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [0], new float[10]));
+        Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [2], buffer));
 
         var cpsc = new float[12 * 5000];
-        var ci = RecordReader.ReadModelLeads(SharedData.File("cpsc2018", "A1980.mat"), cpsc);
+        var ci = RecordReader.ReadModelLeads(SignalData.File("cpsc2018", "A1980.mat"), cpsc);
         Assert.Equal(5000, ci.Samples);
-        var rec = Cpsc2018.Read(SharedData.File("cpsc2018", "A1980.mat"));
+        var rec = Cpsc2018.Read(SignalData.File("cpsc2018", "A1980.mat"));
         Assert.Equal((float)rec.ExactPhysical![5][10], cpsc[4 * 5000 + 10]); // model row 4 is aVF, stored row 5
     }
 
     [Fact]
     public void PtbXlZScoreRecordsRead()
     {
-        var headers = Directory.EnumerateFiles(SharedData.File("ptbxl-zscore", "records100"), "*.hea", SearchOption.AllDirectories).Take(50).ToArray();
+        var headers = Directory.EnumerateFiles(SignalData.File("ptbxl-zscore", "records100"), "*.hea", SearchOption.AllDirectories).Take(50).ToArray();
         Assert.NotEmpty(headers);
         foreach (string h in headers)
         {
@@ -96,7 +96,7 @@ public class DatasetTests
     [Fact]
     public void CinC2021MatV4RecordsWithDiagnoses()
     {
-        var headers = Directory.GetFiles(SharedData.File("cinc2021"), "*.hea");
+        var headers = Directory.GetFiles(SignalData.File("cinc2021"), "*.hea");
         Assert.Equal(50, headers.Length);
         foreach (string h in headers)
         {
@@ -106,7 +106,7 @@ public class DatasetTests
             Assert.All(r.Diagnoses, d => Assert.Matches("^[0-9]+$", d));
             Assert.Equal(12, LeadOrder.Indices(r.Leads, h).Length);
         }
-        var e = RecordReader.Read(SharedData.File("cinc2021", "E07500"));
+        var e = RecordReader.Read(SignalData.File("cinc2021", "E07500"));
         Assert.Equal(["67741000119109", "426177001"], e.Diagnoses);
         Assert.Equal(78, e.Age);
         Assert.Equal("Male", e.Sex);
@@ -119,7 +119,7 @@ public class DatasetTests
     [Fact]
     public void CsnOriginalRecord()
     {
-        var r = RecordReader.Read(SharedData.File("csn-original", "JS00001.hea"), new RecordReadOptions { VerifyChecksums = true });
+        var r = RecordReader.Read(SignalData.File("csn-original", "JS00001.hea"), new RecordReadOptions { VerifyChecksums = true });
         Assert.Equal(["164889003", "59118001", "164934002"], r.Diagnoses);
         Assert.Equal(85, r.Age);
         Assert.Equal(-0.254, r.Physical(0, 0), 12);
@@ -131,7 +131,7 @@ public class DatasetTests
     public void Cpsc2018MatV5RecordsMatchScipyAndReferenceLabels()
     {
         var refs = JsonSerializer.Deserialize<CpscReference[]>(File.ReadAllText(SignalFixtures.File("Signals/cpsc2018_reference.json")))!;
-        var labels = Cpsc2018.ReadLabels(SharedData.File("cpsc2018", "REFERENCE_with_text.csv"));
+        var labels = Cpsc2018.ReadLabels(SignalData.File("cpsc2018", "REFERENCE_with_text.csv"));
         Assert.Equal(6877, labels.Count);
         Assert.Equal([1], labels["A0002"].Labels);
         Assert.Equal("normal", labels["A0002"].Text);
@@ -139,7 +139,7 @@ public class DatasetTests
         Assert.Equal(10, refs.Length);
         foreach (var x in refs)
         {
-            var r = RecordReader.Read(SharedData.File("cpsc2018", x.record));
+            var r = RecordReader.Read(SignalData.File("cpsc2018", x.record));
             Assert.Equal(x.record, r.Id);
             Assert.Equal(500, r.SamplingRate);
             Assert.Equal(x.samples, r.Samples);

@@ -42,20 +42,20 @@ public class LeadOrderTests
     {
         var e = Assert.Throws<EcgFormatException>(() => LeadOrder.Indices(["MLII", "V5"], "/data/100.hea"));
         Assert.Equal("/data/100.hea: missing lead(s) I, II, III, aVR, aVF, aVL, V1, V2, V3, V4, V6; the record's channels are 'MLII', 'V5'", e.Message);
-        var r = Assert.Throws<EcgFormatException>(() => RecordReader.ReadModelLeads(SharedData.File("wfdb-samples", "100"), new float[12 * 650000]));
+        var r = Assert.Throws<EcgFormatException>(() => RecordReader.ReadModelLeads(SignalData.File("wfdb-samples", "100"), new float[12 * 650000]));
         Assert.Contains("100.hea: missing lead(s) I, II", r.Message);
-        var rec = RecordReader.Read(SharedData.File("wfdb-samples", "a103l"));
+        var rec = RecordReader.Read(SignalData.File("wfdb-samples", "a103l"));
         Assert.Contains("a103l.hea: missing lead(s)", Assert.Throws<EcgFormatException>(() => LeadOrder.Reorder(rec)).Message);
     }
 
     [Fact]
     public void ReorderKeepsChecksumsAndExactValues()
     {
-        var r = RecordReader.Read(SharedData.File("cpsc2018", "A1981"));
+        var r = RecordReader.Read(SignalData.File("cpsc2018", "A1981"));
         var m = LeadOrder.Reorder(r);
         Assert.Equal(r.ExactPhysical![4], m.ExactPhysical![5]);
         Assert.Equal(r.Physical(5, 100), m.Physical(4, 100));
-        var s = LeadOrder.Reorder(RecordReader.Read(SharedData.File("wfdb-samples", "s0010_re")));
+        var s = LeadOrder.Reorder(RecordReader.Read(SignalData.File("wfdb-samples", "s0010_re")));
         Assert.Equal(12, s.Channels);
         Assert.Empty(s.ChecksumMismatches());
         Assert.Equal(LeadOrder.Model, s.Leads);

@@ -58,3 +58,10 @@ public static class SignalFixtures
         throw new FileNotFoundException($"fixture {relative} not found beside {AppContext.BaseDirectory} or in the source tree");
     }
 }
+
+/// <summary>Paths under the shared data folder (<see cref="SharedData.Data"/>).</summary>
+public static class SignalData
+{
+    /// <summary>A path under <c>shared/data</c>, e.g. <c>File("wfdb-samples", "100")</c>.</summary>
+    public static string File(params string[] parts) => Path.Combine([SharedData.Data, .. parts]);
+}
