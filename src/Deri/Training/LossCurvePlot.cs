@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using ScottPlot;
+
+namespace Deri.Training;
+
+/// <summary>Draws the loss curves of a metrics log (<see cref="MetricsLog"/>) as a PNG.</summary>
+public static class LossCurvePlot
+{
+    private static readonly HashSet<string> NotLosses = ["kind", "epoch", "step", "step_in_epoch", "lr", "samples_per_s", "skipped", "records"];
+
+    /// <summary>
+    /// Plots every training loss term against the global step (thin lines), the total as a thicker
+    /// line, and the validation total at each epoch end as markers, then writes
+    /// <paramref name="pngPath"/> atomically.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The log has no training records.</exception>
+    public static void Write(string metricsPath, string pngPath, int width = 1000, int height = 600)
+    {
+        var records = MetricsLog.Read(metricsPath);
+        var train = records.Where(r => (string?)r["kind"] == "train").ToList();
+        if (train.Count == 0) throw new InvalidDataException($"{metricsPath}: no training records to plot");
+
+        var plot = new Plot();
+        var names = train[0].Select(kv => kv.Key).Where(k => !NotLosses.Contains(k)).ToList();
+        double[] steps = train.Select(r => (double)r["step"]!.GetValue<long>()).ToArray();
+        foreach (string name in names)
+        {
+            double[] values = train.Select(r => r.ContainsKey(name) ? MetricsLog.Number(r[name]) : double.NaN).ToArray();
+            var line = plot.Add.ScatterLine(steps, values);
+            line.LegendText = name == "loss" ? "train total" : name;
+            line.LineWidth = name == "loss" ? 2.5f : 1f;
+        }
+
+        var val = records.Where(r => (string?)r["kind"] == "val" && r.ContainsKey("loss")).ToList();
+        if (val.Count > 0)
+        {
+            double[] vx = val.Select(r => (double)r["step"]!.GetValue<long>()).ToArray();
+            double[] vy = val.Select(r => MetricsLog.Number(r["loss"])).ToArray();
+            var points = plot.Add.Scatter(vx, vy);
+            points.LegendText = "validation total";
+            points.LineWidth = 0;
+            points.MarkerSize = 9;
+        }
+
+        plot.Title("Pretraining losses");
+        plot.XLabel("optimizer step");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
+        AtomicFile.Write(pngPath, s => s.Write(png));
+    }
+}
