@@ -103,6 +103,12 @@ public static class ConfigLoader
         /// <summary>Nodes created by an override, mapped to that override's text.</summary>
         public Dictionary<YamlNode, string> OverrideOf { get; } = new(ReferenceEqualityComparer.Instance);
 
+        /// <summary>
+        /// Mappings an override path created on its way (absent from the file): bound into a
+        /// dictionary they change single entries of the default instead of replacing it.
+        /// </summary>
+        public HashSet<YamlNode> PathNodes { get; } = new(ReferenceEqualityComparer.Instance);
+
         public string Where(YamlNode node) =>
             OverrideOf.TryGetValue(node, out var o) ? $"--set {o}" : $"{Source}:{node.Start.Line}:{node.Start.Column}";
     }
@@ -176,6 +182,7 @@ public static class ConfigLoader
                 var child = new YamlMappingNode();
                 ctx.OverrideOf[newKey] = assignment;
                 ctx.OverrideOf[child] = assignment;
+                ctx.PathNodes.Add(child);
                 map.Children.Add(newKey, child);
                 map = child;
             }
@@ -187,6 +194,7 @@ public static class ConfigLoader
             {
                 var child = new YamlMappingNode();
                 ctx.OverrideOf[child] = assignment;
+                ctx.PathNodes.Add(child);
                 map.Children[key] = child;
                 map = child;
             }
@@ -237,12 +245,16 @@ public static class ConfigLoader
             if (node is not YamlMappingNode map)
                 throw new ConfigException($"{ctx.Where(node)}: {Show(path)} needs a mapping (name: value), found a {Kind(node)}");
             var dict = (IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(typeof(string), valueType))!;
+            bool merge = ctx.PathNodes.Contains(map) && existing is IDictionary;
+            if (merge)
+                foreach (DictionaryEntry entry in (IDictionary)existing!) dict[entry.Key] = entry.Value;
+            var given = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (k, v) in map.Children)
             {
                 string key = KeyText(k, path, ctx);
-                if (dict.Contains(key))
+                if (!given.Add(key))
                     throw new ConfigException($"{ctx.Where(k)}: duplicate key '{Dotted(path, key)}'");
-                dict[key] = BindValue(valueType, v, null, Dotted(path, key), ctx);
+                dict[key] = BindValue(valueType, v, merge ? dict[key] : null, Dotted(path, key), ctx);
             }
             return dict;
         }

@@ -142,7 +142,8 @@ public sealed record TrainerConfig
     /// <summary>
     /// Weight of each named loss term in the total that is back-propagated. Every term the model
     /// returns must be listed. Default (release): CMA + CMA-mix + UMA + REC-ECG; REC-TEXT is
-    /// computed and logged but weighted 0.
+    /// computed and logged but weighted 0. A mapping in a file replaces the default one;
+    /// <c>--set trainer.loss_weights.NAME=W</c> changes one entry.
     /// </summary>
     public Dictionary<string, double> LossWeights { get; init; } = new()
     {

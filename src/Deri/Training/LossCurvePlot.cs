@@ -22,10 +22,10 @@ public static class LossCurvePlot
 
         var plot = new Plot();
         var names = train[0].Select(kv => kv.Key).Where(k => !NotLosses.Contains(k)).ToList();
-        double[] steps = train.Select(r => (double)r["step"]!.GetValue<long>()).ToArray();
+        double[] steps = Binned(train.Select(r => (double)r["step"]!.GetValue<long>()).ToArray());
         foreach (string name in names)
         {
-            double[] values = train.Select(r => r.ContainsKey(name) ? MetricsLog.Number(r[name]) : double.NaN).ToArray();
+            double[] values = Binned(train.Select(r => r.ContainsKey(name) ? MetricsLog.Number(r[name]) : double.NaN).ToArray());
             var line = plot.Add.ScatterLine(steps, values);
             line.LegendText = name == "loss" ? "train total" : name;
             line.LineWidth = name == "loss" ? 2.5f : 1f;
@@ -45,8 +45,23 @@ public static class LossCurvePlot
         plot.Title("Pretraining losses");
         plot.XLabel("optimizer step");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
         byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(pngPath, s => s.Write(png));
+    }
+
+    /// <summary>Points drawn per curve at most; longer runs are averaged in consecutive bins (also smoothing the noise).</summary>
+    public const int MaxPoints = 2000;
+
+    private static double[] Binned(double[] values)
+    {
+        if (values.Length <= MaxPoints) return values;
+        var result = new double[MaxPoints];
+        for (int b = 0; b < MaxPoints; b++)
+        {
+            int from = (int)((long)b * values.Length / MaxPoints), to = (int)((long)(b + 1) * values.Length / MaxPoints);
+            result[b] = values.AsSpan(from, to - from).ToArray().Average();
+        }
+        return result;
     }
 }
