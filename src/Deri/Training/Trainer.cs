@@ -93,7 +93,9 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint is unreadable or belongs to a different run setup.</exception>
     /// <exception cref="InvalidOperationException">Too few training records for one batch, no trainable parameters, or divergence.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (after a whole step).</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellation"/> was cancelled; the trainer stops after the current step and saves <c>last.ckpt</c> first.
+    /// </exception>
     public TrainingSummary Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
         var tc = _config.Trainer;
@@ -159,7 +161,13 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
                 {
                     while (run.StepInEpoch < batchesPerEpoch)
                     {
-                        cancellation.ThrowIfCancellationRequested();
+                        if (cancellation.IsCancellationRequested)
+                        {
+                            // Stopped between two steps: the state is consistent, so keep it for --resume.
+                            SaveCheckpoint(LastCheckpointPath, module, optimizer, schedule, run);
+                            Say($"stopped at epoch {run.Epoch + 1}, step {run.StepInEpoch} of {batchesPerEpoch}; saved {LastCheckpointPath}");
+                            cancellation.ThrowIfCancellationRequested();
+                        }
                         var stepClock = Stopwatch.StartNew();
                         double lr = schedule.LearningRate;
                         SetLearningRate(optimizer, lr);

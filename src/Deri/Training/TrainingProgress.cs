@@ -85,12 +85,15 @@ public sealed class PlainProgress(TextWriter output, int everySteps) : ITraining
 }
 
 /// <summary>A live Spectre.Console progress bar with loss, samples/s and remaining time.</summary>
-public sealed class SpectreProgress : ITrainingProgress
+/// <param name="console">Where to draw; the process console when null.</param>
+public sealed class SpectreProgress(IAnsiConsole? console = null) : ITrainingProgress
 {
+    private readonly IAnsiConsole _console = console ?? AnsiConsole.Console;
+
     /// <inheritdoc />
     public void Run(string title, long totalSteps, long doneSteps, Action<IProgressSink> body)
     {
-        AnsiConsole.Progress()
+        _console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
@@ -99,11 +102,11 @@ public sealed class SpectreProgress : ITrainingProgress
             {
                 var task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(1, totalSteps));
                 task.Value = doneSteps;
-                body(new Sink(task));
+                body(new Sink(task, _console));
             });
     }
 
-    private sealed class Sink(ProgressTask task) : IProgressSink
+    private sealed class Sink(ProgressTask task, IAnsiConsole console) : IProgressSink
     {
         private readonly Stopwatch _sinceRedraw = Stopwatch.StartNew();
 
@@ -118,6 +121,6 @@ public sealed class SpectreProgress : ITrainingProgress
                 $"epoch {u.Epoch + 1}/{u.Epochs} loss {u.Loss:F4} {u.SamplesPerSecond:F0} samples/s ETA {eta}"));
         }
 
-        public void Message(string line) => AnsiConsole.MarkupLine(Markup.Escape(line));
+        public void Message(string line) => console.MarkupLine(Markup.Escape(line));
     }
 }

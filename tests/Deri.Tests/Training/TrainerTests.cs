@@ -339,3 +339,80 @@ public sealed class TrainerTests
         }
     }
 }
+
+/// <summary>Stopping a run on request, and the terminal progress bar.</summary>
+[Collection("torch-global-generator")]
+public sealed class TrainerStopAndProgressTests
+{
+    private sealed class CancelAt(long step, CancellationTokenSource cts) : ITrainingProgress, IProgressSink
+    {
+        public void Run(string title, long totalSteps, long doneSteps, Action<IProgressSink> body) => body(this);
+
+        public void Report(ProgressUpdate update)
+        {
+            if (update.Step == step) cts.Cancel();
+        }
+
+        public void Message(string line) { }
+    }
+
+    [Fact]
+    public void ACancelledRunSavesItsPositionAndResumesExactly()
+    {
+        string a = Toy.TempDir(), b = Toy.TempDir();
+        try
+        {
+            var taskA = Toy.Task(5);
+            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), a, progress: Toy.Quiet()).Run();
+
+            using var cts = new CancellationTokenSource();
+            var taskB = Toy.Task(5);
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                new Trainer<ToyBatch>(taskB, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), b, progress: new CancelAt(7, cts))
+                    .Run(cancellation: cts.Token));
+            var info = Checkpoint.ReadInfo(Path.Combine(b, "last.ckpt"));
+            Assert.Equal((1, 2, 7L), (info.Epoch, info.StepInEpoch, info.GlobalStep));
+            Assert.Contains("stopped at epoch 2, step 2 of 5", File.ReadAllText(Path.Combine(b, "train.log")));
+
+            var taskB2 = Toy.Task(6);
+            new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), b, progress: Toy.Quiet())
+                .Run(resumeFrom: Path.Combine(b, "last.ckpt"));
+            static string Losses(string dir) => string.Join("\n", MetricsLog.Read(Path.Combine(dir, "metrics.jsonl"))
+                .Where(r => (string?)r["kind"] == "train").Select(r => $"{r["step"]} {r["loss"]!.ToJsonString()} {r["lr"]!.ToJsonString()}"));
+            Assert.Equal(Losses(a), Losses(b));
+            Assert.Equal(Toy.Parameters(taskA.Module), Toy.Parameters(taskB2.Module));
+        }
+        finally
+        {
+            Directory.Delete(a, true);
+            Directory.Delete(b, true);
+        }
+    }
+
+    [Fact]
+    public void TheTerminalProgressBarShowsLossThroughputAndRemainingTime()
+    {
+        string dir = Toy.TempDir();
+        try
+        {
+            var output = new StringWriter();
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Ansi = Spectre.Console.AnsiSupport.Yes,
+                Interactive = Spectre.Console.InteractionSupport.Yes,
+                ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+                Out = new Spectre.Console.AnsiConsoleOutput(output),
+            });
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(16, 4), Toy.Config(epochs: 1), dir,
+                progress: new SpectreProgress(console)).Run();
+            string text = output.ToString();
+            Assert.Matches(@"epoch 1/1 loss \d+\.\d{4} \d+ samples/s ETA \d\d:\d\d:\d\d", text);
+            Assert.Contains("100%", text);
+            Assert.Contains("epoch 1: validation loss", text);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
