@@ -6,7 +6,7 @@ namespace Deri.Training;
 /// <summary>Draws the loss curves of a metrics log (<see cref="MetricsLog"/>) as a PNG.</summary>
 public static class LossCurvePlot
 {
-    private static readonly HashSet<string> NotLosses = ["kind", "epoch", "step", "step_in_epoch", "lr", "samples_per_s", "skipped", "records"];
+    private static readonly HashSet<string> NotLosses = ["kind", "epoch", "step", "step_in_epoch", "lr", "samples_per_s", "skipped", "records", "grad_norm"];
 
     /// <summary>
     /// Plots every training loss term against the global step (thin lines), the total as a thicker

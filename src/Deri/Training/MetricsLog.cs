@@ -8,7 +8,8 @@ namespace Deri.Training;
 /// The metrics log: one JSON object per line. Every record has <c>kind</c> (<c>train</c>,
 /// <c>val</c>, <c>eval</c>, <c>best</c>), <c>epoch</c> (0-based) and <c>step</c> (global optimizer
 /// steps done when it was written). <c>train</c> records add <c>lr</c> (the rate used for that step),
-/// <c>loss</c> (weighted total), one field per loss term and <c>samples_per_s</c>; <c>val</c> records the
+/// <c>loss</c> (weighted total), one field per loss term, <c>grad_norm</c> (before clipping, when
+/// clipping is on) and <c>samples_per_s</c>; <c>val</c> records the
 /// mean loss terms over the validation data; <c>eval</c> the named scores and the selection value;
 /// <c>best</c> which epoch became the best checkpoint and on which data. Non-finite numbers are written
 /// as the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c>. Each line is flushed when written.

@@ -242,7 +242,12 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         }
         run.NonFiniteStreak = 0;
         total.backward();
-        if (_config.Trainer.GradClipNorm > 0) nn.utils.clip_grad_norm_(parameters, _config.Trainer.GradClipNorm);
+        if (_config.Trainer.GradClipNorm > 0)
+        {
+            // The norm before clipping: how often and how hard clipping acts is worth seeing in the log.
+            double norm = nn.utils.clip_grad_norm_(parameters, _config.Trainer.GradClipNorm);
+            values.Add(new("grad_norm", norm));
+        }
         optimizer.step();
         return (totalValue, values);
     }

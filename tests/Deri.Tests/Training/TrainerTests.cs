@@ -124,6 +124,7 @@ public sealed class TrainerTests
                 Assert.Equal(expected, r["loss"]!.GetValue<double>(), 5);
                 Assert.True(r["samples_per_s"]!.GetValue<double>() > 0);
                 Assert.True(r.ContainsKey("pred_abs"));
+                Assert.True(r["grad_norm"]!.GetValue<double>() > 0);
             }
             Assert.Equal(0.01, train[4]["lr"]!.GetValue<double>());
             var val = records.Where(r => (string?)r["kind"] == "val").ToList();
