@@ -56,7 +56,7 @@ public static class ConfigLoader
     /// <summary>The record as YAML (block style, strings single-quoted, floats always with a '.' or exponent).</summary>
     public static string ToYaml(object config)
     {
-        var doc = new YamlDocument(ToNode(config, config.GetType()));
+        var doc = new YamlDocument(ToNode(config));
         var sb = new StringBuilder();
         using (var w = new StringWriter(sb, CultureInfo.InvariantCulture)) new YamlStream(doc).Save(w, assignAnchors: false);
         // YamlStream ends every document with "...": not needed for a single-document file.
@@ -387,7 +387,7 @@ public static class ConfigLoader
         return clone is not null ? clone.Invoke(value, null)! : Create(value.GetType(), "");
     }
 
-    private static YamlNode ToNode(object? value, Type declared)
+    private static YamlNode ToNode(object? value)
     {
         if (value is null) return new YamlScalarNode("null") { Style = ScalarStyle.Plain };
         var type = value.GetType();
@@ -405,19 +405,19 @@ public static class ConfigLoader
         {
             var map = new YamlMappingNode();
             foreach (DictionaryEntry entry in dict)
-                map.Add(new YamlScalarNode((string)entry.Key), ToNode(entry.Value, typeof(object)));
+                map.Add(new YamlScalarNode((string)entry.Key), ToNode(entry.Value));
             return map;
         }
         if (value is IEnumerable items)
         {
             var seq = new YamlSequenceNode();
-            foreach (var item in items) seq.Add(ToNode(item, typeof(object)));
+            foreach (var item in items) seq.Add(ToNode(item));
             if (seq.Children.All(c => c is YamlScalarNode)) seq.Style = YamlDotNet.Core.Events.SequenceStyle.Flow;
             return seq;
         }
         var section = new YamlMappingNode();
         foreach (var (key, prop) in Properties(type))
-            section.Add(new YamlScalarNode(key), ToNode(prop.GetValue(value), prop.PropertyType));
+            section.Add(new YamlScalarNode(key), ToNode(prop.GetValue(value)));
         return section;
     }
 
