@@ -51,6 +51,9 @@ public sealed record CheckpointInfo
     /// <summary>Consecutive steps skipped for a non-finite loss at the time of saving.</summary>
     public int NonFiniteStreak { get; init; }
 
+    /// <summary>Training batches skipped for bad data so far.</summary>
+    public int SkippedBatches { get; init; }
+
     /// <summary>The resolved config (YAML) the run used.</summary>
     public string ConfigYaml { get; init; } = "";
 

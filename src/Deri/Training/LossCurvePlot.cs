@@ -6,7 +6,7 @@ namespace Deri.Training;
 /// <summary>Draws the loss curves of a metrics log (<see cref="MetricsLog"/>) as a PNG.</summary>
 public static class LossCurvePlot
 {
-    private static readonly HashSet<string> NotLosses = ["kind", "epoch", "step", "step_in_epoch", "lr", "samples_per_s", "skipped", "records", "grad_norm"];
+    private static readonly HashSet<string> NotLosses = ["kind", "epoch", "step", "step_in_epoch", "lr", "samples_per_s", "skipped", "records", "grad_norm", "error"];
 
     /// <summary>
     /// Plots every training loss term against the global step (thin lines), the total as a thicker
@@ -21,11 +21,16 @@ public static class LossCurvePlot
         if (train.Count == 0) throw new InvalidDataException($"{metricsPath}: no training records to plot");
 
         var plot = new Plot();
-        var names = train[0].Select(kv => kv.Key).Where(k => !NotLosses.Contains(k)).ToList();
-        double[] steps = Binned(train.Select(r => (double)r["step"]!.GetValue<long>()).ToArray());
+        var names = train.SelectMany(r => r.Select(kv => kv.Key)).Distinct().Where(k => !NotLosses.Contains(k)).ToList();
         foreach (string name in names)
         {
-            double[] values = Binned(train.Select(r => r.ContainsKey(name) ? MetricsLog.Number(r[name]) : double.NaN).ToArray());
+            // Skipped steps (non-finite loss, bad batch) leave gaps rather than spikes.
+            var points = train.Where(r => r.ContainsKey(name))
+                .Select(r => (X: (double)r["step"]!.GetValue<long>(), Y: MetricsLog.Number(r[name])))
+                .Where(p => double.IsFinite(p.Y)).ToList();
+            if (points.Count == 0) continue;
+            double[] steps = Binned(points.Select(p => p.X).ToArray());
+            double[] values = Binned(points.Select(p => p.Y).ToArray());
             var line = plot.Add.ScatterLine(steps, values);
             line.LegendText = name == "loss" ? "train total" : name;
             line.LineWidth = name == "loss" ? 2.5f : 1f;
@@ -34,12 +39,15 @@ public static class LossCurvePlot
         var val = records.Where(r => (string?)r["kind"] == "val" && r.ContainsKey("loss")).ToList();
         if (val.Count > 0)
         {
-            double[] vx = val.Select(r => (double)r["step"]!.GetValue<long>()).ToArray();
-            double[] vy = val.Select(r => MetricsLog.Number(r["loss"])).ToArray();
-            var points = plot.Add.Scatter(vx, vy);
-            points.LegendText = "validation total";
-            points.LineWidth = 0;
-            points.MarkerSize = 9;
+            var finite = val.Select(r => (X: (double)r["step"]!.GetValue<long>(), Y: MetricsLog.Number(r["loss"])))
+                .Where(p => double.IsFinite(p.Y)).ToList();
+            if (finite.Count > 0)
+            {
+                var markers = plot.Add.Scatter(finite.Select(p => p.X).ToArray(), finite.Select(p => p.Y).ToArray());
+                markers.LegendText = "validation total";
+                markers.LineWidth = 0;
+                markers.MarkerSize = 9;
+            }
         }
 
         plot.Title("Pretraining losses");

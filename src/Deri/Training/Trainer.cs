@@ -14,9 +14,11 @@ namespace Deri.Training;
 /// <param name="BestEpoch">Epoch (0-based) of <c>best.ckpt</c>, if any epoch was selected.</param>
 /// <param name="BestSelection">Selection value of that epoch.</param>
 /// <param name="BestMetric">Name of the selection value.</param>
+/// <param name="SkippedBatches">Training batches skipped because loading them raised <see cref="InvalidDataException"/>.</param>
 /// <param name="OutputDirectory">Where checkpoints, metrics and the plot are.</param>
 public sealed record TrainingSummary(
-    long GlobalSteps, int Epochs, double LastLoss, int? BestEpoch, double? BestSelection, string? BestMetric, string OutputDirectory);
+    long GlobalSteps, int Epochs, double LastLoss, int? BestEpoch, double? BestSelection, string? BestMetric, int SkippedBatches,
+    string OutputDirectory);
 
 /// <summary>
 /// The pretraining loop, written out step by step (like nanoGPT's): for every batch, in one dispose
@@ -33,6 +35,8 @@ public sealed record TrainingSummary(
 /// atomically. <see cref="Run"/> with a checkpoint continues exactly where it was saved: on CPU the
 /// losses after the checkpoint are bitwise those of an uninterrupted run, because the model, AdamW
 /// moments, scheduler, torch generator (dropout, random masks) and data position are all restored.
+/// A training batch whose loading throws <see cref="InvalidDataException"/> (bad records) is skipped,
+/// counted and listed in the log and metrics; any other loading error stops the run.
 /// </remarks>
 public sealed class Trainer<TBatch> where TBatch : IDisposable
 {
@@ -126,7 +130,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             {
                 Epoch = info.Epoch, StepInEpoch = info.StepInEpoch, GlobalStep = info.GlobalStep,
                 BestSelection = info.BestSelection, BestEpoch = info.BestEpoch, BestMetric = info.BestMetric,
-                BestSelectedOn = info.BestSelectedOn, NonFiniteStreak = info.NonFiniteStreak,
+                BestSelectedOn = info.BestSelectedOn, NonFiniteStreak = info.NonFiniteStreak, SkippedBatches = info.SkippedBatches,
             };
             MetricsLog.TruncateAfter(MetricsPath, info.GlobalStep);
         }
@@ -171,11 +175,12 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
                         var stepClock = Stopwatch.StartNew();
                         double lr = schedule.LearningRate;
                         SetLearningRate(optimizer, lr);
-                        var (total, terms) = TrainStep(loader, optimizer, parameters, run);
+                        var (total, terms, badData) = TrainStep(loader, optimizer, parameters, run);
                         schedule.Step();
                         run.GlobalStep++;
                         run.StepInEpoch++;
-                        run.LastLoss = total;
+                        if (badData is null) run.LastLoss = total;
+                        else Say($"skipped batch {run.StepInEpoch} of epoch {run.Epoch + 1} (step {run.GlobalStep}): {badData}");
 
                         double rate = throughput.Add(tc.BatchSize, stepClock.Elapsed.TotalSeconds);
                         var fields = new List<KeyValuePair<string, object?>>
@@ -185,6 +190,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
                         fields.AddRange(terms.Select(t => new KeyValuePair<string, object?>(t.Key, t.Value)));
                         fields.Add(new("samples_per_s", rate));
                         if (!double.IsFinite(total)) fields.Add(new("skipped", true));
+                        if (badData is not null) fields.Add(new("error", badData));
                         metrics.Write("train", run.Epoch, run.GlobalStep, fields);
 
                         long doneHere = run.GlobalStep - stepsAtStart;
@@ -206,7 +212,8 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             }
         });
 
-        return new TrainingSummary(run.GlobalStep, run.Epoch, run.LastLoss, run.BestEpoch, run.BestSelection, run.BestMetric, OutputDirectory);
+        return new TrainingSummary(run.GlobalStep, run.Epoch, run.LastLoss, run.BestEpoch, run.BestSelection, run.BestMetric,
+            run.SkippedBatches, OutputDirectory);
     }
 
     private sealed class RunState
@@ -219,15 +226,30 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         public string? BestMetric;
         public string? BestSelectedOn;
         public int NonFiniteStreak;
+        public int SkippedBatches;
         public double LastLoss = double.NaN;
     }
 
-    /// <summary>One optimizer step; returns the weighted total and each term as doubles.</summary>
-    private (double Total, List<KeyValuePair<string, double>> Terms) TrainStep(
+    /// <summary>
+    /// One optimizer step; returns the weighted total and each term as doubles, or, when the batch
+    /// could not be loaded because of bad data, NaN and the reason.
+    /// </summary>
+    private (double Total, List<KeyValuePair<string, double>> Terms, string? BadData) TrainStep(
         BatchLoader<TBatch> loader, OptimizerHelper optimizer, List<Parameter> parameters, RunState run)
     {
         using var scope = NewDisposeScope();
-        using var batch = loader.Next();
+        TBatch loaded;
+        try
+        {
+            loaded = loader.Next();
+        }
+        catch (InvalidDataException e)
+        {
+            // Corrupt input (the project's convention for bad records) costs one batch, never the run.
+            run.SkippedBatches++;
+            return (double.NaN, [], e.Message);
+        }
+        using var batch = loaded;
         _task.Module.train();
         var terms = _task.Step(batch, train: true);
         var total = terms.Weighted(_config.Trainer.LossWeights);
@@ -238,7 +260,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         {
             // A non-finite loss would poison the AdamW moments: skip the update, count it, stop if it persists.
             run.NonFiniteStreak++;
-            return (totalValue, values);
+            return (totalValue, values, null);
         }
         run.NonFiniteStreak = 0;
         total.backward();
@@ -249,7 +271,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             values.Add(new("grad_norm", norm));
         }
         optimizer.step();
-        return (totalValue, values);
+        return (totalValue, values, null);
     }
 
     private void EndEpoch(nn.Module module, OptimizerHelper optimizer, CosineWarmRestarts schedule, RunState run,
@@ -368,7 +390,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             Seed = _config.Trainer.Seed, BatchSize = _config.Trainer.BatchSize, TrainCount = _train.Count,
             SchedulerStep = step, SchedulerTCur = tCur, SchedulerTI = tI,
             BestSelection = run.BestSelection, BestEpoch = run.BestEpoch, BestMetric = run.BestMetric,
-            BestSelectedOn = run.BestSelectedOn, NonFiniteStreak = run.NonFiniteStreak,
+            BestSelectedOn = run.BestSelectedOn, NonFiniteStreak = run.NonFiniteStreak, SkippedBatches = run.SkippedBatches,
             ConfigYaml = _config.ToYaml(), SavedUtc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
         Checkpoint.Save(path, info, module, optimizer);

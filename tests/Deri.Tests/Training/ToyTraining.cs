@@ -48,8 +48,7 @@ public sealed class ToyData : ITrainingData<ToyBatch>
 
     public ToyBatch Load(ReadOnlySpan<int> indices)
     {
-        BeforeLoad?.Invoke(Loads);
-        Loads++;
+        BeforeLoad?.Invoke(Loads++);
         var x = new float[indices.Length * 4];
         var y = new float[indices.Length * 2];
         for (int b = 0; b < indices.Length; b++)

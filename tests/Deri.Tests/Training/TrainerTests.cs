@@ -267,6 +267,31 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void ABatchWithBadDataIsSkippedCountedAndListed()
+    {
+        string dir = Toy.TempDir();
+        try
+        {
+            var data = new ToyData(40, 3) { BeforeLoad = n => { if (n == 2) throw new InvalidDataException("record 17: NaN in lead V3"); } };
+            var summary = new Trainer<ToyBatch>(Toy.Task(2), data, null, Toy.Config(epochs: 2), dir, progress: Toy.Quiet()).Run();
+            Assert.Equal(10, summary.GlobalSteps);
+            Assert.Equal(1, summary.SkippedBatches);
+            Assert.True(double.IsFinite(summary.LastLoss));
+            var train = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Where(r => (string?)r["kind"] == "train").ToList();
+            var bad = Assert.Single(train, r => r.ContainsKey("error"));
+            Assert.Equal(3, bad["step"]!.GetValue<long>());
+            Assert.Equal("record 17: NaN in lead V3", (string?)bad["error"]);
+            Assert.Contains("skipped batch 3 of epoch 1 (step 3): record 17: NaN in lead V3", File.ReadAllText(Path.Combine(dir, "train.log")));
+            Assert.Equal(1, Checkpoint.ReadInfo(Path.Combine(dir, "last.ckpt")).SkippedBatches);
+            Assert.True(File.Exists(Path.Combine(dir, "losses.png")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void ALossTermWithoutAWeightIsAnError()
     {
         string dir = Toy.TempDir();
