@@ -170,6 +170,8 @@ public static class Checkpoint
                 if (size < 0 || size > length - r.BaseStream.Position)
                     throw new InvalidDataException($"{path}: checkpoint section '{name}' claims {size} bytes but the file is truncated");
                 if (name == EndSection) return sections;
+                if (size > Array.MaxLength)
+                    throw new InvalidDataException($"{path}: checkpoint section '{name}' has {size} bytes, more than one section can hold");
                 sections[name] = r.ReadBytes((int)size);
             }
         }
