@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
         return root;
     }
 

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Deri.Config;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri config</c>: prints or saves the resolved pretraining config (defaults, file, overrides).</summary>
+internal static class ConfigCommand
+{
+    public static Command Create()
+    {
+        var file = ConfigOptions.File();
+        var set = ConfigOptions.Set();
+        var output = new Option<string?>("--out") { Description = "Write the resolved config to this YAML file instead of printing it" };
+        var cmd = new Command("config", "Resolve a pretraining config (defaults < file < --set overrides), check it, and print or save it as YAML")
+        {
+            file, set, output,
+        };
+        cmd.SetAction(result =>
+        {
+            DeriConfig config;
+            try
+            {
+                config = ConfigOptions.Load(result, file, set);
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            string? path = result.GetValue(output);
+            if (path is null)
+            {
+                Console.Write(config.ToYaml());
+                return 0;
+            }
+            config.Save(path);
+            Console.WriteLine($"wrote {Path.GetFullPath(path)}");
+            return 0;
+        });
+        return cmd;
+    }
+}

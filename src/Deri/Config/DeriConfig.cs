@@ -1,0 +1,245 @@
+using YamlDotNet.Serialization;
+
+namespace Deri.Config;
+
+/// <summary>
+/// The root of a pretraining config: the sections and key names of the DERI/MERL release's
+/// <c>pretrain/config.yaml</c> (<c>network</c>, <c>dataset</c>, <c>trainer</c>, <c>optimizer</c>,
+/// <c>zeroshot</c>). Every key has a default (METHOD §3, the release's training recipe), so an empty
+/// file is a complete config. Load with <see cref="Load"/>; keys the record does not know are errors.
+/// </summary>
+public sealed record DeriConfig
+{
+    /// <summary>The model (<c>network</c> section).</summary>
+    public ModelConfig Network { get; init; } = new();
+
+    /// <summary>The pretraining data (<c>dataset</c> section).</summary>
+    public DatasetConfig Dataset { get; init; } = new();
+
+    /// <summary>The training loop (<c>trainer</c> section).</summary>
+    public TrainerConfig Trainer { get; init; } = new();
+
+    /// <summary>Optimizer and learning-rate schedule (<c>optimizer</c> section).</summary>
+    public OptimizerConfig Optimizer { get; init; } = new();
+
+    /// <summary>Zero-shot evaluation used for checkpoint selection (<c>zeroshot</c> section).</summary>
+    public ZeroshotConfig Zeroshot { get; init; } = new();
+
+    /// <summary>
+    /// Reads <paramref name="path"/> (or only the defaults when null), applies <c>--set</c> style
+    /// overrides (<c>trainer.batch_size=64</c>) and checks every value.
+    /// </summary>
+    /// <exception cref="ConfigException">The file is missing or malformed, a key is unknown, a value has the wrong type or is out of range.</exception>
+    public static DeriConfig Load(string? path, IEnumerable<string>? overrides = null)
+    {
+        var config = ConfigLoader.Load<DeriConfig>(path, overrides);
+        config.Validate(path ?? "(defaults)");
+        return config;
+    }
+
+    /// <summary>Parses YAML text (named <paramref name="sourceName"/> in errors), applies overrides and checks values.</summary>
+    /// <exception cref="ConfigException">As for <see cref="Load"/>.</exception>
+    public static DeriConfig Parse(string yaml, string sourceName, IEnumerable<string>? overrides = null)
+    {
+        var config = ConfigLoader.Parse<DeriConfig>(yaml, sourceName, overrides);
+        config.Validate(sourceName);
+        return config;
+    }
+
+    /// <summary>The config as YAML, with the same key names it is read with.</summary>
+    public string ToYaml() => ConfigLoader.ToYaml(this);
+
+    /// <summary>Writes <see cref="ToYaml"/> to <paramref name="path"/> atomically.</summary>
+    public void Save(string path) => ConfigLoader.Save(this, path);
+
+    /// <summary>Checks value ranges; all problems are reported together, each with its dotted key.</summary>
+    /// <exception cref="ConfigException">One or more values are out of range.</exception>
+    public void Validate(string source)
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string key, object? value, string rule)
+        {
+            if (!ok) problems.Add($"{key} = {value}: {rule}");
+        }
+
+        Check(Network.NumLeads > 0, "network.num_leads", Network.NumLeads, "must be positive");
+        Check(Dataset.ValRatio >= 0 && Dataset.ValRatio < 1, "dataset.val_ratio", Dataset.ValRatio, "must be in [0, 1)");
+        var t = Trainer;
+        Check(t.BatchSize > 0, "trainer.batch_size", t.BatchSize, "must be positive");
+        Check(t.ValBatchSize > 0, "trainer.val_batch_size", t.ValBatchSize, "must be positive");
+        Check(t.MaxEpochs > 0, "trainer.max_epochs", t.MaxEpochs, "must be positive");
+        Check(t.CheckpointInterval >= 0, "trainer.checkpoint_interval", t.CheckpointInterval, "must be 0 (off) or positive");
+        Check(t.CheckpointEverySteps >= 0, "trainer.checkpoint_every_steps", t.CheckpointEverySteps, "must be 0 (epoch ends only) or positive");
+        Check(t.NumWorkers >= 0, "trainer.num_workers", t.NumWorkers, "must be 0 or positive");
+        Check(t.LogEverySteps > 0, "trainer.log_every_steps", t.LogEverySteps, "must be positive");
+        Check(double.IsFinite(t.GradClipNorm) && t.GradClipNorm >= 0, "trainer.grad_clip_norm", t.GradClipNorm, "must be 0 (off) or positive");
+        Check(t.LossWeights.Count > 0, "trainer.loss_weights", "{}", "needs at least one term");
+        foreach (var (name, w) in t.LossWeights)
+            Check(double.IsFinite(w) && w >= 0, $"trainer.loss_weights.{name}", w, "must be a finite number >= 0");
+        Check(t.LossWeights.Values.Any(w => w > 0), "trainer.loss_weights", string.Join(", ", t.LossWeights.Values), "at least one weight must be positive");
+        var p = Optimizer.Params;
+        Check(double.IsFinite(p.Lr) && p.Lr > 0, "optimizer.params.lr", p.Lr, "must be positive");
+        Check(double.IsFinite(p.WeightDecay) && p.WeightDecay >= 0, "optimizer.params.weight_decay", p.WeightDecay, "must be >= 0");
+        Check(p.Betas.Count == 2 && p.Betas.All(b => b >= 0 && b < 1), "optimizer.params.betas", "[" + string.Join(", ", p.Betas) + "]", "needs two values in [0, 1)");
+        Check(double.IsFinite(p.Eps) && p.Eps > 0, "optimizer.params.eps", p.Eps, "must be positive");
+        var s = Optimizer.Scheduler;
+        Check(s.T0 >= 1, "optimizer.scheduler.t_0", s.T0, "must be at least 1 step");
+        Check(s.TMult >= 1, "optimizer.scheduler.t_mult", s.TMult, "must be at least 1");
+        Check(double.IsFinite(s.EtaMin) && s.EtaMin >= 0 && s.EtaMin <= p.Lr, "optimizer.scheduler.eta_min", s.EtaMin, "must be in [0, optimizer.params.lr]");
+        Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
+        Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
+        if (problems.Count > 0)
+            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
+    }
+}
+
+/// <summary>The <c>dataset</c> section: where the ECG–report pairs for pretraining are.</summary>
+public sealed record DatasetConfig
+{
+    /// <summary>Name of the pretraining dataset (the release: <c>mimic</c>).</summary>
+    public string DatasetName { get; init; } = "mimic";
+
+    /// <summary>Folder of the pretraining data.</summary>
+    public string DataPath { get; init; } = "";
+
+    /// <summary>Fraction of the pairs held out for validation losses (METHOD §1: 2 %).</summary>
+    public double ValRatio { get; init; } = 0.02;
+
+    /// <summary>Seed of the train/validation split.</summary>
+    public int SplitSeed { get; init; } = 42;
+}
+
+/// <summary>The <c>trainer</c> section: the training loop.</summary>
+public sealed record TrainerConfig
+{
+    /// <summary>Records per training batch (the release: 512 per GPU).</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>Records per validation batch.</summary>
+    public int ValBatchSize { get; init; } = 512;
+
+    /// <summary>Every this many epochs a numbered copy <c>epoch_NNN.ckpt</c> is kept besides <c>last.ckpt</c>; 0 keeps none.</summary>
+    public int CheckpointInterval { get; init; } = 1;
+
+    /// <summary>Epochs to train (the release: 50).</summary>
+    public int MaxEpochs { get; init; } = 50;
+
+    /// <summary>Background batch loaders; 0 loads each batch on the training thread, 1 or more prefetches the next batch.</summary>
+    public int NumWorkers { get; init; } = 1;
+
+    /// <summary>Seed of the data order and of the torch generator (dropout, random masks).</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Write <c>last.ckpt</c> every this many optimizer steps within an epoch; 0 only at epoch ends.</summary>
+    public int CheckpointEverySteps { get; init; } = 1000;
+
+    /// <summary>Maximum global gradient norm; 0 disables clipping (the release does not clip).</summary>
+    public double GradClipNorm { get; init; }
+
+    /// <summary>Steps between plain progress lines when the output is not a terminal.</summary>
+    public int LogEverySteps { get; init; } = 50;
+
+    /// <summary>
+    /// Weight of each named loss term in the total that is back-propagated. Every term the model
+    /// returns must be listed. Default (release): CMA + CMA-mix + UMA + REC-ECG; REC-TEXT is
+    /// computed and logged but weighted 0. A mapping in a file replaces the default one;
+    /// <c>--set trainer.loss_weights.NAME=W</c> changes one entry.
+    /// </summary>
+    public Dictionary<string, double> LossWeights { get; init; } = new()
+    {
+        ["cma"] = 1.0,
+        ["cma_mix"] = 1.0,
+        ["uma"] = 1.0,
+        ["rec_ecg"] = 1.0,
+        ["rec_text"] = 0.0,
+    };
+}
+
+/// <summary>The <c>optimizer</c> section: AdamW and the learning-rate schedule.</summary>
+public sealed record OptimizerConfig
+{
+    /// <summary>AdamW hyper-parameters (the release's key <c>params</c>).</summary>
+    public OptimizerParams Params { get; init; } = new();
+
+    /// <summary>Cosine annealing with warm restarts, stepped once per batch.</summary>
+    public SchedulerConfig Scheduler { get; init; } = new();
+}
+
+/// <summary>The <c>optimizer.params</c> section (AdamW).</summary>
+public sealed record OptimizerParams
+{
+    /// <summary>Peak learning rate (the release: 1e-3).</summary>
+    public double Lr { get; init; } = 1e-3;
+
+    /// <summary>Decoupled weight decay (the release: 1e-8).</summary>
+    public double WeightDecay { get; init; } = 1e-8;
+
+    /// <summary>Adam's (beta1, beta2).</summary>
+    public List<double> Betas { get; init; } = [0.9, 0.999];
+
+    /// <summary>Adam's epsilon.</summary>
+    public double Eps { get; init; } = 1e-8;
+}
+
+/// <summary>The <c>optimizer.scheduler</c> section: PyTorch's <c>CosineAnnealingWarmRestarts</c> stepped per batch.</summary>
+public sealed record SchedulerConfig
+{
+    /// <summary>Batches in the first cycle (the release: 5000).</summary>
+    [YamlMember(Alias = "t_0")]
+    public int T0 { get; init; } = 5000;
+
+    /// <summary>Each cycle is this many times longer than the previous one.</summary>
+    [YamlMember(Alias = "t_mult")]
+    public int TMult { get; init; } = 1;
+
+    /// <summary>Floor of the learning rate (the release: 1e-8).</summary>
+    public double EtaMin { get; init; } = 1e-8;
+}
+
+/// <summary>The <c>zeroshot</c> section: zero-shot classification run at each epoch end.</summary>
+public sealed record ZeroshotConfig
+{
+    /// <summary>Prompt family (the release: CKEPE).</summary>
+    public string PromptType { get; init; } = "CKEPE";
+
+    /// <summary>JSON file mapping each class label to its description.</summary>
+    public string PromptDict { get; init; } = "prompts/CKEPE_prompt.json";
+
+    /// <summary>Records per evaluation batch.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Background loaders for evaluation data.</summary>
+    public int NumWorkers { get; init; } = 1;
+
+    /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.DataPath"/> is relative to.</summary>
+    public string MetaDataPath { get; init; } = "data";
+
+    /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.SplitPath"/> is relative to.</summary>
+    public string MetaSplitPath { get; init; } = "splits";
+
+    /// <summary>Sets evaluated at each epoch end to select the best checkpoint (validation splits).</summary>
+    public Dictionary<string, ZeroshotSetConfig> ValSets { get; init; } = DefaultSets("val");
+
+    /// <summary>Sets evaluated once after training (test splits).</summary>
+    public Dictionary<string, ZeroshotSetConfig> TestSets { get; init; } = DefaultSets("test");
+
+    private static Dictionary<string, ZeroshotSetConfig> DefaultSets(string split) => new()
+    {
+        ["ptbxl_super_class"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/super_class/ptbxl_super_class_{split}.csv" },
+        ["ptbxl_sub_class"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/sub_class/ptbxl_sub_class_{split}.csv" },
+        ["ptbxl_form"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/form/ptbxl_form_{split}.csv" },
+        ["ptbxl_rhythm"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/rhythm/ptbxl_rhythm_{split}.csv" },
+        ["icbeb"] = new() { DataPath = "cpsc2018", SplitPath = $"icbeb/icbeb_{split}.csv" },
+        ["chapman"] = new() { DataPath = "csn-original", SplitPath = $"chapman/chapman_{split}.csv" },
+    };
+}
+
+/// <summary>One zero-shot evaluation set: its records and its label CSV.</summary>
+public sealed record ZeroshotSetConfig
+{
+    /// <summary>Folder of the records, relative to <see cref="ZeroshotConfig.MetaDataPath"/>.</summary>
+    public string DataPath { get; init; } = "";
+
+    /// <summary>Label CSV of the split, relative to <see cref="ZeroshotConfig.MetaSplitPath"/>.</summary>
+    public string SplitPath { get; init; } = "";
+}
