@@ -69,7 +69,7 @@ public static class HuggingFaceBert
         var model = new BertModel(config);
         try
         {
-            var tensors = SafeTensors.Load(weights);
+            var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
             try
             {
                 var report = StateDictLoader.Load(model, tensors, strict: false, source: weights, ignore: IgnoredKeys);
@@ -88,6 +88,23 @@ public static class HuggingFaceBert
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Renames the LayerNorm parameters of TensorFlow-converted checkpoints (<c>LayerNorm.gamma</c>,
+    /// <c>LayerNorm.beta</c>) to <c>weight</c> and <c>bias</c>, as the Hugging Face loader does.
+    /// </summary>
+    public static Dictionary<string, Tensor> RenameLegacyKeys(Dictionary<string, Tensor> tensors)
+    {
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, value) in tensors)
+        {
+            string name = key.EndsWith("LayerNorm.gamma", StringComparison.Ordinal) ? key[..^"gamma".Length] + "weight"
+                : key.EndsWith("LayerNorm.beta", StringComparison.Ordinal) ? key[..^"beta".Length] + "bias"
+                : key;
+            renamed[name] = value;
+        }
+        return renamed;
     }
 
     /// <summary>The folder's <c>vocab.txt</c> as a tokenizer, with the folder's lower-casing.</summary>

@@ -172,7 +172,7 @@ public sealed class TextFeatureCache : ITextFeatureSource
             for (int start = 0; start < missing.Count; start += options.BatchSize)
             {
                 var chunk = missing.Skip(start).Take(options.BatchSize).ToList();
-                using var features = source.Encode(chunk.Select(c => c.Text).ToList(), torch.CPU);
+                using var features = source.Encode(chunk.Select(c => c.Text).ToList(), device);
                 var split = FeatureRows.Split(features, options.Precision, options.FullHidden);
                 for (int i = 0; i < chunk.Count; i++) rows[chunk[i].Key] = split[i];
                 Encoded += chunk.Count;

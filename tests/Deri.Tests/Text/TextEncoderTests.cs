@@ -55,6 +55,26 @@ public class TextEncoderTests
     }
 
     [Fact]
+    public void PrefixedAndTensorFlowStyleCheckpointsLoad()
+    {
+        using var dir = new TempDir();
+        foreach (var f in new[] { "vocab.txt", "config.json" })
+            System.IO.File.Copy(TextFixtures.File("hf_tiny", f), dir.File(f));
+        var original = SafeTensors.Load(TextFixtures.File("hf_tiny", "model.safetensors"));
+        var legacy = original.ToDictionary(
+            kv => "bert." + kv.Key.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta"),
+            kv => kv.Value);
+        legacy["cls.predictions.bias"] = torch.zeros(50);
+        SafeTensors.Save(dir.File("model.safetensors"), legacy);
+        var (model, report) = HuggingFaceBert.LoadModel(dir.Path);
+        Assert.Equal(original.Count - 1, report.Loaded.Count);
+        Assert.Equal(["cls.predictions.bias"], report.Unexpected);
+        var ln = model.named_parameters().First(p => p.name == "encoder.layer.1.output.LayerNorm.bias").parameter;
+        Assert.True(ln.allclose(original["encoder.layer.1.output.LayerNorm.bias"], rtol: 0, atol: 0));
+        model.Dispose();
+    }
+
+    [Fact]
     public void WeightsThatDoNotFitTheConfigAreRejected()
     {
         using var dir = new TempDir();
