@@ -9,7 +9,8 @@ Writes, into the output folder:
   bert_tiny_config.json      its config.json
   bert_tiny_io.safetensors   inputs (input_ids, attention_mask, token_type_ids, with padding) and the
                              expected outputs `pooled` (B, 32) and `hidden` (B, L, 32) of this plain-torch
-                             re-implementation of transformers' BertModel (eval mode)
+                             re-implementation of transformers' BertModel (eval mode), in float32 and,
+                             from the same weights widened, float64 (`pooled_f64`, `hidden_f64`)
   dtypes.safetensors         one small tensor per dtype (F32 F16 BF16 F64 I64 I32 I16 I8 U8 BOOL) plus
                              __metadata__, written by this script's own safetensors writer, to check
                              the C# reader against an independent writer
@@ -211,9 +212,12 @@ def main(out):
     types[1, 3:6] = 1
     with torch.no_grad():
         pooled, hidden = model(ids, mask, types)
+        # The same float32 weights widened to float64: a reference free of float32 rounding.
+        pooled64, hidden64 = model.double()(ids, mask, types)
     save_safetensors(os.path.join(out, "bert_tiny_io.safetensors"), {
         "input_ids": ids, "attention_mask": mask, "token_type_ids": types,
-        "pooled": pooled.contiguous(), "hidden": hidden.contiguous()})
+        "pooled": pooled.contiguous(), "hidden": hidden.contiguous(),
+        "pooled_f64": pooled64.contiguous(), "hidden_f64": hidden64.contiguous()})
 
     g = torch.Generator().manual_seed(7)
     samples = {

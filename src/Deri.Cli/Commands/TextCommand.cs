@@ -17,6 +17,7 @@ internal static class TextCommand
         cmd.Subcommands.Add(Init());
         cmd.Subcommands.Add(Encode());
         cmd.Subcommands.Add(Cache());
+        cmd.Subcommands.Add(Bench());
         return cmd;
     }
 
@@ -182,6 +183,46 @@ internal static class TextCommand
                 ["skipped_empty"] = corpus.Skipped.Count, ["hidden_size"] = encoder.OutputDim, ["max_length"] = encoder.MaxLength,
                 ["bytes"] = new FileInfo(r.GetValue(output)!).Length, ["seconds"] = Math.Round(seconds, 3),
                 ["reports_per_second"] = Math.Round(written / Math.Max(seconds, 1e-9), 1), ["device"] = target.ToString(),
+            }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Bench()
+    {
+        var model = new Option<string>("--model") { Description = "BERT folder to time", Required = true };
+        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => 16 };
+        var iterations = new Option<int>("--iterations") { Description = "Timed forward passes (after one warm-up)", DefaultValueFactory = _ => 3 };
+        var maxLength = MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("bench", "Time frozen forward passes of a BERT folder; prints one JSON line")
+            { model, batch, iterations, maxLength, device, threads };
+        cmd.SetAction(r => Guard(() =>
+        {
+            int b = r.GetValue(batch), n = r.GetValue(iterations);
+            if (b < 1 || n < 1) throw new ArgumentException("--batch-size and --iterations must be positive");
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!, new TextEncoderOptions(r.GetValue(maxLength), Frozen: true));
+            var texts = Enumerable.Range(0, b).Select(i => $"sinus rhythm with {i} premature ventricular complexes. left axis deviation. abnormal ecg").ToList();
+            using (encoder.Encode(texts, target)) { }
+            var times = new List<double>();
+            for (int i = 0; i < n; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                using (var f = encoder.Encode(texts, target))
+                    f.Pooled.cpu().Dispose();
+                times.Add(clock.Elapsed.TotalSeconds);
+            }
+            times.Sort();
+            double median = times[times.Count / 2];
+            var c = encoder.Model.Config;
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["bench"] = "text-encode", ["model"] = r.GetValue(model)!, ["hidden_size"] = c.HiddenSize, ["layers"] = c.NumHiddenLayers,
+                ["batch"] = b, ["max_length"] = encoder.MaxLength, ["iterations"] = n, ["median_seconds_per_batch"] = Math.Round(median, 4),
+                ["texts_per_second"] = Math.Round(b / median, 1), ["device"] = target.ToString(), ["threads"] = torch.get_num_threads(),
             }));
             return 0;
         }));

@@ -5,10 +5,14 @@ using static TorchSharp.torch;
 
 namespace Deri.Tests.Text;
 
-public class BertParityTests
+public class BertParityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static double RelativeError(Tensor got, Tensor want) =>
-        (got - want).abs().max().item<float>() / want.abs().max().item<float>();
+    private static double RelativeError(Tensor got, Tensor want)
+    {
+        var g = got.to(ScalarType.Float64);
+        var w = want.to(ScalarType.Float64);
+        return (g - w).abs().max().item<double>() / w.abs().max().item<double>();
+    }
 
     [Fact]
     public void MatchesThePyTorchReferenceWithPadding()
@@ -26,8 +30,19 @@ public class BertParityTests
         var (pooled, hidden) = model.forward(io["input_ids"], io["attention_mask"], io["token_type_ids"]);
         Assert.Equal(new long[] { 3, 32 }, pooled.shape);
         Assert.Equal(new long[] { 3, 10, 32 }, hidden.shape);
+        output.WriteLine($"relative error: pooled {RelativeError(pooled, io["pooled"]):E2}, hidden {RelativeError(hidden, io["hidden"]):E2}");
         Assert.True(RelativeError(pooled, io["pooled"]) <= 1e-5, $"pooled rel err {RelativeError(pooled, io["pooled"])}");
         Assert.True(RelativeError(hidden, io["hidden"]) <= 1e-5, $"hidden rel err {RelativeError(hidden, io["hidden"])}");
+
+        // Float64 (the same weights widened) against the float64 reference: the arithmetic itself matches.
+        model.to(ScalarType.Float64);
+        var (pooled64, hidden64) = model.forward(io["input_ids"], io["attention_mask"], io["token_type_ids"]);
+        output.WriteLine($"float64 relative error: pooled {RelativeError(pooled64, io["pooled_f64"]):E2}, hidden {RelativeError(hidden64, io["hidden_f64"]):E2}");
+        Assert.True(RelativeError(pooled64, io["pooled_f64"]) <= 1e-12);
+        Assert.True(RelativeError(hidden64, io["hidden_f64"]) <= 1e-12);
+        Assert.True(RelativeError(pooled, io["pooled_f64"]) <= 1e-5);
+        Assert.True(RelativeError(hidden, io["hidden_f64"]) <= 1e-5);
+        model.to(ScalarType.Float32);
 
         // The token types matter (row 1 uses type 1): zeros must give a different row 1 and the same row 0.
         var (_, hiddenNoTypes) = model.forward(io["input_ids"], io["attention_mask"]);
