@@ -48,6 +48,17 @@ public class TextCommandTests
     }
 
     [Fact]
+    public void BenchPrintsOneJsonLine()
+    {
+        var o = CliRunner.Ok("text", "bench", "--model", TextFixtures.File("hf_tiny"), "--batch-size", "2", "--iterations", "1",
+            "--max-length", "16", "--device", "cpu", "--threads", "1");
+        using var doc = JsonDocument.Parse(o);
+        Assert.Equal("text-encode", doc.RootElement.GetProperty("bench").GetString());
+        Assert.Equal(32, doc.RootElement.GetProperty("hidden_size").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("texts_per_second").GetDouble() > 0);
+    }
+
+    [Fact]
     public void ConversionAdviceIsPrintedForPytorchBinFolders()
     {
         using var dir = new TempDir();
