@@ -300,7 +300,7 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled
         var x = embeddings.forward(inputIds, types);
         // (B, L) → additive (B, 1, 1, L): 0 where attended, the dtype's minimum at padding (as Hugging Face).
         var keep = attentionMask.to(x.dtype).unsqueeze(1).unsqueeze(2);
-        double min = x.dtype == ScalarType.Float64 ? double.MinValue : x.dtype == ScalarType.Float16 ? -65504.0 : float.MinValue;
+        double min = torch.finfo(x.dtype).min;
         var additive = (1.0 - keep) * min;
         var hidden = encoder.forward(x, additive);
         var pooled = pooler.forward(hidden);

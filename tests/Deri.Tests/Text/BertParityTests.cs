@@ -77,6 +77,24 @@ public class BertParityTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(hiddenShort.allclose(hiddenLong[.., ..4], rtol: 1e-5, atol: 1e-6));
     }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void ReducedPrecisionWithPaddingStaysFinite(ScalarType type)
+    {
+        using var model = new BertModel(new BertConfig(32, 2, 2, 64, 16, 50));
+        model.eval();
+        using var _ = torch.no_grad();
+        var ids = torch.tensor(new long[] { 2, 7, 8, 3, 0, 0 }).unsqueeze(0);
+        var mask = (ids != 0).to(ScalarType.Int64);
+        var (pooled32, _) = model.forward(ids, mask);
+        model.to(type);
+        var (pooled, hidden) = model.forward(ids, mask);
+        Assert.Equal(type, hidden.dtype);
+        Assert.False(hidden.isnan().any().item<bool>());
+        Assert.True(pooled.to(ScalarType.Float32).allclose(pooled32, rtol: 0.05, atol: 0.05));
+    }
+
     [Fact]
     public void TooLongInputIsRejected()
     {
