@@ -39,6 +39,11 @@ internal static class TextCommand
         DefaultValueFactory = _ => TextTokenizer.DefaultMaxLength,
     };
 
+    private static Option<bool> Longest() => new("--compute-on-longest")
+    {
+        Description = "Run the BERT only over each batch's longest report; padding rows of hidden become zeros",
+    };
+
     private static int Guard(Func<int> action)
     {
         try
@@ -119,12 +124,14 @@ internal static class TextCommand
         var maxLength = MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var longest = Longest();
         var cmd = new Command("encode", "Encode texts with a BERT folder; prints one JSON line per text (tokens, pooled norm, shapes, first values)")
-            { model, text, maxLength, device, threads };
+            { model, text, maxLength, longest, device, threads };
         cmd.SetAction(r => Guard(() =>
         {
             var target = CommonOptions.Settings(r, device, threads).Resolve();
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!, new TextEncoderOptions(r.GetValue(maxLength)));
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), ComputeOnLongest: r.GetValue(longest)));
             var texts = r.GetValue(text)!;
             using var features = encoder.Encode(texts, target);
             using var pooled = features.Pooled.cpu();
@@ -160,8 +167,9 @@ internal static class TextCommand
         var maxLength = MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var longest = Longest();
         var cmd = new Command("cache", "Encode every distinct report once with a frozen BERT and write a memory-mappable feature store")
-            { model, reports, column, output, precision, truncate, batch, maxLength, device, threads };
+            { model, reports, column, output, precision, truncate, batch, maxLength, longest, device, threads };
         cmd.SetAction(r => Guard(() =>
         {
             var p = r.GetValue(precision)!.ToLowerInvariant() switch
@@ -172,7 +180,8 @@ internal static class TextCommand
             };
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!, new TextEncoderOptions(r.GetValue(maxLength), Frozen: true));
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
             var clock = Stopwatch.StartNew();
             int written = TextFeatureStore.Build(r.GetValue(output)!, corpus.Reports, encoder, target,
                 new TextFeatureCacheOptions(p, FullHidden: !r.GetValue(truncate), BatchSize: r.GetValue(batch)));
@@ -197,14 +206,16 @@ internal static class TextCommand
         var maxLength = MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var longest = Longest();
         var cmd = new Command("bench", "Time frozen forward passes of a BERT folder; prints one JSON line")
-            { model, batch, iterations, maxLength, device, threads };
+            { model, batch, iterations, maxLength, longest, device, threads };
         cmd.SetAction(r => Guard(() =>
         {
             int b = r.GetValue(batch), n = r.GetValue(iterations);
             if (b < 1 || n < 1) throw new ArgumentException("--batch-size and --iterations must be positive");
             var target = CommonOptions.Settings(r, device, threads).Resolve();
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!, new TextEncoderOptions(r.GetValue(maxLength), Frozen: true));
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
             var texts = Enumerable.Range(0, b).Select(i => $"sinus rhythm with {i} premature ventricular complexes. left axis deviation. abnormal ecg").ToList();
             using (encoder.Encode(texts, target)) { }
             var times = new List<double>();
@@ -222,7 +233,8 @@ internal static class TextCommand
             {
                 ["bench"] = "text-encode", ["model"] = r.GetValue(model)!, ["hidden_size"] = c.HiddenSize, ["layers"] = c.NumHiddenLayers,
                 ["batch"] = b, ["max_length"] = encoder.MaxLength, ["iterations"] = n, ["median_seconds_per_batch"] = Math.Round(median, 4),
-                ["texts_per_second"] = Math.Round(b / median, 1), ["device"] = target.ToString(), ["threads"] = torch.get_num_threads(),
+                ["texts_per_second"] = Math.Round(b / median, 1), ["compute_on_longest"] = encoder.ComputeOnLongest,
+                ["device"] = target.ToString(), ["threads"] = torch.get_num_threads(),
             }));
             return 0;
         }));

@@ -7,7 +7,15 @@ namespace Deri.Text;
 /// <param name="MaxLength">Tokens per text, <c>[CLS]</c> and <c>[SEP]</c> included (METHOD §2 item 5: 256).</param>
 /// <param name="LowerCaseText">Lower-case every text before tokenising (METHOD §1 lower-cases reports, §4 prompts).</param>
 /// <param name="Frozen">Null: frozen for pretrained weights, trainable for a from-scratch encoder; or force either.</param>
-public sealed record TextEncoderOptions(int MaxLength = TextTokenizer.DefaultMaxLength, bool LowerCaseText = true, bool? Frozen = null);
+/// <param name="ComputeOnLongest">
+/// Run the BERT only over the batch's longest real sequence and pad <c>hidden</c> with zeros to
+/// <paramref name="MaxLength"/>. Real tokens and <c>pooled</c> are unchanged (padding is masked out
+/// of attention); only the padding positions of <c>hidden</c> become zeros instead of the BERT's
+/// outputs there. Reports are far shorter than 256 tokens, so this saves most of the encoder's cost.
+/// Off by default (the release runs all 256 positions).
+/// </param>
+public sealed record TextEncoderOptions(int MaxLength = TextTokenizer.DefaultMaxLength, bool LowerCaseText = true, bool? Frozen = null,
+    bool ComputeOnLongest = false);
 
 /// <summary>
 /// The text side of DERI: tokenizer + BERT. Built from a Hugging Face folder (pretrained, frozen by
@@ -20,7 +28,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
 {
     private Device? device;
 
-    private TextEncoder(BertModel model, TextTokenizer tokenizer, bool frozen, bool lowerCaseText)
+    private TextEncoder(BertModel model, TextTokenizer tokenizer, bool frozen, bool lowerCaseText, bool computeOnLongest)
     {
         if (model.Config.MaxPositionEmbeddings < tokenizer.MaxLength)
             throw new ArgumentException($"max length {tokenizer.MaxLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
@@ -30,6 +38,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         Tokenizer = tokenizer;
         Frozen = frozen;
         LowerCaseText = lowerCaseText;
+        ComputeOnLongest = computeOnLongest;
         if (frozen)
         {
             foreach (var p in model.parameters()) p.requires_grad = false;
@@ -49,6 +58,9 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
     /// <summary>Whether texts are lower-cased before tokenising.</summary>
     public bool LowerCaseText { get; }
 
+    /// <summary>Whether the BERT runs only over the batch's longest real sequence (see <see cref="TextEncoderOptions.ComputeOnLongest"/>).</summary>
+    public bool ComputeOnLongest { get; }
+
     /// <inheritdoc/>
     public int OutputDim => Model.OutputDim;
 
@@ -63,7 +75,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         var (model, _) = HuggingFaceBert.LoadModel(folder);
         try
         {
-            return new TextEncoder(model, tokenizer, options.Frozen ?? true, options.LowerCaseText);
+            return new TextEncoder(model, tokenizer, options.Frozen ?? true, options.LowerCaseText, options.ComputeOnLongest);
         }
         catch
         {
@@ -85,7 +97,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         var model = new BertModel(config);
         try
         {
-            return new TextEncoder(model, tokenizer, options.Frozen ?? false, options.LowerCaseText);
+            return new TextEncoder(model, tokenizer, options.Frozen ?? false, options.LowerCaseText, options.ComputeOnLongest);
         }
         catch
         {
@@ -119,9 +131,18 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         using var scope = torch.NewDisposeScope();
         using var batch = Tokenize(texts, target);
         using var grad = Frozen ? torch.no_grad() : null;
-        var (pooled, hidden) = Model.forward(batch.InputIds, batch.AttentionMask);
         var mask = batch.AttentionMask.clone();
-        return new TextFeatures(pooled.MoveToOuterDisposeScope(), hidden.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+        if (!ComputeOnLongest)
+        {
+            var (pooled, hidden) = Model.forward(batch.InputIds, batch.AttentionMask);
+            return new TextFeatures(pooled.MoveToOuterDisposeScope(), hidden.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+        }
+        // (B, L') with L' the longest real row; hidden (B, L', H) is zero-padded back to (B, MaxLength, H).
+        int longest = batch.Lengths.Max();
+        var (pooledShort, hiddenShort) = Model.forward(batch.InputIds[.., ..longest], batch.AttentionMask[.., ..longest]);
+        // Padding inside the first L' positions is zeroed too, so every padding row is zero whatever the batch.
+        var hiddenFull = torch.nn.functional.pad(hiddenShort, [0, 0, 0, MaxLength - longest]) * mask.unsqueeze(-1).to(hiddenShort.dtype);
+        return new TextFeatures(pooledShort.MoveToOuterDisposeScope(), hiddenFull.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
     /// <summary>Writes the encoder as a Hugging Face style folder that <see cref="FromHuggingFace"/> reads back.</summary>

@@ -37,6 +37,27 @@ public class TextEncoderTests
     }
 
     [Fact]
+    public void ComputeOnLongestKeepsRealTokensAndZeroesPadding()
+    {
+        string folder = TextFixtures.File("hf_tiny");
+        using var full = TextEncoder.FromHuggingFace(folder, new TextEncoderOptions(MaxLength: 16));
+        using var fast = TextEncoder.FromHuggingFace(folder, new TextEncoderOptions(MaxLength: 16, ComputeOnLongest: true));
+        string[] texts = ["sinus rhythm. normal ecg.", "left axis"];
+        using var a = full.Encode(texts, torch.CPU);
+        using var b = fast.Encode(texts, torch.CPU);
+        Assert.Equal(a.Hidden.shape, b.Hidden.shape);
+        Assert.True(a.Mask.eq(b.Mask).all().item<bool>());
+        // Equal up to float32 summation order (the matmuls have other shapes), which this random model amplifies to ~3e-6.
+        Assert.True(a.Pooled.allclose(b.Pooled, rtol: 1e-5, atol: 1e-5));
+        // Row 0 has 8 real tokens, row 1 has 4: real rows agree, padding rows are zeros (and non-zero in the full run).
+        Assert.True(a.Hidden[0, ..8].allclose(b.Hidden[0, ..8], rtol: 1e-5, atol: 1e-5));
+        Assert.True(a.Hidden[1, ..4].allclose(b.Hidden[1, ..4], rtol: 1e-5, atol: 1e-5));
+        Assert.Equal(0f, b.Hidden[0, 8..].abs().sum().item<float>());
+        Assert.Equal(0f, b.Hidden[1, 4..].abs().sum().item<float>());
+        Assert.True(a.Hidden[1, 4..].abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void PytorchBinOnlyFolderExplainsTheConversion()
     {
         using var dir = new TempDir();
