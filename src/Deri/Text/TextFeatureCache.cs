@@ -122,7 +122,7 @@ public sealed class TextFeatureCache : ITextFeatureSource
         if (source is TextEncoder { Frozen: false })
             throw new ArgumentException("a trainable text encoder cannot be cached: its features change at every step", nameof(source));
         // Rows read from the store keep its element type, so the cache adopts it.
-        this.options = (options ?? new TextFeatureCacheOptions()) with { };
+        this.options = options ?? new TextFeatureCacheOptions();
         if (store is not null) this.options = this.options with { Precision = store.Precision };
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), this.options.BatchSize, "BatchSize must be positive");
         if (store is not null && (store.OutputDim != source.OutputDim || store.MaxLength != source.MaxLength))
