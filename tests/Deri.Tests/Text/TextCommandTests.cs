@@ -75,24 +75,10 @@ public class TextCommandTests
 
 public class ReportCorpusTests
 {
-    private static string? SharedData()
-    {
-        var env = Environment.GetEnvironmentVariable("DERI_SHARED");
-        if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, "data"))) return Path.Combine(env, "data");
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var candidate = Path.Combine(d.FullName, "shared", "data");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
-
     [Fact]
     public void ReadsRealPtbXlReportsAndBuildsAVocabularyThatCoversThem()
     {
-        var data = SharedData();
-        Assert.True(data is not null, "shared/data not found above the test binary (set DERI_SHARED)");
-        string csv = Path.Combine(data!, "ptbxl-reports", "ptbxl_reports.csv");
+        string csv = Path.Combine(SharedData.Data, "ptbxl-reports", "ptbxl_reports.csv");
         var corpus = ReportCorpus.Read(csv);
         Assert.Equal(10_970, corpus.Reports.Count);
         Assert.Single(corpus.Skipped);
