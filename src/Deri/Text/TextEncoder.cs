@@ -128,6 +128,8 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0) throw new ArgumentException("no texts to encode", nameof(texts));
         MoveTo(target);
+        // A parent module's train() reaches this BERT too; a frozen encoder never runs dropout.
+        if (Frozen && Model.training) Model.eval();
         using var scope = torch.NewDisposeScope();
         using var batch = Tokenize(texts, target);
         using var grad = Frozen ? torch.no_grad() : null;

@@ -18,6 +18,11 @@ public class TextEncoderTests
         Assert.True(encoder.Frozen);
         Assert.Equal(32, encoder.OutputDim);
         Assert.All(encoder.Model.parameters(), p => Assert.False(p.requires_grad));
+        // Even after a parent's train() (dropout 0.1 in this config), a frozen encoder is deterministic.
+        encoder.Model.train();
+        using (var once = encoder.Encode(["sinus rhythm"], torch.CPU))
+        using (var twice = encoder.Encode(["sinus rhythm"], torch.CPU))
+            Assert.True(once.Hidden.allclose(twice.Hidden, rtol: 0, atol: 0));
 
         using var features = encoder.Encode(["Sinus rhythm. Normal ECG.", "left axis deviation"], torch.CPU);
         Assert.Equal(new long[] { 2, 32 }, features.Pooled.shape);
