@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(TextCommand.Create());
         return root;
     }
 

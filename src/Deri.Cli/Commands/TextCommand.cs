@@ -1,0 +1,243 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Deri.Text;
+using Deri.Weights;
+using TorchSharp;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri text</c>: the text encoder — vocabulary, model folders, encoding and the feature store.</summary>
+internal static class TextCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("text", "Text encoder: build a vocabulary, create or load a BERT, encode reports, precompute features");
+        cmd.Subcommands.Add(Vocab());
+        cmd.Subcommands.Add(Init());
+        cmd.Subcommands.Add(Encode());
+        cmd.Subcommands.Add(Cache());
+        cmd.Subcommands.Add(Bench());
+        return cmd;
+    }
+
+    private static Option<string> Reports() => new("--reports")
+    {
+        Description = "Reports: a CSV file (see --column) or a text file with one report per line",
+        Required = true,
+    };
+
+    private static Option<string> Column() => new("--column")
+    {
+        Description = "CSV column holding the report",
+        DefaultValueFactory = _ => "report",
+    };
+
+    private static Option<int> MaxLength() => new("--max-length")
+    {
+        Description = "Tokens per text including [CLS] and [SEP]",
+        DefaultValueFactory = _ => TextTokenizer.DefaultMaxLength,
+    };
+
+    private static Option<bool> Longest() => new("--compute-on-longest")
+    {
+        Description = "Run the BERT only over each batch's longest report; padding rows of hidden become zeros",
+    };
+
+    private static int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or SafeTensorsFormatException
+                                      or StateDictMismatchException or KeyNotFoundException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
+    }
+
+    private static Command Vocab()
+    {
+        var reports = Reports();
+        var column = Column();
+        var minCount = new Option<int>("--min-count") { Description = "Keep whole words seen at least this often", DefaultValueFactory = _ => 3 };
+        var maxWords = new Option<int>("--max-words") { Description = "At most this many whole words (0 = all)", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--out") { Description = "vocab.txt to write", Required = true };
+        var cmd = new Command("vocab", "Build a WordPiece vocab.txt from training reports (for an encoder trained from scratch)")
+            { reports, column, minCount, maxWords, output };
+        cmd.SetAction(r => Guard(() =>
+        {
+            var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
+            var tokens = WordPieceVocabulary.Build(corpus.Reports, new VocabularyOptions(r.GetValue(minCount), r.GetValue(maxWords)));
+            WordPieceVocabulary.Write(r.GetValue(output)!, tokens);
+            int pieces = tokens.Count(t => t.StartsWith("##", StringComparison.Ordinal));
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["vocab"] = r.GetValue(output)!, ["tokens"] = tokens.Count, ["continuation_pieces"] = pieces,
+                ["reports"] = corpus.Reports.Count, ["skipped_empty"] = corpus.Skipped.Count,
+            }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Init()
+    {
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt (e.g. from 'deri text vocab')", Required = true };
+        var output = new Option<string>("--out") { Description = "Model folder to write (config.json, model.safetensors, vocab.txt)", Required = true };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size = the encoder's output width", DefaultValueFactory = _ => 256 };
+        var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 4 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
+        var maxLength = MaxLength();
+        var seed = new Option<long>("--seed") { Description = "Random seed of the initial weights", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("init", "Create a randomly initialised small BERT folder over a vocabulary, to train jointly with DERI")
+            { vocab, output, hidden, layers, heads, maxLength, seed };
+        cmd.SetAction(r => Guard(() =>
+        {
+            torch.manual_seed(r.GetValue(seed));
+            var tokenizer = TextTokenizer.Create(r.GetValue(vocab)!, maxLength: r.GetValue(maxLength));
+            var config = BertConfig.Small(tokenizer.VocabSize, r.GetValue(hidden)) with
+            {
+                NumHiddenLayers = r.GetValue(layers), NumAttentionHeads = r.GetValue(heads),
+                MaxPositionEmbeddings = Math.Max(256, r.GetValue(maxLength)),
+            };
+            config.Validate("--hidden/--layers/--heads");
+            using var encoder = TextEncoder.FromVocabulary(r.GetValue(vocab)!, config, new TextEncoderOptions(r.GetValue(maxLength)));
+            encoder.Save(r.GetValue(output)!);
+            long parameters = encoder.Model.parameters().Sum(p => p.numel());
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["model"] = r.GetValue(output)!, ["vocab_size"] = config.VocabSize, ["hidden_size"] = config.HiddenSize,
+                ["layers"] = config.NumHiddenLayers, ["heads"] = config.NumAttentionHeads, ["parameters"] = parameters,
+            }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Encode()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)", Required = true };
+        var text = new Option<string[]>("--text") { Description = "Text to encode (repeatable)", Required = true, Arity = ArgumentArity.OneOrMore };
+        var maxLength = MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var longest = Longest();
+        var cmd = new Command("encode", "Encode texts with a BERT folder; prints one JSON line per text (tokens, pooled norm, shapes, first values)")
+            { model, text, maxLength, longest, device, threads };
+        cmd.SetAction(r => Guard(() =>
+        {
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), ComputeOnLongest: r.GetValue(longest)));
+            var texts = r.GetValue(text)!;
+            using var features = encoder.Encode(texts, target);
+            using var pooled = features.Pooled.cpu();
+            var lengths = features.Mask.sum(1).cpu().data<long>().ToArray();
+            for (int i = 0; i < texts.Length; i++)
+            {
+                var row = pooled[i].data<float>().ToArray();
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["text"] = texts[i], ["tokens"] = lengths[i],
+                    ["ids"] = encoder.Tokenizer.Encode(encoder.LowerCaseText ? texts[i].ToLowerInvariant() : texts[i]),
+                    ["pooled_dim"] = row.Length, ["hidden_shape"] = features.Hidden.shape.Skip(1).ToArray(),
+                    ["pooled_norm"] = Math.Sqrt(row.Sum(v => (double)v * v)), ["pooled_head"] = row.Take(4).ToArray(),
+                }));
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Cache()
+    {
+        var model = new Option<string>("--model") { Description = "Pretrained (frozen) Hugging Face BERT folder", Required = true };
+        var reports = Reports();
+        var column = Column();
+        var output = new Option<string>("--out") { Description = "Feature store file to write", Required = true };
+        var precision = new Option<string>("--precision") { Description = "f16 or f32", DefaultValueFactory = _ => "f16" };
+        var truncate = new Option<bool>("--truncate-hidden")
+        {
+            Description = "Store only the real tokens' hidden rows (padding rows read back as zeros)",
+        };
+        var batch = new Option<int>("--batch-size") { Description = "Texts per encoder call", DefaultValueFactory = _ => 32 };
+        var maxLength = MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var longest = Longest();
+        var cmd = new Command("cache", "Encode every distinct report once with a frozen BERT and write a memory-mappable feature store")
+            { model, reports, column, output, precision, truncate, batch, maxLength, longest, device, threads };
+        cmd.SetAction(r => Guard(() =>
+        {
+            var p = r.GetValue(precision)!.ToLowerInvariant() switch
+            {
+                "f16" or "float16" => FeaturePrecision.Float16,
+                "f32" or "float32" => FeaturePrecision.Float32,
+                var other => throw new ArgumentException($"--precision '{other}': expected f16 or f32"),
+            };
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
+            var clock = Stopwatch.StartNew();
+            int written = TextFeatureStore.Build(r.GetValue(output)!, corpus.Reports, encoder, target,
+                new TextFeatureCacheOptions(p, FullHidden: !r.GetValue(truncate), BatchSize: r.GetValue(batch)));
+            double seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["store"] = r.GetValue(output)!, ["reports"] = corpus.Reports.Count, ["distinct"] = written,
+                ["skipped_empty"] = corpus.Skipped.Count, ["hidden_size"] = encoder.OutputDim, ["max_length"] = encoder.MaxLength,
+                ["bytes"] = new FileInfo(r.GetValue(output)!).Length, ["seconds"] = Math.Round(seconds, 3),
+                ["reports_per_second"] = Math.Round(written / Math.Max(seconds, 1e-9), 1), ["device"] = target.ToString(),
+            }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Bench()
+    {
+        var model = new Option<string>("--model") { Description = "BERT folder to time", Required = true };
+        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => 16 };
+        var iterations = new Option<int>("--iterations") { Description = "Timed forward passes (after one warm-up)", DefaultValueFactory = _ => 3 };
+        var maxLength = MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var longest = Longest();
+        var cmd = new Command("bench", "Time frozen forward passes of a BERT folder; prints one JSON line")
+            { model, batch, iterations, maxLength, longest, device, threads };
+        cmd.SetAction(r => Guard(() =>
+        {
+            int b = r.GetValue(batch), n = r.GetValue(iterations);
+            if (b < 1 || n < 1) throw new ArgumentException("--batch-size and --iterations must be positive");
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+                new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
+            var texts = Enumerable.Range(0, b).Select(i => $"sinus rhythm with {i} premature ventricular complexes. left axis deviation. abnormal ecg").ToList();
+            using (encoder.Encode(texts, target)) { }
+            var times = new List<double>();
+            for (int i = 0; i < n; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                using (var f = encoder.Encode(texts, target))
+                    f.Pooled.cpu().Dispose();
+                times.Add(clock.Elapsed.TotalSeconds);
+            }
+            times.Sort();
+            double median = times[times.Count / 2];
+            var c = encoder.Model.Config;
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["bench"] = "text-encode", ["model"] = r.GetValue(model)!, ["hidden_size"] = c.HiddenSize, ["layers"] = c.NumHiddenLayers,
+                ["batch"] = b, ["max_length"] = encoder.MaxLength, ["iterations"] = n, ["median_seconds_per_batch"] = Math.Round(median, 4),
+                ["texts_per_second"] = Math.Round(b / median, 1), ["compute_on_longest"] = encoder.ComputeOnLongest,
+                ["device"] = target.ToString(), ["threads"] = torch.get_num_threads(),
+            }));
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Deri.Weights;
+using static TorchSharp.torch;
+
+namespace Deri.Text;
+
+/// <summary>
+/// Loads a BERT from a local Hugging Face model folder (<c>config.json</c>, <c>model.safetensors</c>,
+/// <c>vocab.txt</c>, optional <c>tokenizer_config.json</c>), e.g. a copy of
+/// <c>ncbi/MedCPT-Query-Encoder</c> or any BERT-base.
+/// </summary>
+public static class HuggingFaceBert
+{
+    /// <summary>The one-line conversion of <c>pytorch_model.bin</c> to <c>model.safetensors</c>, run in the model folder.</summary>
+    public const string ConvertCommand =
+        "python -c \"import torch; from safetensors.torch import save_file; " +
+        "sd = torch.load('pytorch_model.bin', map_location='cpu'); " +
+        "save_file({k: v.contiguous() for k, v in sd.items()}, 'model.safetensors', metadata={'format': 'pt'})\"";
+
+    /// <summary>Checkpoint keys that are expected and skipped: the legacy position-id buffer.</summary>
+    public static readonly IReadOnlyList<string> IgnoredKeys = ["embeddings.position_ids"];
+
+    /// <summary>Prefixes of task heads saved beside the encoder (masked-LM, NSP), skipped.</summary>
+    public static readonly IReadOnlyList<string> HeadPrefixes = ["cls.", "qa_outputs.", "classifier."];
+
+    /// <summary>Reads the folder's <c>config.json</c>.</summary>
+    public static BertConfig ReadConfig(string folder) => BertConfig.Load(Require(folder, "config.json"));
+
+    /// <summary>
+    /// Whether the folder's tokenizer lower-cases: <c>do_lower_case</c> of <c>tokenizer_config.json</c>,
+    /// true (uncased BERT, as MedCPT) when the file or field is absent.
+    /// </summary>
+    public static bool ReadLowerCase(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(path)) return true;
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new InvalidDataException($"{path}: not a JSON object");
+            return root["do_lower_case"] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : true;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// Builds the BERT of <c>config.json</c> and loads <c>model.safetensors</c> into it. The encoder's
+    /// keys must all be present with matching shapes; a <c>bert.</c> prefix, the legacy
+    /// <c>embeddings.position_ids</c> buffer and task heads (<see cref="HeadPrefixes"/>) are tolerated.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A file is missing; when only <c>pytorch_model.bin</c> exists the message gives <see cref="ConvertCommand"/>.</exception>
+    /// <exception cref="StateDictMismatchException">The weights do not fit the config.</exception>
+    public static (BertModel Model, StateDictReport Report) LoadModel(string folder)
+    {
+        var config = ReadConfig(folder);
+        string weights = Path.Combine(folder, "model.safetensors");
+        if (!File.Exists(weights))
+        {
+            if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
+                throw new FileNotFoundException(
+                    $"{folder}: has only pytorch_model.bin (a Python pickle, which Deri does not read); convert it to model.safetensors once, in that folder: {ConvertCommand}",
+                    weights);
+            throw new FileNotFoundException($"{folder}: model.safetensors not found", weights);
+        }
+        var model = new BertModel(config);
+        try
+        {
+            var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
+            try
+            {
+                var report = StateDictLoader.Load(model, tensors, strict: false, source: weights, ignore: IgnoredKeys);
+                var unexpected = report.Unexpected.Where(k => !HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList();
+                if (report.Missing.Count > 0 || report.Mismatched.Count > 0 || unexpected.Count > 0)
+                    throw new StateDictMismatchException(weights, report with { Unexpected = unexpected });
+                return (model, report);
+            }
+            finally
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Renames the LayerNorm parameters of TensorFlow-converted checkpoints (<c>LayerNorm.gamma</c>,
+    /// <c>LayerNorm.beta</c>) to <c>weight</c> and <c>bias</c>, as the Hugging Face loader does.
+    /// </summary>
+    public static Dictionary<string, Tensor> RenameLegacyKeys(Dictionary<string, Tensor> tensors)
+    {
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, value) in tensors)
+        {
+            string name = key.EndsWith("LayerNorm.gamma", StringComparison.Ordinal) ? key[..^"gamma".Length] + "weight"
+                : key.EndsWith("LayerNorm.beta", StringComparison.Ordinal) ? key[..^"beta".Length] + "bias"
+                : key;
+            renamed[name] = value;
+        }
+        return renamed;
+    }
+
+    /// <summary>The folder's <c>vocab.txt</c> as a tokenizer, with the folder's lower-casing.</summary>
+    public static TextTokenizer LoadTokenizer(string folder, int maxLength = TextTokenizer.DefaultMaxLength) =>
+        TextTokenizer.Create(Require(folder, "vocab.txt"), ReadLowerCase(folder), maxLength);
+
+    /// <summary>
+    /// Writes a model folder that <see cref="LoadModel"/> and <see cref="LoadTokenizer"/> read back:
+    /// <c>config.json</c>, <c>model.safetensors</c>, <c>vocab.txt</c> (copied) and <c>tokenizer_config.json</c>.
+    /// </summary>
+    public static void Save(string folder, BertModel model, TextTokenizer tokenizer)
+    {
+        Directory.CreateDirectory(folder);
+        model.Config.Save(Path.Combine(folder, "config.json"));
+        StateDictLoader.Save(model, Path.Combine(folder, "model.safetensors"), new Dictionary<string, string> { ["format"] = "pt" });
+        string vocab = Path.Combine(folder, "vocab.txt");
+        if (!string.Equals(Path.GetFullPath(vocab), Path.GetFullPath(tokenizer.VocabPath), StringComparison.Ordinal))
+            AtomicFile.Write(vocab, temp => File.Copy(tokenizer.VocabPath, temp));
+        var tokConfig = new JsonObject { ["do_lower_case"] = tokenizer.LowerCase, ["model_max_length"] = tokenizer.MaxLength };
+        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    private static string Require(string folder, string file)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: model folder not found");
+        string path = Path.Combine(folder, file);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: {file} not found (expected a Hugging Face BERT folder)", path);
+        return path;
+    }
+}
