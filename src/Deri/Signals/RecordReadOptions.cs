@@ -1,0 +1,14 @@
+namespace Deri.Signals;
+
+/// <summary>How strictly a record is checked while it is read.</summary>
+public sealed record RecordReadOptions
+{
+    /// <summary>The default: checksums are computed (see <see cref="EcgRecord.ChecksumMatches"/>) but a mismatch is not an error; missing samples are allowed.</summary>
+    public static RecordReadOptions Default { get; } = new();
+
+    /// <summary>Throw an <see cref="EcgFormatException"/> when a WFDB checksum does not match the stored samples.</summary>
+    public bool VerifyChecksums { get; init; }
+
+    /// <summary>Accept missing samples (WFDB invalid values, NaN doubles); when false a record with any is rejected with their count.</summary>
+    public bool AllowMissing { get; init; } = true;
+}
