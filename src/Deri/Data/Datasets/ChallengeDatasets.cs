@@ -1,3 +1,4 @@
+using Deri.Signals;
 using System.Globalization;
 using Deri.Data.Preprocessing;
 
@@ -89,7 +90,7 @@ public static class Cpsc2018Dataset
         {
             foreach (var (id, header) in ListHeaders(root))
             {
-                var labels = map.Map(HeaderDiagnoses.Read(header));
+                var labels = map.Map(WfdbHeader.Read(header).Diagnoses);
                 items.Add((id, header, labels, map.Describe(labels)));
             }
         }
@@ -155,7 +156,7 @@ public static class CsnDataset
         var items = new List<(string Id, string Path, float[] Labels, string Report)>();
         foreach (var (id, header) in Cpsc2018Dataset.ListHeaders(root))
         {
-            var labels = map.Map(HeaderDiagnoses.Read(header));
+            var labels = map.Map(WfdbHeader.Read(header).Diagnoses);
             items.Add((id, header, labels, map.Describe(labels)));
         }
         return Cpsc2018Dataset.Finish("csn", items, [], map, options, "chapman",

@@ -116,25 +116,3 @@ public sealed class SnomedLabelMap
         new("JEB", "junctional escape beat", ["426995002"]),
     ]);
 }
-
-/// <summary>Reads the diagnosis codes (<c>#Dx: a,b,c</c> or <c># Dx: …</c>) from the comment lines of a WFDB header.</summary>
-public static class HeaderDiagnoses
-{
-    /// <summary>The codes of the header at <paramref name="headerPath"/>; empty when it has no <c>Dx</c> comment.</summary>
-    /// <exception cref="FileNotFoundException">The header does not exist.</exception>
-    public static IReadOnlyList<string> Read(string headerPath)
-    {
-        if (!File.Exists(headerPath)) throw new FileNotFoundException($"WFDB header not found: {headerPath}", headerPath);
-        foreach (string line in File.ReadLines(headerPath))
-        {
-            string s = line.TrimStart();
-            if (!s.StartsWith('#')) continue;
-            s = s[1..].TrimStart();
-            if (!s.StartsWith("Dx", StringComparison.OrdinalIgnoreCase)) continue;
-            int colon = s.IndexOf(':');
-            if (colon < 0) continue;
-            return s[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        }
-        return [];
-    }
-}

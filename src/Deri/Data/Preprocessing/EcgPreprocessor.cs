@@ -3,14 +3,17 @@ using Deri.Signals;
 namespace Deri.Data.Preprocessing;
 
 /// <summary>
-/// Turns an <see cref="EcgRecord"/> into the model input: <c>(12, TargetLength)</c> float32, row-major
-/// (lead-major), following a <see cref="PreprocessConfig"/>. Thread-safe: scratch buffers are per thread.
+/// Turns a record into the model input: <c>(12, TargetLength)</c> float32, lead-major, following a
+/// <see cref="PreprocessConfig"/>. Thread-safe: scratch buffers are per thread.
 /// </summary>
 public sealed class EcgPreprocessor
 {
+    [ThreadStatic] private static float[]? _physical;
     [ThreadStatic] private static double[]? _raw;
     [ThreadStatic] private static double[]? _repaired;
     [ThreadStatic] private static double[]? _resampled;
+
+    private static readonly int[] FirstTwelve = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
     /// <summary>The configuration applied.</summary>
     public PreprocessConfig Config { get; }
@@ -33,53 +36,118 @@ public sealed class EcgPreprocessor
         return output;
     }
 
-    /// <summary>Preprocesses <paramref name="record"/> into <paramref name="destination"/> (<c>12 · TargetLength</c> floats, lead-major).</summary>
-    /// <exception cref="InvalidDataException">The record lacks a lead, has no samples, a zero gain, or starts after the crop window.</exception>
+    /// <summary>Preprocesses an in-memory record into <paramref name="destination"/> (<c>12 · TargetLength</c> floats, lead-major).</summary>
+    /// <exception cref="EcgFormatException">A lead is missing.</exception>
+    /// <exception cref="InvalidDataException">The record has no samples, a zero gain, or ends before the crop window.</exception>
     public void Process(EcgRecord record, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(record);
+        int n = record.Samples;
+        if (n == 0) throw new InvalidDataException($"record {record.Id}: no samples");
+        int[] channels = Config.ReorderLeads ? LeadOrder.Indices(record.Leads, record.SourcePath ?? record.Id) : CheckFirstTwelve(record.Channels, record.Id);
+        var physical = FloatBuffer(PreprocessConfig.Leads * n);
+        for (int k = 0; k < channels.Length; k++)
+        {
+            int c = channels[k];
+            var dst = physical.AsSpan(k * n, n);
+            if (record.Digital[c].Length != n)
+                throw new InvalidDataException($"record {record.Id}: lead {record.Leads[c]} has {record.Digital[c].Length} samples, lead 0 has {n}");
+            if (record.ExactPhysical is { } exact)
+            {
+                var src = exact[c];
+                for (int t = 0; t < n; t++) dst[t] = (float)src[t];
+                continue;
+            }
+            double gain = record.Gain[c];
+            if (!(gain != 0) || !double.IsFinite(gain))
+                throw new InvalidDataException($"record {record.Id}: lead {record.Leads[c]} has gain {gain}");
+            double inv = 1.0 / gain;
+            int b = record.Baseline[c];
+            int[] d = record.Digital[c];
+            for (int t = 0; t < n; t++) dst[t] = d[t] == int.MinValue ? float.NaN : (float)((d[t] - b) * inv);
+        }
+        ProcessPhysical(physical.AsSpan(0, PreprocessConfig.Leads * n), n, record.SamplingRate, record.Id, destination);
+    }
+
+    /// <summary>
+    /// Reads the record at <paramref name="path"/> (any path <see cref="RecordReader"/> accepts) and preprocesses it into
+    /// <paramref name="destination"/>. WFDB format-16 records are decoded straight into a per-thread buffer.
+    /// </summary>
+    /// <exception cref="EcgFormatException">The record is missing, unreadable or lacks a lead.</exception>
+    /// <exception cref="InvalidDataException">The record cannot be brought to the configured shape.</exception>
+    public void ProcessFile(string path, Span<float> destination)
+    {
+        var (kind, file) = RecordReader.Resolve(path);
+        if (kind == RecordReader.Kind.Wfdb && WfdbHeader.Read(file) is { SampleCount: long count, Segments.Count: 0 } && count > 0 && count < int.MaxValue / PreprocessConfig.Leads)
+        {
+            var buffer = FloatBuffer(PreprocessConfig.Leads * (int)count);
+            var info = Config.ReorderLeads
+                ? RecordReader.ReadModelLeads(file, buffer)
+                : RecordReader.ReadPhysical(file, FirstTwelve, buffer);
+            ProcessPhysical(buffer.AsSpan(0, PreprocessConfig.Leads * info.Samples), info.Samples, info.SamplingRate, info.Id, destination);
+            return;
+        }
+        Process(RecordReader.Read(file), destination);
+    }
+
+    /// <summary>
+    /// Preprocesses physical values already in the output lead order: <paramref name="leads"/> is channel-major
+    /// <c>[12 × samples]</c> at <paramref name="samplingRate"/> Hz, NaN/±Inf for missing samples.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Non-finite samples with repair off, or the record ends before the crop window.</exception>
+    public void ProcessPhysical(ReadOnlySpan<float> leads, int samples, double samplingRate, string id, Span<float> destination)
+    {
+        var cfg = Config;
         if (destination.Length < OutputSize)
             throw new ArgumentException($"destination holds {destination.Length} floats, need {OutputSize}", nameof(destination));
-        var cfg = Config;
-        if (record.Samples == 0) throw new InvalidDataException($"record {record.Id}: no samples");
-        if (!(record.SamplingRate > 0)) throw new InvalidDataException($"record {record.Id}: sampling rate {record.SamplingRate} Hz");
-        int[] channels = cfg.ReorderLeads ? ModelLeadMap.Resolve(record) : FirstTwelve(record);
-
-        int n = record.Samples;
-        bool resample = Math.Abs(record.SamplingRate - cfg.TargetRate) > 1e-9;
-        PolyphaseResampler? resampler = resample ? PolyphaseResampler.For(record.SamplingRate, cfg.TargetRate, cfg.KaiserBeta) : null;
-        int nAtTarget = resampler?.OutputLength(n) ?? n;
+        if (samples <= 0) throw new InvalidDataException($"record {id}: no samples");
+        if (leads.Length < PreprocessConfig.Leads * samples)
+            throw new ArgumentException($"record {id}: {leads.Length} values for 12 leads × {samples} samples", nameof(leads));
+        if (!(samplingRate > 0) || !double.IsFinite(samplingRate)) throw new InvalidDataException($"record {id}: sampling rate {samplingRate} Hz");
+        bool resample = Math.Abs(samplingRate - cfg.TargetRate) > 1e-9;
+        var resampler = resample ? PolyphaseResampler.For(samplingRate, cfg.TargetRate, cfg.KaiserBeta) : null;
+        int nAtTarget = resampler?.OutputLength(samples) ?? samples;
         int valid = Math.Min(cfg.EffectiveCropLength, nAtTarget - cfg.CropStart);
         if (valid <= 0)
-            throw new InvalidDataException($"record {record.Id}: {nAtTarget} samples at {cfg.TargetRate} Hz, crop starts at {cfg.CropStart}");
+            throw new InvalidDataException($"record {id}: {nAtTarget} samples at {cfg.TargetRate} Hz, the crop starts at sample {cfg.CropStart}");
         int length = cfg.TargetLength;
-        destination[..OutputSize].Clear();
+        var output = destination[..OutputSize];
+        output.Clear();
 
-        var raw = Buffer(ref _raw, n);
         for (int lead = 0; lead < PreprocessConfig.Leads; lead++)
         {
-            int c = channels[lead];
-            bool nonFinite = ToPhysical(record, c, raw.AsSpan(0, n));
-            ReadOnlySpan<double> signal = raw.AsSpan(0, n);
+            var src = leads.Slice(lead * samples, samples);
+            var row = output.Slice(lead * length, length);
+            bool nonFinite = false;
+            foreach (float v in src)
+                if (!float.IsFinite(v)) { nonFinite = true; break; }
+            if (nonFinite && !cfg.RepairNonFinite)
+                throw new InvalidDataException($"record {id}: lead {lead} has missing or non-finite samples and repair is off");
+            if (!nonFinite && resampler == null)
+            {
+                // Fast path (PTB-XL 500 Hz, MIMIC-IV-ECG): nothing to repair or resample.
+                src.Slice(cfg.CropStart, valid).CopyTo(row);
+                continue;
+            }
+            var raw = DoubleBuffer(ref _raw, samples);
+            for (int t = 0; t < samples; t++) raw[t] = src[t];
+            ReadOnlySpan<double> signal = raw.AsSpan(0, samples);
             if (nonFinite)
             {
-                if (!cfg.RepairNonFinite)
-                    throw new InvalidDataException($"record {record.Id}: lead {record.Leads[c]} has missing or non-finite samples and repair is off");
-                var repaired = Buffer(ref _repaired, n);
-                RepairNonFinite(signal, repaired.AsSpan(0, n), cfg.RepairRadius);
-                signal = repaired.AsSpan(0, n);
+                var repaired = DoubleBuffer(ref _repaired, samples);
+                RepairNonFinite(signal, repaired.AsSpan(0, samples), cfg.RepairRadius);
+                signal = repaired.AsSpan(0, samples);
             }
             if (resampler != null)
             {
-                var res = Buffer(ref _resampled, nAtTarget);
+                var res = DoubleBuffer(ref _resampled, nAtTarget);
                 resampler.Resample(signal, res.AsSpan(0, nAtTarget));
                 signal = res.AsSpan(0, nAtTarget);
             }
-            var row = destination.Slice(lead * length, length);
-            var src = signal.Slice(cfg.CropStart, valid);
-            for (int t = 0; t < valid; t++) row[t] = (float)src[t];
+            var kept = signal.Slice(cfg.CropStart, valid);
+            for (int t = 0; t < valid; t++) row[t] = (float)kept[t];
         }
-        Normalize(destination[..OutputSize], length, cfg.NormalizeAfterPadding ? length : valid, cfg.Normalization);
+        Normalize(output, length, cfg.NormalizeAfterPadding ? length : valid, cfg.Normalization);
     }
 
     /// <summary>
@@ -107,8 +175,8 @@ public sealed class EcgPreprocessor
     }
 
     /// <summary>
-    /// Normalises <paramref name="data"/> laid out as 12 rows of <paramref name="rowLength"/>, using and changing
-    /// only the first <paramref name="valid"/> samples of each row.
+    /// Normalises <paramref name="data"/> laid out as rows of <paramref name="rowLength"/>, using and changing only
+    /// the first <paramref name="valid"/> samples of each row.
     /// </summary>
     public static void Normalize(Span<float> data, int rowLength, int valid, Normalization mode)
     {
@@ -121,14 +189,11 @@ public sealed class EcgPreprocessor
             {
                 float min = float.PositiveInfinity, max = float.NegativeInfinity;
                 for (int l = 0; l < leads; l++)
-                {
-                    var row = data.Slice(l * rowLength, valid);
-                    foreach (float v in row)
+                    foreach (float v in data.Slice(l * rowLength, valid))
                     {
                         if (v < min) min = v;
                         if (v > max) max = v;
                     }
-                }
                 float scale = (float)(1.0 / ((double)max - min + 1e-8));
                 for (int l = 0; l < leads; l++)
                 {
@@ -146,8 +211,7 @@ public sealed class EcgPreprocessor
                     mean /= valid;
                     double ss = 0;
                     foreach (float v in row) ss += (v - mean) * (v - mean);
-                    double std = Math.Sqrt(ss / valid);
-                    float inv = (float)(1.0 / (std + 1e-8));
+                    double inv = 1.0 / (Math.Sqrt(ss / valid) + 1e-8);
                     for (int t = 0; t < valid; t++) row[t] = (float)((row[t] - mean) * inv);
                 }
                 return;
@@ -156,35 +220,16 @@ public sealed class EcgPreprocessor
         }
     }
 
-    /// <summary>Physical values of one channel into <paramref name="output"/>; returns whether any is missing or non-finite.</summary>
-    private static bool ToPhysical(EcgRecord record, int channel, Span<double> output)
+    private static int[] CheckFirstTwelve(int channels, string id) =>
+        channels >= PreprocessConfig.Leads ? FirstTwelve : throw new InvalidDataException($"record {id}: {channels} channels, need {PreprocessConfig.Leads}");
+
+    private static float[] FloatBuffer(int n)
     {
-        double gain = record.Gain[channel];
-        if (!(gain != 0) || !double.IsFinite(gain))
-            throw new InvalidDataException($"record {record.Id}: lead {record.Leads[channel]} has gain {gain}");
-        double inv = 1.0 / gain;
-        int baseline = record.Baseline[channel];
-        int[] d = record.Digital[channel];
-        if (d.Length != output.Length)
-            throw new InvalidDataException($"record {record.Id}: lead {record.Leads[channel]} has {d.Length} samples, lead 0 has {output.Length}");
-        bool missing = false;
-        for (int t = 0; t < d.Length; t++)
-        {
-            int v = d[t];
-            if (v == int.MinValue) { output[t] = double.NaN; missing = true; }
-            else output[t] = (v - baseline) * inv;
-        }
-        return missing;
+        if (_physical == null || _physical.Length < n) _physical = new float[Math.Max(n, 12 * 5000)];
+        return _physical;
     }
 
-    private static int[] FirstTwelve(EcgRecord record)
-    {
-        if (record.Channels < PreprocessConfig.Leads)
-            throw new InvalidDataException($"record {record.Id}: {record.Channels} channels, need {PreprocessConfig.Leads}");
-        return Enumerable.Range(0, PreprocessConfig.Leads).ToArray();
-    }
-
-    private static double[] Buffer(ref double[]? buffer, int n)
+    private static double[] DoubleBuffer(ref double[]? buffer, int n)
     {
         if (buffer == null || buffer.Length < n) buffer = new double[Math.Max(n, 8192)];
         return buffer;
