@@ -45,7 +45,7 @@ public static class BenchCommand
                 try
                 {
                     using var s = EcgStore.Open(storeDir);
-                    var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs);
+                    var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w);
                     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                     {
                         ["bench"] = "data",

@@ -42,8 +42,9 @@ public static class DataBenchmark
         return new Throughput(done, sw.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Reads shuffled batches of <paramref name="batchSize"/> from <paramref name="store"/> for at least <paramref name="minSeconds"/>.</summary>
-    public static Throughput StoreBatches(EcgStore store, int batchSize, double minSeconds, int seed = 0)
+    /// <summary>Reads shuffled batches of <paramref name="batchSize"/> from <paramref name="store"/> for at least <paramref name="minSeconds"/>,
+    /// each batch copied by <paramref name="parallelism"/> threads.</summary>
+    public static Throughput StoreBatches(EcgStore store, int batchSize, double minSeconds, int parallelism = 1, int seed = 0)
     {
         if (store.Count == 0) throw new ArgumentException($"store {store.Directory} is empty");
         var rng = new Random(seed);
@@ -62,7 +63,7 @@ public static class DataBenchmark
                 if (pos == order.Length) { rng.Shuffle(order); pos = 0; }
                 batch[b] = order[pos++];
             }
-            store.ReadBatch(batch, buffer);
+            store.ReadBatch(batch, buffer, parallelism);
             done += batchSize;
         }
         while (sw.Elapsed.TotalSeconds < minSeconds);

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Deri.Signals;
 
 namespace Deri.Data.Preprocessing;
@@ -78,13 +79,23 @@ public sealed class EcgPreprocessor
     public void ProcessFile(string path, Span<float> destination)
     {
         var (kind, file) = RecordReader.Resolve(path);
-        if (kind == RecordReader.Kind.Wfdb && WfdbHeader.Read(file) is { SampleCount: long count, Segments.Count: 0 } && count > 0 && count < int.MaxValue / PreprocessConfig.Leads)
+        if (kind == RecordReader.Kind.Wfdb)
         {
-            var buffer = FloatBuffer(PreprocessConfig.Leads * (int)count);
-            var info = Config.ReorderLeads
-                ? RecordReader.ReadModelLeads(file, buffer)
-                : RecordReader.ReadPhysical(file, FirstTwelve, buffer);
-            ProcessPhysical(buffer.AsSpan(0, PreprocessConfig.Leads * info.Samples), info.Samples, info.SamplingRate, info.Id, destination);
+            var header = WfdbHeader.Read(file);
+            if (header is { SampleCount: long count, SegmentCount: null } && count > 0 && count < int.MaxValue / PreprocessConfig.Leads)
+            {
+                // Format-16 records (PTB-XL, MIMIC-IV-ECG, CinC) decode straight into the per-thread buffer.
+                int[] channels = Config.ReorderLeads
+                    ? LeadOrder.Indices(header.Signals.Select(s => s.Description).ToArray(), file)
+                    : CheckFirstTwelve(header.SignalCount, file);
+                var buffer = FloatBuffer(PreprocessConfig.Leads * (int)count);
+                if (WfdbReader.TryReadPhysicalFormat16(header, file, channels, buffer, out int samples))
+                {
+                    ProcessPhysical(buffer.AsSpan(0, PreprocessConfig.Leads * samples), samples, header.SamplingFrequency, header.Name, destination);
+                    return;
+                }
+            }
+            Process(WfdbReader.Read(header, file), destination);
             return;
         }
         Process(RecordReader.Read(file), destination);
@@ -112,20 +123,18 @@ public sealed class EcgPreprocessor
             throw new InvalidDataException($"record {id}: {nAtTarget} samples at {cfg.TargetRate} Hz, the crop starts at sample {cfg.CropStart}");
         int length = cfg.TargetLength;
         var output = destination[..OutputSize];
+        if (resampler == null && TryFastPath(leads, samples, valid, output)) return;
         output.Clear();
 
         for (int lead = 0; lead < PreprocessConfig.Leads; lead++)
         {
             var src = leads.Slice(lead * samples, samples);
             var row = output.Slice(lead * length, length);
-            bool nonFinite = false;
-            foreach (float v in src)
-                if (!float.IsFinite(v)) { nonFinite = true; break; }
+            bool nonFinite = !AllFinite(src);
             if (nonFinite && !cfg.RepairNonFinite)
                 throw new InvalidDataException($"record {id}: lead {lead} has missing or non-finite samples and repair is off");
             if (!nonFinite && resampler == null)
             {
-                // Fast path (PTB-XL 500 Hz, MIMIC-IV-ECG): nothing to repair or resample.
                 src.Slice(cfg.CropStart, valid).CopyTo(row);
                 continue;
             }
@@ -148,6 +157,73 @@ public sealed class EcgPreprocessor
             for (int t = 0; t < valid; t++) row[t] = (float)kept[t];
         }
         Normalize(output, length, cfg.NormalizeAfterPadding ? length : valid, cfg.Normalization);
+    }
+
+    /// <summary>
+    /// The common case (500 Hz, finite crop window, min–max or none over the recorded samples): one vectorised pass for
+    /// finiteness and the global extremes, one that writes the scaled values. Returns false when the general path is needed.
+    /// </summary>
+    private bool TryFastPath(ReadOnlySpan<float> leads, int samples, int valid, Span<float> output)
+    {
+        var cfg = Config;
+        if (cfg.Normalization == Normalization.ZScorePerLead || (cfg.NormalizeAfterPadding && valid < cfg.TargetLength)) return false;
+        int length = cfg.TargetLength;
+        var vmin = new Vector<float>(float.PositiveInfinity);
+        var vmax = new Vector<float>(float.NegativeInfinity);
+        var bad = Vector<float>.Zero;
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        int w = Vector<float>.Count;
+        for (int lead = 0; lead < PreprocessConfig.Leads; lead++)
+        {
+            var src = leads.Slice(lead * samples + cfg.CropStart, valid);
+            int t = 0;
+            for (; t <= valid - w; t += w)
+            {
+                var v = new Vector<float>(src.Slice(t, w));
+                // v − v is 0 for finite values and NaN for NaN/±Inf, so a non-zero lane marks a bad sample.
+                bad |= Vector.AsVectorSingle(~Vector.Equals(v - v, Vector<float>.Zero));
+                vmin = Vector.Min(vmin, v);
+                vmax = Vector.Max(vmax, v);
+            }
+            for (; t < valid; t++)
+            {
+                float v = src[t];
+                if (!float.IsFinite(v)) return false;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+        }
+        if (!Vector.EqualsAll(Vector.AsVectorInt32(bad), Vector<int>.Zero)) return false;
+        for (int i = 0; i < w; i++)
+        {
+            min = Math.Min(min, vmin[i]);
+            max = Math.Max(max, vmax[i]);
+        }
+        bool scaleIt = cfg.Normalization == Normalization.MinMax;
+        float scale = (float)(1.0 / ((double)max - min + 1e-8));
+        var vMinB = new Vector<float>(min);
+        var vScale = new Vector<float>(scale);
+        for (int lead = 0; lead < PreprocessConfig.Leads; lead++)
+        {
+            var src = leads.Slice(lead * samples + cfg.CropStart, valid);
+            var row = output.Slice(lead * length, length);
+            if (!scaleIt) src.CopyTo(row);
+            else
+            {
+                int t = 0;
+                for (; t <= valid - w; t += w) ((new Vector<float>(src.Slice(t, w)) - vMinB) * vScale).CopyTo(row.Slice(t, w));
+                for (; t < valid; t++) row[t] = (src[t] - min) * scale;
+            }
+            row[valid..].Clear();
+        }
+        return true;
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     /// <summary>

@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Deri.Data.Preprocessing;
 
 /// <summary>How a record's amplitudes are scaled after cropping.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Normalization>))]
 public enum Normalization
 {
     /// <summary>Global min–max over the whole record (all leads together): <c>(x − min) / (max − min + 1e−8)</c>. DERI's default.</summary>
@@ -57,6 +60,7 @@ public sealed record PreprocessConfig
     public double KaiserBeta { get; init; } = 5.0;
 
     /// <summary>Samples actually kept from the signal (<see cref="CropLength"/> or <see cref="TargetLength"/>).</summary>
+    [JsonIgnore]
     public int EffectiveCropLength => CropLength ?? TargetLength;
 
     /// <summary>DERI's preprocessing for MIMIC-IV-ECG, PTB-XL and CSN: first 5000 samples at 500 Hz, min–max.</summary>

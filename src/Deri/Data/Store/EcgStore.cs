@@ -47,8 +47,8 @@ public sealed record StoreIndex
     /// <summary>Class names of the label vectors.</summary>
     [JsonPropertyName("label_names")] public IReadOnlyList<string> LabelNames { get; init; } = [];
 
-    /// <summary>The preprocessing configuration, as JSON text.</summary>
-    [JsonPropertyName("preprocess")] public string Preprocess { get; init; } = "";
+    /// <summary>The preprocessing that produced the signals.</summary>
+    [JsonPropertyName("preprocess")] public Deri.Data.Preprocessing.PreprocessConfig Preprocess { get; init; } = new();
 
     /// <summary>Records whose signal could not be prepared (listed in <c>bad_records.csv</c>).</summary>
     [JsonPropertyName("bad_records")] public int BadRecords { get; init; }
@@ -183,12 +183,27 @@ public sealed unsafe class EcgStore : IDisposable
     }
 
     /// <summary>Gathers the records at <paramref name="indices"/> into <paramref name="destination"/>, laid out <c>(B, 12, 5000)</c>.</summary>
-    public void ReadBatch(ReadOnlySpan<int> indices, Span<float> destination)
+    /// <param name="indices">Record indices (any order, repeats allowed).</param>
+    /// <param name="destination">At least <c>B · RecordSize</c> floats.</param>
+    /// <param name="parallelism">Threads copying records at once (1 = the calling thread only); the copy is bound by memory bandwidth.</param>
+    public void ReadBatch(ReadOnlySpan<int> indices, Span<float> destination, int parallelism = 1)
     {
         int n = RecordSize;
         if (destination.Length < (long)indices.Length * n)
             throw new ArgumentException($"destination holds {destination.Length} floats, {indices.Length} records need {(long)indices.Length * n}", nameof(destination));
-        for (int b = 0; b < indices.Length; b++) Read(indices[b], destination.Slice(b * n, n));
+        foreach (int i in indices) CheckIndex(i);
+        if (parallelism <= 1 || indices.Length < 2)
+        {
+            for (int b = 0; b < indices.Length; b++) Read(indices[b], destination.Slice(b * n, n));
+            return;
+        }
+        int[] idx = indices.ToArray();
+        fixed (float* dst = destination)
+        {
+            nint d = (nint)dst;
+            Parallel.For(0, idx.Length, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+                b => Read(idx[b], new Span<float>((float*)d + (long)b * n, n)));
+        }
     }
 
     /// <summary>A new float32 tensor <c>(B, 12, 5000)</c> with the records at <paramref name="indices"/>.</summary>

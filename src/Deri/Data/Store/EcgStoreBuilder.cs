@@ -184,7 +184,7 @@ public static class EcgStoreBuilder
             SamplingRate = config.TargetRate,
             LeadNames = config.ReorderLeads ? LeadOrder.Model : [],
             LabelNames = dataset.LabelNames,
-            Preprocess = JsonSerializer.Serialize(config),
+            Preprocess = config,
             BadRecords = bad.Count,
             Skipped = dataset.Skipped.Count,
             Entries = entries,
