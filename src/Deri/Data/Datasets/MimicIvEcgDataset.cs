@@ -60,7 +60,7 @@ public static class MimicIvEcgDataset
     /// <summary>
     /// The release's report rule: the non-empty parts joined with <c>". "</c>, <c>EKG</c> → <c>ECG</c>, then — like
     /// Python's <c>str.strip</c> with a character set — leading/trailing <c>*</c> and spaces, then <c>=</c> and <c>-</c>,
-    /// then <c>=</c> removed, lower-cased. Returns <c>null</c> when fewer than <paramref name="minWords"/> whitespace-separated words remain.
+    /// then <c>=</c> removed, then surrounding whitespace (which the release leaves in place), lower-cased. Returns <c>null</c> when fewer than <paramref name="minWords"/> whitespace-separated words remain.
     /// </summary>
     public static string? CleanReport(IEnumerable<string?> parts, int minWords = 4)
     {
@@ -69,6 +69,7 @@ public static class MimicIvEcgDataset
             .Trim('*', ' ')
             .Trim('=', '-')
             .Trim('=')
+            .Trim()
             .ToLowerInvariant();
         int words = s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
         return words < minWords ? null : s;
