@@ -240,13 +240,15 @@ public static partial class PtbXlDataset
             int cId = t.Column("ecg_id");
             int first = t.Column(name) + 1;
             var these = t.Header.Skip(first).ToArray();
-            if (names == null) names = these;
-            else if (!names.SequenceEqual(these))
+            names ??= these;
+            // The paper's files do not share one column order (sub_class val differs from train): match columns by name.
+            if (!names.OrderBy(n => n, StringComparer.Ordinal).SequenceEqual(these.OrderBy(n => n, StringComparer.Ordinal)))
                 throw new InvalidDataException($"{file}: class columns [{string.Join(",", these)}] differ from the train file's [{string.Join(",", names)}]");
+            var cols = names.Select(t.Column).ToArray();
             foreach (var r in t.Rows)
             {
                 var labels = new float[names.Length];
-                for (int k = 0; k < names.Length; k++) labels[k] = ParseBinary(r[first + k], file, r[cId]);
+                for (int k = 0; k < names.Length; k++) labels[k] = ParseBinary(r[cols[k]], file, r[cId]);
                 result[NormalizeId(r[cId])] = (split, labels);
             }
         }
