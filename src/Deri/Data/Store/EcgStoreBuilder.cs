@@ -142,7 +142,7 @@ public static class EcgStoreBuilder
                     {
                         pre.ProcessFile(entry.RecordPath, buffer.AsSpan(i * recordValues, recordValues));
                     }
-                    catch (Exception ex) when (ex is EcgFormatException or InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or OverflowException or IndexOutOfRangeException)
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
                         errors[i] = ex.Message.ReplaceLineEndings(" ");
                     }
