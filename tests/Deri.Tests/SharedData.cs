@@ -15,9 +15,6 @@ public static class SharedData
     /// <summary>The <c>shared/data</c> folder.</summary>
     public static string Data => Path.Combine(Root, "data");
 
-    /// <summary>A path under <c>shared/data</c>.</summary>
-    public static string File(params string[] parts) => Path.Combine([Data, .. parts]);
-
     private static string Find()
     {
         string? env = Environment.GetEnvironmentVariable("DERI_SHARED");

@@ -85,6 +85,11 @@ internal static class MatV5
         {
             throw new EcgFormatException(path, $"corrupt compressed data: {e.Message}", e);
         }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or OutOfMemoryException)
+        {
+            // Garbage that happens to inflate (or an inconsistent uncompressed file) ends up here.
+            throw new EcgFormatException(path, $"malformed MAT v5 data: {e.Message}", e);
+        }
         return vars;
     }
 
@@ -122,7 +127,13 @@ internal static class MatV5
         var (_, ns, nd, nn) = Tag(b, pos, path);
         string name = Encoding.ASCII.GetString(b, nd, ns);
         pos = nn;
-        long count = dims.Aggregate(1L, (a, d) => a * d);
+        long count = 1;
+        foreach (int d in dims)
+        {
+            if (d < 0) throw new EcgFormatException(path, $"MAT v5 array '{name}' has negative dimension {d}");
+            count *= d;
+            if (count > size) throw new EcgFormatException(path, $"MAT v5 array '{name}' declares {string.Join('×', dims)} elements, more than its {size} bytes can hold");
+        }
         switch (cls)
         {
             case 2: // struct

@@ -32,21 +32,15 @@ public static class WfdbReader
         long? nsampDeclared = header.SampleCount;
         int nsamp = -1;
         int missing = 0;
+        var noData = new List<Group>();
 
         foreach (var group in FileGroups(header, headerPath))
         {
             var first = sigs[group.Start];
             if (first.Format == 0)
             {
-                // Format 0: a signal with no stored samples; every sample is missing.
-                int n0 = (int)(nsampDeclared ?? 0);
-                for (int c = group.Start; c < group.End; c++)
-                {
-                    digital[c] = new int[n0];
-                    Array.Fill(digital[c], int.MinValue);
-                    missing += n0;
-                }
-                nsamp = nsamp < 0 ? n0 : nsamp;
+                // Format 0: signals with no stored samples; filled once the other files fix the length.
+                noData.Add(group);
                 continue;
             }
             string file = Path.Combine(dir, first.FileName);
@@ -96,7 +90,14 @@ public static class WfdbReader
                 ArrayPool<int>.Shared.Return(raw);
             }
         }
-        if (nsamp < 0) nsamp = (int)(nsampDeclared ?? 0);
+        if (nsamp < 0) nsamp = (int)Math.Min(nsampDeclared ?? 0, Array.MaxLength);
+        foreach (var group in noData)
+            for (int c = group.Start; c < group.End; c++)
+            {
+                digital[c] = new int[nsamp];
+                Array.Fill(digital[c], int.MinValue);
+                missing += nsamp;
+            }
 
         var declared = new int?[nsig];
         for (int c = 0; c < nsig; c++) declared[c] = sigs[c].Checksum;

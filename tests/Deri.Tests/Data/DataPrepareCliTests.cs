@@ -9,10 +9,10 @@ public class DataPrepareCliTests
     /// <summary>A PTB-XL root with the first rows of the shared metadata; the records folder is linked, not copied.</summary>
     private static void SmallPtbXlRoot(TempDir dir, int rows)
     {
-        var lines = File.ReadLines(SharedData.File("ptbxl", "ptbxl_database.csv")).Take(rows + 1);
+        var lines = File.ReadLines(DataFiles.Shared("ptbxl", "ptbxl_database.csv")).Take(rows + 1);
         dir.File("ptbxl/ptbxl_database.csv", string.Join("\n", lines) + "\n");
-        File.Copy(SharedData.File("ptbxl", "scp_statements.csv"), Path.Combine(dir.Path, "ptbxl", "scp_statements.csv"));
-        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "ptbxl", "records500"), SharedData.File("ptbxl", "records500"));
+        File.Copy(DataFiles.Shared("ptbxl", "scp_statements.csv"), Path.Combine(dir.Path, "ptbxl", "scp_statements.csv"));
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "ptbxl", "records500"), DataFiles.Shared("ptbxl", "records500"));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public class EcgStoreTests
     /// <summary>The first <paramref name="n"/> shared PTB-XL 500 Hz records with super labels.</summary>
     private static EcgDataset SmallPtbXl(int n)
     {
-        var full = PtbXlDataset.Load(SharedData.File("ptbxl"), new PtbXlOptions { Task = PtbXlTask.Super });
+        var full = PtbXlDataset.Load(DataFiles.Shared("ptbxl"), new PtbXlOptions { Task = PtbXlTask.Super });
         return new EcgDataset("ptbxl", full.LabelNames, full.Entries.Take(n).ToList(), full.Preprocess, full.Skipped);
     }
 

@@ -71,7 +71,7 @@ public class MimicDatasetTests
     [Fact]
     public void ReadsTheRealSchemaRow()
     {
-        var ds = MimicIvEcgDataset.Load(SharedData.File("mimic-iv-ecg-schema"));
+        var ds = MimicIvEcgDataset.Load(DataFiles.Shared("mimic-iv-ecg-schema"));
         var e = Assert.Single(ds.Entries);
         Assert.Equal("40689238", e.Id);
         Assert.Equal("sinus rhythm. possible right atrial abnormality. borderline ecg", e.Report);

@@ -6,7 +6,7 @@ namespace Deri.Tests.Data;
 
 public class PtbXlDatasetTests(ITestOutputHelper output)
 {
-    private static string Root => SharedData.File("ptbxl");
+    private static string Root => DataFiles.Shared("ptbxl");
     private static string Splits => Path.Combine(SharedData.Root, "splits", "ptbxl");
 
     [Theory]

@@ -36,7 +36,7 @@ public class SnomedDatasetTests
         }
         var csn = SnomedLabelMap.Csn;
         int compared = 0;
-        foreach (string hea in Directory.GetFiles(SharedData.File("cinc2021"), "JS*.hea").Order())
+        foreach (string hea in Directory.GetFiles(DataFiles.Shared("cinc2021"), "JS*.hea").Order())
         {
             string id = Path.GetFileNameWithoutExtension(hea);
             if (!diagnose.TryGetValue(id, out string? names)) continue;
@@ -52,7 +52,7 @@ public class SnomedDatasetTests
     [Fact]
     public void CsnOriginalLayoutWithAndWithoutThePapersSplits()
     {
-        string root = SharedData.File("csn-original");
+        string root = DataFiles.Shared("csn-original");
         var seeded = CsnDataset.Load(root);
         var e = Assert.Single(seeded.Entries);
         Assert.Equal("JS00001", e.Id);
@@ -71,7 +71,7 @@ public class SnomedDatasetTests
     [Fact]
     public void CpscOriginalLayoutLabelsMatchTheIcbebSplits()
     {
-        string root = SharedData.File("cpsc2018");
+        string root = DataFiles.Shared("cpsc2018");
         var derived = Cpsc2018Dataset.Load(root, new ChallengeOptions { SplitsDir = SplitsDir("icbeb") });
         var files = Cpsc2018Dataset.Load(root, new ChallengeOptions { SplitsDir = SplitsDir("icbeb"), Labels = LabelSource.SplitFiles });
         Assert.Equal(10, derived.Entries.Count);
@@ -100,10 +100,10 @@ public class SnomedDatasetTests
     {
         using var dir = new TempDir();
         // A CinC-style CPSC header beside a copy-free pointer to a real MAT v4 signal file.
-        string src = SharedData.File("cinc2021", "JS20001.hea");
+        string src = DataFiles.Shared("cinc2021", "JS20001.hea");
         string hea = File.ReadAllText(src).Replace("JS20001", "A0001").Replace("# Dx: 284470004,427084000,698252002", "# Dx: 164889003,59118001");
         dir.File("A0001.hea", hea);
-        File.CreateSymbolicLink(Path.Combine(dir.Path, "A0001.mat"), SharedData.File("cinc2021", "JS20001.mat"));
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "A0001.mat"), DataFiles.Shared("cinc2021", "JS20001.mat"));
         var ds = Cpsc2018Dataset.Load(dir.Path);
         var e = Assert.Single(ds.Entries);
         Assert.Equal(["AFIB", "CRBBB"], ds.LabelNames.Where((n, i) => e.Labels[i] > 0));
@@ -114,7 +114,7 @@ public class SnomedDatasetTests
     public void GenericCsvWithLabelsAndSplits()
     {
         using var dir = new TempDir();
-        string rec = SharedData.File("ptbxl", "records500", "00000", "00001_hr");
+        string rec = DataFiles.Shared("ptbxl", "records500", "00000", "00001_hr");
         dir.File("records.csv", $"record,report,split,NORM,MI\n{rec},normal ecg,train,1,0\n{rec}.hea,\"old mi, sinus\",test,0,1\n");
         var ds = GenericDataset.Load(dir.Path);
         Assert.Equal(["NORM", "MI"], ds.LabelNames);

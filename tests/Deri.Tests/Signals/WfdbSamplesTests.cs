@@ -6,7 +6,7 @@ namespace Deri.Tests.Signals;
 /// <summary>The WFDB records of wfdb-python's own tests against that package's expected outputs.</summary>
 public class WfdbSamplesTests
 {
-    private static string Sample(string name) => SharedData.File("wfdb-samples", name);
+    private static string Sample(string name) => SignalData.File("wfdb-samples", name);
 
     private static double[][] ReadTable(string path) =>
         System.IO.File.ReadLines(path).Select(l => l.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

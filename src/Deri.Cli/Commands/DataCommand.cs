@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Deri.Signals;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri data</c>: look at ECG records (<c>inspect</c>, <c>export</c>, <c>plot</c>), plus any subcommands passed in.</summary>
+public static class DataCommand
+{
+    /// <summary>Builds the <c>data</c> command group; <paramref name="more"/> adds further subcommands (e.g. <c>prepare</c>).</summary>
+    public static Command Create(params Command[] more)
+    {
+        var cmd = new Command("data", "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5): inspect, export, plot")
+        {
+            Inspect(), Export(), Plot(),
+        };
+        foreach (var c in more) cmd.Subcommands.Add(c);
+        return cmd;
+    }
+
+    private static Argument<string> RecordArgument() => new("record")
+    {
+        Description = "Record path: X.hea, X (WFDB record name), X.dat, X.mat (CinC with header, or CPSC2018 MAT v5)",
+    };
+
+    /// <summary>Runs <paramref name="body"/>, turning bad-input exceptions into one clear line on stderr and exit code 1.</summary>
+    private static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is EcgFormatException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static Command Inspect()
+    {
+        var record = RecordArgument();
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
+        var cmd = new Command("inspect", "Print a record's header fields and per-lead statistics (physical units) with checksum status") { record, json };
+        cmd.SetAction(result => Guard(() =>
+        {
+            string path = result.GetValue(record)!;
+            var r = RecordReader.Read(path);
+            var stats = SignalStatistics.Compute(r);
+            var h = r.Header;
+            var files = h?.Signals.GroupBy(s => s.FileName)
+                .Select(g => new { file = g.Key, format = g.First().Format, byte_offset = g.First().ByteOffset, signals = g.Count() }).ToArray();
+            int ok = stats.Count(s => s.ChecksumOk == true), bad = stats.Count(s => s.ChecksumOk == false);
+            if (result.GetValue(json))
+            {
+                var o = new Dictionary<string, object?>
+                {
+                    ["record"] = r.Id,
+                    ["source"] = r.SourcePath,
+                    ["kind"] = h is null ? "cpsc2018-matv5" : "wfdb",
+                    ["sampling_rate"] = r.SamplingRate,
+                    ["samples"] = r.Samples,
+                    ["duration_s"] = r.Samples / r.SamplingRate,
+                    ["channels"] = r.Channels,
+                    ["base_time"] = h?.BaseTime?.ToString("c", CultureInfo.InvariantCulture),
+                    ["base_date"] = h?.BaseDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    ["age"] = r.Age,
+                    ["sex"] = r.Sex,
+                    ["diagnoses"] = r.Diagnoses,
+                    ["comments"] = r.Comments,
+                    ["files"] = files,
+                    ["missing_samples"] = r.MissingSamples,
+                    ["checksums_ok"] = ok,
+                    ["checksums_bad"] = bad,
+                    ["leads"] = stats.Select((s, c) => new Dictionary<string, object?>
+                    {
+                        ["name"] = s.Lead, ["units"] = s.Units, ["gain"] = r.Gain[c], ["baseline"] = r.Baseline[c],
+                        ["min"] = Finite(s.Min), ["max"] = Finite(s.Max), ["mean"] = Finite(s.Mean), ["std"] = Finite(s.Std),
+                        ["missing"] = s.Missing,
+                        ["checksum"] = s.ChecksumOk switch { true => "ok", false => "bad", null => null },
+                    }).ToArray(),
+                };
+                Console.WriteLine(JsonSerializer.Serialize(o));
+                return 0;
+            }
+            var w = Console.Out;
+            w.WriteLine($"Record      {r.Id}");
+            w.WriteLine($"Source      {r.SourcePath} ({(h is null ? "CPSC2018 MAT v5" : "WFDB")})");
+            w.WriteLine($"Sampling    {r.SamplingRate.ToString(CultureInfo.InvariantCulture)} Hz");
+            w.WriteLine($"Samples     {r.Samples} ({(r.Samples / r.SamplingRate).ToString("0.###", CultureInfo.InvariantCulture)} s)");
+            w.WriteLine($"Channels    {r.Channels}");
+            if (h?.BaseTime is not null || h?.BaseDate is not null)
+                w.WriteLine($"Start       {h.BaseDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} {h.BaseTime?.ToString("c", CultureInfo.InvariantCulture)}".TrimEnd());
+            if (files is not null)
+                w.WriteLine($"Files       {string.Join(", ", files.Select(f => $"{f.file} (format {f.format}{(f.byte_offset > 0 ? $", offset {f.byte_offset}" : "")}, {f.signals} signals)"))}");
+            if (r.Age is not null) w.WriteLine($"Age         {r.Age}");
+            if (r.Sex is not null) w.WriteLine($"Sex         {r.Sex}");
+            if (r.Diagnoses.Count > 0) w.WriteLine($"Dx          {string.Join(", ", r.Diagnoses)}");
+            w.WriteLine($"Missing     {r.MissingSamples} samples");
+            if (h is not null) w.WriteLine($"Checksums   {ok} OK, {bad} bad, {stats.Count - ok - bad} not declared");
+            w.WriteLine();
+            w.WriteLine($"{"lead",-8} {"units",-6} {"gain",10} {"baseline",9} {"min",11} {"max",11} {"mean",11} {"std",11} {"missing",8}  checksum");
+            for (int c = 0; c < stats.Count; c++)
+            {
+                var s = stats[c];
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{s.Lead,-8} {s.Units,-6} {r.Gain[c],10:0.####} {r.Baseline[c],9} {s.Min,11:0.00000} {s.Max,11:0.00000} {s.Mean,11:0.00000} {s.Std,11:0.00000} {s.Missing,8}  {s.ChecksumOk switch { true => "OK", false => "bad", null => "-" }}"));
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    private static Command Export()
+    {
+        var record = RecordArgument();
+        var channels = new Option<string?>("--channels") { Description = "Comma-separated channel indices in output order, e.g. 13,0,4 (default: all)" };
+        var from = new Option<int>("--from") { Description = "First sample (inclusive)", DefaultValueFactory = _ => 0 };
+        var to = new Option<int?>("--to") { Description = "End sample (exclusive; default: end of record)" };
+        var output = new Option<string?>("--output", "-o") { Description = "Output file (default: standard output)" };
+        var noHeader = new Option<bool>("--no-header") { Description = "Omit the row of channel names (then the output matches WFDB rdsamp -P without its sample column)" };
+        var cmd = new Command("export", "Write physical values as TSV: one row per sample, one column per channel, 8 decimals")
+        {
+            record, channels, from, to, output, noHeader,
+        };
+        cmd.SetAction(result => Guard(() =>
+        {
+            var r = RecordReader.Read(result.GetValue(record)!);
+            IReadOnlyList<int> chans = ParseChannels(result.GetValue(channels), r.Channels);
+            int a = result.GetValue(from), b = result.GetValue(to) ?? r.Samples;
+            string? o = result.GetValue(output);
+            bool header = !result.GetValue(noHeader);
+            if (o is null)
+            {
+                var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
+                SignalExport.WriteTsv(r, chans, a, b, stdout, header);
+                stdout.Flush();
+                return 0;
+            }
+            string full = Path.GetFullPath(o);
+            string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+            try
+            {
+                using (var w = new StreamWriter(tmp, false, new System.Text.UTF8Encoding(false), 1 << 16))
+                    SignalExport.WriteTsv(r, chans, a, b, w, header);
+                File.Move(tmp, full, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(tmp)) File.Delete(tmp);
+            }
+            Console.Error.WriteLine($"wrote {b - a} samples × {chans.Count} channels to {o}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static int[] ParseChannels(string? text, int channels)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return Enumerable.Range(0, channels).ToArray();
+        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s =>
+            int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 0 && c < channels
+                ? c : throw new ArgumentException($"--channels: '{s}' is not a channel index 0–{channels - 1}")).ToArray();
+    }
+
+    private static Command Plot()
+    {
+        var record = RecordArgument();
+        var output = new Option<string>("--output", "-o") { Description = "PNG file to write", Required = true };
+        var cmd = new Command("plot", "Draw a record on ECG paper: 12-lead 3×4 layout of 2.5 s segments plus a lead II rhythm strip (PNG)") { record, output };
+        cmd.SetAction(result => Guard(() =>
+        {
+            var r = RecordReader.Read(result.GetValue(record)!);
+            string o = result.GetValue(output)!;
+            var (w, h) = EcgPlot.SavePng(r, o);
+            Console.WriteLine($"wrote {o} ({w}×{h} px)");
+            return 0;
+        }));
+        return cmd;
+    }
+}
