@@ -54,6 +54,21 @@ public class ResamplingTests
     }
 
     [Fact]
+    public void AWindowEqualsTheSameSamplesOfTheWholeOutput()
+    {
+        var x = Enumerable.Range(0, 3000).Select(t => Math.Sin(t * 0.037) + 0.1 * Math.Cos(t * 0.9)).ToArray();
+        foreach (var (from, to) in new[] { (1000, 500), (257, 500), (100, 500), (500, 500) })
+        {
+            var r = PolyphaseResampler.For(from, to);
+            var all = r.Resample(x);
+            var window = new double[Math.Min(700, all.Length - 123)];
+            r.ResampleWindow(x, 123, window);
+            Assert.Equal(all.AsSpan(123, window.Length).ToArray(), window);
+            Assert.Throws<ArgumentOutOfRangeException>(() => r.ResampleWindow(x, all.Length - 5, new double[10]));
+        }
+    }
+
+    [Fact]
     public void RejectsNonIntegerRates()
     {
         var ex = Assert.Throws<ArgumentException>(() => PolyphaseResampler.For(257.5, 500));

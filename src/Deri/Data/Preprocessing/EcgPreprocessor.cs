@@ -147,13 +147,15 @@ public sealed class EcgPreprocessor
                 RepairNonFinite(signal, repaired.AsSpan(0, samples), cfg.RepairRadius);
                 signal = repaired.AsSpan(0, samples);
             }
+            ReadOnlySpan<double> kept;
             if (resampler != null)
             {
-                var res = DoubleBuffer(ref _resampled, nAtTarget);
-                resampler.Resample(signal, res.AsSpan(0, nAtTarget));
-                signal = res.AsSpan(0, nAtTarget);
+                // Only the kept window is filtered: a 60 s 1000 Hz record costs the same as a 10 s one.
+                var res = DoubleBuffer(ref _resampled, valid);
+                resampler.ResampleWindow(signal, cfg.CropStart, res.AsSpan(0, valid));
+                kept = res.AsSpan(0, valid);
             }
-            var kept = signal.Slice(cfg.CropStart, valid);
+            else kept = signal.Slice(cfg.CropStart, valid);
             for (int t = 0; t < valid; t++) row[t] = (float)kept[t];
         }
         Normalize(output, length, cfg.NormalizeAfterPadding ? length : valid, cfg.Normalization);

@@ -92,14 +92,29 @@ public sealed class PolyphaseResampler
         int nOut = OutputLength(input.Length);
         if (output.Length < nOut)
             throw new ArgumentException($"output holds {output.Length} samples, resampling {input.Length} samples by {Up}/{Down} gives {nOut}", nameof(output));
+        ResampleWindow(input, 0, output[..nOut]);
+    }
+
+    /// <summary>
+    /// Computes only the output samples <c>[firstOutput, firstOutput + output.Length)</c> of resampling the whole of
+    /// <paramref name="input"/> — identical to those of <see cref="Resample(ReadOnlySpan{double}, Span{double})"/> — so a
+    /// crop of a long record costs only the samples kept.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The window reaches past <see cref="OutputLength"/>.</exception>
+    public void ResampleWindow(ReadOnlySpan<double> input, int firstOutput, Span<double> output)
+    {
+        int nOut = OutputLength(input.Length);
+        if (firstOutput < 0 || firstOutput + output.Length > nOut)
+            throw new ArgumentOutOfRangeException(nameof(firstOutput), $"window [{firstOutput}, {firstOutput + output.Length}) outside the {nOut} output samples");
         if (Up == 1 && Down == 1)
         {
-            input.CopyTo(output);
+            input.Slice(firstOutput, output.Length).CopyTo(output);
             return;
         }
         int nIn = input.Length;
-        for (int k = 0; k < nOut; k++)
+        for (int j = 0; j < output.Length; j++)
         {
+            int k = firstOutput + j;
             // Position in the upsampled, filtered stream: y[m] = Σ_j h[j]·xu[m − j], xu[q·up] = x[q].
             long m = (long)(k + _nPreRemove) * Down;
             int phase = (int)(m % Up);
@@ -110,7 +125,7 @@ public sealed class PolyphaseResampler
             int iEnd = (int)Math.Min(taps.Length - 1, baseIndex);
             double acc = 0;
             for (int i = iStart; i <= iEnd; i++) acc += taps[i] * input[(int)(baseIndex - i)];
-            output[k] = acc;
+            output[j] = acc;
         }
     }
 
