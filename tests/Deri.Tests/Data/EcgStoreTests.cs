@@ -48,6 +48,7 @@ public class EcgStoreTests
         using var t = store.ReadTensor(batch);
         Assert.Equal([4L, 12, 5000], t.shape);
         Assert.Equal(dest[3 * store.RecordSize + 12345], t[3, 2, 2345].item<float>());
+        Assert.Equal(dest, t.data<float>().ToArray());
         using var labels = store.LabelTensor(batch);
         Assert.Equal([4L, 5], labels.shape);
         Assert.Equal(12, store.IndicesOf(DataSplits.Train).Length + store.IndicesOf(DataSplits.Val).Length);

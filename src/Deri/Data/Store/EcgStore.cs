@@ -206,12 +206,12 @@ public sealed unsafe class EcgStore : IDisposable
         }
     }
 
-    /// <summary>A new float32 tensor <c>(B, 12, 5000)</c> with the records at <paramref name="indices"/>.</summary>
-    public Tensor ReadTensor(ReadOnlySpan<int> indices, Device? device = null)
+    /// <summary>A new float32 tensor <c>(B, 12, 5000)</c> with the records at <paramref name="indices"/>, gathered from the
+    /// mapped file straight into the tensor's memory, then moved to <paramref name="device"/> when one is given.</summary>
+    public Tensor ReadTensor(ReadOnlySpan<int> indices, Device? device = null, int parallelism = 1)
     {
-        var buffer = new float[(long)indices.Length * RecordSize];
-        ReadBatch(indices, buffer);
-        var t = torch.tensor(buffer, [indices.Length, Index.Leads, Index.Length], ScalarType.Float32);
+        var t = torch.empty([indices.Length, Index.Leads, Index.Length], ScalarType.Float32);
+        ReadBatch(indices, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes), parallelism);
         if (device == null || device.type == DeviceType.CPU) return t;
         using (t) return t.to(device);
     }
