@@ -105,9 +105,11 @@ public class EcgStoreTests
         EcgStoreBuilder.Build(ds, fresh, new StoreBuildOptions { ChunkSize = 3 });
         Assert.Equal(File.ReadAllBytes(Path.Combine(fresh, "signals.f32")), File.ReadAllBytes(Path.Combine(path, "signals.f32")));
 
-        var again = EcgStoreBuilder.Build(ds, path);
+        var again = EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { ChunkSize = 99 });
         Assert.True(again.AlreadyComplete);
         Assert.Equal(0, again.ProcessedNow);
+        var ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { Float16 = true }));
+        Assert.Contains("other inputs", ex.Message);
     }
 
     [Fact]
@@ -120,6 +122,10 @@ public class EcgStoreTests
         Assert.ThrowsAny<OperationCanceledException>(() => EcgStoreBuilder.Build(SmallPtbXl(4), path, options, cts.Token));
         var ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(SmallPtbXl(5), path, new StoreBuildOptions { ChunkSize = 2 }));
         Assert.Contains(".partial", ex.Message);
+        // Signals shorter than the journal says can only be damage: refused, never padded.
+        File.WriteAllBytes(Path.Combine(path + EcgStoreBuilder.PartialSuffix, "signals.bin"), new byte[10]);
+        ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(SmallPtbXl(4), path, new StoreBuildOptions { ChunkSize = 2 }));
+        Assert.Contains("journal commits 2 records", ex.Message);
     }
 
     [Fact]

@@ -50,6 +50,9 @@ public sealed record StoreIndex
     /// <summary>The preprocessing that produced the signals.</summary>
     [JsonPropertyName("preprocess")] public Deri.Data.Preprocessing.PreprocessConfig Preprocess { get; init; } = new();
 
+    /// <summary>Hash of the inputs and settings the store was built from (dataset entries, preprocessing, data type).</summary>
+    [JsonPropertyName("fingerprint")] public string Fingerprint { get; init; } = "";
+
     /// <summary>Records whose signal could not be prepared (listed in <c>bad_records.csv</c>).</summary>
     [JsonPropertyName("bad_records")] public int BadRecords { get; init; }
 

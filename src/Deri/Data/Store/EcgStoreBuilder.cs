@@ -67,9 +67,12 @@ public static class EcgStoreBuilder
         var config = options.Preprocess ?? dataset.Preprocess;
         var pre = new EcgPreprocessor(config);
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
+        string fingerprint = Fingerprint(dataset, config, options.Float16);
         if (EcgStore.Exists(directory))
         {
             using var existing = EcgStore.Open(directory);
+            if (existing.Index.Fingerprint != fingerprint)
+                throw new IOException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
             var counts = existing.Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
             return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts);
         }
@@ -79,7 +82,6 @@ public static class EcgStoreBuilder
         if (options.ChunkSize <= 0) throw new ArgumentException($"ChunkSize must be positive, got {options.ChunkSize}");
         string work = directory + PartialSuffix;
         Directory.CreateDirectory(work);
-        string fingerprint = Fingerprint(dataset, config, options.Float16);
         string manifestPath = Path.Combine(work, "manifest.json");
         if (File.Exists(manifestPath))
         {
@@ -122,7 +124,10 @@ public static class EcgStoreBuilder
         using (var signals = new FileStream(signalsPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         using (var journal = new StreamWriter(new FileStream(journalPath, FileMode.Append, FileAccess.Write, FileShare.Read)))
         {
-            // Anything past the last committed chunk is a torn write of an interrupted run.
+            // Anything past the last committed chunk is a torn write of an interrupted run. Signals are flushed before
+            // their journal line, so a shorter file means the folder was tampered with.
+            if (signals.Length < written.Count * recordBytes)
+                throw new IOException($"{signalsPath}: {signals.Length} bytes, the journal commits {written.Count} records ({written.Count * recordBytes} bytes); remove {work} to start over");
             signals.SetLength(written.Count * recordBytes);
             signals.Seek(0, SeekOrigin.End);
             var buffer = new float[(long)options.ChunkSize * recordValues];
@@ -185,6 +190,7 @@ public static class EcgStoreBuilder
             LeadNames = config.ReorderLeads ? LeadOrder.Model : [],
             LabelNames = dataset.LabelNames,
             Preprocess = config,
+            Fingerprint = fingerprint,
             BadRecords = bad.Count,
             Skipped = dataset.Skipped.Count,
             Entries = entries,
