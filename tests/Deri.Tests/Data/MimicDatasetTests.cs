@@ -77,3 +77,36 @@ public class MimicDatasetTests
         Assert.Equal("sinus rhythm. possible right atrial abnormality. borderline ecg", e.Report);
     }
 }
+
+public class MimicStoreTests
+{
+    [Fact]
+    public void MimicLayoutPreparesIntoAStoreWithReports()
+    {
+        using var dir = new TempDir();
+        var rec = new System.Text.StringBuilder("subject_id,study_id,file_name,ecg_time,path\n");
+        var mm = new System.Text.StringBuilder("subject_id,study_id," + string.Join(",", Enumerable.Range(0, 18).Select(i => $"report_{i}")) + "\n");
+        for (int i = 1; i <= 3; i++)
+        {
+            // MIMIC's folder layout over real PTB-XL signals: the header is rewritten for the study's name, the signal file linked.
+            string study = $"4000000{i}", subject = $"1000000{i}";
+            string folder = Path.Combine("files", "p1000", "p" + subject, "s" + study);
+            string src = DataFiles.Shared("ptbxl", "records500", "00000", $"0000{i}_hr");
+            dir.File(Path.Combine(folder, study + ".hea"), File.ReadAllText(src + ".hea").Replace($"0000{i}_hr", study));
+            File.CreateSymbolicLink(Path.Combine(dir.Path, folder, study + ".dat"), src + ".dat");
+            rec.Append($"{subject},{study},{study},2180-07-23 08:44:00,{folder.Replace('\\', '/')}/{study}\n");
+            string report = i == 3 ? "Sinus rhythm,," : "Sinus rhythm,Normal EKG,Borderline ECG";
+            mm.Append($"{subject},{study},{report}" + new string(',', 15) + "\n");
+        }
+        dir.File("record_list.csv", rec.ToString());
+        dir.File("machine_measurements.csv", mm.ToString());
+        var ds = DatasetCatalog.Load("mimic", dir.Path);
+        Assert.Equal(2, ds.Entries.Count); // study 3's two-word report is dropped
+        Assert.Equal("40000003", Assert.Single(ds.Skipped).Id);
+        var r = Deri.Data.Store.EcgStoreBuilder.Build(ds, Path.Combine(dir.Path, "store"));
+        using var store = Deri.Data.Store.EcgStore.Open(r.Directory);
+        Assert.Equal(ds.Entries.Select(e => e.Id), store.Entries.Select(e => e.Id));
+        Assert.Equal("sinus rhythm. normal ecg. borderline ecg", store.Entries[0].Report);
+        Assert.Equal(0, store.Index.BadRecords);
+    }
+}
