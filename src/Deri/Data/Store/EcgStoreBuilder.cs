@@ -130,28 +130,14 @@ public static class EcgStoreBuilder
                 throw new IOException($"{signalsPath}: {signals.Length} bytes, the journal commits {written.Count} records ({written.Count * recordBytes} bytes); remove {work} to start over");
             signals.SetLength(written.Count * recordBytes);
             signals.Seek(0, SeekOrigin.End);
-            var buffer = new float[(long)options.ChunkSize * recordValues];
+            // Two chunk buffers: one is preprocessed while the previous one is written and committed.
+            float[][] buffers = [new float[(long)options.ChunkSize * recordValues], new float[(long)options.ChunkSize * recordValues]];
             var bytes = new byte[recordBytes];
             int recordsDone = done.Sum(c => Math.Min(options.ChunkSize, total - c * options.ChunkSize));
             options.Progress?.Invoke(recordsDone, total);
-            for (int chunk = 0; chunk < chunks; chunk++)
+
+            void Commit(int chunk, float[] buffer, int start, int count, string?[] errors)
             {
-                if (done.Contains(chunk)) continue;
-                cancel.ThrowIfCancellationRequested();
-                int start = chunk * options.ChunkSize, count = Math.Min(options.ChunkSize, total - start);
-                var errors = new string?[count];
-                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
-                {
-                    var entry = dataset.Entries[start + i];
-                    try
-                    {
-                        pre.ProcessFile(entry.RecordPath, buffer.AsSpan(i * recordValues, recordValues));
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        errors[i] = ex.Message.ReplaceLineEndings(" ");
-                    }
-                });
                 var okHere = new List<int>();
                 var badHere = new List<string[]>();
                 for (int i = 0; i < count; i++)
@@ -167,6 +153,7 @@ public static class EcgStoreBuilder
                     else signals.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
                     okHere.Add(start + i);
                 }
+                // Signals reach the disk before the journal line that commits them.
                 signals.Flush(flushToDisk: true);
                 journal.WriteLine(JsonSerializer.Serialize(new JournalLine(chunk, okHere.ToArray(), badHere.ToArray())));
                 journal.Flush();
@@ -175,6 +162,45 @@ public static class EcgStoreBuilder
                 processedNow += count;
                 recordsDone += count;
                 options.Progress?.Invoke(recordsDone, total);
+            }
+
+            Task? pending = null;
+            int current = 0;
+            try
+            {
+                for (int chunk = 0; chunk < chunks; chunk++)
+                {
+                    if (done.Contains(chunk)) continue;
+                    cancel.ThrowIfCancellationRequested();
+                    int start = chunk * options.ChunkSize, count = Math.Min(options.ChunkSize, total - start);
+                    var errors = new string?[count];
+                    var buffer = buffers[current];
+                    Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
+                    {
+                        var entry = dataset.Entries[start + i];
+                        try
+                        {
+                            pre.ProcessFile(entry.RecordPath, buffer.AsSpan(i * recordValues, recordValues));
+                        }
+                        catch (Exception ex) when (ex is not OutOfMemoryException)
+                        {
+                            errors[i] = ex.Message.ReplaceLineEndings(" ");
+                        }
+                    });
+                    // Commits stay in chunk order: the previous one finishes before this one starts.
+                    var previous = pending;
+                    pending = null;
+                    previous?.GetAwaiter().GetResult();
+                    cancel.ThrowIfCancellationRequested();
+                    int c = chunk;
+                    pending = Task.Run(() => Commit(c, buffer, start, count, errors));
+                    current ^= 1;
+                }
+            }
+            finally
+            {
+                // Whatever happens, the chunk being written is committed (or fails) before the files close.
+                pending?.GetAwaiter().GetResult();
             }
         }
 
