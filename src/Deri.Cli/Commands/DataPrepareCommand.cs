@@ -26,12 +26,13 @@ public static class DataPrepareCommand
         var normalize = new Option<string>("--normalize") { Description = "minmax (global), none or zscore (per lead)", DefaultValueFactory = _ => "minmax" };
         var cropStart = new Option<int>("--crop-start") { Description = "First sample kept (at 500 Hz)", DefaultValueFactory = _ => 0 };
         var cropLength = new Option<int?>("--crop-length") { Description = "Samples kept before zero-padding to 5000 (CPSC default 2500)" };
+        var normalizePadding = new Option<bool>("--normalize-padding") { Description = "Include the zero padding in the normalisation statistics (default: only recorded samples are normalised, padding stays 0)" };
         var float16 = new Option<bool>("--float16") { Description = "Store signals as float16 (half the size)" };
         var workers = new Option<int>("--workers") { Description = "Records preprocessed in parallel (0 = one per core)", DefaultValueFactory = _ => 0 };
         var chunk = new Option<int>("--chunk") { Description = "Records per committed chunk (unit of resumption)", DefaultValueFactory = _ => 256 };
         var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 5000) at 500 Hz into a memory-mapped store")
         {
-            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, cropStart, cropLength, float16, workers, chunk,
+            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, cropStart, cropLength, float16, workers, chunk,
         };
         cmd.SetAction(result =>
         {
@@ -70,6 +71,7 @@ public static class DataPrepareCommand
                     },
                     CropStart = result.GetValue(cropStart),
                     CropLength = result.GetValue(cropLength) ?? ds.Preprocess.CropLength,
+                    NormalizeAfterPadding = result.GetValue(normalizePadding),
                 };
                 config.Validate();
                 AnsiConsole.MarkupLine($"[bold]{ds.Name}[/]: {ds.Entries.Count} records listed, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");

@@ -126,6 +126,13 @@ public class PreprocessingTests
         // Normalised over the 2500 kept samples only: lead aVF (stored 5, model 4) at t = 2499 is the maximum.
         Assert.Equal(1f, y[11 * 5000 + 2499], 5);
 
+        // With the padding in the statistics, a record of 1–2 mV maps its zero padding to 0 and its minimum above 0.
+        var positive = Synthetic((c, t) => 1 + 0.0002 * t, samples: 5000);
+        var padded = new EcgPreprocessor(PreprocessConfig.Cpsc2018 with { NormalizeAfterPadding = true }).Process(positive);
+        Assert.Equal(0f, padded[3000], 6);
+        Assert.Equal(1 / 1.4999f, padded[0], 3);
+        Assert.Equal(1f, padded[2499], 4);
+
         var shortRec = Synthetic((c, t) => 1 + c, samples: 1500);
         var s = new EcgPreprocessor(PreprocessConfig.Cpsc2018 with { Normalization = Normalization.None }).Process(shortRec);
         Assert.Equal(1f, s[1499]);
