@@ -12,7 +12,8 @@ public static class Program
         var root = new RootCommand("Deri: ECG representation learning from ECG signals and their clinical reports (DERI, IJCAI 2025).");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
-        root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(DataCommand.Create(DataPrepareCommand.Create()));
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(TextCommand.Create());
         return root;

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using Deri.Data.Datasets;
+using Deri.Data.Preprocessing;
+using Deri.Data.Store;
+using Spectre.Console;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri data prepare</c>: lists a dataset, preprocesses every record and writes a memory-mapped store.</summary>
+public static class DataPrepareCommand
+{
+    /// <summary>Builds the <c>prepare</c> subcommand.</summary>
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "mimic, ptbxl, cpsc, csn or generic", Required = true };
+        var root = new Option<string>("--root") { Description = "Dataset folder", Required = true };
+        var output = new Option<string>("--out") { Description = "Store folder to write (a finished store is reopened, an interrupted one resumed)", Required = true };
+        var task = new Option<string>("--task") { Description = "PTB-XL label task: super, sub, form, rhythm or none", DefaultValueFactory = _ => "super" };
+        var rate = new Option<int>("--rate") { Description = "PTB-XL records to read: 500 (records500) or 100 (records100, resampled)", DefaultValueFactory = _ => 500 };
+        var labels = new Option<string>("--labels") { Description = "Label source: derived (metadata / exact SNOMED codes) or splits (the paper's split CSVs)", DefaultValueFactory = _ => "derived" };
+        var splits = new Option<string?>("--splits") { Description = "Folder of the paper's split CSVs for this dataset (e.g. shared/splits/ptbxl)" };
+        var report = new Option<string>("--report") { Description = "PTB-XL report text: original or composed (English, from SCP statement descriptions)", DefaultValueFactory = _ => "original" };
+        var csv = new Option<string>("--csv") { Description = "Generic dataset: CSV record,report[,split][,labels…]", DefaultValueFactory = _ => "records.csv" };
+        var seed = new Option<int>("--seed") { Description = "Seed of seeded splits", DefaultValueFactory = _ => 42 };
+        var valFraction = new Option<double?>("--val-fraction") { Description = "Validation fraction of seeded splits (MIMIC 0.02, others 0.1)" };
+        var normalize = new Option<string>("--normalize") { Description = "minmax (global), none or zscore (per lead)", DefaultValueFactory = _ => "minmax" };
+        var cropStart = new Option<int>("--crop-start") { Description = "First sample kept (at 500 Hz)", DefaultValueFactory = _ => 0 };
+        var cropLength = new Option<int?>("--crop-length") { Description = "Samples kept before zero-padding to 5000 (CPSC default 2500)" };
+        var normalizePadding = new Option<bool>("--normalize-padding") { Description = "Include the zero padding in the normalisation statistics (default: only recorded samples are normalised, padding stays 0)" };
+        var float16 = new Option<bool>("--float16") { Description = "Store signals as float16 (half the size)" };
+        var workers = new Option<int>("--workers") { Description = "Records preprocessed in parallel (0 = one per core)", DefaultValueFactory = _ => 0 };
+        var chunk = new Option<int>("--chunk") { Description = "Records per committed chunk (unit of resumption)", DefaultValueFactory = _ => 256 };
+        var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 5000) at 500 Hz into a memory-mapped store")
+        {
+            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, cropStart, cropLength, float16, workers, chunk,
+        };
+        cmd.SetAction(result =>
+        {
+            try
+            {
+                var request = new DatasetRequest
+                {
+                    Task = PtbXlDataset.ParseTask(result.GetValue(task)!),
+                    Rate = result.GetValue(rate),
+                    Labels = result.GetValue(labels) switch
+                    {
+                        "derived" => LabelSource.Derived,
+                        "splits" => LabelSource.SplitFiles,
+                        var s => throw new ArgumentException($"--labels must be derived or splits, got '{s}'"),
+                    },
+                    SplitsDir = result.GetValue(splits),
+                    Report = result.GetValue(report) switch
+                    {
+                        "original" => PtbXlReport.Original,
+                        "composed" => PtbXlReport.Composed,
+                        var s => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
+                    },
+                    Csv = result.GetValue(csv)!,
+                    Seed = result.GetValue(seed),
+                    ValFraction = result.GetValue(valFraction),
+                };
+                var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
+                var config = ds.Preprocess with
+                {
+                    Normalization = result.GetValue(normalize) switch
+                    {
+                        "minmax" => Normalization.MinMax,
+                        "none" => Normalization.None,
+                        "zscore" => Normalization.ZScorePerLead,
+                        var s => throw new ArgumentException($"--normalize must be minmax, none or zscore, got '{s}'"),
+                    },
+                    CropStart = result.GetValue(cropStart),
+                    CropLength = result.GetValue(cropLength) ?? ds.Preprocess.CropLength,
+                    NormalizeAfterPadding = result.GetValue(normalizePadding),
+                };
+                config.Validate();
+                AnsiConsole.MarkupLine($"[bold]{ds.Name}[/]: {ds.Entries.Count} records listed, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
+                StoreBuildResult? built = null;
+                var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
+                AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var bar = ctx.AddTask("preprocessing", maxValue: Math.Max(1, ds.Entries.Count));
+                        built = EcgStoreBuilder.Build(ds, result.GetValue(output)!, options with { Progress = (done, _) => bar.Value = done });
+                        bar.Value = bar.MaxValue;
+                    });
+                var r = built!;
+                string splitsText = string.Join(", ", r.SplitCounts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"));
+                Console.WriteLine(r.AlreadyComplete
+                    ? $"store {r.Directory} already prepared: {r.Written} records ({splitsText}); reopened, not rebuilt"
+                    : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), {r.ProcessedNow} preprocessed by this run");
+                return 0;
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,62 @@
+namespace Deri.Data.Datasets;
+
+/// <summary>Settings of any dataset listing; each dataset reads the ones that apply to it.</summary>
+public sealed record DatasetRequest
+{
+    /// <summary>PTB-XL label task.</summary>
+    public PtbXlTask Task { get; init; } = PtbXlTask.Super;
+
+    /// <summary>PTB-XL record rate (100 or 500).</summary>
+    public int Rate { get; init; } = 500;
+
+    /// <summary>Label source of the downstream datasets.</summary>
+    public LabelSource Labels { get; init; } = LabelSource.Derived;
+
+    /// <summary>Folder of the paper's split CSVs for this dataset (e.g. <c>shared/splits/ptbxl</c>).</summary>
+    public string? SplitsDir { get; init; }
+
+    /// <summary>PTB-XL report text.</summary>
+    public PtbXlReport Report { get; init; } = PtbXlReport.Original;
+
+    /// <summary>Seed of seeded splits.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Validation fraction of seeded splits; <c>null</c> = the dataset's default (MIMIC 0.02, CPSC/CSN 0.1).</summary>
+    public double? ValFraction { get; init; }
+
+    /// <summary>MIMIC-IV-ECG: minimum report words.</summary>
+    public int MinWords { get; init; } = 4;
+
+    /// <summary>Generic dataset: the CSV of records.</summary>
+    public string Csv { get; init; } = "records.csv";
+}
+
+/// <summary>Lists a dataset by name: <c>mimic</c>, <c>ptbxl</c>, <c>cpsc</c>, <c>csn</c> or <c>generic</c>.</summary>
+public static class DatasetCatalog
+{
+    /// <summary>Dataset names understood by <see cref="Load"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["mimic", "ptbxl", "cpsc", "csn", "generic"];
+
+    /// <summary>Lists dataset <paramref name="name"/> under <paramref name="root"/>.</summary>
+    /// <exception cref="ArgumentException">Unknown dataset name.</exception>
+    public static EcgDataset Load(string name, string root, DatasetRequest? request = null)
+    {
+        request ??= new DatasetRequest();
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
+        return name.Trim().ToLowerInvariant() switch
+        {
+            "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords }),
+            "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, new PtbXlOptions
+            {
+                Rate = request.Rate, Task = request.Task, Labels = request.Labels, SplitsDir = request.SplitsDir, Report = request.Report,
+            }),
+            "cpsc" or "cpsc2018" or "icbeb" => Cpsc2018Dataset.Load(root, Challenge(request)),
+            "csn" or "chapman" => CsnDataset.Load(root, Challenge(request)),
+            "generic" => GenericDataset.Load(root, new GenericOptions { Csv = request.Csv, Seed = request.Seed, ValFraction = request.ValFraction ?? 0.1 }),
+            _ => throw new ArgumentException($"unknown dataset '{name}' (one of {string.Join(", ", Names)})"),
+        };
+    }
+
+    private static ChallengeOptions Challenge(DatasetRequest r) =>
+        new() { Labels = r.Labels, SplitsDir = r.SplitsDir, Seed = r.Seed, ValFraction = r.ValFraction ?? 0.1 };
+}

@@ -1,0 +1,65 @@
+using Deri.Data.Preprocessing;
+
+namespace Deri.Data.Datasets;
+
+/// <summary>Names of the splits an entry can belong to.</summary>
+public static class DataSplits
+{
+    /// <summary>Training split.</summary>
+    public const string Train = "train";
+
+    /// <summary>Validation split.</summary>
+    public const string Val = "val";
+
+    /// <summary>Test split.</summary>
+    public const string Test = "test";
+}
+
+/// <summary>One ECG of a dataset: where its signal is, its report, its labels and its split.</summary>
+/// <param name="Id">Identifier unique within the dataset (e.g. PTB-XL <c>ecg_id</c>, MIMIC <c>study_id</c>, <c>A0001</c>).</param>
+/// <param name="RecordPath">Path of the record file the reader opens (<c>.hea</c> or <c>.mat</c>).</param>
+/// <param name="Report">Report text (may be empty for label-only datasets).</param>
+/// <param name="Labels">0/1 per class of <see cref="EcgDataset.LabelNames"/> (empty when the dataset has no labels).</param>
+/// <param name="Split"><see cref="DataSplits.Train"/>, <see cref="DataSplits.Val"/> or <see cref="DataSplits.Test"/>.</param>
+public sealed record DatasetEntry(string Id, string RecordPath, string Report, float[] Labels, string Split);
+
+/// <summary>A dataset ready to be preprocessed: its entries, label names and the preprocessing it calls for.</summary>
+public sealed class EcgDataset
+{
+    /// <summary>Creates a dataset.</summary>
+    public EcgDataset(string name, IReadOnlyList<string> labelNames, IReadOnlyList<DatasetEntry> entries, PreprocessConfig preprocess, IReadOnlyList<DatasetIssue>? skipped = null)
+    {
+        Name = name;
+        LabelNames = labelNames;
+        Entries = entries;
+        Preprocess = preprocess;
+        Skipped = skipped ?? [];
+        foreach (var e in entries)
+            if (e.Labels.Length != labelNames.Count)
+                throw new ArgumentException($"{name}: entry {e.Id} has {e.Labels.Length} labels, the dataset names {labelNames.Count}");
+    }
+
+    /// <summary>Dataset name (<c>mimic</c>, <c>ptbxl</c>, <c>cpsc</c>, <c>csn</c>, <c>generic</c>).</summary>
+    public string Name { get; }
+
+    /// <summary>Class names, in label-vector order.</summary>
+    public IReadOnlyList<string> LabelNames { get; }
+
+    /// <summary>The entries, in a stable order.</summary>
+    public IReadOnlyList<DatasetEntry> Entries { get; }
+
+    /// <summary>The preprocessing this dataset calls for (e.g. CPSC2018's 2500-sample crop).</summary>
+    public PreprocessConfig Preprocess { get; }
+
+    /// <summary>Rows of the metadata left out while listing the dataset, with the reason (e.g. a report under 4 words).</summary>
+    public IReadOnlyList<DatasetIssue> Skipped { get; }
+
+    /// <summary>Number of entries per split.</summary>
+    public IReadOnlyDictionary<string, int> SplitCounts() =>
+        Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
+}
+
+/// <summary>A metadata row or record left out, and why.</summary>
+/// <param name="Id">Record identifier.</param>
+/// <param name="Reason">Why it was left out.</param>
+public sealed record DatasetIssue(string Id, string Reason);

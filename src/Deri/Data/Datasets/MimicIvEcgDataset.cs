@@ -1,0 +1,77 @@
+using Deri.Data.Preprocessing;
+
+namespace Deri.Data.Datasets;
+
+/// <summary>Options of the MIMIC-IV-ECG listing.</summary>
+public sealed record MimicOptions
+{
+    /// <summary>Fraction of the reports that goes to validation (0.02).</summary>
+    public double ValFraction { get; init; } = 0.02;
+
+    /// <summary>Seed of the train/val assignment.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Reports with fewer words than this are dropped (4).</summary>
+    public int MinWords { get; init; } = 4;
+}
+
+/// <summary>
+/// MIMIC-IV-ECG (pretraining): <c>record_list.csv</c> gives each study's record path, <c>machine_measurements.csv</c>
+/// its machine report in <c>report_0</c>…<c>report_17</c>. The synthetic data of this project uses the same layout.
+/// </summary>
+public static class MimicIvEcgDataset
+{
+    /// <summary>Number of free-text report columns (<c>report_0</c>…<c>report_17</c>).</summary>
+    public const int ReportColumns = 18;
+
+    /// <summary>Lists the dataset under <paramref name="root"/> (the folder holding the two CSV files and <c>files/</c>).</summary>
+    /// <exception cref="FileNotFoundException">A CSV file is missing.</exception>
+    /// <exception cref="InvalidDataException">A required column is missing.</exception>
+    public static EcgDataset Load(string root, MimicOptions? options = null)
+    {
+        options ??= new MimicOptions();
+        var records = CsvTable.Read(Path.Combine(root, "record_list.csv"));
+        var measurements = CsvTable.Read(Path.Combine(root, "machine_measurements.csv"));
+        int mStudy = measurements.Column("study_id");
+        var reportCols = Enumerable.Range(0, ReportColumns).Select(i => measurements.TryColumn($"report_{i}")).Where(i => i >= 0).ToArray();
+        if (reportCols.Length == 0) measurements.Column("report_0");
+        var reports = new Dictionary<string, string?>(measurements.Rows.Count);
+        foreach (var row in measurements.Rows)
+            reports[row[mStudy].Trim()] = CleanReport(reportCols.Select(c => row[c]), options.MinWords);
+
+        int rStudy = records.Column("study_id"), rPath = records.Column("path");
+        var kept = new List<(string Id, string Path, string Report)>();
+        var skipped = new List<DatasetIssue>();
+        foreach (var row in records.Rows)
+        {
+            string study = row[rStudy].Trim();
+            if (!reports.TryGetValue(study, out string? report))
+                skipped.Add(new DatasetIssue(study, "no row in machine_measurements.csv"));
+            else if (report == null)
+                skipped.Add(new DatasetIssue(study, $"report has fewer than {options.MinWords} words"));
+            else
+                kept.Add((study, Path.Combine(root, row[rPath].Trim()) + ".hea", report));
+        }
+        var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, 0, options.Seed);
+        var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, [], splits[i])).ToList();
+        return new EcgDataset("mimic", [], entries, PreprocessConfig.Default, skipped);
+    }
+
+    /// <summary>
+    /// The release's report rule: the non-empty parts joined with <c>". "</c>, <c>EKG</c> → <c>ECG</c>, then — like
+    /// Python's <c>str.strip</c> with a character set — leading/trailing <c>*</c> and spaces, then <c>=</c> and <c>-</c>,
+    /// then <c>=</c> removed, then surrounding whitespace (which the release leaves in place), lower-cased. Returns <c>null</c> when fewer than <paramref name="minWords"/> whitespace-separated words remain.
+    /// </summary>
+    public static string? CleanReport(IEnumerable<string?> parts, int minWords = 4)
+    {
+        string joined = string.Join(". ", parts.Where(p => !string.IsNullOrWhiteSpace(p)));
+        string s = joined.Replace("EKG", "ECG", StringComparison.Ordinal)
+            .Trim('*', ' ')
+            .Trim('=', '-')
+            .Trim('=')
+            .Trim()
+            .ToLowerInvariant();
+        int words = s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+        return words < minWords ? null : s;
+    }
+}

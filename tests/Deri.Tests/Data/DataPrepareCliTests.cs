@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Deri.Data.Store;
+using Deri.Tests.Cli;
+
+namespace Deri.Tests.Data;
+
+public class DataPrepareCliTests
+{
+    /// <summary>A PTB-XL root with the first rows of the shared metadata; the records folder is linked, not copied.</summary>
+    private static void SmallPtbXlRoot(TempDir dir, int rows)
+    {
+        var lines = File.ReadLines(DataFiles.Shared("ptbxl", "ptbxl_database.csv")).Take(rows + 1);
+        dir.File("ptbxl/ptbxl_database.csv", string.Join("\n", lines) + "\n");
+        File.Copy(DataFiles.Shared("ptbxl", "scp_statements.csv"), Path.Combine(dir.Path, "ptbxl", "scp_statements.csv"));
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "ptbxl", "records500"), DataFiles.Shared("ptbxl", "records500"));
+    }
+
+    [Fact]
+    public void PreparesAFewPtbXlRecordsAndReopensTheStore()
+    {
+        using var dir = new TempDir();
+        SmallPtbXlRoot(dir, 6);
+        string root = Path.Combine(dir.Path, "ptbxl"), store = Path.Combine(dir.Path, "store");
+        string splits = Path.Combine(SharedData.Root, "splits", "ptbxl");
+        string o = CliRunner.Ok("data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", store, "--task", "rhythm", "--splits", splits, "--workers", "2", "--chunk", "4");
+        Assert.Contains("ptbxl: 6 records listed", o);
+        Assert.Contains("6 records (train 6)", o);
+        Assert.Contains("0 bad records", o);
+        using (var s = EcgStore.Open(store))
+        {
+            Assert.Equal(12, s.LabelNames.Count);
+            Assert.Equal("1", s.Entries[0].Id);
+            Assert.Equal(1f, s.Entries[0].Labels[s.LabelNames.ToList().IndexOf("SR")]);
+            Assert.InRange(s.Signal(0).ToArray().Max(), 0.999f, 1f);
+        }
+        string again = CliRunner.Ok("data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", store, "--task", "rhythm", "--splits", splits);
+        Assert.Contains("already prepared", again);
+    }
+
+    [Fact]
+    public void BadArgumentsAreClearErrors()
+    {
+        using var dir = new TempDir();
+        var r = CliRunner.Run(["data", "prepare", "--dataset", "nope", "--root", dir.Path, "--out", Path.Combine(dir.Path, "s")]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("unknown dataset 'nope'", r.Stderr);
+        r = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", Path.Combine(dir.Path, "missing"), "--out", Path.Combine(dir.Path, "s")]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("dataset folder not found", r.Stderr);
+    }
+
+    [Fact]
+    public void BenchDataPrintsOneJsonLine()
+    {
+        using var dir = new TempDir();
+        SmallPtbXlRoot(dir, 3);
+        string o = CliRunner.Ok("bench", "data", "--records", Path.Combine(dir.Path, "ptbxl", "records500"), "--seconds", "0.2", "--workers", "1");
+        var line = Assert.Single(o.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        using var doc = JsonDocument.Parse(line);
+        Assert.True(doc.RootElement.GetProperty("preprocess_records_per_s").GetDouble() > 0);
+        Assert.True(doc.RootElement.GetProperty("store_read_records_per_s").GetDouble() > 0);
+    }
+}
