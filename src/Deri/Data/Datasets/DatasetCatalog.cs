@@ -27,6 +27,9 @@ public sealed record DatasetRequest
     /// <summary>MIMIC-IV-ECG: minimum report words.</summary>
     public int MinWords { get; init; } = 4;
 
+    /// <summary>Test fraction of a seeded split, for datasets without official test folds (MIMIC layout: 0 unless given).</summary>
+    public double? TestFraction { get; init; }
+
     /// <summary>Generic dataset: the CSV of records.</summary>
     public string Csv { get; init; } = "records.csv";
 }
@@ -45,7 +48,7 @@ public static class DatasetCatalog
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
         return name.Trim().ToLowerInvariant() switch
         {
-            "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords }),
+            "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords, TestFraction = request.TestFraction ?? 0 }),
             "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, new PtbXlOptions
             {
                 Rate = request.Rate, Task = request.Task, Labels = request.Labels, SplitsDir = request.SplitsDir, Report = request.Report,

@@ -13,11 +13,15 @@ public sealed record MimicOptions
 
     /// <summary>Reports with fewer words than this are dropped (4).</summary>
     public int MinWords { get; init; } = 4;
+
+    /// <summary>Fraction held out as a test split (0: MIMIC-IV-ECG has none; the synthetic demo holds one out).</summary>
+    public double TestFraction { get; init; }
 }
 
 /// <summary>
 /// MIMIC-IV-ECG (pretraining): <c>record_list.csv</c> gives each study's record path, <c>machine_measurements.csv</c>
-/// its machine report in <c>report_0</c>…<c>report_17</c>. The synthetic data of this project uses the same layout.
+/// its machine report in <c>report_0</c>…<c>report_17</c>. The synthetic data of this project uses the same layout,
+/// plus a <c>labels.csv</c> (<c>study_id</c> and one 0/1 column per condition) that is read when present.
 /// </summary>
 public static class MimicIvEcgDataset
 {
@@ -52,9 +56,44 @@ public static class MimicIvEcgDataset
             else
                 kept.Add((study, Path.Combine(root, row[rPath].Trim()) + ".hea", report));
         }
-        var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, 0, options.Seed);
-        var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, [], splits[i])).ToList();
-        return new EcgDataset("mimic", [], entries, PreprocessConfig.Default, skipped);
+        var (labelNames, labels) = ReadLabels(Path.Combine(root, LabelsFile));
+        if (labels != null)
+        {
+            skipped.AddRange(kept.Where(k => !labels.ContainsKey(k.Id)).Select(k => new DatasetIssue(k.Id, $"no row in {LabelsFile}")));
+            kept.RemoveAll(k => !labels.ContainsKey(k.Id));
+        }
+        var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, options.TestFraction, options.Seed);
+        var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, labels?[k.Id] ?? [], splits[i])).ToList();
+        return new EcgDataset("mimic", labelNames, entries, PreprocessConfig.Default, skipped);
+    }
+
+    /// <summary>Name of the optional label file beside <c>record_list.csv</c>.</summary>
+    public const string LabelsFile = "labels.csv";
+
+    // labels.csv: study_id, then one 0/1 column per class. Absent file → no labels.
+    private static (IReadOnlyList<string> Names, Dictionary<string, float[]>? Labels) ReadLabels(string path)
+    {
+        if (!File.Exists(path)) return ([], null);
+        var table = CsvTable.Read(path);
+        int study = table.Column("study_id");
+        var classCols = Enumerable.Range(0, table.Header.Count).Where(c => c != study).ToArray();
+        var result = new Dictionary<string, float[]>(table.Rows.Count);
+        foreach (var (row, r) in table.Rows.Select((row, r) => (row, r)))
+        {
+            var v = new float[classCols.Length];
+            for (int j = 0; j < classCols.Length; j++)
+            {
+                string cell = row[classCols[j]].Trim();
+                v[j] = cell switch
+                {
+                    "0" => 0f,
+                    "1" => 1f,
+                    _ => throw new InvalidDataException($"{path}: row {r + 2}, column '{table.Header[classCols[j]]}': expected 0 or 1, got '{cell}'"),
+                };
+            }
+            result[row[study].Trim()] = v;
+        }
+        return (classCols.Select(c => table.Header[c]).ToList(), result);
     }
 
     /// <summary>
