@@ -61,15 +61,17 @@ internal sealed class BeatPlan
         p.Qt = qtc * Math.Sqrt(p.Rr) + (rbbb || lbbb ? p.Qrs - 0.09 : 0);
         p.Qt = Math.Max(p.Qt, p.Qrs + 0.17);
 
+        // Low voltage (effusion, obesity, emphysema) attenuates every wave, not only the QRS it is defined by.
+        p._damp = c.Contains(EcgCondition.LowQrsVoltage) ? rng.Uniform(0.4, 0.55) : 1;
         p.DrawP(rng);
         p.DrawQrs(rng, c);
         p.DrawRepolarisation(rng, c);
         if (c.Contains(EcgCondition.PrematureVentricularComplexes)) p.DrawPvc(rng);
         if (rhythm == RhythmKind.Fibrillation)
-            p.AtrialVector = rng.Uniform(0.03, 0.1) * new Vec3(rng.Uniform(-0.2, 0.3), rng.Uniform(0.4, 0.8), 1).Normalized();
+            p.AtrialVector = p._damp * rng.Uniform(0.03, 0.1) * new Vec3(rng.Uniform(-0.2, 0.3), rng.Uniform(0.4, 0.8), 1).Normalized();
         else if (rhythm == RhythmKind.Flutter)
             // Typical (counter-clockwise) flutter: negative sawtooth in II, III, aVF, positive in V1.
-            p.AtrialVector = rng.Uniform(0.12, 0.22) * new Vec3(rng.Uniform(-0.2, 0.1), -1, rng.Uniform(0.3, 0.6)).Normalized();
+            p.AtrialVector = p._damp * rng.Uniform(0.1, 0.2) * new Vec3(rng.Uniform(-0.2, 0.1), -1, rng.Uniform(0.3, 0.6)).Normalized();
         return p;
     }
 
@@ -89,7 +91,7 @@ internal sealed class BeatPlan
                 double u = rng.NextDouble();
                 double vr = u < 0.3 ? rng.Uniform(108, 150) : u < 0.45 ? rng.Uniform(42, 56) : rng.Uniform(64, 96);
                 Rr = 60 / vr;
-                AfIrregularity = rng.Uniform(0.14, 0.28);
+                AfIrregularity = rng.Uniform(0.18, 0.32);
                 AtrialRate = Math.Round(rng.Uniform(300, 480));
                 break;
             case RhythmKind.Flutter:
@@ -109,15 +111,22 @@ internal sealed class BeatPlan
         double sigma = rng.Uniform(0.018, 0.023);
         PDuration = 5 * sigma;
         var dir = new Vec3(0.55, 0.75, 0.2).Normalized().RotateFrontal(rng.Normal(0, 8));
-        PWaves.Add(DipoleWave.Gauss(-Pr + 2.5 * sigma, sigma, rng.Uniform(0.1, 0.2) * dir));
+        PWaves.Add(DipoleWave.Gauss(-Pr + 2.5 * sigma, sigma, _damp * rng.Uniform(0.1, 0.2) * dir));
     }
+
+    /// <summary>QRS voltage scale of the record (1 = typical); secondary repolarisation follows it.</summary>
+    private double _voltage = 1;
+
+    /// <summary>Attenuation of all non-QRS waves in low-voltage records (1 otherwise).</summary>
+    private double _damp = 1;
 
     private void DrawQrs(SyntheticRandom rng, HashSet<EcgCondition> c)
     {
         double q = Qrs;
         double scale = rng.Uniform(0.8, 1.2);
         if (c.Contains(EcgCondition.LeftVentricularHypertrophy)) scale *= rng.Uniform(2.0, 2.6);
-        if (c.Contains(EcgCondition.LowQrsVoltage)) scale *= rng.Uniform(0.28, 0.38);
+        if (c.Contains(EcgCondition.LowQrsVoltage)) scale *= rng.Uniform(0.3, 0.4);
+        _voltage = scale;
         double horiz = rng.Normal(0, 8);
         if (c.Contains(EcgCondition.RightBundleBranchBlock))
         {
@@ -161,8 +170,9 @@ internal sealed class BeatPlan
         {
             // Secondary repolarisation: T (and a small ST shift) opposite to the slow terminal QRS forces.
             var terminal = QrsWaves[^1].Amplitude.Normalized();
-            t = -rng.Uniform(0.25, 0.4) * terminal;
-            StWaves.Add(DipoleWave.Plateau(Qrs, centreT, 0.008, -rng.Uniform(0.05, 0.1) * terminal));
+            double k = Math.Min(1.5, _voltage);
+            t = -k * rng.Uniform(0.25, 0.4) * terminal;
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, -k * rng.Uniform(0.05, 0.1) * terminal, 0.8 * sigmaT));
         }
         else
         {
@@ -171,28 +181,30 @@ internal sealed class BeatPlan
             t = rng.Uniform(0.28, 0.5) * new Vec3(0.55, 0.5, 0.4).Normalized().RotateFrontal(Math.Clamp((axis - 42) * 0.6, -40, 40));
         }
         if (c.Contains(EcgCondition.TWaveInversion)) t = -rng.Uniform(0.7, 1.2) * t;
+        // ST shifts rise from late in the QRS (the J point sits on the shifted level) and merge into the T wave.
         if (c.Contains(EcgCondition.InferiorStElevation))
         {
             // Right-coronary injury current: inferior and slightly rightward (III ≥ II, reciprocal aVL).
             var dir = new Vec3(rng.Uniform(-0.3, 0), 1, rng.Uniform(-0.1, 0.1)).Normalized();
             double a = rng.Uniform(0.22, 0.45);
-            StWaves.Add(DipoleWave.Plateau(Qrs, centreT, 0.008, a * dir));
-            t += 0.6 * a * dir;
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, a * dir, 0.8 * sigmaT));
+            t += 0.4 * a * dir;
         }
         if (c.Contains(EcgCondition.AnteriorStElevation))
         {
             var dir = new Vec3(rng.Uniform(-0.3, -0.1), rng.Uniform(-0.1, 0.1), 1).Normalized();
             double a = rng.Uniform(0.18, 0.35);
-            StWaves.Add(DipoleWave.Plateau(Qrs, centreT, 0.008, a * dir));
-            t += 0.6 * a * dir;
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, a * dir, 0.8 * sigmaT));
+            t += 0.4 * a * dir;
         }
         if (c.Contains(EcgCondition.StDepression))
         {
             // Subendocardial ischaemia: ST vector towards aVR, depressing the lateral and inferior leads.
             var dir = new Vec3(-0.75, -0.43, -0.3).Normalized().RotateFrontal(rng.Normal(0, 10));
-            StWaves.Add(DipoleWave.Plateau(Qrs, centreT + sigmaT, 0.008, rng.Uniform(0.12, 0.26) * dir));
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, rng.Uniform(0.12, 0.26) * dir, 0.8 * sigmaT));
         }
-        TWaves.Add(DipoleWave.Gauss(centreT, sigmaT, t));
+        TWaves.Add(DipoleWave.Gauss(centreT, sigmaT, _damp * t));
+        for (int i = 0; i < StWaves.Count; i++) StWaves[i] = StWaves[i] with { Amplitude = _damp * StWaves[i].Amplitude };
     }
 
     private void DrawPvc(SyntheticRandom rng)
@@ -200,14 +212,15 @@ internal sealed class BeatPlan
         PvcCount = rng.Chance(0.5) ? 1 : rng.Int(2, 4);
         PvcCoupling = rng.Uniform(0.5, 0.68);
         PvcQrs = rng.Uniform(0.13, 0.17);
-        double q = PvcQrs, amp = rng.Uniform(1.2, 2.0);
+        // Ectopic beats share the record's voltage: large with LVH, small with low voltage.
+        double q = PvcQrs, amp = rng.Uniform(1.8, 2.8) * Math.Max(_damp, Math.Min(_voltage, 2));
         double sup = rng.Chance(0.5) ? 1 : -1;
         // Right-ventricular origin looks like LBBB, left-ventricular origin like RBBB.
         var dir = (rng.Chance(0.6) ? new Vec3(0.8, 0.35 * sup, -0.5) : new Vec3(-0.6, 0.4 * sup, 0.7)).Normalized().RotateFrontal(rng.Normal(0, 15));
         PvcWaves =
         [
-            DipoleWave.Gauss(0.35 * q, 0.14 * q, 0.8 * amp * dir),
-            DipoleWave.Gauss(0.68 * q, 0.12 * q, 0.6 * amp * dir.RotateFrontal(25)),
+            DipoleWave.Gauss(0.33 * q, 0.11 * q, 0.8 * amp * dir),
+            DipoleWave.Gauss(0.7 * q, 0.09 * q, 0.6 * amp * dir.RotateFrontal(25)),
             DipoleWave.Gauss(q + 0.2, 0.055, -0.3 * amp * dir),
         ];
     }

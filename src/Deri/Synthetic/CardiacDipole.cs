@@ -48,14 +48,15 @@ public readonly record struct Vec3(double X, double Y, double Z)
 /// <param name="Width">Gaussian standard deviation, or plateau end (its fall midpoint).</param>
 /// <param name="Amplitude">Dipole vector at the peak, in mV as seen by a unit lead vector.</param>
 /// <param name="IsPlateau">Plateau instead of Gaussian.</param>
-/// <param name="Edge">Plateau rise/fall time constant (logistic scale) in seconds.</param>
-public readonly record struct DipoleWave(double Center, double Width, Vec3 Amplitude, bool IsPlateau = false, double Edge = 0)
+/// <param name="Edge">Plateau rise time constant (logistic scale) in seconds.</param>
+/// <param name="FallEdge">Plateau fall time constant in seconds: the ST shift merges smoothly into the T wave.</param>
+public readonly record struct DipoleWave(double Center, double Width, Vec3 Amplitude, bool IsPlateau = false, double Edge = 0, double FallEdge = 0)
 {
     /// <summary>A Gaussian wave.</summary>
     public static DipoleWave Gauss(double center, double sigma, Vec3 amplitude) => new(center, sigma, amplitude);
 
-    /// <summary>A plateau rising at <paramref name="start"/> and falling at <paramref name="end"/>.</summary>
-    public static DipoleWave Plateau(double start, double end, double edge, Vec3 amplitude) => new(start, end, amplitude, true, edge);
+    /// <summary>A plateau rising at <paramref name="start"/> (time constant <paramref name="edge"/>) and falling at <paramref name="end"/> (time constant <paramref name="fallEdge"/>).</summary>
+    public static DipoleWave Plateau(double start, double end, double edge, Vec3 amplitude, double fallEdge) => new(start, end, amplitude, true, edge, fallEdge);
 
     /// <summary>Shape value at time <paramref name="t"/> (0–1).</summary>
     public double Shape(double t)
@@ -65,14 +66,14 @@ public readonly record struct DipoleWave(double Center, double Width, Vec3 Ampli
             double u = (t - Center) / Width;
             return Math.Exp(-0.5 * u * u);
         }
-        return 1.0 / (1.0 + Math.Exp(-(t - Center) / Edge)) / (1.0 + Math.Exp((t - Width) / Edge));
+        return 1.0 / (1.0 + Math.Exp(-(t - Center) / Edge)) / (1.0 + Math.Exp((t - Width) / FallEdge));
     }
 
     /// <summary>First time with a non-negligible value.</summary>
     public double Start => IsPlateau ? Center - 8 * Edge : Center - 4.5 * Width;
 
     /// <summary>Last time with a non-negligible value.</summary>
-    public double End => IsPlateau ? Width + 8 * Edge : Center + 4.5 * Width;
+    public double End => IsPlateau ? Width + 8 * FallEdge : Center + 4.5 * Width;
 
     /// <summary>The integral of the shape (area), to weight a wave in the axis calculation.</summary>
     public double Area => IsPlateau ? Width - Center : Width * Math.Sqrt(2 * Math.PI);

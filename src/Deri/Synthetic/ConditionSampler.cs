@@ -5,7 +5,8 @@ namespace Deri.Synthetic;
 /// <see cref="SyntheticEcgConfig.NormalFraction"/>, otherwise a rhythm plus independent findings with the
 /// co-occurrences seen in practice (AF with LBBB, sinus tachycardia with ST depression, LVH with strain) and
 /// without the impossible or label-confusing ones (AF with first-degree AV block or with flutter, LVH with
-/// low voltage, both bundle branch blocks, primary ST/T findings on top of a bundle branch block).
+/// low voltage, both bundle branch blocks, primary ST/T findings, long QT or low voltage on top of a bundle
+/// branch block).
 /// </summary>
 internal static class ConditionSampler
 {
@@ -57,7 +58,7 @@ internal static class ConditionSampler
         }
         if (!bbb && !ste && rng.Chance(0.09 + (lvh ? 0.35 : 0))) s.Add(EcgCondition.TWaveInversion);
         if (rng.Chance(0.12)) s.Add(EcgCondition.PrematureVentricularComplexes);
-        if (!lvh && rng.Chance(0.09)) s.Add(EcgCondition.LowQrsVoltage);
+        if (!lvh && !bbb && rng.Chance(0.09)) s.Add(EcgCondition.LowQrsVoltage);
         if (!bbb && rng.Chance(0.09)) s.Add(EcgCondition.LongQt);
     }
 }

@@ -100,8 +100,8 @@ internal static class Rhythm
             {
                 double ph = (s / fs - plan.FlutterOrigin) / period;
                 ph -= Math.Floor(ph);
-                // Sawtooth: slow descent over 75 % of the cycle, fast smooth return; mean zero.
-                double e = ph < 0.75 ? 1 - 2 * ph / 0.75 : -1 + 2 * (1 - Math.Cos(Math.PI * (ph - 0.75) / 0.25)) / 2;
+                // Sawtooth: slow descent over 70 % of the cycle, faster smooth return; mean zero.
+                double e = ph < 0.7 ? 1 - 2 * ph / 0.7 : -1 + 2 * (1 - Math.Cos(Math.PI * (ph - 0.7) / 0.3)) / 2;
                 Add(dipole, n, s, e, v);
             }
         }
