@@ -124,9 +124,6 @@ internal sealed class BeatPlan
     {
         double q = Qrs;
         double scale = rng.Uniform(0.8, 1.2);
-        if (c.Contains(EcgCondition.LeftVentricularHypertrophy)) scale *= rng.Uniform(2.0, 2.6);
-        if (c.Contains(EcgCondition.LowQrsVoltage)) scale *= rng.Uniform(0.3, 0.4);
-        _voltage = scale;
         double horiz = rng.Normal(0, 8);
         if (c.Contains(EcgCondition.RightBundleBranchBlock))
         {
@@ -156,6 +153,47 @@ internal sealed class BeatPlan
             double target = c.Contains(EcgCondition.Normal) ? rng.Uniform(-10, 80) : Math.Clamp(rng.Normal(45, 32), -75, 130);
             Rotate(QrsWaves, target - baseAxis, horiz);
         }
+        _voltage = scale * CalibrateVoltage(rng, c);
+    }
+
+    /// <summary>
+    /// Scales the QRS so that the voltage criteria hold as drawn: LVH has a Sokolow–Lyon index
+    /// (S in V1 + the larger R in V5/V6) of 3.6–5.0 mV; low voltage has every limb lead below 0.5 mV and
+    /// every precordial lead below 1.0 mV peak to peak; other records stay between (Sokolow–Lyon ≤ 3.3 mV,
+    /// limb leads ≥ 0.6 mV, precordial ≥ 1.1 mV). Returns the factor applied.
+    /// </summary>
+    private double CalibrateVoltage(SyntheticRandom rng, HashSet<EcgCondition> c)
+    {
+        var (sokolow, limb, precordial) = QrsVoltages(QrsWaves);
+        double k;
+        if (c.Contains(EcgCondition.LeftVentricularHypertrophy)) k = rng.Uniform(3.6, 5.0) / sokolow;
+        else if (c.Contains(EcgCondition.LowQrsVoltage)) k = Math.Min(rng.Uniform(0.3, 0.45) / limb, rng.Uniform(0.6, 0.9) / precordial);
+        else
+        {
+            k = Math.Min(1, rng.Uniform(2.6, 3.3) / sokolow);
+            k = Math.Max(k, Math.Max(0.6 / limb, 1.1 / precordial));
+        }
+        for (int i = 0; i < QrsWaves.Count; i++) QrsWaves[i] = QrsWaves[i] with { Amplitude = k * QrsWaves[i].Amplitude };
+        return k;
+    }
+
+    /// <summary>Sokolow–Lyon index and the largest limb and precordial QRS peak-to-peak amplitudes (mV), noise-free.</summary>
+    internal static (double Sokolow, double Limb, double Precordial) QrsVoltages(IReadOnlyList<DipoleWave> qrs)
+    {
+        double start = qrs.Min(w => w.Start), end = qrs.Max(w => w.End);
+        var max = Enumerable.Repeat(double.MinValue, 12).ToArray();
+        var min = Enumerable.Repeat(double.MaxValue, 12).ToArray();
+        for (double t = start; t <= end; t += 0.001)
+        {
+            var v = new Vec3(0, 0, 0);
+            foreach (var w in qrs) v += w.Shape(t) * w.Amplitude;
+            var p = SyntheticEcgGenerator.Project(v);
+            for (int l = 0; l < 12; l++) { max[l] = Math.Max(max[l], p[l]); min[l] = Math.Min(min[l], p[l]); }
+        }
+        double sokolow = -min[6] + Math.Max(max[10], max[11]);
+        double limb = Enumerable.Range(0, 6).Max(l => max[l] - min[l]);
+        double precordial = Enumerable.Range(6, 6).Max(l => max[l] - min[l]);
+        return (sokolow, limb, precordial);
     }
 
     private void DrawRepolarisation(SyntheticRandom rng, HashSet<EcgCondition> c)
@@ -172,7 +210,7 @@ internal sealed class BeatPlan
             var terminal = QrsWaves[^1].Amplitude.Normalized();
             double k = Math.Min(1.5, _voltage);
             t = -k * rng.Uniform(0.25, 0.4) * terminal;
-            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, -k * rng.Uniform(0.05, 0.1) * terminal, 0.8 * sigmaT));
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.02, centreT, 0.006, -k * rng.Uniform(0.05, 0.1) * terminal, 0.8 * sigmaT));
         }
         else
         {
@@ -187,41 +225,43 @@ internal sealed class BeatPlan
             // Right-coronary injury current: inferior and slightly rightward (III ≥ II, reciprocal aVL).
             var dir = new Vec3(rng.Uniform(-0.3, 0), 1, rng.Uniform(-0.1, 0.1)).Normalized();
             double a = rng.Uniform(0.22, 0.45);
-            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, a * dir, 0.8 * sigmaT));
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.02, centreT, 0.006, a * dir, 0.8 * sigmaT));
             t += 0.4 * a * dir;
         }
         if (c.Contains(EcgCondition.AnteriorStElevation))
         {
             var dir = new Vec3(rng.Uniform(-0.3, -0.1), rng.Uniform(-0.1, 0.1), 1).Normalized();
             double a = rng.Uniform(0.18, 0.35);
-            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, a * dir, 0.8 * sigmaT));
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.02, centreT, 0.006, a * dir, 0.8 * sigmaT));
             t += 0.4 * a * dir;
         }
         if (c.Contains(EcgCondition.StDepression))
         {
             // Subendocardial ischaemia: ST vector towards aVR, depressing the lateral and inferior leads.
             var dir = new Vec3(-0.75, -0.43, -0.3).Normalized().RotateFrontal(rng.Normal(0, 10));
-            StWaves.Add(DipoleWave.Plateau(Qrs - 0.012, centreT, 0.008, rng.Uniform(0.12, 0.26) * dir, 0.8 * sigmaT));
+            StWaves.Add(DipoleWave.Plateau(Qrs - 0.02, centreT, 0.006, rng.Uniform(0.12, 0.26) * dir, 0.8 * sigmaT));
+            // Ischaemic depression flattens the T wave (unless it is inverted outright).
+            if (!c.Contains(EcgCondition.TWaveInversion)) t = rng.Uniform(0.3, 0.6) * t;
         }
+        // ST shifts are not damped by low voltage: the injury current is what the ST label is about.
         TWaves.Add(DipoleWave.Gauss(centreT, sigmaT, _damp * t));
-        for (int i = 0; i < StWaves.Count; i++) StWaves[i] = StWaves[i] with { Amplitude = _damp * StWaves[i].Amplitude };
     }
 
     private void DrawPvc(SyntheticRandom rng)
     {
         PvcCount = rng.Chance(0.5) ? 1 : rng.Int(2, 4);
         PvcCoupling = rng.Uniform(0.5, 0.68);
-        PvcQrs = rng.Uniform(0.13, 0.17);
+        PvcQrs = rng.Uniform(0.15, 0.19);
         // Ectopic beats share the record's voltage: large with LVH, small with low voltage.
-        double q = PvcQrs, amp = rng.Uniform(1.8, 2.8) * Math.Max(_damp, Math.Min(_voltage, 2));
+        double q = PvcQrs, amp = rng.Uniform(2.2, 3.2) * Math.Max(_damp, Math.Min(_voltage, 2));
         double sup = rng.Chance(0.5) ? 1 : -1;
         // Right-ventricular origin looks like LBBB, left-ventricular origin like RBBB.
         var dir = (rng.Chance(0.6) ? new Vec3(0.8, 0.35 * sup, -0.5) : new Vec3(-0.6, 0.4 * sup, 0.7)).Normalized().RotateFrontal(rng.Normal(0, 15));
         PvcWaves =
         [
-            DipoleWave.Gauss(0.33 * q, 0.11 * q, 0.8 * amp * dir),
-            DipoleWave.Gauss(0.7 * q, 0.09 * q, 0.6 * amp * dir.RotateFrontal(25)),
-            DipoleWave.Gauss(q + 0.2, 0.055, -0.3 * amp * dir),
+            DipoleWave.Gauss(0.3 * q, 0.11 * q, 0.8 * amp * dir),
+            DipoleWave.Gauss(0.7 * q, 0.1 * q, 0.6 * amp * dir.RotateFrontal(25)),
+            DipoleWave.Gauss(q + 0.2, 0.06, -0.2 * amp * dir),
         ];
     }
 
