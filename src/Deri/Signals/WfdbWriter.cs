@@ -46,7 +46,7 @@ public static class WfdbWriter
                 float v = src[t];
                 if (!float.IsFinite(v)) { d[t] = int.MinValue; continue; }
                 double q = Math.Round(v * gain, MidpointRounding.AwayFromZero) + baseline;
-                d[t] = (int)Math.Clamp(q, -32767, 32767);
+                d[t] = q > 32767 ? 32767 : q < -32767 ? -32767 : (int)q;
             }
         }
         return new EcgRecord
@@ -63,18 +63,22 @@ public static class WfdbWriter
     {
         int channels = record.Channels, n = record.Samples;
         var bytes = new byte[2 * channels * n];
+        // Interleave as 16-bit words; the byte order is fixed to little-endian below.
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(bytes.AsSpan());
         for (int c = 0; c < channels; c++)
         {
             var d = record.Digital[c];
             if (d.Length != n) throw new ArgumentException($"record {record.Id}: channel {record.Leads[c]} has {d.Length} samples, expected {n}");
-            for (int t = 0; t < n; t++)
+            for (int t = 0, k = c; t < n; t++, k += channels)
             {
                 int v = d[t] == int.MinValue ? InvalidSample : d[t];
                 if (v < short.MinValue || v > short.MaxValue)
                     throw new ArgumentException($"record {record.Id}: sample {t} of channel {record.Leads[c]} is {v}, outside format 16's range");
-                BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(2 * (t * channels + c)), (short)v);
+                words[k] = (short)v;
             }
         }
+        if (!BitConverter.IsLittleEndian)
+            for (int k = 0; k < words.Length; k++) words[k] = BinaryPrimitives.ReverseEndianness(words[k]);
         return bytes;
     }
 

@@ -42,8 +42,7 @@ internal sealed class BeatPlan
     /// <summary>Direction and amplitude (mV) of the atrial fibrillation or flutter waves.</summary>
     public Vec3 AtrialVector { get; private set; }
 
-    public IEnumerable<DipoleWave> ConductedWaves(bool withP) =>
-        (withP && HasP ? PWaves : []).Concat(QrsWaves).Concat(TWaves).Concat(StWaves);
+    public IEnumerable<DipoleWave> ConductedWaves() => (HasP ? PWaves : []).Concat(QrsWaves).Concat(TWaves).Concat(StWaves);
 
     public static BeatPlan Draw(SyntheticRandom rng, HashSet<EcgCondition> c, bool male)
     {

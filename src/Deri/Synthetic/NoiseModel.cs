@@ -47,11 +47,20 @@ internal static class NoiseModel
             rng.FillNormalFast(row);
             double sigma = lv.Emg * scale * rng.Uniform(0.3, 1.0);
             double burstAt = rng.Uniform(0, n / fs), burstWidth = rng.Uniform(0.3, 1.5), burst = rng.Chance(0.3) ? rng.Uniform(1, 4) : 0;
-            for (int i = 0; i < n; i++)
+            if (burst == 0)
             {
-                double u = (i / fs - burstAt) / burstWidth;
-                double env = burst > 0 && Math.Abs(u) < 3 ? 1 + burst * Math.Exp(-0.5 * u * u) : 1;
-                dst[i] += (float)(sigma * env) * row[i];
+                float sg = (float)sigma;
+                for (int i = 0; i < n; i++) dst[i] += sg * row[i];
+            }
+            else
+            {
+                // Burst envelope evaluated every 8 samples (16 ms at 500 Hz): it changes over hundreds of ms.
+                for (int i0 = 0; i0 < n; i0 += 8)
+                {
+                    double u = (i0 / fs - burstAt) / burstWidth;
+                    float g = (float)(sigma * (1 + burst * Math.Exp(-0.5 * u * u)));
+                    for (int i = i0; i < Math.Min(n, i0 + 8); i++) dst[i] += g * row[i];
+                }
             }
         }
         // Electrode motion: a skin-stretch transient (fast rise, slow decay) on one electrode.
@@ -61,11 +70,15 @@ internal static class NoiseModel
             var dst = e.AsSpan(rng.Int(0, Electrodes) * n, n);
             double t0 = rng.Uniform(0, n / fs), a = rng.Uniform(0.2, 1.0) * (rng.Chance(0.5) ? 1 : -1) * scale;
             double rise = rng.Uniform(0.02, 0.1), decay = rng.Uniform(0.3, 1.5);
-            for (int i = Math.Max(0, (int)(t0 * fs)); i < n; i++)
+            // a · (1 − e^(−t/rise)) · e^(−t/decay), with both exponentials by multiplicative recurrence.
+            double kr = Math.Exp(-1 / (rise * fs)), kd = Math.Exp(-1 / (decay * fs)), er = 1, ed = 1;
+            int first = Math.Max(0, (int)Math.Ceiling(t0 * fs)), last = Math.Min(n, first + (int)(8 * decay * fs));
+            double shift = first / fs - t0;
+            er = Math.Exp(-shift / rise); ed = Math.Exp(-shift / decay);
+            for (int i = first; i < last; i++)
             {
-                double t = i / fs - t0;
-                if (t > 8 * decay) break;
-                dst[i] += (float)(a * (1 - Math.Exp(-t / rise)) * Math.Exp(-t / decay));
+                dst[i] += (float)(a * (1 - er) * ed);
+                er *= kr; ed *= kd;
             }
         }
         var ra = e.AsSpan(0, n); var la = e.AsSpan(n, n); var ll = e.AsSpan(2 * n, n);

@@ -83,13 +83,13 @@ public sealed class SyntheticEcgGenerator
 
         // Dipole buffer (3, n): x, y, z.
         var dipole = new float[3 * n];
-        var conducted = new BeatTemplate(plan.ConductedWaves(withP: true), fs);
-        var conductedNoP = new BeatTemplate(plan.ConductedWaves(withP: false), fs);
+        // Every conducted beat of a record shares one template (with a P wave exactly when the rhythm is sinus).
+        var conducted = new BeatTemplate(plan.ConductedWaves(), fs);
         var pvc = plan.PvcWaves is null ? null : new BeatTemplate(plan.PvcWaves, fs);
         foreach (var b in beats)
         {
             int onset = (int)Math.Round(b.QrsOnset * fs);
-            var t = b.Kind == BeatKind.Ventricular ? pvc! : b.HasPWave ? conducted : conductedNoP;
+            var t = b.Kind == BeatKind.Ventricular ? pvc! : conducted;
             t.AddTo(dipole, n, onset);
         }
         Rhythm.AddAtrialActivity(rng, plan, dipole, n, fs);
