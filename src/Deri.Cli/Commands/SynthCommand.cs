@@ -18,15 +18,16 @@ internal static class SynthCommand
         var rate = new Option<double>("--rate") { Description = "Sampling rate in Hz", DefaultValueFactory = _ => 500 };
         var seconds = new Option<double>("--seconds") { Description = "Record length in seconds", DefaultValueFactory = _ => 10 };
         var force = new Option<bool>("--force") { Description = "Replace an existing non-empty output folder" };
+        var start = new Option<int>("--start") { Description = "Index of the first record (a held-out split: same seed, records from e.g. 100000 on)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("synth", "Write synthetic 12-lead ECGs with paired machine reports, labels and zero-shot prompts (MIMIC-IV-ECG layout)")
         {
-            n, seed, output, noise, threads, rate, seconds, force,
+            n, seed, output, noise, threads, rate, seconds, force, start,
         };
         cmd.SetAction(result =>
         {
             var config = new SyntheticEcgConfig(result.GetValue(seed), result.GetValue(rate), result.GetValue(seconds),
                 SyntheticEcgConfig.ParseNoise(result.GetValue(noise)!));
-            var options = new SyntheticDatasetOptions(result.GetValue(output)!, result.GetValue(n), config, result.GetValue(threads), result.GetValue(force));
+            var options = new SyntheticDatasetOptions(result.GetValue(output)!, result.GetValue(n), config, result.GetValue(threads), result.GetValue(force), result.GetValue(start));
             var summary = SyntheticDatasetWriter.Write(options);
             foreach (string f in summary.Failed) Console.Error.WriteLine($"failed record {f}");
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>

@@ -11,7 +11,8 @@ namespace Deri.Synthetic;
 /// <param name="Generator">Generator configuration (seed, rate, length, noise).</param>
 /// <param name="Threads">Worker threads; 0 = one per processor.</param>
 /// <param name="Overwrite">Replace an existing non-empty output folder.</param>
-public sealed record SyntheticDatasetOptions(string OutputDirectory, int Count, SyntheticEcgConfig Generator, int Threads = 0, bool Overwrite = false);
+/// <param name="FirstIndex">Index of the first record: a held-out split of the same seed is e.g. records 100000 onwards; subject and study ids follow the index, so splits never share ids.</param>
+public sealed record SyntheticDatasetOptions(string OutputDirectory, int Count, SyntheticEcgConfig Generator, int Threads = 0, bool Overwrite = false, int FirstIndex = 0);
 
 /// <summary>Outcome of writing a synthetic data set.</summary>
 /// <param name="OutputDirectory">Absolute path of the data set.</param>
@@ -61,6 +62,7 @@ public static class SyntheticDatasetWriter
     {
         if (o.Count < 1) throw new ArgumentException($"record count must be at least 1, got {o.Count}");
         if (o.Count > 50_000_000) throw new ArgumentException($"record count {o.Count} is too large (at most 50,000,000)");
+        if (o.FirstIndex < 0 || (long)o.FirstIndex + o.Count > 50_000_000) throw new ArgumentException($"records {o.FirstIndex}…{(long)o.FirstIndex + o.Count - 1} are out of range (indices 0 to 49,999,999)");
         if (o.Threads < 0) throw new ArgumentException($"threads must be 0 (one per processor) or positive, got {o.Threads}");
         var gen = new SyntheticEcgGenerator(o.Generator);
         string outDir = Path.GetFullPath(o.OutputDirectory);
@@ -84,11 +86,11 @@ public static class SyntheticDatasetWriter
             {
                 try
                 {
-                    rows[i] = WriteRecord(gen, tmp, i);
+                    rows[i] = WriteRecord(gen, tmp, o.FirstIndex + i);
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or ArithmeticException)
                 {
-                    failed[i] = $"{i}: {ex.Message}";
+                    failed[i] = $"{o.FirstIndex + i}: {ex.Message}";
                 }
                 int d = Interlocked.Increment(ref done);
                 if (progress is not null && d % 1000 == 0) progress.Report(d);

@@ -62,6 +62,12 @@ public class SynthCommandTests
             CliRunner.Ok("synth", "--n", "2", "--out", a, "--force");
             Assert.Equal(3, File.ReadAllLines(Path.Combine(a, "labels.csv")).Length);
 
+            // A held-out split: later indices, disjoint ids.
+            CliRunner.Ok("synth", "--n", "3", "--seed", "4", "--start", "18", "--out", Path.Combine(tmp, "h"));
+            var held = File.ReadAllLines(Path.Combine(tmp, "h", "record_list.csv"));
+            Assert.Equal(recordList[19], held[1]);
+            Assert.EndsWith("40000020", held[3].Split(',')[1]);
+
             var bad = CliRunner.Run(["synth", "--n", "2", "--out", Path.Combine(tmp, "c"), "--noise", "loud"]);
             Assert.NotEqual(0, bad.ExitCode);
             Assert.Contains("unknown noise level 'loud'", bad.Stderr + bad.Stdout);
