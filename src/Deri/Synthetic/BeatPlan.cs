@@ -79,7 +79,7 @@ internal sealed class BeatPlan
         switch (Rhythm)
         {
             case RhythmKind.Sinus:
-                double hr = c.Contains(EcgCondition.SinusBradycardia) ? rng.Uniform(38, 56)
+                double hr = c.Contains(EcgCondition.SinusBradycardia) ? rng.Uniform(42, 57)
                     : c.Contains(EcgCondition.SinusTachycardia) ? rng.Uniform(105, 150)
                     : rng.Uniform(62, 97);
                 Rr = 60 / hr;

@@ -46,8 +46,10 @@ public static class SyntheticReports
             s.Add(rng.Pick(["Right bundle branch block", "Complete right bundle branch block", "RBBB"]));
         if (c.Contains(EcgCondition.LeftBundleBranchBlock))
             s.Add(rng.Pick(["Left bundle branch block", "Complete left bundle branch block", "LBBB"]));
-        if (truth.QrsAxis < -30 && !c.Contains(EcgCondition.LeftBundleBranchBlock)) s.Add("Left axis deviation");
-        else if (truth.QrsAxis > 100) s.Add("Right axis deviation");
+        // Axis statements only where the axis is that of a normally conducted QRS (not of a bundle branch block).
+        bool bbb = c.Contains(EcgCondition.LeftBundleBranchBlock) || c.Contains(EcgCondition.RightBundleBranchBlock);
+        if (!bbb && truth.QrsAxis < -30) s.Add("Left axis deviation");
+        else if (!bbb && truth.QrsAxis > 100) s.Add("Right axis deviation");
         if (c.Contains(EcgCondition.LeftVentricularHypertrophy))
         {
             bool strain = c.Contains(EcgCondition.StDepression) || c.Contains(EcgCondition.TWaveInversion);
