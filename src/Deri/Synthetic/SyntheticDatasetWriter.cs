@@ -88,7 +88,7 @@ public static class SyntheticDatasetWriter
                 {
                     rows[i] = WriteRecord(gen, tmp, o.FirstIndex + i);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or ArithmeticException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     failed[i] = $"{o.FirstIndex + i}: {ex.Message}";
                 }

@@ -6,7 +6,7 @@ namespace Deri.Synthetic;
 /// statements, and a closing <c>Normal ECG</c> / <c>Borderline ECG</c> / <c>Abnormal ECG</c>. Wording varies
 /// between paraphrases and with the drawn values (e.g. <c>Marked sinus bradycardia</c> below 50 bpm).
 /// </summary>
-public static class SyntheticReports
+internal static class SyntheticReports
 {
     internal static List<string> Write(SyntheticRandom rng, HashSet<EcgCondition> c, BeatPlan plan, SyntheticGroundTruth truth)
     {
