@@ -112,7 +112,8 @@ public sealed class SyntheticEcgGenerator
         DeriveLimbLeads(signal, n);
 
         var truth = BuildTruth(plan, beats, dur, mains);
-        var statements = SyntheticReports.Write(rng, conditions, plan, truth);
+        // The wording has its own stream, so a record reads the same at every noise level.
+        var statements = SyntheticReports.Write(new SyntheticRandom(~Config.Seed, index), conditions, plan, truth);
         return new SyntheticEcg
         {
             Index = index, SamplingRate = fs, Samples = n, Signal = signal, Conditions = conditions,

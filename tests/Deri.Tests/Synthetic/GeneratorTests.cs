@@ -175,3 +175,52 @@ public class GeneratorTests(ITestOutputHelper output)
         Assert.True(checkedPvcs >= 10, $"only {checkedPvcs} PVCs checked");
     }
 }
+
+public class NoiseTests
+{
+    [Fact]
+    public void NoiseLevelsAddIncreasingNoiseWithMainsOnTopOfTheSameCardiacSignal()
+    {
+        double Rms(NoiseLevel level, int index, out SyntheticEcg noisy, out SyntheticEcg clean)
+        {
+            clean = new SyntheticEcgGenerator(new SyntheticEcgConfig(Seed: 2, Noise: NoiseLevel.None)).Generate(index);
+            noisy = new SyntheticEcgGenerator(new SyntheticEcgConfig(Seed: 2, Noise: level)).Generate(index);
+            double s = 0;
+            for (int i = 0; i < clean.Signal.Length; i++) s += Math.Pow(noisy.Signal[i] - clean.Signal[i], 2);
+            return Math.Sqrt(s / clean.Signal.Length);
+        }
+        double[] low = new double[20], medium = new double[20], high = new double[20];
+        for (int i = 0; i < 20; i++)
+        {
+            low[i] = Rms(NoiseLevel.Low, i, out _, out _);
+            medium[i] = Rms(NoiseLevel.Medium, i, out var m, out var c);
+            high[i] = Rms(NoiseLevel.High, i, out _, out _);
+            // Same record underneath: labels and report do not depend on the noise level.
+            Assert.Equal(c.Conditions.OrderBy(x => x), m.Conditions.OrderBy(x => x));
+            Assert.Equal(c.Statements, m.Statements);
+            Assert.Equal(c.Truth.HeartRate, m.Truth.HeartRate);
+
+            // Mains interference: the noise's spectrum at the drawn mains frequency stands out of its neighbours.
+            int n = m.Samples, f = m.Truth.MainsFrequency;
+            double Power(double hz)
+            {
+                double p = 0;
+                for (int lead = 0; lead < 12; lead++)
+                {
+                    double re = 0, im = 0;
+                    for (int t = 0; t < n; t++)
+                    {
+                        double d = m.Signal[lead * n + t] - c.Signal[lead * n + t], a = 2 * Math.PI * hz * t / m.SamplingRate;
+                        re += d * Math.Cos(a); im += d * Math.Sin(a);
+                    }
+                    p += re * re + im * im;
+                }
+                return p;
+            }
+            Assert.True(Power(f) > 20 * Power(f + 7.3), $"record {i}: no {f} Hz mains component");
+        }
+        Assert.True(low.Average() < medium.Average() && medium.Average() < high.Average(), $"RMS noise {low.Average():F3} / {medium.Average():F3} / {high.Average():F3} mV");
+        Assert.InRange(low.Average(), 0.005, 0.08);
+        Assert.InRange(high.Average(), 0.1, 0.8);
+    }
+}
