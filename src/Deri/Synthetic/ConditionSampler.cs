@@ -5,8 +5,8 @@ namespace Deri.Synthetic;
 /// <see cref="SyntheticEcgConfig.NormalFraction"/>, otherwise a rhythm plus independent findings with the
 /// co-occurrences seen in practice (AF with LBBB, sinus tachycardia with ST depression, LVH with strain) and
 /// without the impossible or label-confusing ones (AF with first-degree AV block or with flutter, LVH with
-/// low voltage, both bundle branch blocks, primary ST/T findings, long QT or low voltage on top of a bundle
-/// branch block).
+/// low voltage, both bundle branch blocks, LVH, primary ST/T findings, long QT or low voltage on top of a
+/// bundle branch block).
 /// </summary>
 internal static class ConditionSampler
 {
@@ -41,7 +41,8 @@ internal static class ConditionSampler
         else if (b < 0.23) s.Add(EcgCondition.LeftBundleBranchBlock);
         bool bbb = s.Contains(EcgCondition.RightBundleBranchBlock) || s.Contains(EcgCondition.LeftBundleBranchBlock);
 
-        if (!s.Contains(EcgCondition.LeftBundleBranchBlock) && rng.Chance(0.14)) s.Add(EcgCondition.LeftVentricularHypertrophy);
+        // Voltage criteria for LVH are not read through a bundle branch block.
+        if (!bbb && rng.Chance(0.15)) s.Add(EcgCondition.LeftVentricularHypertrophy);
         bool lvh = s.Contains(EcgCondition.LeftVentricularHypertrophy);
 
         bool ste = false;

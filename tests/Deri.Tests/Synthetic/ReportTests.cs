@@ -36,6 +36,7 @@ public partial class ReportTests
             (EcgCondition.AtrialFlutter, EcgCondition.FirstDegreeAvBlock), (EcgCondition.RightBundleBranchBlock, EcgCondition.LeftBundleBranchBlock),
             (EcgCondition.LeftVentricularHypertrophy, EcgCondition.LowQrsVoltage), (EcgCondition.SinusBradycardia, EcgCondition.SinusTachycardia),
             (EcgCondition.AtrialFibrillation, EcgCondition.SinusTachycardia), (EcgCondition.InferiorStElevation, EcgCondition.StDepression),
+            (EcgCondition.RightBundleBranchBlock, EcgCondition.LeftVentricularHypertrophy), (EcgCondition.LeftBundleBranchBlock, EcgCondition.TWaveInversion),
         ];
         foreach (var (a, b) in excluded)
             Assert.DoesNotContain(Records, r => r.Conditions.Contains(a) && r.Conditions.Contains(b));
