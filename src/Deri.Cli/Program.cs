@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(TextCommand.Create());
+        root.Subcommands.Add(SynthCommand.Create());
         return root;
     }
 
