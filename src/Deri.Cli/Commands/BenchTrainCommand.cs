@@ -37,6 +37,7 @@ public static class BenchTrainCommand
                 ["ecg_model"] = options.EcgModel, ["batch"] = r.Batch, ["length"] = r.Length, ["steps"] = r.Steps, ["tokens"] = r.Tokens,
                 ["samples_per_s"] = r.SamplesPerSecond, ["loss"] = r.Loss, ["params_m"] = r.ParamsMillions,
                 ["forward_ms"] = r.ForwardMs, ["backward_ms"] = r.BackwardMs, ["optimizer_ms"] = r.OptimizerMs,
+                ["cpu_ms_per_step"] = r.CpuMsPerStep,
             };
             Console.WriteLine(JsonSerializer.Serialize(o));
             return 0;

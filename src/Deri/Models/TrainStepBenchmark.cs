@@ -28,8 +28,9 @@ public sealed record TrainBenchOptions(int Batch = 32, int Steps = 5, int Warmup
 /// <param name="ForwardMs">Mean forward + loss time per step, ms.</param>
 /// <param name="BackwardMs">Mean backward time per step, ms.</param>
 /// <param name="OptimizerMs">Mean zero_grad + AdamW step time, ms.</param>
+/// <param name="CpuMsPerStep">Process CPU time per timed step, ms: a load-independent measure on a shared machine.</param>
 public sealed record TrainBenchResult(int Batch, int Length, int Steps, long Tokens, double SamplesPerSecond, double Loss,
-    double ParamsMillions, double ForwardMs, double BackwardMs, double OptimizerMs);
+    double ParamsMillions, double ForwardMs, double BackwardMs, double OptimizerMs, double CpuMsPerStep);
 
 /// <summary>
 /// Times full DERI training steps (forward, default loss, backward, AdamW step) on random ECGs and
@@ -58,9 +59,17 @@ public static class TrainStepBenchmark
 
         double forward = 0, backward = 0, step = 0, last = double.NaN;
         var clock = new Stopwatch();
+        var process = Process.GetCurrentProcess();
+        TimeSpan cpuStart = TimeSpan.Zero;
         for (int i = 0; i < options.Warmup + options.Steps; i++)
         {
-            if (i == options.Warmup) { forward = backward = step = 0; clock.Restart(); }
+            if (i == options.Warmup)
+            {
+                forward = backward = step = 0;
+                process.Refresh();
+                cpuStart = process.TotalProcessorTime;
+                clock.Restart();
+            }
             using var scope = NewDisposeScope();
             long t0 = Stopwatch.GetTimestamp();
             optimizer.zero_grad();
@@ -78,10 +87,12 @@ public static class TrainStepBenchmark
             step += Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds + Stopwatch.GetElapsedTime(t3, t4).TotalMilliseconds;
         }
         double seconds = clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpuMs = (process.TotalProcessorTime - cpuStart).TotalMilliseconds;
         long parameters = model.parameters().Sum(p => p.numel());
         int n = options.Steps;
         return new TrainBenchResult(options.Batch, options.Length, n, model.Tokens, Math.Round(options.Batch * n / seconds, 3),
             Math.Round(last, 4), Math.Round(parameters / 1e6, 3), Math.Round(forward / n, 1), Math.Round(backward / n, 1),
-            Math.Round(step / n, 1));
+            Math.Round(step / n, 1), Math.Round(cpuMs / n, 1));
     }
 }

@@ -91,6 +91,8 @@ public class ParityTests
         ParityFixture.AssertClose(f["out.loss.total"], terms.Total, what: "total loss");
 
         terms.Total.backward();
+        // Gradients sum float32 products over the whole graph (softmax, normalisations, two decoders): the
+        // worst observed relative error is 2e-5, so they get 1e-4; outputs and losses stay at 1e-5.
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var key in f.Keys("grad."))
             ParityFixture.AssertClose(f["grad." + key], parameters[key].grad!, 1e-4, what: "grad " + key);
