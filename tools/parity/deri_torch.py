@@ -5,6 +5,7 @@ Shapes: ECG (B, leads, length); F (B, d, n) after the down-projection; tokens (B
 Only used to generate parity fixtures (make_fixtures.py); needs torch >= 1.13 and nothing else.
 """
 import math
+from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -71,6 +72,35 @@ class ResNet1d(nn.Module):
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class VitBlock(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.attn = SelfAttention(width, heads, width // heads)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(OrderedDict(fc1=nn.Linear(width, 4 * width), act=nn.GELU(), fc2=nn.Linear(4 * width, width)))
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionTransformer1d(nn.Module):
+    def __init__(self, leads, length, patch, width, depth, heads):
+        super().__init__()
+        self.to_patch_embedding = nn.Conv1d(leads, width, patch, stride=patch)
+        self.pos_embedding = nn.Parameter(torch.randn(1, length // patch, width) * 0.02)
+        self.blocks = nn.ModuleList([VitBlock(width, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(width)
+        self.out_channels = width
+
+    def forward(self, x):  # (B, leads, L) -> (B, width, L // patch)
+        y = self.to_patch_embedding(x).transpose(1, 2) + self.pos_embedding
+        for blk in self.blocks:
+            y = blk(y)
+        return self.norm(y).transpose(1, 2)
 
 
 # ---------------------------------------------------------------- pooling and decoders

@@ -84,6 +84,8 @@ def main():
     module_fixture("bottleneck", D.Bottleneck(8, 4, 2), torch.randn(2, 8, 20), ["conv2.weight", "bn3.weight"])
     module_fixture("resnet18", D.ResNet1d(D.BasicBlock, [2, 2, 2, 2], leads=3, width=4), torch.randn(2, 3, 64),
                    ["conv1.weight", "layer4.1.conv2.weight"])
+    module_fixture("vit", D.VisionTransformer1d(3, 60, 10, 16, 2, 2), torch.randn(2, 3, 60),
+                   ["to_patch_embedding.weight", "pos_embedding", "blocks.1.attn.qkv.weight", "blocks.0.mlp.fc2.bias"])
     module_fixture("attention_pool", D.AttentionPool(5, 16, 4), torch.randn(2, 5, 16),
                    ["mha.in_proj_weight", "positional_embedding", "sep_token"])
     module_fixture("decoder_block", D.DecoderBlock(16, 24, 2, 8, 0.0), torch.randn(2, 7, 16),

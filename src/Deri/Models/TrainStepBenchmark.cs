@@ -34,7 +34,7 @@ public sealed record TrainBenchResult(int Batch, int Length, int Steps, long Tok
 
 /// <summary>
 /// Times full DERI training steps (forward, default loss, backward, AdamW step) on random ECGs and
-/// random frozen text features, the workload of <c>tools</c>' PyTorch reference <c>deri_reference.py</c>.
+/// random frozen text features: the workload of the shared PyTorch reference <c>bench/deri_reference.py</c>.
 /// </summary>
 public static class TrainStepBenchmark
 {

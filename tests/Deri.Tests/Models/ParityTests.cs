@@ -40,6 +40,10 @@ public class ParityTests
     public void ResNet18MatchesPyTorch() => CheckModule("resnet18", new ResNet1d("ecg_encoder", [2, 2, 2, 2], false, leads: 3, width: 4));
 
     [Fact]
+    public void VisionTransformerMatchesPyTorch() =>
+        CheckModule("vit", new VisionTransformer1d("ecg_encoder", leads: 3, length: 60, patch: 10, width: 16, depth: 2, heads: 2));
+
+    [Fact]
     public void AttentionPoolMatchesPyTorch() => CheckModule("attention_pool", new AttentionPool("pool", 5, 16, 4));
 
     [Fact]
