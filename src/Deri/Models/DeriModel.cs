@@ -114,7 +114,8 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
         using var scope = NewDisposeScope();
         var (f, tokens) = Encode(ecg);                      // F (B, d, n), E (B, n, d)
         var global = f.mean([-1]);                          // g (B, d)
-        var aligned = functional.normalize(tokens, dim: -1).mean([1]);
+        var normTokens = functional.normalize(tokens, dim: -1);
+        var aligned = normTokens.mean([1]);
         var text = functional.normalize(proj_t.forward(pooled), dim: -1);
         if (Method == PretrainingMethod.Merl)
         {
@@ -136,9 +137,8 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
         var v1 = rme_pool1!.forward(Gather(ft, perm.narrow(1, 0, Keep))).mean([1]);
         var v2 = rme_pool2!.forward(Gather(ft, perm.narrow(1, Tokens - Keep, Keep))).mean([1]);
 
-        var normTokens = functional.normalize(tokens, dim: -1);
-        var decodedEcg = ecg_decoder!.forward(proj_t.forward(hidden)).mean([1]);                 // d_e (B, d)
-        var decodedText = text_decoder!.forward(AppendSeparator(normTokens)).mean([1]);          // d_t (B, text dim)
+        var decodedEcg = ecg_decoder!.ForwardMean(proj_t.forward(hidden));                 // d_e (B, d)
+        var decodedText = text_decoder!.ForwardMean(AppendSeparator(normTokens));          // d_t (B, text dim)
         var mixedEcg = aligned + proj_t.forward(decodedText);
         var mixedText = text + decodedEcg;
         return new DeriOutput
@@ -193,7 +193,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     {
         var mean = tokens.mean([1]);
         if (Method == PretrainingMethod.Merl) return mean;
-        return mean + proj_t.forward(text_decoder!.forward(AppendSeparator(tokens)).mean([1]));
+        return mean + proj_t.forward(text_decoder!.ForwardMean(AppendSeparator(tokens)));
     }
 
     private (Tensor F, Tensor Tokens) EncodeChecked(Tensor ecg)

@@ -54,9 +54,25 @@ public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
     /// <summary>x: (B, n, input) → (B, n, output).</summary>
     public override Tensor forward(Tensor x)
     {
+        using var scope = NewDisposeScope();
+        return output_mlp.forward(Body(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The output tokens' mean, x (B, n, input) → (B, output) — what DERI uses (d_e, d_t); equal to
+    /// <c>forward(x).mean(1)</c> but the output MLP's last Linear runs once per record.
+    /// </summary>
+    public Tensor ForwardMean(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return output_mlp.ForwardMean(Body(x)).MoveToOuterDisposeScope();
+    }
+
+    // Everything up to the output MLP: (B, n, input) → normalised tokens (B, n, width).
+    private Tensor Body(Tensor x)
+    {
         if (x.dim() != 3 || x.shape[1] != tokens)
             throw new ArgumentException($"{GetName()}: expected (B, {tokens}, C) tokens, got ({string.Join(", ", x.shape)})");
-        using var scope = NewDisposeScope();
         long b = x.shape[0], w = pos_embedding.shape[2];
         var sep = sep_token.view(1, 1, w).expand(b, 1, w);
         var y = cat([
@@ -64,6 +80,6 @@ public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
             input_mlp.forward(x) + pos_embedding.narrow(1, 1, tokens),
             sep + pos_embedding.narrow(1, tokens + 1, 1)], 1);
         foreach (var block in blocks) y = block.forward(y);
-        return output_mlp.forward(norm.forward(y.narrow(1, 1, tokens))).MoveToOuterDisposeScope();
+        return norm.forward(y.narrow(1, 1, tokens));
     }
 }

@@ -25,12 +25,28 @@ public sealed class GatedMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        return fc2.forward(Gate(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// mean over dimension 1 of <see cref="forward"/>: x (B, n, input) → (B, output). fc2 is affine, so
+    /// the mean is taken before it and fc2 runs once per record instead of once per token.
+    /// </summary>
+    public Tensor ForwardMean(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return fc2.forward(Gate(x).mean([1])).MoveToOuterDisposeScope();
+    }
+
+    // SiLU(drop(fc1 x)) ⊙ drop(fc3 x): (…, input) → (…, hidden).
+    private Tensor Gate(Tensor x)
+    {
         Tensor a = fc1.forward(x), g = fc3.forward(x);
         if (dropout > 0 && training)
         {
             a = functional.dropout(a, dropout, true);
             g = functional.dropout(g, dropout, true);
         }
-        return fc2.forward(functional.silu(a).mul_(g)).MoveToOuterDisposeScope();
+        return functional.silu(a).mul_(g);
     }
 }
