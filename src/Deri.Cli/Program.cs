@@ -13,7 +13,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
         root.Subcommands.Add(DataCommand.Create(DataPrepareCommand.Create()));
-        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(BenchTrainCommand.Create()));
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(TextCommand.Create());
         root.Subcommands.Add(SynthCommand.Create());

@@ -11,7 +11,7 @@ namespace Deri.Config;
 public sealed record DeriConfig
 {
     /// <summary>The model (<c>network</c> section).</summary>
-    public ModelConfig Network { get; init; } = new();
+    public NetworkConfig Network { get; init; } = new();
 
     /// <summary>The pretraining data (<c>dataset</c> section).</summary>
     public DatasetConfig Dataset { get; init; } = new();
@@ -46,6 +46,26 @@ public sealed record DeriConfig
         return config;
     }
 
+    /// <summary>
+    /// The model's view of this config: the <c>network</c> section, the input geometry of <c>dataset</c>, and
+    /// the loss weights of <c>trainer.loss_weights</c> (so the model's total equals the trainer's weighted total).
+    /// </summary>
+    public ModelConfig ToModelConfig()
+    {
+        double W(string name) => Trainer.LossWeights.TryGetValue(name, out double w) ? w : 0;
+        return new ModelConfig
+        {
+            Network = Network,
+            Dataset = new ModelDatasetConfig { SeqLength = Dataset.SeqLength, SamplingRate = Dataset.SamplingRate },
+            Loss = new LossConfig
+            {
+                Temperature = Trainer.Temperature,
+                Cma = W(Losses.LossTerms.Cma), CmaMix = W(Losses.LossTerms.CmaMix), Uma = W(Losses.LossTerms.Uma),
+                RecEcg = W(Losses.LossTerms.RecEcg), RecText = W(Losses.LossTerms.RecText),
+            },
+        };
+    }
+
     /// <summary>The config as YAML, with the same key names it is read with.</summary>
     public string ToYaml() => ConfigLoader.ToYaml(this);
 
@@ -62,7 +82,14 @@ public sealed record DeriConfig
             if (!ok) problems.Add($"{key} = {value}: {rule}");
         }
 
-        Check(Network.NumLeads > 0, "network.num_leads", Network.NumLeads, "must be positive");
+        try
+        {
+            ToModelConfig().Validate();
+        }
+        catch (ArgumentException e)
+        {
+            problems.Add(e.Message.Replace("model config: ", "", StringComparison.Ordinal));
+        }
         Check(Dataset.ValRatio >= 0 && Dataset.ValRatio < 1, "dataset.val_ratio", Dataset.ValRatio, "must be in [0, 1)");
         var t = Trainer;
         Check(t.BatchSize > 0, "trainer.batch_size", t.BatchSize, "must be positive");
@@ -107,6 +134,12 @@ public sealed record DatasetConfig
 
     /// <summary>Seed of the train/validation split.</summary>
     public int SplitSeed { get; init; } = 42;
+
+    /// <summary>Samples per lead the model sees (METHOD §1: 5000 = 10 s at 500 Hz).</summary>
+    public int SeqLength { get; init; } = 5000;
+
+    /// <summary>Sampling rate of the model's input in Hz.</summary>
+    public int SamplingRate { get; init; } = 500;
 }
 
 /// <summary>The <c>trainer</c> section: the training loop.</summary>
@@ -132,6 +165,9 @@ public sealed record TrainerConfig
 
     /// <summary>Write <c>last.ckpt</c> every this many optimizer steps within an epoch; 0 only at epoch ends.</summary>
     public int CheckpointEverySteps { get; init; } = 1000;
+
+    /// <summary>Temperature of the CLIP losses (METHOD §3: 0.07).</summary>
+    public double Temperature { get; init; } = 0.07;
 
     /// <summary>Maximum global gradient norm; 0 disables clipping (the release does not clip).</summary>
     public double GradClipNorm { get; init; }

@@ -1,0 +1,92 @@
+using Deri.Models.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Deri.Models.Encoders;
+
+/// <summary>
+/// 1-D ViT (sizes as ST-MEM/MERL: tiny 192/12/3, small 384/12/6, middle 512/12/8, base 768/12/12):
+/// <c>to_patch_embedding</c> Conv1d(leads→width, k = s = patch) turns (B, leads, L) into ⌊L/patch⌋ tokens,
+/// + <c>pos_embedding</c> (1, tokens, width), pre-norm blocks (attention, GELU MLP ×4), final <c>norm</c>.
+/// Output <c>(B, width, ⌊L/patch⌋)</c>, a feature map like the ResNets'.
+/// </summary>
+public sealed class VisionTransformer1d : EcgEncoder
+{
+    private readonly Conv1d to_patch_embedding;
+    private readonly Parameter pos_embedding;
+    private readonly ModuleList<VitBlock> blocks;
+    private readonly LayerNorm norm;
+    private readonly long width, patch, tokens;
+
+    /// <summary>ViT for inputs of <paramref name="length"/> samples.</summary>
+    /// <param name="name">Module name.</param>
+    /// <param name="leads">Input channels.</param>
+    /// <param name="length">Input samples; the token count ⌊length/patch⌋ follows it.</param>
+    /// <param name="patch">Samples per token.</param>
+    /// <param name="width">Token width.</param>
+    /// <param name="depth">Transformer blocks.</param>
+    /// <param name="heads">Attention heads (width/heads per head).</param>
+    /// <param name="dropPath">Drop-path rate of the last block, rising linearly from 0.</param>
+    public VisionTransformer1d(string name, long leads, long length, long patch, long width, int depth, long heads,
+        double dropPath = 0) : base(name)
+    {
+        if (length < patch) throw new ArgumentException($"input length {length} is shorter than one patch ({patch} samples)");
+        if (width % heads != 0) throw new ArgumentException($"ViT width {width} is not divisible by {heads} heads");
+        (this.width, this.patch, tokens) = (width, patch, length / patch);
+        to_patch_embedding = Conv1d(leads, width, patch, stride: patch);
+        pos_embedding = Parameter(randn(1, tokens, width).mul_(0.02));
+        blocks = new ModuleList<VitBlock>();
+        for (int i = 0; i < depth; i++)
+            blocks.Add(new VitBlock($"{i}", width, heads, depth > 1 ? dropPath * i / (depth - 1) : 0));
+        norm = LayerNorm(width);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override long OutputChannels => width;
+
+    /// <inheritdoc/>
+    public override long OutputLength(long inputLength) => inputLength / patch;
+
+    /// <summary>x: (B, leads, L) → (B, width, ⌊L/patch⌋); L must be the length the model was built for.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        if (x.dim() != 3 || x.shape[2] / patch != tokens)
+            throw new ArgumentException($"{GetName()}: built for {tokens} tokens of {patch} samples, got input ({string.Join(", ", x.shape)})");
+        using var scope = NewDisposeScope();
+        var y = to_patch_embedding.forward(x).transpose(1, 2) + pos_embedding; // (B, tokens, width)
+        foreach (var block in blocks) y = block.forward(y);
+        return norm.forward(y).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Pre-norm ViT block: x + dp(attn(norm1 x)); x + dp(mlp(norm2 x)), MLP width → 4·width → width with GELU.</summary>
+public sealed class VitBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm norm1, norm2;
+    private readonly SelfAttention attn;
+    private readonly Sequential mlp;
+    private readonly double dropPath;
+
+    /// <summary>Block over <paramref name="width"/>-wide tokens with <paramref name="heads"/> heads.</summary>
+    public VitBlock(string name, long width, long heads, double dropPath) : base(name)
+    {
+        norm1 = LayerNorm(width);
+        attn = new SelfAttention("attn", width, heads, width / heads);
+        norm2 = LayerNorm(width);
+        mlp = Sequential(("fc1", Linear(width, 4 * width)), ("act", GELU()), ("fc2", Linear(4 * width, width)));
+        this.dropPath = dropPath;
+        RegisterComponents();
+    }
+
+    /// <summary>x: (B, n, width) → (B, n, width).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = x + DropPath.Apply(attn.forward(norm1.forward(x)), dropPath, training);
+        x = x + DropPath.Apply(mlp.forward(norm2.forward(x)), dropPath, training);
+        return x.MoveToOuterDisposeScope();
+    }
+}

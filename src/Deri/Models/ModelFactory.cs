@@ -1,0 +1,42 @@
+using Deri.Config;
+using Deri.Models.Encoders;
+
+namespace Deri.Models;
+
+/// <summary>Builds ECG encoders and models from a <see cref="ModelConfig"/>: the one place that switches on architecture names.</summary>
+public static class ModelFactory
+{
+    /// <summary>Accepted values of <c>network.ecg_model</c>.</summary>
+    public static readonly IReadOnlyList<string> EncoderNames =
+        ["resnet18", "resnet34", "resnet50", "resnet101", "vit_tiny", "vit_small", "vit_middle", "vit_base"];
+
+    /// <summary>Builds the configured DERI or MERL model (on the CPU; move it with <c>.to(device)</c>).</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    public static DeriModel Create(ModelConfig config)
+    {
+        config.Validate();
+        var encoder = CreateEncoder(config.Network, config.Dataset.SeqLength);
+        int stride = config.Network.DownconvStride ?? (encoder is ResNet1d ? 3 : 1);
+        return new DeriModel(encoder, config, stride);
+    }
+
+    /// <summary>Builds the ECG backbone named by <c>network.ecg_model</c> for inputs of <paramref name="length"/> samples.</summary>
+    /// <exception cref="ArgumentException">Unknown architecture name.</exception>
+    public static EcgEncoder CreateEncoder(NetworkConfig network, int length)
+    {
+        long leads = network.NumLeads, w = network.EcgBaseWidth;
+        return network.EcgModel switch
+        {
+            "resnet18" => new ResNet1d("ecg_encoder", [2, 2, 2, 2], bottleneck: false, leads, w),
+            "resnet34" => new ResNet1d("ecg_encoder", [3, 4, 6, 3], bottleneck: false, leads, w),
+            "resnet50" => new ResNet1d("ecg_encoder", [3, 4, 6, 3], bottleneck: true, leads, w),
+            "resnet101" => new ResNet1d("ecg_encoder", [3, 4, 23, 3], bottleneck: true, leads, w),
+            "vit_tiny" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 192, 12, 3),
+            "vit_small" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 384, 12, 6),
+            "vit_middle" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 512, 12, 8),
+            "vit_base" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 768, 12, 12),
+            _ => throw new ArgumentException(
+                $"model config: network.ecg_model = '{network.EcgModel}' is unknown: expected one of {string.Join(", ", EncoderNames)}"),
+        };
+    }
+}
