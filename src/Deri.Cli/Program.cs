@@ -17,6 +17,8 @@ public static class Program
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(TextCommand.Create());
         root.Subcommands.Add(SynthCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 

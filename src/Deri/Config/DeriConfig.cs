@@ -166,6 +166,12 @@ public sealed record TrainerConfig
     /// <summary>Write <c>last.ckpt</c> every this many optimizer steps within an epoch; 0 only at epoch ends.</summary>
     public int CheckpointEverySteps { get; init; } = 1000;
 
+    /// <summary>
+    /// Run the text encoder only over each batch's longest report (padding rows of its hidden states become
+    /// zeros). Much faster for short reports; off by default because the release encodes all 256 positions.
+    /// </summary>
+    public bool TextComputeOnLongest { get; init; }
+
     /// <summary>Temperature of the CLIP losses (METHOD §3: 0.07).</summary>
     public double Temperature { get; init; } = 0.07;
 
@@ -253,29 +259,30 @@ public sealed record ZeroshotConfig
     /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.SplitPath"/> is relative to.</summary>
     public string MetaSplitPath { get; init; } = "splits";
 
-    /// <summary>Sets evaluated at each epoch end to select the best checkpoint (validation splits).</summary>
-    public Dictionary<string, ZeroshotSetConfig> ValSets { get; init; } = DefaultSets("val");
+    /// <summary>
+    /// Sets evaluated at each epoch end to select the best checkpoint: each is a store made by
+    /// <c>deri data prepare</c> (its labels come from the paper's split CSVs or the dataset's codes) and a
+    /// split of it. Empty by default (no store exists until one is prepared); without sets the lowest
+    /// validation loss selects the best checkpoint.
+    /// </summary>
+    public Dictionary<string, ZeroshotSetConfig> ValSets { get; init; } = [];
 
-    /// <summary>Sets evaluated once after training (test splits).</summary>
-    public Dictionary<string, ZeroshotSetConfig> TestSets { get; init; } = DefaultSets("test");
-
-    private static Dictionary<string, ZeroshotSetConfig> DefaultSets(string split) => new()
-    {
-        ["ptbxl_super_class"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/super_class/ptbxl_super_class_{split}.csv" },
-        ["ptbxl_sub_class"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/sub_class/ptbxl_sub_class_{split}.csv" },
-        ["ptbxl_form"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/form/ptbxl_form_{split}.csv" },
-        ["ptbxl_rhythm"] = new() { DataPath = "ptbxl", SplitPath = $"ptbxl/rhythm/ptbxl_rhythm_{split}.csv" },
-        ["icbeb"] = new() { DataPath = "cpsc2018", SplitPath = $"icbeb/icbeb_{split}.csv" },
-        ["chapman"] = new() { DataPath = "csn-original", SplitPath = $"chapman/chapman_{split}.csv" },
-    };
+    /// <summary>Sets evaluated once with the best checkpoint after training (normally test splits).</summary>
+    public Dictionary<string, ZeroshotSetConfig> TestSets { get; init; } = [];
 }
 
-/// <summary>One zero-shot evaluation set: its records and its label CSV.</summary>
+/// <summary>One zero-shot evaluation set: a prepared store and the split of it to evaluate.</summary>
 public sealed record ZeroshotSetConfig
 {
-    /// <summary>Folder of the records, relative to <see cref="ZeroshotConfig.MetaDataPath"/>.</summary>
+    /// <summary>Store folder (from <c>deri data prepare</c>), relative to <see cref="ZeroshotConfig.MetaDataPath"/>.</summary>
     public string DataPath { get; init; } = "";
 
-    /// <summary>Label CSV of the split, relative to <see cref="ZeroshotConfig.MetaSplitPath"/>.</summary>
+    /// <summary>Split of the store to evaluate: <c>train</c>, <c>val</c> or <c>test</c>.</summary>
+    public string Split { get; init; } = "val";
+
+    /// <summary>
+    /// The release's label CSV of the split. Accepted so that the release's files load; the labels used are the
+    /// store's, which <c>deri data prepare --labels splits --splits DIR</c> takes from those same CSVs.
+    /// </summary>
     public string SplitPath { get; init; } = "";
 }

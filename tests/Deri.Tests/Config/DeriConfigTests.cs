@@ -69,8 +69,8 @@ public sealed class DeriConfigTests
         Assert.Equal(0.0, c.Trainer.LossWeights["rec_text"]);
         Assert.Equal(4, c.Trainer.LossWeights.Values.Count(w => w == 1.0));
         Assert.Equal(0.02, c.Dataset.ValRatio);
-        Assert.Equal(6, c.Zeroshot.ValSets.Count);
-        Assert.Equal("ptbxl/super_class/ptbxl_super_class_val.csv", c.Zeroshot.ValSets["ptbxl_super_class"].SplitPath);
+        Assert.Empty(c.Zeroshot.ValSets);
+        Assert.Empty(c.Zeroshot.TestSets);
         Assert.Equal(256, c.Network.ProjectionHead.ProjectionSize);
     }
 

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Deri.Config;
+using Deri.Evaluation;
+using Deri.Pretraining;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri pretrain</c>: DERI (or MERL) pretraining from a config.</summary>
+internal static class PretrainCommand
+{
+    public static Command Create()
+    {
+        var file = ConfigOptions.File();
+        var set = ConfigOptions.Set();
+        var output = new Option<string>("--out", "-o") { Description = "Run folder (checkpoints, metrics, plots, tables)", DefaultValueFactory = _ => "runs/pretrain" };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue from a checkpoint; 'auto' uses RUN/last.ckpt when it exists",
+        };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("pretrain", "Pretrain DERI (or MERL with --set network.method=merl) on a prepared store (dataset.data_path)")
+        {
+            file, set, output, resume, device, threads,
+        };
+        cmd.SetAction(result => CliErrors.Run(() =>
+        {
+            var config = ConfigOptions.Load(result, file, set);
+            var dev = CommonOptions.Settings(result, device, threads).Resolve();
+            string run = result.GetValue(output)!;
+            string? from = result.GetValue(resume);
+            if (from == "auto") from = File.Exists(Path.Combine(run, "last.ckpt")) ? Path.Combine(run, "last.ckpt") : null;
+            var r = Pretrainer.Run(config, run, dev, from);
+            Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
+                              $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}");
+            if (r.TestResults.Count > 0)
+            {
+                var table = ResultTable.ForZeroShot(r.TestResults);
+                var provenance = new RunProvenance("deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), r.Checkpoint);
+                table.WriteAll(run, "zeroshot_test", provenance);
+                Console.WriteLine(table.ToMarkdown(provenance));
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}

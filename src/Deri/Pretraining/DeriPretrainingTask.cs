@@ -1,0 +1,23 @@
+using Deri.Training;
+using TorchSharp;
+
+namespace Deri.Pretraining;
+
+/// <summary>The DERI objective as the trainer sees it: one batch in, the named loss terms out.</summary>
+public sealed class DeriPretrainingTask(DeriPretrainingModule module, torch.Device device) : IPretrainingTask<PairBatch>
+{
+    /// <inheritdoc />
+    public torch.nn.Module Module => module;
+
+    /// <inheritdoc />
+    public LossTerms Step(PairBatch batch, bool train)
+    {
+        var ecg = batch.Ecg.device == device ? batch.Ecg : batch.Ecg.to(device);
+        // The terms live in the trainer's dispose scope for this step. The trainer weights them itself
+        // (trainer.loss_weights, from which the model's loss weights were built), so the model's total is unused.
+        var terms = module.Losses(ecg, batch.Reports);
+        var result = new LossTerms();
+        foreach (var (name, value) in terms.Terms) result.Add(name, value);
+        return result;
+    }
+}

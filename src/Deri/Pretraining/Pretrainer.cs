@@ -1,0 +1,136 @@
+using Deri.Config;
+using Deri.Data.Store;
+using Deri.Evaluation;
+using Deri.Losses;
+using Deri.Models;
+using Deri.Text;
+using Deri.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deri.Pretraining;
+
+/// <summary>What <see cref="Pretrainer.Run"/> produced.</summary>
+/// <param name="Training">The trainer's summary.</param>
+/// <param name="Checkpoint">The checkpoint used for the test sets (<c>best.ckpt</c>).</param>
+/// <param name="TestResults">Zero-shot results of <c>zeroshot.test_sets</c> with that checkpoint.</param>
+public sealed record PretrainResult(TrainingSummary Training, string Checkpoint, IReadOnlyList<(string Task, ZeroShotResult Result)> TestResults);
+
+/// <summary>
+/// DERI pretraining from a <see cref="DeriConfig"/>: opens the prepared store, builds the text encoder and
+/// the model, trains with zero-shot checkpoint selection, then evaluates the best checkpoint on the test sets.
+/// </summary>
+public static class Pretrainer
+{
+    /// <summary>Folder inside a run that holds the text encoder's vocabulary (and, when pretrained, nothing else).</summary>
+    public const string TextFolder = "text";
+
+    /// <summary>
+    /// Builds the pretraining module for <paramref name="config"/>. The text encoder is the Hugging Face folder
+    /// named by <c>network.text_model</c> when it exists (frozen, as the release freezes MedCPT); otherwise a small
+    /// BERT of width <c>network.feature_dim</c> over a vocabulary built from <paramref name="trainReports"/>
+    /// (saved in <c>RUN/text/vocab.txt</c> and reused from there on resume and evaluation), trained jointly.
+    /// </summary>
+    public static DeriPretrainingModule Build(DeriConfig config, string runDirectory, Func<IEnumerable<string>> trainReports,
+        Device device, Action<string>? log = null)
+    {
+        var network = config.Network;
+        var options = new TextEncoderOptions(MaxLength: network.TextMaxLength, ComputeOnLongest: config.Trainer.TextComputeOnLongest);
+        TextEncoder text;
+        if (Directory.Exists(network.TextModel) && File.Exists(Path.Combine(network.TextModel, "config.json")))
+        {
+            text = TextEncoder.FromHuggingFace(network.TextModel, options with { Frozen = true });
+            log?.Invoke($"text encoder: pretrained {network.TextModel} (frozen, {text.OutputDim}-d)");
+        }
+        else
+        {
+            string vocab = Path.Combine(runDirectory, TextFolder, "vocab.txt");
+            if (!File.Exists(vocab))
+            {
+                var tokens = WordPieceVocabulary.Build(trainReports());
+                Directory.CreateDirectory(Path.GetDirectoryName(vocab)!);
+                WordPieceVocabulary.Write(vocab, tokens);
+            }
+            var probe = TextTokenizer.Create(vocab, lowerCase: true, network.TextMaxLength);
+            var bert = BertConfig.Small(probe.VocabSize, network.FeatureDim) with
+            {
+                MaxPositionEmbeddings = Math.Max(256, network.TextMaxLength),
+            };
+            text = TextEncoder.FromVocabulary(vocab, bert, options with { Frozen = false });
+            log?.Invoke($"text encoder: no pretrained folder at '{network.TextModel}'; a small BERT ({bert.NumHiddenLayers} layers, " +
+                        $"{bert.HiddenSize}-d, vocabulary of {probe.VocabSize} from the training reports) is trained jointly");
+        }
+        var modelConfig = config.ToModelConfig();
+        if (network.FeatureDim != text.OutputDim)
+            modelConfig = modelConfig with { Network = network with { FeatureDim = text.OutputDim } };
+        var model = ModelFactory.Create(modelConfig);
+        var module = new DeriPretrainingModule(model, new DeriLoss(modelConfig.Loss), text);
+        module.to(device);
+        text.MoveTo(device);
+        return module;
+    }
+
+    /// <summary>Opens the zero-shot sets of a config section (stores relative to <c>zeroshot.meta_data_path</c>).</summary>
+    /// <exception cref="DirectoryNotFoundException">A configured store does not exist.</exception>
+    public static List<ZeroShotSet> OpenSets(ZeroshotConfig zeroshot, IReadOnlyDictionary<string, ZeroshotSetConfig> sets)
+    {
+        var result = new List<ZeroShotSet>();
+        foreach (var (name, set) in sets)
+        {
+            string dir = Path.IsPathRooted(set.DataPath) ? set.DataPath : Path.Combine(zeroshot.MetaDataPath, set.DataPath);
+            if (!EcgStore.Exists(dir))
+                throw new DirectoryNotFoundException($"zeroshot set '{name}': no prepared store at {dir} (make one with `deri data prepare`)");
+            result.Add(ZeroShotSet.FromSplit(name, EcgStore.Open(dir), set.Split));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Runs pretraining as configured: <c>dataset.data_path</c> is a store made by <c>deri data prepare</c>
+    /// (its <c>train</c> split trains, its <c>val</c> split gives validation losses). Writes everything into
+    /// <paramref name="runDirectory"/>; <paramref name="resume"/> continues from a checkpoint exactly.
+    /// </summary>
+    public static PretrainResult Run(DeriConfig config, string runDirectory, Device device, string? resume = null,
+        ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
+    {
+        log ??= Console.WriteLine;
+        string storeDir = config.Dataset.DataPath;
+        if (!EcgStore.Exists(storeDir))
+            throw new DirectoryNotFoundException($"dataset.data_path: no prepared store at '{storeDir}' (make one with `deri data prepare`)");
+        using var store = EcgStore.Open(storeDir);
+        if (store.Index.Length != config.Dataset.SeqLength)
+            throw new InvalidDataException(
+                $"{storeDir}: records are {store.Index.Length} samples long but dataset.seq_length is {config.Dataset.SeqLength}");
+        var train = StorePairData.ForSplit(store, "train");
+        var val = store.IndicesOf("val") is { Length: > 0 } v ? new StorePairData(store, v) : null;
+        log($"pretraining data: {storeDir}: {train.Count} train, {val?.Count ?? 0} val pairs");
+
+        using var module = Build(config, runDirectory, () => train.Rows.Select(r => store.Entries[r].Report), device, log);
+        var prompts = ClassPrompts.Load(config.Zeroshot.PromptDict);
+        var valSets = OpenSets(config.Zeroshot, config.Zeroshot.ValSets);
+        var testSets = OpenSets(config.Zeroshot, config.Zeroshot.TestSets);
+        try
+        {
+            var evaluator = valSets.Count == 0 ? null
+                : new ZeroShotEpochEvaluator(module, valSets, prompts, device, config.Zeroshot.BatchSize);
+            var trainer = new Trainer<PairBatch>(new DeriPretrainingTask(module, device), train, val, config, runDirectory, evaluator, progress);
+            var summary = trainer.Run(resume, cancel);
+
+            string best = File.Exists(trainer.BestCheckpointPath) ? trainer.BestCheckpointPath : trainer.LastCheckpointPath;
+            Checkpoint.Load(best, module, optimizer: null, restoreRng: false);
+            var results = new List<(string, ZeroShotResult)>();
+            foreach (var set in testSets)
+            {
+                var validation = valSets.FirstOrDefault(s => s.Store.Directory == set.Store.Directory);
+                var (result, missing) = ZeroShotRunner.Evaluate(module, set, validation, prompts, device, config.Zeroshot.BatchSize);
+                if (missing.Count > 0) log($"{set.Name}: no prompt for {string.Join(", ", missing)}; left out");
+                results.Add((set.Name, result));
+            }
+            return new PretrainResult(summary, best, results);
+        }
+        finally
+        {
+            foreach (var s in valSets.Concat(testSets).Select(s => s.Store).Distinct()) s.Dispose();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using Deri.Data.Store;
+using Deri.Evaluation;
+using Deri.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deri.Pretraining;
+
+/// <summary>A labelled split of a prepared store to classify zero-shot.</summary>
+/// <param name="Name">Name used in logs and tables.</param>
+/// <param name="Store">The store.</param>
+/// <param name="Rows">Store rows of the split.</param>
+public sealed record ZeroShotSet(string Name, EcgStore Store, int[] Rows)
+{
+    /// <summary>The <paramref name="split"/> rows of <paramref name="store"/>.</summary>
+    /// <exception cref="InvalidDataException">The store has no labels or the split is empty.</exception>
+    public static ZeroShotSet FromSplit(string name, EcgStore store, string split)
+    {
+        if (store.LabelNames.Count == 0)
+            throw new InvalidDataException($"{store.Directory}: the store has no labels, so it cannot be classified zero-shot");
+        int[] rows = store.IndicesOf(split);
+        if (rows.Length == 0) throw new InvalidDataException($"{store.Directory}: split '{split}' is empty");
+        return new ZeroShotSet(name, store, rows);
+    }
+}
+
+/// <summary>
+/// Zero-shot classification (METHOD §4) of a store's records with a pretraining module: class prompts through
+/// the text encoder and <c>proj_t</c>, ECGs through the zero-shot embedding, cosine scores, then the metrics.
+/// </summary>
+public static class ZeroShotRunner
+{
+    /// <summary>Classes of <paramref name="set"/> that have a prompt, in the store's label order.</summary>
+    public static IReadOnlyList<string> ClassesWithPrompts(ZeroShotSet set, ClassPrompts prompts) =>
+        set.Store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
+
+    /// <summary>Cosine scores <c>(N, C)</c> of the set's records against the classes' prompts.</summary>
+    public static double[,] Scores(DeriPretrainingModule module, ZeroShotSet set, IReadOnlyList<string> classNames,
+        ClassPrompts prompts, Device device, int batchSize)
+    {
+        bool wasTraining = module.training;
+        module.eval();
+        try
+        {
+            var encoder = new DelegateZeroShotEncoder(
+                ecg => module.Model.ZeroShotEcgEmbedding(ecg),
+                texts => module.ClassEmbeddings(texts, device));
+            using var classEmbeddings = ZeroShotClassifier.ClassEmbeddings(encoder, prompts.TextsFor(classNames));
+            return ZeroShotClassifier.Scores(encoder, Batches(set, batchSize, device), classEmbeddings);
+        }
+        finally
+        {
+            module.train(wasTraining);
+        }
+    }
+
+    /// <summary>
+    /// Classifies <paramref name="test"/> and reports both threshold protocols when <paramref name="validation"/>
+    /// is given (thresholds from validation applied to test), otherwise the paper's protocol only.
+    /// Classes without a prompt are left out (named in the returned list).
+    /// </summary>
+    public static (ZeroShotResult Result, IReadOnlyList<string> MissingPrompts) Evaluate(DeriPretrainingModule module, ZeroShotSet test,
+        ZeroShotSet? validation, ClassPrompts prompts, Device device, int batchSize = 256)
+    {
+        var classes = ClassesWithPrompts(test, prompts);
+        var missing = test.Store.LabelNames.Except(classes).ToList();
+        if (classes.Count == 0)
+            throw new InvalidDataException($"{prompts.Source}: no prompt for any class of {test.Name} ({string.Join(", ", test.Store.LabelNames)})");
+        var scores = Scores(module, test, classes, prompts, device, batchSize);
+        var labels = Labels(test, classes);
+        if (validation is null) return (ZeroShotClassifier.Evaluate(scores, labels, classes, splitName: test.Name), missing);
+        var valScores = Scores(module, validation, classes, prompts, device, batchSize);
+        return (ZeroShotClassifier.Evaluate(scores, labels, classes, valScores, Labels(validation, classes), test.Name), missing);
+    }
+
+    /// <summary>0/1 labels <c>(N, C)</c> of the set for <paramref name="classNames"/>.</summary>
+    public static int[,] Labels(ZeroShotSet set, IReadOnlyList<string> classNames)
+    {
+        var columns = classNames.Select(c => set.Store.LabelNames.ToList().IndexOf(c)).ToArray();
+        var labels = new int[set.Rows.Length, columns.Length];
+        for (int i = 0; i < set.Rows.Length; i++)
+        {
+            var v = set.Store.Entries[set.Rows[i]].Labels;
+            for (int j = 0; j < columns.Length; j++) labels[i, j] = v[columns[j]] >= 0.5f ? 1 : 0;
+        }
+        return labels;
+    }
+
+    private static IEnumerable<Tensor> Batches(ZeroShotSet set, int batchSize, Device device)
+    {
+        for (int start = 0; start < set.Rows.Length; start += batchSize)
+        {
+            int n = Math.Min(batchSize, set.Rows.Length - start);
+            var batch = set.Store.ReadTensor(set.Rows.AsSpan(start, n));
+            if (batch.device == device) yield return batch;
+            else
+            {
+                var moved = batch.to(device);
+                batch.Dispose();
+                yield return moved;
+            }
+        }
+    }
+}
+
+/// <summary>Zero-shot AUC on validation sets at each epoch end; their mean selects the best checkpoint.</summary>
+public sealed class ZeroShotEpochEvaluator(DeriPretrainingModule module, IReadOnlyList<ZeroShotSet> sets, ClassPrompts prompts,
+    Device device, int batchSize) : IEpochEvaluator
+{
+    /// <inheritdoc />
+    public EpochEvaluation Evaluate(int epoch)
+    {
+        var scores = new Dictionary<string, double>();
+        foreach (var set in sets)
+        {
+            var (result, _) = ZeroShotRunner.Evaluate(module, set, null, prompts, device, batchSize);
+            scores[$"zeroshot_auc/{set.Name}"] = result.Paper.MacroAuc;
+        }
+        double mean = scores.Values.Average();
+        string on = string.Join(", ", sets.Select(s => $"{s.Name} ({s.Rows.Length} records)"));
+        return new EpochEvaluation(scores, "mean_zeroshot_auc", mean, on);
+    }
+}
