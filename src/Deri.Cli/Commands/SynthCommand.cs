@@ -17,7 +17,7 @@ internal static class SynthCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (0 = one per core)", DefaultValueFactory = _ => 0 };
         var rate = new Option<double>("--rate") { Description = "Sampling rate in Hz", DefaultValueFactory = _ => 500 };
         var seconds = new Option<double>("--seconds") { Description = "Record length in seconds", DefaultValueFactory = _ => 10 };
-        var force = new Option<bool>("--force") { Description = "Replace an existing non-empty output folder" };
+        var force = new Option<bool>("--force") { Description = "Replace an existing output folder holding an earlier synthetic data set" };
         var start = new Option<int>("--start") { Description = "Index of the first record (a held-out split: same seed, records from e.g. 100000 on)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("synth", "Write synthetic 12-lead ECGs with paired machine reports, labels and zero-shot prompts (MIMIC-IV-ECG layout)")
         {

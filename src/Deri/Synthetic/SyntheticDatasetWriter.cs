@@ -10,7 +10,7 @@ namespace Deri.Synthetic;
 /// <param name="Count">Number of records.</param>
 /// <param name="Generator">Generator configuration (seed, rate, length, noise).</param>
 /// <param name="Threads">Worker threads; 0 = one per processor.</param>
-/// <param name="Overwrite">Replace an existing non-empty output folder.</param>
+/// <param name="Overwrite">Replace an existing non-empty output folder that holds an earlier synthetic data set.</param>
 /// <param name="FirstIndex">Index of the first record: a held-out split of the same seed is e.g. records 100000 onwards; subject and study ids follow the index, so splits never share ids.</param>
 public sealed record SyntheticDatasetOptions(string OutputDirectory, int Count, SyntheticEcgConfig Generator, int Threads = 0, bool Overwrite = false, int FirstIndex = 0);
 
@@ -66,8 +66,13 @@ public static class SyntheticDatasetWriter
         if (o.Threads < 0) throw new ArgumentException($"threads must be 0 (one per processor) or positive, got {o.Threads}");
         var gen = new SyntheticEcgGenerator(o.Generator);
         string outDir = Path.GetFullPath(o.OutputDirectory);
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !o.Overwrite)
-            throw new IOException($"output folder {outDir} exists and is not empty (use overwrite / --force to replace it)");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+        {
+            if (!o.Overwrite) throw new IOException($"output folder {outDir} exists and is not empty (use overwrite / --force to replace it)");
+            // Replacing deletes the folder: only ever do that to an earlier synthetic data set.
+            if (!File.Exists(Path.Combine(outDir, "record_list.csv")) || !File.Exists(Path.Combine(outDir, SyntheticPrompts.FileName)))
+                throw new IOException($"refusing to replace {outDir}: it is not empty and does not look like a synthetic data set (no record_list.csv and {SyntheticPrompts.FileName})");
+        }
         if (File.Exists(outDir)) throw new IOException($"output path {outDir} is a file");
         string parent = Path.GetDirectoryName(outDir) ?? throw new IOException($"output folder {outDir} has no parent");
         Directory.CreateDirectory(parent);

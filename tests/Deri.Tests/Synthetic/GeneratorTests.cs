@@ -38,6 +38,24 @@ public class GeneratorTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => SyntheticEcgConfig.ParseNoise("loud"));
     }
 
+    [Theory]
+    [InlineData(100, 2)]
+    [InlineData(1000, 30)]
+    public void ShortLongSlowAndFastRecordsAreValid(double rate, double seconds)
+    {
+        var g = new SyntheticEcgGenerator(new SyntheticEcgConfig(Seed: 8, SamplingRate: rate, DurationSeconds: seconds, Noise: NoiseLevel.High));
+        for (int i = 0; i < 40; i++)
+        {
+            var e = g.Generate(i);
+            Assert.Equal((int)(rate * seconds), e.Samples);
+            Assert.All(e.Signal, v => Assert.True(float.IsFinite(v)));
+            Assert.NotEmpty(e.Conditions);
+            Assert.InRange(e.Truth.HeartRate, 30, 200);
+            // A PVC label always has a PVC in the record.
+            Assert.Equal(e.Conditions.Contains(EcgCondition.PrematureVentricularComplexes), e.Truth.Beats.Any(b => b.Kind == BeatKind.Ventricular));
+        }
+    }
+
     [Fact]
     public void SameSeedAndIndexGiveTheSameRecordAndOthersDiffer()
     {

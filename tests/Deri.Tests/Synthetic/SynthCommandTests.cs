@@ -62,6 +62,15 @@ public class SynthCommandTests
             CliRunner.Ok("synth", "--n", "2", "--out", a, "--force");
             Assert.Equal(3, File.ReadAllLines(Path.Combine(a, "labels.csv")).Length);
 
+            // --force never deletes a folder that is not a synthetic data set.
+            string other = Path.Combine(tmp, "other");
+            Directory.CreateDirectory(other);
+            File.WriteAllText(Path.Combine(other, "notes.txt"), "keep me");
+            var refused = CliRunner.Run(["synth", "--n", "2", "--out", other, "--force"]);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("refusing to replace", refused.Stderr + refused.Stdout);
+            Assert.True(File.Exists(Path.Combine(other, "notes.txt")));
+
             // A held-out split: later indices, disjoint ids.
             CliRunner.Ok("synth", "--n", "3", "--seed", "4", "--start", "18", "--out", Path.Combine(tmp, "h"));
             var held = File.ReadAllLines(Path.Combine(tmp, "h", "record_list.csv"));
