@@ -11,7 +11,6 @@ public static class Program
     {
         var root = new RootCommand("Deri: ECG representation learning from ECG signals and their clinical reports (DERI, IJCAI 2025).");
         root.Subcommands.Add(InfoCommand.Create());
-        root.Subcommands.Add(new Command("bench", "Benchmarks") { BenchTrainCommand.Create() });
         return root;
     }
 
