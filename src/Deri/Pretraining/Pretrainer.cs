@@ -106,13 +106,13 @@ public static class Pretrainer
         log($"pretraining data: {storeDir}: {train.Count} train, {val?.Count ?? 0} val pairs");
 
         using var module = Build(config, runDirectory, () => train.Rows.Select(r => store.Entries[r].Report), device, log);
-        var prompts = ClassPrompts.Load(config.Zeroshot.PromptDict);
         var valSets = OpenSets(config.Zeroshot, config.Zeroshot.ValSets);
         var testSets = OpenSets(config.Zeroshot, config.Zeroshot.TestSets);
+        var prompts = valSets.Count + testSets.Count > 0 ? ClassPrompts.Load(config.Zeroshot.PromptDict) : null;
         try
         {
             var evaluator = valSets.Count == 0 ? null
-                : new ZeroShotEpochEvaluator(module, valSets, prompts, device, config.Zeroshot.BatchSize);
+                : new ZeroShotEpochEvaluator(module, valSets, prompts!, device, config.Zeroshot.BatchSize);
             var trainer = new Trainer<PairBatch>(new DeriPretrainingTask(module, device), train, val, config, runDirectory, evaluator, progress);
             var summary = trainer.Run(resume, cancel);
 
@@ -122,7 +122,7 @@ public static class Pretrainer
             foreach (var set in testSets)
             {
                 var validation = valSets.FirstOrDefault(s => s.Store.Directory == set.Store.Directory);
-                var (result, missing) = ZeroShotRunner.Evaluate(module, set, validation, prompts, device, config.Zeroshot.BatchSize);
+                var (result, missing) = ZeroShotRunner.Evaluate(module, set, validation, prompts!, device, config.Zeroshot.BatchSize);
                 if (missing.Count > 0) log($"{set.Name}: no prompt for {string.Join(", ", missing)}; left out");
                 results.Add((set.Name, result));
             }
