@@ -1,0 +1,137 @@
+using Deri.Data.Store;
+using Deri.Models;
+using Deri.Pretraining;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deri.Downstream;
+
+/// <summary>Which frozen ECG representation a downstream command uses.</summary>
+public enum DownstreamFeature
+{
+    /// <summary>DERI's probe feature (<see cref="ProbeFeatureKind.Mixed"/>): aligned tokens plus the decoded text view.</summary>
+    Mixed,
+    /// <summary>MERL's probe feature (<see cref="ProbeFeatureKind.Aligned"/>): mean of the aligned tokens.</summary>
+    Aligned,
+    /// <summary>Mean over time of the down-projected feature map (<see cref="ProbeFeatureKind.Global"/>).</summary>
+    Global,
+    /// <summary>The zero-shot ECG embedding that is compared with class prompts.</summary>
+    ZeroShot,
+}
+
+/// <summary>Frozen features of store records computed with a pretrained run.</summary>
+public static class FeatureExtractor
+{
+    /// <summary>Parses <c>mixed</c>, <c>aligned</c>, <c>global</c> or <c>zeroshot</c> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Any other text.</exception>
+    public static DownstreamFeature Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "mixed" => DownstreamFeature.Mixed,
+        "aligned" => DownstreamFeature.Aligned,
+        "global" => DownstreamFeature.Global,
+        "zeroshot" or "zero-shot" => DownstreamFeature.ZeroShot,
+        _ => throw new ArgumentException($"unknown feature '{text}': use mixed, aligned, global or zeroshot"),
+    };
+
+    /// <summary>The lower-case name used on the command line and in file headers.</summary>
+    public static string Name(DownstreamFeature feature) => feature.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Store rows of a split in signal order; <c>all</c> gives every row.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The split has no rows.</exception>
+    public static int[] Rows(EcgStore store, string split)
+    {
+        int[] rows = split == "all" ? Enumerable.Range(0, store.Count).ToArray() : store.IndicesOf(split);
+        if (rows.Length == 0)
+        {
+            var present = store.Entries.Select(e => e.Split).Distinct().Order();
+            throw new InvalidDataException($"{store.Directory}: split '{split}' has no records (the store has: {string.Join(", ", present)})");
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Features <c>(N, D)</c> (float32, CPU) of the store records <paramref name="rows"/>: batches of
+    /// <paramref name="batchSize"/> records go through the frozen model under <c>no_grad</c>, each in its own dispose
+    /// scope, and only the features are kept.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The store's record shape does not match the run, or a feature is not finite.</exception>
+    public static Tensor Compute(PretrainedRun run, EcgStore store, int[] rows, DownstreamFeature feature, int batchSize = 64)
+    {
+        if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (rows.Length == 0) throw new ArgumentException($"{store.Directory}: no records to encode");
+        run.CheckStore(store);
+        var model = run.Module.Model;
+        bool wasTraining = run.Module.training;
+        run.Module.eval();
+        float[]? buffer = null;
+        int d = 0;
+        try
+        {
+            for (int start = 0; start < rows.Length; start += batchSize)
+            {
+                int n = Math.Min(batchSize, rows.Length - start);
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var ecg = store.ReadTensor(rows.AsSpan(start, n), run.Device);        // (B, leads, samples)
+                var f = feature switch
+                {
+                    DownstreamFeature.ZeroShot => model.ZeroShotEcgEmbedding(ecg),
+                    DownstreamFeature.Mixed => model.ProbeFeature(ecg, ProbeFeatureKind.Mixed),
+                    DownstreamFeature.Aligned => model.ProbeFeature(ecg, ProbeFeatureKind.Aligned),
+                    DownstreamFeature.Global => model.ProbeFeature(ecg, ProbeFeatureKind.Global),
+                    _ => throw new ArgumentOutOfRangeException(nameof(feature), feature, "unknown feature"),
+                };                                                                       // (B, D)
+                var values = f.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+                if (buffer is null)
+                {
+                    d = (int)f.shape[1];
+                    buffer = new float[(long)rows.Length * d];
+                }
+                for (int i = 0; i < values.Length; i++)
+                    if (!float.IsFinite(values[i]))
+                        throw new InvalidDataException(
+                            $"{store.Directory}: record {store.Entries[rows[start + i / d]].Id} gives a non-finite {Name(feature)} feature");
+                values.CopyTo(buffer, (long)start * d);
+            }
+        }
+        finally
+        {
+            run.Module.train(wasTraining);
+        }
+        return torch.tensor(buffer!, [rows.Length, d], ScalarType.Float32);
+    }
+
+    /// <summary>0/1 labels <c>(N, C)</c> of the rows for every class of the store.</summary>
+    /// <exception cref="InvalidDataException">The store has no labels.</exception>
+    public static int[,] Labels(EcgStore store, int[] rows)
+    {
+        RequireLabels(store);
+        int c = store.LabelNames.Count;
+        var labels = new int[rows.Length, c];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var v = store.Entries[rows[i]].Labels;
+            for (int j = 0; j < c; j++) labels[i, j] = v[j] >= 0.5f ? 1 : 0;
+        }
+        return labels;
+    }
+
+    /// <summary>Throws when a store has no label columns.</summary>
+    /// <exception cref="InvalidDataException">The store has no labels.</exception>
+    public static void RequireLabels(EcgStore store)
+    {
+        if (store.LabelNames.Count == 0)
+            throw new InvalidDataException($"{store.Directory}: the store has no labels (prepare it from a labelled dataset)");
+    }
+
+    /// <summary>Opens a prepared store with a clear message when it is missing.</summary>
+    /// <exception cref="DirectoryNotFoundException">No store there.</exception>
+    public static EcgStore OpenStore(string directory)
+    {
+        if (!EcgStore.Exists(directory))
+            throw new DirectoryNotFoundException($"{directory}: no prepared store (no {EcgStore.IndexFile}; make one with `deri data prepare`)");
+        return EcgStore.Open(directory);
+    }
+}
