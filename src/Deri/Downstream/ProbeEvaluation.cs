@@ -48,6 +48,8 @@ public static class ProbeEvaluation
         foreach (var s in options.Stores)
             if (!Data.Store.EcgStore.Exists(s))
                 throw new DirectoryNotFoundException($"{s}: no prepared store (no {Data.Store.EcgStore.IndexFile}; make one with `deri data prepare`)");
+        RequireDistinct(options.Runs, "run");
+        RequireDistinct(options.Stores, "store");
         var runNames = UniqueNames(options.Runs);
         var storeNames = UniqueNames(options.Stores);
 
@@ -101,6 +103,12 @@ public static class ProbeEvaluation
             files = table.WriteAll(outputDirectory, "probe", new RunProvenance(commandLine, checkpoints));
         }
         return (ordered, table, files);
+    }
+
+    private static void RequireDistinct(IReadOnlyList<string> paths, string what)
+    {
+        var twice = paths.GroupBy(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null) throw new ArgumentException($"{what} {twice.Key} is given twice");
     }
 
     // Folder names, or full paths where two folders share a name.

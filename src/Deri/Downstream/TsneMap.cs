@@ -24,8 +24,8 @@ public sealed record TsneMapResult(int Points, IReadOnlyList<(string Class, int 
 /// </summary>
 public static class TsneMap
 {
-    /// <summary>The colouring rule, as written in the legend.</summary>
-    public const string Rule = "colour = first listed label among the largest classes (single- and multi-label records)";
+    /// <summary>The colouring rule, as written at the top of the legend, for <paramref name="classes"/> colour classes.</summary>
+    public static string Rule(int classes) => $"colour: first listed label among the {classes} largest classes";
 
     /// <summary>
     /// Picks the <see cref="TsneMapOptions.Classes"/> classes carried by the most records (ties by name), keeps records
@@ -94,7 +94,7 @@ public static class TsneMap
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = Rule, LabelBold = true, MarkerShape = MarkerShape.None, LineWidth = 0 });
+        plot.Legend.ManualItems.Add(new LegendItem { LabelText = Rule(classes.Count), LabelBold = true, MarkerShape = MarkerShape.None, LineWidth = 0 });
         for (int c = 0; c < classes.Count; c++)
         {
             var idx = Enumerable.Range(0, colour.Count).Where(i => colour[i] == classes[c].Class).ToArray();
@@ -110,7 +110,7 @@ public static class TsneMap
         plot.Title(title);
         plot.XLabel("t-SNE 1");
         plot.YLabel("t-SNE 2");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
         Training.AtomicFile.Write(pngPath, s => s.Write(png));
     }

@@ -12,7 +12,7 @@ namespace Deri.Downstream;
 public sealed record ZeroShotOptions(string Store, string Split = "test", string? ValidationSplit = "val", string? Prompts = null, int BatchSize = 64);
 
 /// <summary>The outcome of a downstream zero-shot evaluation.</summary>
-/// <param name="Task">Row name: store dataset and split.</param>
+/// <param name="Task">Row name: store folder name and split.</param>
 /// <param name="Result">Metrics under the paper's protocol and, when a validation split was used, the held-out one.</param>
 /// <param name="Classes">Classes evaluated (those with a prompt), in the store's order.</param>
 /// <param name="MissingPrompts">Store classes without a prompt (left out).</param>
@@ -66,7 +66,7 @@ public static class ZeroShotEvaluation
         using var store = FeatureExtractor.OpenStore(options.Store);
         FeatureExtractor.RequireLabels(store);
         run.CheckStore(store);
-        string dataset = string.IsNullOrEmpty(store.Index.Dataset) ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(store.Directory))) : store.Index.Dataset;
+        string dataset = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(store.Directory)));
         var test = ZeroShotSet.FromSplit($"{dataset}/{options.Split}", store, options.Split);
         ZeroShotSet? validation = null;
         if (!string.IsNullOrEmpty(options.ValidationSplit))
