@@ -15,8 +15,9 @@ internal static class EmbedCommand
         var split = new Option<string>("--split") { Description = "all, train, val or test", DefaultValueFactory = _ => "all" };
         var feature = new Option<string>("--feature")
         {
-            Description = "mixed (DERI's probe feature), aligned (MERL's), global, or zeroshot (the embedding compared with class prompts)",
-            DefaultValueFactory = _ => "mixed",
+            Description = "mixed (DERI's probe feature), aligned (MERL's), global, or zeroshot (the embedding compared with class prompts); " +
+                          "auto: mixed for DERI runs, aligned for MERL runs",
+            DefaultValueFactory = _ => "auto",
         };
         var output = new Option<string>("--output", "-o") { Description = "CSV file: id, split, labels (';'-joined), e0..e{D-1}", Required = true };
         var batch = DownstreamOptions.BatchSize();
@@ -28,9 +29,11 @@ internal static class EmbedCommand
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
-            var kind = FeatureExtractor.Parse(result.GetValue(feature)!);
+            string featureText = result.GetValue(feature)!;
+            DownstreamFeature? chosen = featureText == "auto" ? null : FeatureExtractor.Parse(featureText);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var r = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, dev);
+            var kind = chosen ?? (r.Module.Model.Method == Deri.Models.PretrainingMethod.Merl ? DownstreamFeature.Aligned : DownstreamFeature.Mixed);
             string path = result.GetValue(output)!;
             var (n, d) = EmbeddingFile.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
             Console.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");

@@ -16,7 +16,11 @@ internal static class ProbeCommand
         };
         var checkpoint = DownstreamOptions.Checkpoint();
         var store = new Option<string[]>("--store") { Description = "Labelled store(s) with train, val and test splits; repeat for several", Required = true };
-        var feature = new Option<string>("--feature") { Description = "mixed (DERI) or aligned (MERL); global also works", DefaultValueFactory = _ => "mixed" };
+        var feature = new Option<string>("--feature")
+        {
+            Description = "mixed (DERI's feature), aligned (MERL's) or global; auto: mixed for DERI runs, aligned for MERL runs",
+            DefaultValueFactory = _ => "auto",
+        };
         var ratios = new Option<string>("--ratios") { Description = "Training ratios in percent, comma-separated", DefaultValueFactory = _ => "1,10,100" };
         var epochs = new Option<int>("--epochs") { Description = "Probe training epochs", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "Seed of the training subsets, initialisation and shuffling", DefaultValueFactory = _ => 42 };
@@ -32,7 +36,7 @@ internal static class ProbeCommand
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
-            var kind = FeatureExtractor.Parse(result.GetValue(feature)!);
+            var kind = result.GetValue(feature) is "auto" ? (DownstreamFeature?)null : FeatureExtractor.Parse(result.GetValue(feature)!);
             if (kind == DownstreamFeature.ZeroShot) throw new ArgumentException("--feature: probing uses mixed, aligned or global features");
             var ratioList = ParseRatios(result.GetValue(ratios)!);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();

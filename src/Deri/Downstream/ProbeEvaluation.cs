@@ -9,20 +9,21 @@ namespace Deri.Downstream;
 /// <param name="Runs">Run folders (several to compare checkpoints, e.g. DERI and MERL).</param>
 /// <param name="Stores">Labelled stores with <c>train</c>, <c>val</c> and <c>test</c> splits.</param>
 /// <param name="Checkpoint"><c>best</c>, <c>last</c> or a checkpoint path (a path only makes sense with one run).</param>
-/// <param name="Feature">Frozen feature (<see cref="DownstreamFeature.Mixed"/> for DERI, <see cref="DownstreamFeature.Aligned"/> for MERL).</param>
+/// <param name="Feature">Frozen feature; null picks each run's own: <see cref="DownstreamFeature.Mixed"/> for DERI, <see cref="DownstreamFeature.Aligned"/> for MERL.</param>
 /// <param name="Ratios">Training ratios in percent.</param>
 /// <param name="Probe">Linear-probe hyper-parameters (epochs, seed, …).</param>
 /// <param name="BatchSize">Records per forward pass when computing features.</param>
 public sealed record ProbeOptions(IReadOnlyList<string> Runs, IReadOnlyList<string> Stores, string Checkpoint = "best",
-    DownstreamFeature Feature = DownstreamFeature.Mixed, IReadOnlyList<double>? Ratios = null, LinearProbeOptions? Probe = null, int BatchSize = 64);
+    DownstreamFeature? Feature = null, IReadOnlyList<double>? Ratios = null, LinearProbeOptions? Probe = null, int BatchSize = 64);
 
 /// <summary>Linear-probe results of one (store, run) pair.</summary>
 /// <param name="Store">Store name (its folder name).</param>
 /// <param name="Run">Run name (its folder name).</param>
 /// <param name="Checkpoint">Checkpoint whose features were probed.</param>
+/// <param name="Feature">The feature probed.</param>
 /// <param name="Samples">Records of train, val and test.</param>
 /// <param name="Results">One result per ratio.</param>
-public sealed record ProbeStoreResult(string Store, string Run, string Checkpoint, (int Train, int Val, int Test) Samples,
+public sealed record ProbeStoreResult(string Store, string Run, string Checkpoint, DownstreamFeature Feature, (int Train, int Val, int Test) Samples,
     IReadOnlyList<LinearProbeResult> Results);
 
 /// <summary>
@@ -57,7 +58,8 @@ public static class ProbeEvaluation
         for (int r = 0; r < options.Runs.Count; r++)
         {
             using var run = PretrainedRun.Load(options.Runs[r], options.Checkpoint, device);
-            log($"run {runNames[r]}: {run.CheckpointPath}");
+            var feature = options.Feature ?? (run.Module.Model.Method == Models.PretrainingMethod.Merl ? DownstreamFeature.Aligned : DownstreamFeature.Mixed);
+            log($"run {runNames[r]}: {run.CheckpointPath}, {FeatureExtractor.Name(feature)} features");
             for (int s = 0; s < options.Stores.Count; s++)
             {
                 using var store = FeatureExtractor.OpenStore(options.Stores[s]);
@@ -65,18 +67,18 @@ public static class ProbeEvaluation
                 var splits = new[] { "train", "val", "test" }.Select(name =>
                 {
                     var rows = FeatureExtractor.Rows(store, name);
-                    return (Rows: rows, Split: new ProbeSplit(FeatureExtractor.Compute(run, store, rows, options.Feature, options.BatchSize),
+                    return (Rows: rows, Split: new ProbeSplit(FeatureExtractor.Compute(run, store, rows, feature, options.BatchSize),
                         FeatureExtractor.Labels(store, rows)));
                 }).ToArray();
                 try
                 {
-                    log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(options.Feature)} features of {splits[0].Rows.Length} train, " +
+                    log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
                         $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
                     var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, ratios, probe);
                     foreach (var x in rs)
                         log(string.Create(CultureInfo.InvariantCulture,
                             $"  {x.RatioPercent}%: {x.TrainSamples} samples, best epoch {x.BestEpoch}, val AUC {x.ValidationMacroAuc:F2}, test AUC {x.TestMacroAuc:F2}"));
-                    results.Add(new ProbeStoreResult(storeNames[s], runNames[r], run.CheckpointPath,
+                    results.Add(new ProbeStoreResult(storeNames[s], runNames[r], run.CheckpointPath, feature,
                         (splits[0].Rows.Length, splits[1].Rows.Length, splits[2].Rows.Length), rs));
                 }
                 finally
@@ -88,10 +90,10 @@ public static class ProbeEvaluation
 
         var ordered = results.OrderBy(x => storeNames.IndexOf(x.Store)).ThenBy(x => runNames.IndexOf(x.Run)).ToList();
         var table = ResultTable.ForLinearProbe(ordered.Select(x => ($"{x.Store} / {x.Run}", x.Results)),
-            $"Linear probing, {FeatureExtractor.Name(options.Feature)} features (test macro AUC, x100)");
+            $"Linear probing of frozen features (test macro AUC, x100)");
         table.Notes.Add(string.Create(CultureInfo.InvariantCulture,
             $"probe: {probe.Epochs} epochs, batch {probe.BatchSize}, AdamW lr {probe.LearningRate}, warm-up {probe.WarmupEpochs} epochs, seed {probe.Seed}; the epoch with the best validation macro AUC is evaluated on test"));
-        foreach (var x in ordered.DistinctBy(x => x.Run)) table.Notes.Add($"run {x.Run}: {x.Checkpoint}");
+        foreach (var x in ordered.DistinctBy(x => x.Run)) table.Notes.Add($"run {x.Run}: {x.Checkpoint}, {FeatureExtractor.Name(x.Feature)} features");
         foreach (var x in ordered.DistinctBy(x => x.Store))
             table.Notes.Add($"store {x.Store}: {Path.GetFullPath(options.Stores[storeNames.IndexOf(x.Store)])} ({x.Samples.Train} train, {x.Samples.Val} val, {x.Samples.Test} test)");
 

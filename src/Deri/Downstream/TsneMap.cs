@@ -90,7 +90,7 @@ public static class TsneMap
 
     /// <summary>Draws the scatter plot, one colour per class, with the colouring rule at the top of the legend.</summary>
     public static void Draw(double[,] xy, IReadOnlyList<string> colour, IReadOnlyList<(string Class, int Count)> classes, string pngPath,
-        string title, int width = 1000, int height = 800)
+        string title, int width = 1300, int height = 800)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
