@@ -64,14 +64,16 @@ public static class ProbeEvaluation
             {
                 using var store = FeatureExtractor.OpenStore(options.Stores[s]);
                 FeatureExtractor.RequireLabels(store);
-                var splits = new[] { "train", "val", "test" }.Select(name =>
-                {
-                    var rows = FeatureExtractor.Rows(store, name);
-                    return (Rows: rows, Split: new ProbeSplit(FeatureExtractor.Compute(run, store, rows, feature, options.BatchSize),
-                        FeatureExtractor.Labels(store, rows)));
-                }).ToArray();
+                // Features of each split once (N, D), kept in memory for every ratio.
+                var splits = new List<(int[] Rows, ProbeSplit Split)>();
                 try
                 {
+                    foreach (var name in new[] { "train", "val", "test" })
+                    {
+                        var rows = FeatureExtractor.Rows(store, name);
+                        splits.Add((rows, new ProbeSplit(FeatureExtractor.Compute(run, store, rows, feature, options.BatchSize),
+                            FeatureExtractor.Labels(store, rows))));
+                    }
                     log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
                         $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
                     var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, ratios, probe);

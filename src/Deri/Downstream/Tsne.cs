@@ -190,44 +190,38 @@ public static class Tsne
         Array.Fill(gains, 1.0);
         var grad = new double[n * 2];
         var rowZ = new double[n];
+        var attract = new double[n * 2];
+        var repulse = new double[n * 2];
         for (int iter = 0; iter < o.Iterations; iter++)
         {
             bool early = iter < o.ExaggerationIterations;
             double exaggeration = early ? o.Exaggeration : 1;
             double momentum = early ? o.InitialMomentum : o.FinalMomentum;
 
-            // Z = Σ_{i≠j} (1 + |y_i − y_j|²)⁻¹, reduced row by row in a fixed order.
+            // One pass over the pairs: with w_ij = (1 + |y_i − y_j|²)⁻¹ and Z = Σ_{i≠j} w_ij (reduced row by row in a
+            // fixed order), dC/dy_i = 4 Σ_j (exaggeration·p_ij − w_ij / Z) w_ij (y_i − y_j)
+            //                       = 4 (Σ_j exaggeration·p_ij w_ij (y_i − y_j) − (1/Z) Σ_j w_ij² (y_i − y_j)).
             Parallel.For(0, n, i =>
             {
-                double yi0 = y[2 * i], yi1 = y[2 * i + 1], s = 0;
-                for (int j = 0; j < n; j++)
-                {
-                    if (j == i) continue;
-                    double a = yi0 - y[2 * j], b = yi1 - y[2 * j + 1];
-                    s += 1 / (1 + a * a + b * b);
-                }
-                rowZ[i] = s;
-            });
-            double z = 0;
-            for (int i = 0; i < n; i++) z += rowZ[i];
-
-            // dC/dy_i = 4 Σ_j (exaggeration·p_ij − q_ij) (1 + |y_i − y_j|²)⁻¹ (y_i − y_j).
-            Parallel.For(0, n, i =>
-            {
-                double yi0 = y[2 * i], yi1 = y[2 * i + 1], g0 = 0, g1 = 0;
+                double yi0 = y[2 * i], yi1 = y[2 * i + 1], s = 0, a0 = 0, a1 = 0, b0 = 0, b1 = 0;
                 long off = (long)i * n;
                 for (int j = 0; j < n; j++)
                 {
                     if (j == i) continue;
-                    double a = yi0 - y[2 * j], b = yi1 - y[2 * j + 1];
-                    double num = 1 / (1 + a * a + b * b);
-                    double m = (exaggeration * p[off + j] - Math.Max(num / z, 1e-12)) * num;
-                    g0 += m * a;
-                    g1 += m * b;
+                    double dx = yi0 - y[2 * j], dy = yi1 - y[2 * j + 1];
+                    double w = 1 / (1 + dx * dx + dy * dy);
+                    s += w;
+                    double pw = exaggeration * p[off + j] * w, ww = w * w;
+                    a0 += pw * dx; a1 += pw * dy;
+                    b0 += ww * dx; b1 += ww * dy;
                 }
-                grad[2 * i] = 4 * g0;
-                grad[2 * i + 1] = 4 * g1;
+                rowZ[i] = s;
+                attract[2 * i] = a0; attract[2 * i + 1] = a1;
+                repulse[2 * i] = b0; repulse[2 * i + 1] = b1;
             });
+            double z = 0;
+            for (int i = 0; i < n; i++) z += rowZ[i];
+            for (int t = 0; t < grad.Length; t++) grad[t] = 4 * (attract[t] - repulse[t] / z);
 
             for (int t = 0; t < y.Length; t++)
             {

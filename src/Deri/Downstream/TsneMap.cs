@@ -59,6 +59,9 @@ public static class TsneMap
         log ??= _ => { };
         var tsneOptions = options.Tsne ?? new TsneOptions();
         if (options.MaxPoints < 4) throw new ArgumentException($"max points must be at least 4, got {options.MaxPoints}");
+        string csvPath = Path.ChangeExtension(pngPath, ".csv");
+        if (Path.GetFullPath(csvPath) == Path.GetFullPath(embeddingsPath))
+            throw new ArgumentException($"{embeddingsPath}: the coordinates would overwrite the embeddings (they go to the PNG's name with .csv); choose another PNG name");
         var all = EmbeddingFile.Read(embeddingsPath);
         var (rows, colour, _) = Select(all, options.Classes, embeddingsPath);
         if (rows.Count > options.MaxPoints)
@@ -77,7 +80,6 @@ public static class TsneMap
         var xy = Tsne.Embed(rows.Select(r => r.Vector).ToList(), tsneOptions);
         log(string.Create(CultureInfo.InvariantCulture, $"t-SNE of {rows.Count} points ({rows[0].Vector.Length}-d) in {sw.Elapsed.TotalSeconds:F1} s"));
 
-        string csvPath = Path.ChangeExtension(pngPath, ".csv");
         var sb = new StringBuilder("id,split,labels,class,x,y\n");
         for (int i = 0; i < rows.Count; i++)
             sb.Append(Csv(rows[i].Id)).Append(',').Append(Csv(rows[i].Split)).Append(',').Append(Csv(string.Join(';', rows[i].Labels)))

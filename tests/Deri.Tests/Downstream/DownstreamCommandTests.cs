@@ -128,6 +128,9 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
         Assert.InRange(lines.Length - 1, 10, 200);
         Assert.Equal(3, lines.Skip(1).Select(l => l.Split(',')[3]).Distinct().Count());
         Assert.All(lines.Skip(1), l => Assert.True(double.IsFinite(double.Parse(l.Split(',')[4], CultureInfo.InvariantCulture))));
+        var clash = CliRunner.Run(["tsne", "--embeddings", all, "-o", Path.ChangeExtension(all, ".png")]);
+        Assert.Equal(1, clash.ExitCode);
+        Assert.Contains("would overwrite the embeddings", clash.Stderr);
     }
 
     [Fact]
