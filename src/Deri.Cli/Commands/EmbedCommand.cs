@@ -35,7 +35,8 @@ internal static class EmbedCommand
             using var r = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, dev);
             var kind = chosen ?? (r.Module.Model.Method == Deri.Models.PretrainingMethod.Merl ? DownstreamFeature.Aligned : DownstreamFeature.Mixed);
             string path = result.GetValue(output)!;
-            var (n, d) = EmbeddingFile.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
+            var (n, d, skipped) = EmbeddingFile.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
+            if (skipped.Count > 0) Console.Error.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");
             Console.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
             return 0;
         }));

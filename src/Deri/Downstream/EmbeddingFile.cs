@@ -26,25 +26,25 @@ public static class EmbeddingFile
     /// Embeds the <paramref name="split"/> records (<c>all</c> for every record) of a store with a run and writes them
     /// to <paramref name="path"/> atomically. A store without labels gives empty <c>labels</c> cells.
     /// </summary>
-    /// <returns>The number of records and the embedding width.</returns>
-    public static (int Records, int Dim) Export(PretrainedRun run, string storeDirectory, string split, DownstreamFeature feature,
+    /// <returns>The number of records written, the embedding width and the ids of records skipped for a non-finite feature.</returns>
+    public static (int Records, int Dim, IReadOnlyList<string> Skipped) Export(PretrainedRun run, string storeDirectory, string split, DownstreamFeature feature,
         string path, int batchSize = 64)
     {
         using var store = FeatureExtractor.OpenStore(storeDirectory);
         int[] rows = FeatureExtractor.Rows(store, split);
-        using var features = FeatureExtractor.Compute(run, store, rows, feature, batchSize);   // (N, D)
-        int d = (int)features.shape[1];
-        var flat = features.data<float>().ToArray();
-        var list = new List<EmbeddingRow>(rows.Length);
-        for (int i = 0; i < rows.Length; i++)
+        using var set = FeatureExtractor.Compute(run, store, rows, feature, batchSize);   // (N, D)
+        int d = (int)set.Features.shape[1];
+        var flat = set.Features.data<float>().ToArray();
+        var list = new List<EmbeddingRow>(set.Rows.Length);
+        for (int i = 0; i < set.Rows.Length; i++)
         {
-            var e = store.Entries[rows[i]];
+            var e = store.Entries[set.Rows[i]];
             var v = new double[d];
             for (int j = 0; j < d; j++) v[j] = flat[(long)i * d + j];
             list.Add(new EmbeddingRow(e.Id, e.Split, PositiveLabels(store, e), v));
         }
         Write(path, list);
-        return (rows.Length, d);
+        return (list.Count, d, set.Skipped);
     }
 
     /// <summary>The positive classes of an entry, in the store's label order.</summary>

@@ -19,6 +19,16 @@ public enum DownstreamFeature
     ZeroShot,
 }
 
+/// <summary>Features of store records, with the records they belong to.</summary>
+/// <param name="Features"><c>(N, D)</c> float32 on the CPU; the caller disposes it.</param>
+/// <param name="Rows">Store rows of the N feature rows, in order.</param>
+/// <param name="Skipped">Ids of records left out because their feature was not finite.</param>
+public sealed record FeatureSet(Tensor Features, int[] Rows, IReadOnlyList<string> Skipped) : IDisposable
+{
+    /// <summary>Disposes the features.</summary>
+    public void Dispose() => Features.Dispose();
+}
+
 /// <summary>Frozen features of store records computed with a pretrained run.</summary>
 public static class FeatureExtractor
 {
@@ -54,10 +64,11 @@ public static class FeatureExtractor
     /// <summary>
     /// Features <c>(N, D)</c> (float32, CPU) of the store records <paramref name="rows"/>: batches of
     /// <paramref name="batchSize"/> records go through the frozen model under <c>no_grad</c>, each in its own dispose
-    /// scope, and only the features are kept.
+    /// scope, and only the features are kept. A record whose feature is not finite is left out and named in
+    /// <see cref="FeatureSet.Skipped"/> rather than aborting the job.
     /// </summary>
-    /// <exception cref="InvalidDataException">The store's record shape does not match the run, or a feature is not finite.</exception>
-    public static Tensor Compute(PretrainedRun run, EcgStore store, int[] rows, DownstreamFeature feature, int batchSize = 64)
+    /// <exception cref="InvalidDataException">The store's record shape does not match the run, or every record was skipped.</exception>
+    public static FeatureSet Compute(PretrainedRun run, EcgStore store, int[] rows, DownstreamFeature feature, int batchSize = 64)
     {
         if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
         if (rows.Length == 0) throw new ArgumentException($"{store.Directory}: no records to encode");
@@ -65,7 +76,9 @@ public static class FeatureExtractor
         var model = run.Module.Model;
         bool wasTraining = run.Module.training;
         run.Module.eval();
-        float[]? buffer = null;
+        var values = new List<float>();
+        var kept = new List<int>(rows.Length);
+        var skipped = new List<string>();
         int d = 0;
         try
         {
@@ -83,24 +96,30 @@ public static class FeatureExtractor
                     DownstreamFeature.Global => model.ProbeFeature(ecg, ProbeFeatureKind.Global),
                     _ => throw new ArgumentOutOfRangeException(nameof(feature), feature, "unknown feature"),
                 };                                                                       // (B, D)
-                var values = f.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-                if (buffer is null)
+                d = (int)f.shape[1];
+                var batch = f.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+                for (int b = 0; b < n; b++)
                 {
-                    d = (int)f.shape[1];
-                    buffer = new float[(long)rows.Length * d];
+                    var v = batch.AsSpan(b * d, d);
+                    bool finite = true;
+                    foreach (float x in v) finite &= float.IsFinite(x);
+                    if (!finite)
+                    {
+                        skipped.Add(store.Entries[rows[start + b]].Id);
+                        continue;
+                    }
+                    kept.Add(rows[start + b]);
+                    values.AddRange(v);
                 }
-                for (int i = 0; i < values.Length; i++)
-                    if (!float.IsFinite(values[i]))
-                        throw new InvalidDataException(
-                            $"{store.Directory}: record {store.Entries[rows[start + i / d]].Id} gives a non-finite {Name(feature)} feature");
-                values.CopyTo(buffer, (long)start * d);
             }
         }
         finally
         {
             run.Module.train(wasTraining);
         }
-        return torch.tensor(buffer!, [rows.Length, d], ScalarType.Float32);
+        if (kept.Count == 0)
+            throw new InvalidDataException($"{store.Directory}: every record gives a non-finite {Name(feature)} feature (first: {skipped[0]})");
+        return new FeatureSet(torch.tensor(values.ToArray(), [kept.Count, d], ScalarType.Float32), kept.ToArray(), skipped);
     }
 
     /// <summary>0/1 labels <c>(N, C)</c> of the rows for every class of the store.</summary>

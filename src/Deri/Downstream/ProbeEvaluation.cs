@@ -55,6 +55,7 @@ public static class ProbeEvaluation
         var storeNames = UniqueNames(options.Stores);
 
         var results = new List<ProbeStoreResult>();
+        var skipped = new List<string>();
         for (int r = 0; r < options.Runs.Count; r++)
         {
             using var run = PretrainedRun.Load(options.Runs[r], options.Checkpoint, device);
@@ -70,9 +71,13 @@ public static class ProbeEvaluation
                 {
                     foreach (var name in new[] { "train", "val", "test" })
                     {
-                        var rows = FeatureExtractor.Rows(store, name);
-                        splits.Add((rows, new ProbeSplit(FeatureExtractor.Compute(run, store, rows, feature, options.BatchSize),
-                            FeatureExtractor.Labels(store, rows))));
+                        var set = FeatureExtractor.Compute(run, store, FeatureExtractor.Rows(store, name), feature, options.BatchSize);
+                        splits.Add((set.Rows, new ProbeSplit(set.Features, FeatureExtractor.Labels(store, set.Rows))));
+                        if (set.Skipped.Count > 0)
+                        {
+                            log($"{storeNames[s]} {name}: {set.Skipped.Count} records left out (non-finite feature): {string.Join(", ", set.Skipped)}");
+                            skipped.AddRange(set.Skipped.Select(id => $"{storeNames[s]}/{name}/{id}"));
+                        }
                     }
                     log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
                         $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
@@ -98,6 +103,8 @@ public static class ProbeEvaluation
         foreach (var x in ordered.DistinctBy(x => x.Run)) table.Notes.Add($"run {x.Run}: {x.Checkpoint}, {FeatureExtractor.Name(x.Feature)} features");
         foreach (var x in ordered.DistinctBy(x => x.Store))
             table.Notes.Add($"store {x.Store}: {Path.GetFullPath(options.Stores[storeNames.IndexOf(x.Store)])} ({x.Samples.Train} train, {x.Samples.Val} val, {x.Samples.Test} test)");
+
+        if (skipped.Count > 0) table.Notes.Add($"records left out for a non-finite feature ({skipped.Count}): {string.Join(", ", skipped)}");
 
         IReadOnlyList<string> files = [];
         if (outputDirectory is not null)

@@ -93,6 +93,10 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
         string unlabelled = UnlabelledStore();
         Assert.Contains("has no labels", Fail("zeroshot", "--run", f.Run, "--store", unlabelled, "--prompts", f.Prompts).Stderr);
         Assert.Contains("has no labels", Fail("probe", "--run", f.Run, "--store", unlabelled, "--epochs", "2").Stderr);
+        // Embeddings need no labels: the labels column is then empty.
+        string csv = Path.Combine(unlabelled, "e.csv");
+        Ok("embed", "--run", f.Run, "--store", unlabelled, "--split", "val", "-o", csv);
+        Assert.All(EmbeddingFile.Read(csv), x => Assert.Empty(x.Labels));
     }
 
     [Fact]
@@ -160,6 +164,33 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
 
         Assert.Contains("given twice", Fail("probe", "--run", f.Run, "--run", f.Run, "--store", f.Store, "--epochs", "2").Stderr);
         Assert.Contains("--ratios", Fail("probe", "--run", f.Run, "--store", f.Store, "--ratios", "0,200").Stderr);
+    }
+
+    [Fact]
+    public void EmbedSkipsAndNamesARecordWithNonFiniteFeatures()
+    {
+        // A copy of the store whose first test record holds NaN samples: that record is left out and named, the rest are written.
+        string dir = f.NewDir("nan-store");
+        File.Copy(Path.Combine(f.Store, "index.json"), Path.Combine(dir, "index.json"));
+        File.Copy(Path.Combine(f.Store, "signals.f32"), Path.Combine(dir, "signals.f32"));
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "index.json")))!;
+        var entries = index["entries"]!.AsArray();
+        int row = entries.Select((e, i) => (e, i)).First(x => (string?)x.e!["split"] == "test").i;
+        string id = (string)entries[row]!["id"]!;
+        int recordFloats = 12 * (int)index["length"]!;
+        using (var fs = new FileStream(Path.Combine(dir, "signals.f32"), FileMode.Open, FileAccess.Write))
+        {
+            fs.Seek((long)row * recordFloats * 4, SeekOrigin.Begin);
+            var nan = BitConverter.GetBytes(float.NaN);
+            for (int i = 0; i < 100; i++) fs.Write(nan);
+        }
+        string csv = Path.Combine(dir, "test.csv");
+        var r = CliRunner.Run(["embed", "--run", f.Run, "--store", dir, "--split", "test", "-o", csv, .. Cpu]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains($"1 records left out (non-finite feature): {id}", r.Stderr);
+        var rows = EmbeddingFile.Read(csv);
+        Assert.Equal(39, rows.Count);
+        Assert.DoesNotContain(rows, x => x.Id == id);
     }
 
     // A copy of the fixture store without label columns.
