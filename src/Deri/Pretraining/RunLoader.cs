@@ -76,7 +76,8 @@ public sealed class PretrainedRun : IDisposable
         string ckpt = ResolveCheckpoint(dir, checkpoint);
         var config = DeriConfig.Load(configPath);
         var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
-            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) and its config names no pretrained text encoder folder"),
+            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) and the pretrained text encoder " +
+            $"folder its config names (network.text_model = '{config.Network.TextModel}') is not found from {Environment.CurrentDirectory}"),
             device);
         try
         {

@@ -82,6 +82,15 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
         Assert.Contains("checkpoint not found",
             Fail("zeroshot", "--run", f.Run, "--checkpoint", Path.Combine(f.Root, "missing.ckpt"), "--store", f.Store).Stderr);
         Assert.Contains("no prepared store", Fail("zeroshot", "--run", f.Run, "--store", Path.Combine(f.Root, "nostore")).Stderr);
+        Assert.Contains("not a run folder (no config.yaml)", Fail("zeroshot", "--run", f.NewDir("empty-run"), "--store", f.Store).Stderr);
+
+        // A run folder with its config but without vocabulary or checkpoints.
+        string bare = f.NewDir("bare-run");
+        File.Copy(Path.Combine(f.Run, "config.yaml"), Path.Combine(bare, "config.yaml"));
+        Assert.Contains("the run has no best checkpoint", Fail("embed", "--run", bare, "--store", f.Store, "-o", Path.Combine(bare, "e.csv")).Stderr);
+        File.WriteAllText(Path.Combine(bare, "last.ckpt"), "not a checkpoint");
+        Assert.Contains("the run has no text vocabulary",
+            Fail("embed", "--run", bare, "--checkpoint", "last", "--store", f.Store, "-o", Path.Combine(bare, "e.csv")).Stderr);
 
         string empty = Path.Combine(f.NewDir("p-empty"), "empty.json");
         File.WriteAllText(empty, "{}");
