@@ -157,17 +157,23 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
             File.Copy(file, Path.Combine(twin, "text", Path.GetFileName(file)));
         File.CreateSymbolicLink(Path.Combine(twin, "best.ckpt"), Path.Combine(f.Run, "best.ckpt"));
 
+        // A second store: the same records under another folder name.
+        string store2 = Path.Combine(f.NewDir("store2"), "other");
+        Directory.CreateDirectory(store2);
+        foreach (var file in new[] { "index.json", "signals.f32" }) File.Copy(Path.Combine(f.Store, file), Path.Combine(store2, file));
+
         string outDir = f.NewDir("probe");
-        Ok("probe", "--run", f.Run, "--run", twin, "--store", f.Store, "--epochs", "3", "--ratios", "10,100", "--out", outDir);
+        Ok("probe", "--run", f.Run, "--run", twin, "--store", f.Store, "--store", store2, "--epochs", "3", "--ratios", "10,100", "--out", outDir);
         var table = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "probe.json")))!;
         Assert.Equal(["10%", "100%"], table["columns"]!.AsArray().Select(c => (string)c!).ToArray());
         var rows = table["rows"]!.AsArray();
-        Assert.Equal(["store / run", "store / twin"], rows.Select(r => (string)r!["task"]!).ToArray());
+        Assert.Equal(["store / run", "store / twin", "other / run", "other / twin"], rows.Select(r => (string)r!["task"]!).ToArray());
         foreach (var col in new[] { "10%", "100%" })
         {
             Assert.InRange((double)rows[0]![col]!, 0, 100);
-            Assert.Equal((double)rows[0]![col]!, (double)rows[1]![col]!);
+            for (int i = 1; i < 4; i++) Assert.Equal((double)rows[0]![col]!, (double)rows[i]![col]!);
         }
+        Assert.True(File.Exists(Path.Combine(outDir, "probe.md")) && File.Exists(Path.Combine(outDir, "probe.csv")));
         Assert.Contains("deri probe", (string?)table["command"]);
         Assert.Contains("best.ckpt", (string?)table["checkpoint"]);
 
