@@ -1,0 +1,107 @@
+using Deri.Config;
+using Deri.Data.Store;
+using Deri.Training;
+using static TorchSharp.torch;
+
+namespace Deri.Pretraining;
+
+/// <summary>
+/// A pretrained run opened for downstream use: its configuration and its pretraining module with the weights of
+/// one checkpoint, in eval mode. Dispose it to release the module.
+/// </summary>
+public sealed class PretrainedRun : IDisposable
+{
+    private PretrainedRun(string directory, string checkpoint, DeriConfig config, DeriPretrainingModule module, Device device)
+    {
+        Directory = directory;
+        CheckpointPath = checkpoint;
+        Config = config;
+        Module = module;
+        Device = device;
+    }
+
+    /// <summary>The run folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>Full path of the checkpoint whose weights were loaded.</summary>
+    public string CheckpointPath { get; }
+
+    /// <summary>The run's configuration (<c>RUN/config.yaml</c>).</summary>
+    public DeriConfig Config { get; }
+
+    /// <summary>The model and text encoder, in eval mode.</summary>
+    public DeriPretrainingModule Module { get; }
+
+    /// <summary>The device the module lives on.</summary>
+    public Device Device { get; }
+
+    /// <summary>A short name of the run for tables: the run folder's name.</summary>
+    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory));
+
+    /// <summary>
+    /// Resolves <paramref name="checkpoint"/>: <c>best</c> → <c>RUN/best.ckpt</c>, <c>last</c> → <c>RUN/last.ckpt</c>,
+    /// anything else is a checkpoint path.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
+    public static string ResolveCheckpoint(string runDirectory, string checkpoint)
+    {
+        string path = checkpoint switch
+        {
+            "best" => Path.Combine(runDirectory, "best.ckpt"),
+            "last" => Path.Combine(runDirectory, "last.ckpt"),
+            _ => checkpoint,
+        };
+        path = Path.GetFullPath(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException(checkpoint is "best" or "last"
+                ? $"{runDirectory}: the run has no {checkpoint} checkpoint ({path} not found)"
+                : $"{path}: checkpoint not found", path);
+        return path;
+    }
+
+    /// <summary>
+    /// Opens a run made by <see cref="Pretrainer.Run"/>: reads <c>RUN/config.yaml</c>, builds the module with the
+    /// run's text encoder (the vocabulary in <c>RUN/text</c>, or the pretrained folder the config names) and loads the
+    /// checkpoint's weights strictly.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The run folder or its <c>config.yaml</c> is missing.</exception>
+    /// <exception cref="FileNotFoundException">The checkpoint is missing.</exception>
+    /// <exception cref="InvalidDataException">The vocabulary is missing or the checkpoint does not fit the configured model.</exception>
+    public static PretrainedRun Load(string runDirectory, string checkpoint, Device device)
+    {
+        string dir = Path.GetFullPath(runDirectory);
+        string configPath = Path.Combine(dir, "config.yaml");
+        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: run folder not found");
+        if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
+        string ckpt = ResolveCheckpoint(dir, checkpoint);
+        var config = DeriConfig.Load(configPath);
+        var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
+            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) and the pretrained text encoder " +
+            $"folder its config names (network.text_model = '{config.Network.TextModel}') is not found from {Environment.CurrentDirectory}"),
+            device);
+        try
+        {
+            Checkpoint.Load(ckpt, module, optimizer: null, restoreRng: false);
+            module.eval();
+            return new PretrainedRun(dir, ckpt, config, module, device);
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Throws when the store's records do not have the shape the run's model was trained on.</summary>
+    /// <exception cref="InvalidDataException">Lead count or record length differ.</exception>
+    public void CheckStore(EcgStore store)
+    {
+        if (store.Index.Leads != Config.Network.NumLeads || store.Index.Length != Config.Dataset.SeqLength)
+            throw new InvalidDataException(
+                $"{store.Directory}: records are {store.Index.Leads} leads × {store.Index.Length} samples but the run {Directory} was trained on " +
+                $"{Config.Network.NumLeads} leads × {Config.Dataset.SeqLength} samples (prepare the store at the run's sampling rate and length)");
+    }
+
+    /// <summary>Releases the module.</summary>
+    public void Dispose() => Module.Dispose();
+}
