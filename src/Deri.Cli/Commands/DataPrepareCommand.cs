@@ -29,10 +29,14 @@ public static class DataPrepareCommand
         var normalizePadding = new Option<bool>("--normalize-padding") { Description = "Include the zero padding in the normalisation statistics (default: only recorded samples are normalised, padding stays 0)" };
         var float16 = new Option<bool>("--float16") { Description = "Store signals as float16 (half the size)" };
         var workers = new Option<int>("--workers") { Description = "Records preprocessed in parallel (0 = one per core)", DefaultValueFactory = _ => 0 };
+        var folds = new Option<string?>("--folds")
+        {
+            Description = "PTB-XL stratification folds as TRAIN/VAL/TEST ranges, e.g. 1-7/8/9 (default 1-8/9/10)",
+        };
         var chunk = new Option<int>("--chunk") { Description = "Records per committed chunk (unit of resumption)", DefaultValueFactory = _ => 256 };
         var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 5000) at 500 Hz into a memory-mapped store")
         {
-            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, cropStart, cropLength, float16, workers, chunk,
+            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, cropStart, cropLength, float16, workers, chunk, folds,
         };
         cmd.SetAction(result =>
         {
@@ -58,6 +62,7 @@ public static class DataPrepareCommand
                     Csv = result.GetValue(csv)!,
                     Seed = result.GetValue(seed),
                     ValFraction = result.GetValue(valFraction),
+                    PtbXlFolds = result.GetValue(folds) is { } f ? ParseFolds(f) : null,
                 };
                 var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
                 var config = ds.Preprocess with
@@ -98,5 +103,21 @@ public static class DataPrepareCommand
             }
         });
         return cmd;
+    }
+
+    // "1-7/8/9" → ([1..7], [8], [9]); each part a comma-separated list of folds or ranges.
+    private static (IReadOnlyList<int>, IReadOnlyList<int>, IReadOnlyList<int>) ParseFolds(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 3) throw new ArgumentException($"--folds must be TRAIN/VAL/TEST, e.g. 1-7/8/9; got '{text}'");
+        IReadOnlyList<int> Part(string p) => p.Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(r =>
+        {
+            var ends = r.Split('-');
+            if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, out int v) && v is >= 1 and <= 10))
+                throw new ArgumentException($"--folds: '{r}' is not a fold (1–10) or a range of folds");
+            int a = int.Parse(ends[0]), b = int.Parse(ends[^1]);
+            return Enumerable.Range(a, Math.Max(0, b - a + 1));
+        }).ToList();
+        return (Part(parts[0]), Part(parts[1]), Part(parts[2]));
     }
 }

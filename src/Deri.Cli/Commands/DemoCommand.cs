@@ -9,7 +9,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for data, store, run and tables", DefaultValueFactory = _ => "runs/demo" };
-        var records = new Option<int>("--records") { Description = "Synthetic ECG–report pairs to generate", DefaultValueFactory = _ => 3000 };
+        var records = new Option<int>("--records") { Description = "Synthetic ECG–report pairs to generate", DefaultValueFactory = _ => 8000 };
         var seed = new Option<int>("--seed") { Description = "Seed of data, split and training", DefaultValueFactory = _ => 7 };
         var set = ConfigOptions.Set();
         var device = CommonOptions.Device();

@@ -27,6 +27,9 @@ public sealed record DatasetRequest
     /// <summary>MIMIC-IV-ECG: minimum report words.</summary>
     public int MinWords { get; init; } = 4;
 
+    /// <summary>PTB-XL stratification folds of the train, validation and test splits; <c>null</c> = 1–8, 9, 10.</summary>
+    public (IReadOnlyList<int> Train, IReadOnlyList<int> Val, IReadOnlyList<int> Test)? PtbXlFolds { get; init; }
+
     /// <summary>Test fraction of a seeded split, for datasets without official test folds (MIMIC layout: 0 unless given).</summary>
     public double? TestFraction { get; init; }
 
@@ -49,10 +52,9 @@ public static class DatasetCatalog
         return name.Trim().ToLowerInvariant() switch
         {
             "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords, TestFraction = request.TestFraction ?? 0 }),
-            "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, new PtbXlOptions
-            {
-                Rate = request.Rate, Task = request.Task, Labels = request.Labels, SplitsDir = request.SplitsDir, Report = request.Report,
-            }),
+            "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, request.PtbXlFolds is { } f
+                ? PtbOptions(request) with { TrainFolds = f.Train, ValFolds = f.Val, TestFolds = f.Test }
+                : PtbOptions(request)),
             "cpsc" or "cpsc2018" or "icbeb" => Cpsc2018Dataset.Load(root, Challenge(request)),
             "csn" or "chapman" => CsnDataset.Load(root, Challenge(request)),
             "generic" => GenericDataset.Load(root, new GenericOptions { Csv = request.Csv, Seed = request.Seed, ValFraction = request.ValFraction ?? 0.1 }),
@@ -62,4 +64,7 @@ public static class DatasetCatalog
 
     private static ChallengeOptions Challenge(DatasetRequest r) =>
         new() { Labels = r.Labels, SplitsDir = r.SplitsDir, Seed = r.Seed, ValFraction = r.ValFraction ?? 0.1 };
+
+    private static PtbXlOptions PtbOptions(DatasetRequest r) =>
+        new() { Rate = r.Rate, Task = r.Task, Labels = r.Labels, SplitsDir = r.SplitsDir, Report = r.Report };
 }
