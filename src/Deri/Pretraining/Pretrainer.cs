@@ -105,6 +105,8 @@ public static class Pretrainer
         var val = store.IndicesOf("val") is { Length: > 0 } v ? new StorePairData(store, v) : null;
         log($"pretraining data: {storeDir}: {train.Count} train, {val?.Count ?? 0} val pairs");
 
+        // Initial weights come from the torch generator: seed it so that a run (and its resumption) is reproducible.
+        torch.random.manual_seed(config.Trainer.Seed);
         using var module = Build(config, runDirectory, () => train.Rows.Select(r => store.Entries[r].Report), device, log);
         var valSets = OpenSets(config.Zeroshot, config.Zeroshot.ValSets);
         var testSets = OpenSets(config.Zeroshot, config.Zeroshot.TestSets);
