@@ -17,6 +17,7 @@ public sealed class DeriPretrainingModule : nn.Module
     private readonly DeriModel deri;
     private readonly DeriLoss loss;
     private readonly BertModel? text;
+    private readonly ITextFeatureSource features;
 
     /// <summary>Wraps a model, its loss and the text encoder it learns from.</summary>
     public DeriPretrainingModule(DeriModel model, DeriLoss loss, TextEncoder textEncoder) : base("deri_pretraining")
@@ -31,11 +32,19 @@ public sealed class DeriPretrainingModule : nn.Module
         this.loss = loss;
         TextEncoder = textEncoder;
         text = textEncoder.Frozen ? null : textEncoder.Model;
+        // A frozen encoder's output depends only on the text: encode each distinct report once and reuse it.
+        // With compute-on-longest the padding rows are zeros anyway, so only real-token rows are kept.
+        features = textEncoder.Frozen
+            ? new TextFeatureCache(textEncoder, new TextFeatureCacheOptions(FullHidden: !textEncoder.ComputeOnLongest))
+            : textEncoder;
         RegisterComponents();
     }
 
     /// <summary>The ECG–text model.</summary>
     public DeriModel Model => deri;
+
+    /// <summary>Distinct texts encoded so far by the frozen encoder's cache (0 when the encoder is trained).</summary>
+    public long CachedTexts => features is TextFeatureCache c ? c.Count : 0;
 
     /// <summary>The text encoder (frozen or trained jointly).</summary>
     public TextEncoder TextEncoder { get; }
@@ -46,15 +55,15 @@ public sealed class DeriPretrainingModule : nn.Module
     /// </summary>
     public LossTerms Losses(Tensor ecg, IReadOnlyList<string> reports)
     {
-        using var features = TextEncoder.Encode(reports, ecg.device);
-        using var output = deri.forward(ecg, features.Pooled, features.Hidden);
-        return loss.forward(output, features.Pooled);
+        using var encoded = features.Encode(reports, ecg.device);
+        using var output = deri.forward(ecg, encoded.Pooled, encoded.Hidden);
+        return loss.forward(output, encoded.Pooled);
     }
 
     /// <summary>Zero-shot class embeddings of prompt texts, <c>(C, d)</c>; call in eval mode under no_grad.</summary>
     public Tensor ClassEmbeddings(IReadOnlyList<string> prompts, Device device)
     {
-        using var features = TextEncoder.Encode(prompts, device);
-        return deri.TextClassEmbedding(features.Pooled);
+        using var encoded = features.Encode(prompts, device);
+        return deri.TextClassEmbedding(encoded.Pooled);
     }
 }
