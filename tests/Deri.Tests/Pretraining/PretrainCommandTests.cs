@@ -93,6 +93,24 @@ public sealed class PretrainCommandTests(TinyPretrainingData data) : IClassFixtu
     }
 
     [Fact]
+    public void ARunExportsAsSafetensorsWithAJsonConfig()
+    {
+        string config = data.WriteConfig("export");
+        string run = Path.Combine(data.Root, "run-export"), export = Path.Combine(data.Root, "export");
+        CliRunner.Ok("pretrain", "--config", config, "--out", run, "--set", "trainer.max_epochs=1", "--threads", "1");
+        string listed = CliRunner.Ok("export", "--run", run, "--checkpoint", "last", "--out", export);
+        Assert.Contains("model.safetensors", listed);
+        var tensors = Deri.Weights.SafeTensors.Load(Path.Combine(export, "model.safetensors"));
+        Assert.Contains("proj_t.0.weight", tensors.Keys);
+        Assert.Contains(tensors.Keys, k => k.StartsWith("ecg_encoder.", StringComparison.Ordinal));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(export, "config.json")))!;
+        Assert.Equal("resnet18", (string?)json["network"]!["ecg_model"]);
+        Assert.Equal(32.0, (double)json["network"]!["feature_dim"]!);
+        Assert.True(File.Exists(Path.Combine(export, "text", "vocab.txt")));
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+
+    [Fact]
     public void MissingStoreAndBadKeysAreClearErrors()
     {
         var r = CliRunner.Run(["pretrain", "--set", "dataset.data_path=/nonexistent/store", "--out", Path.Combine(data.Root, "x")]);
