@@ -56,6 +56,7 @@ public static class ProbeEvaluation
 
         var results = new List<ProbeStoreResult>();
         var skipped = new List<string>();
+        var tooSmall = new List<string>();
         for (int r = 0; r < options.Runs.Count; r++)
         {
             using var run = PretrainedRun.Load(options.Runs[r], options.Checkpoint, device);
@@ -81,7 +82,15 @@ public static class ProbeEvaluation
                     }
                     log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
                         $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
-                    var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, ratios, probe);
+                    // A ratio that leaves no training sample on a small split is skipped for that store (and noted), not fatal.
+                    int nTrain = splits[0].Rows.Length;
+                    var usable = ratios.Where(p => p == 100 || Math.Floor(p / 100 * nTrain) >= 1).ToList();
+                    foreach (var p in ratios.Except(usable))
+                    {
+                        log(string.Create(CultureInfo.InvariantCulture, $"  {p}%: skipped, {p} % of {nTrain} training records is less than one record"));
+                        tooSmall.Add(string.Create(CultureInfo.InvariantCulture, $"{storeNames[s]} / {runNames[r]} {p}% ({nTrain} training records)"));
+                    }
+                    var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, usable, probe);
                     foreach (var x in rs)
                         log(string.Create(CultureInfo.InvariantCulture,
                             $"  {x.RatioPercent}%: {x.TrainSamples} samples, best epoch {x.BestEpoch}, val AUC {x.ValidationMacroAuc:F2}, test AUC {x.TestMacroAuc:F2}"));
@@ -104,6 +113,7 @@ public static class ProbeEvaluation
         foreach (var x in ordered.DistinctBy(x => x.Store))
             table.Notes.Add($"store {x.Store}: {Path.GetFullPath(options.Stores[storeNames.IndexOf(x.Store)])} ({x.Samples.Train} train, {x.Samples.Val} val, {x.Samples.Test} test)");
 
+        if (tooSmall.Count > 0) table.Notes.Add($"ratios skipped because they leave no training record: {string.Join("; ", tooSmall.Distinct())}");
         if (skipped.Count > 0) table.Notes.Add($"records left out for a non-finite feature ({skipped.Count}): {string.Join(", ", skipped)}");
 
         IReadOnlyList<string> files = [];
