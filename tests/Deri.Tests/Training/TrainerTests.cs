@@ -46,16 +46,17 @@ public sealed class TrainerTests
         string a = Toy.TempDir(), b = Toy.TempDir();
         try
         {
-            // Run A: 3 epochs of 5 batches, uninterrupted.
+            // Loads run on the training thread (workers 0) so that "the 9th load" is always the same batch;
+            // prefetching may load ahead and concurrently. Run A: 3 epochs of 5 batches, uninterrupted.
             var taskA = Toy.Task(11);
-            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(), a, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(workers: 0), a, progress: Toy.Quiet()).Run();
 
             // Run B: same setup, but the loader dies on its 9th load: a periodic checkpoint was written
             // after step 6 (epoch 2, batch 1), then steps 7 and 8 ran, then the "crash".
             var taskB = Toy.Task(11);
             var failing = new ToyData(40, 5) { BeforeLoad = n => { if (n == 8) throw new IOException("simulated crash"); } };
             var crash = Assert.Throws<IOException>(() =>
-                new Trainer<ToyBatch>(taskB, failing, new ToyData(20, 6), Toy.Config(), b, progress: Toy.Quiet()).Run());
+                new Trainer<ToyBatch>(taskB, failing, new ToyData(20, 6), Toy.Config(workers: 0), b, progress: Toy.Quiet()).Run());
             Assert.Equal("simulated crash", crash.Message);
             var beforeResume = TrainRecords(Path.Combine(b, "metrics.jsonl"));
             Assert.Equal(8, beforeResume.Count);
@@ -64,7 +65,7 @@ public sealed class TrainerTests
 
             // Resume in a fresh model initialised differently: everything must come from the checkpoint.
             var taskB2 = Toy.Task(999);
-            var summary = new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(), b, progress: Toy.Quiet())
+            var summary = new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(workers: 0), b, progress: Toy.Quiet())
                 .Run(resumeFrom: Path.Combine(b, "last.ckpt"));
             Assert.Equal(15, summary.GlobalSteps);
 
