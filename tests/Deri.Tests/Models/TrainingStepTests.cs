@@ -6,6 +6,8 @@ using static TorchSharp.torch;
 namespace Deri.Tests.Models;
 
 /// <summary>Full training steps on a tiny model: native memory stays flat, and seeds make runs repeatable.</summary>
+/// <remarks>Runs alone (no parallel tests): the heap check reads process-wide managed memory.</remarks>
+[Collection("torch-global-generator")]
 public class TrainingStepTests
 {
     private static List<double> Train(int seed, int steps, Action<int>? afterStep = null)
