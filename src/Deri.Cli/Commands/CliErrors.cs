@@ -14,7 +14,8 @@ internal static class CliErrors
             return body();
         }
         catch (Exception e) when (e is EcgFormatException or ConfigException or SafeTensorsFormatException or ArgumentException
-                                      or InvalidDataException or InvalidOperationException or IOException or UnauthorizedAccessException)
+                                      or StateDictMismatchException or InvalidDataException or InvalidOperationException or KeyNotFoundException
+                                      or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -24,26 +24,12 @@ public static class DataCommand
         Description = "Record path: X.hea, X (WFDB record name), X.dat, X.mat (CinC with header, or CPSC2018 MAT v5)",
     };
 
-    /// <summary>Runs <paramref name="body"/>, turning bad-input exceptions into one clear line on stderr and exit code 1.</summary>
-    private static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is EcgFormatException or ArgumentException or IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
-
     private static Command Inspect()
     {
         var record = RecordArgument();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
         var cmd = new Command("inspect", "Print a record's header fields and per-lead statistics (physical units) with checksum status") { record, json };
-        cmd.SetAction(result => Guard(() =>
+        cmd.SetAction(result => CliErrors.Run(() =>
         {
             string path = result.GetValue(record)!;
             var r = RecordReader.Read(path);
@@ -126,7 +112,7 @@ public static class DataCommand
         {
             record, channels, from, to, output, noHeader,
         };
-        cmd.SetAction(result => Guard(() =>
+        cmd.SetAction(result => CliErrors.Run(() =>
         {
             var r = RecordReader.Read(result.GetValue(record)!);
             IReadOnlyList<int> chans = ParseChannels(result.GetValue(channels), r.Channels);
@@ -171,7 +157,7 @@ public static class DataCommand
         var record = RecordArgument();
         var output = new Option<string>("--output", "-o") { Description = "PNG file to write", Required = true };
         var cmd = new Command("plot", "Draw a record on ECG paper: 12-lead 3×4 layout of 2.5 s segments plus a lead II rhythm strip (PNG)") { record, output };
-        cmd.SetAction(result => Guard(() =>
+        cmd.SetAction(result => CliErrors.Run(() =>
         {
             var r = RecordReader.Read(result.GetValue(record)!);
             string o = result.GetValue(output)!;

@@ -44,20 +44,6 @@ internal static class TextCommand
         Description = "Run the BERT only over each batch's longest report; padding rows of hidden become zeros",
     };
 
-    private static int Guard(Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or SafeTensorsFormatException
-                                      or StateDictMismatchException or KeyNotFoundException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 1;
-        }
-    }
-
     private static Command Vocab()
     {
         var reports = Reports();
@@ -67,7 +53,7 @@ internal static class TextCommand
         var output = new Option<string>("--out") { Description = "vocab.txt to write", Required = true };
         var cmd = new Command("vocab", "Build a WordPiece vocab.txt from training reports (for an encoder trained from scratch)")
             { reports, column, minCount, maxWords, output };
-        cmd.SetAction(r => Guard(() =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
             var tokens = WordPieceVocabulary.Build(corpus.Reports, new VocabularyOptions(r.GetValue(minCount), r.GetValue(maxWords)));
@@ -94,7 +80,7 @@ internal static class TextCommand
         var seed = new Option<long>("--seed") { Description = "Random seed of the initial weights", DefaultValueFactory = _ => 0 };
         var cmd = new Command("init", "Create a randomly initialised small BERT folder over a vocabulary, to train jointly with DERI")
             { vocab, output, hidden, layers, heads, maxLength, seed };
-        cmd.SetAction(r => Guard(() =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             torch.manual_seed(r.GetValue(seed));
             var tokenizer = TextTokenizer.Create(r.GetValue(vocab)!, maxLength: r.GetValue(maxLength));
@@ -127,7 +113,7 @@ internal static class TextCommand
         var longest = Longest();
         var cmd = new Command("encode", "Encode texts with a BERT folder; prints one JSON line per text (tokens, pooled norm, shapes, first values)")
             { model, text, maxLength, longest, device, threads };
-        cmd.SetAction(r => Guard(() =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
@@ -170,7 +156,7 @@ internal static class TextCommand
         var longest = Longest();
         var cmd = new Command("cache", "Encode every distinct report once with a frozen BERT and write a memory-mappable feature store")
             { model, reports, column, output, precision, truncate, batch, maxLength, longest, device, threads };
-        cmd.SetAction(r => Guard(() =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             var p = r.GetValue(precision)!.ToLowerInvariant() switch
             {
@@ -209,7 +195,7 @@ internal static class TextCommand
         var longest = Longest();
         var cmd = new Command("bench", "Time frozen forward passes of a BERT folder; prints one JSON line")
             { model, batch, iterations, maxLength, longest, device, threads };
-        cmd.SetAction(r => Guard(() =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
             int b = r.GetValue(batch), n = r.GetValue(iterations);
             if (b < 1 || n < 1) throw new ArgumentException("--batch-size and --iterations must be positive");
