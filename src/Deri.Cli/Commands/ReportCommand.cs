@@ -18,14 +18,21 @@ internal static class ReportCommand
     {
         var refs = new Option<string>("--refs") { Description = "Reference reports, one per line (UTF-8)", Required = true };
         var hyps = new Option<string>("--hyps") { Description = "Generated reports, one per line, paired with --refs line by line", Required = true };
+        var porter = new Option<string>("--porter")
+        {
+            Description = "Porter stemmer of ROUGE-L: 'nltk' (NLTK's default mode, what rouge-score uses) or 'original' (ORIGINAL_ALGORITHM)",
+            DefaultValueFactory = _ => "nltk",
+        };
+        porter.AcceptOnlyFromAmong("nltk", "original");
         var cmd = new Command("score",
             "Mean sentence BLEU-1..4 (NLTK sentence_bleu, whitespace tokens, smoothing method1) and ROUGE-L F (rouge-score, Porter stemmer) as JSON")
         {
-            refs, hyps,
+            refs, hyps, porter,
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
-            var s = ReportScorer.ScoreFiles(result.GetValue(refs)!, result.GetValue(hyps)!);
+            var mode = result.GetValue(porter) == "original" ? PorterMode.OriginalAlgorithm : PorterMode.NltkExtensions;
+            var s = ReportScorer.ScoreFiles(result.GetValue(refs)!, result.GetValue(hyps)!, new RougeL(new PorterStemmer(mode)));
             var o = new JsonObject
             {
                 ["bleu_1"] = s.Bleu1,

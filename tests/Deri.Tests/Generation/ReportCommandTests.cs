@@ -18,6 +18,30 @@ public class ReportCommandTests
     }
 
     [Fact]
+    public void ReportScorePorterOptionSelectsTheStemmerOfRougeL()
+    {
+        // The one fixture pair whose ROUGE-L differs between NLTK's default stemmer (rouge-score) and ORIGINAL_ALGORITHM.
+        var p = NlgFixtures.Special.Single(x => x.RougeL != x.RougeLOriginal);
+        string dir = Directory.CreateTempSubdirectory("deri-nlg-cli").FullName;
+        try
+        {
+            string refs = Path.Combine(dir, "refs.txt"), hyps = Path.Combine(dir, "hyps.txt");
+            File.WriteAllText(refs, p.Ref + "\n");
+            File.WriteAllText(hyps, p.Hyp + "\n");
+            foreach (var (mode, expected) in new[] { ("nltk", p.RougeL), ("original", p.RougeLOriginal) })
+            {
+                using var doc = JsonDocument.Parse(CliRunner.Ok("report", "score", "--refs", refs, "--hyps", hyps, "--porter", mode));
+                Assert.Equal(expected, doc.RootElement.GetProperty("rouge_l").GetDouble(), 1e-12);
+                Assert.Equal(p.Bleu[3], doc.RootElement.GetProperty("bleu_4").GetDouble(), 1e-12);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void ReportScoreFailsClearlyOnLineCountMismatch()
     {
         string dir = Directory.CreateTempSubdirectory("deri-nlg-cli").FullName;

@@ -14,17 +14,20 @@ public sealed record ReportScores(double Bleu1, double Bleu2, double Bleu3, doub
 /// <summary>Scores generated reports against references with the paper's metrics (supplementary Table 3).</summary>
 public static class ReportScorer
 {
-    /// <summary>BLEU-1..4 (NLTK sentence_bleu, method1) and ROUGE-L F (rouge-score, stemmed) of one pair.</summary>
-    public static (double[] Bleu, double RougeL) ScorePair(string reference, string hypothesis)
+    /// <summary>
+    /// BLEU-1..4 (NLTK sentence_bleu, method1) and ROUGE-L F of one pair; <paramref name="rouge"/> defaults to
+    /// <see cref="NlgMetrics.RougeL.Default"/> (rouge-score with its stemmer).
+    /// </summary>
+    public static (double[] Bleu, double RougeL) ScorePair(string reference, string hypothesis, RougeL? rouge = null)
     {
         var r = SentenceBleu.WhitespaceTokens(reference);
         var h = SentenceBleu.WhitespaceTokens(hypothesis);
         var bleu = SentenceBleu.PaperWeights.Select(w => SentenceBleu.Score(r, h, w)).ToArray();
-        return (bleu, RougeL.Default.Score(reference, hypothesis).FMeasure);
+        return (bleu, (rouge ?? NlgMetrics.RougeL.Default).Score(reference, hypothesis).FMeasure);
     }
 
     /// <summary>Mean scores over paired references and hypotheses (same count; empty input is an error).</summary>
-    public static ReportScores Score(IReadOnlyList<string> references, IReadOnlyList<string> hypotheses)
+    public static ReportScores Score(IReadOnlyList<string> references, IReadOnlyList<string> hypotheses, RougeL? rouge = null)
     {
         ArgumentNullException.ThrowIfNull(references);
         ArgumentNullException.ThrowIfNull(hypotheses);
@@ -34,9 +37,9 @@ public static class ReportScorer
         var sums = new double[5];
         for (int i = 0; i < references.Count; i++)
         {
-            var (bleu, rouge) = ScorePair(references[i], hypotheses[i]);
+            var (bleu, rougeL) = ScorePair(references[i], hypotheses[i], rouge);
             for (int k = 0; k < 4; k++) sums[k] += bleu[k];
-            sums[4] += rouge;
+            sums[4] += rougeL;
         }
         int n = references.Count;
         return new ReportScores(sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n, sums[4] / n, n);
@@ -46,7 +49,7 @@ public static class ReportScorer
     /// Reads two one-report-per-line UTF-8 files and scores them. Errors name the file and line: invalid UTF-8,
     /// differing line counts (naming the first unpaired line), or empty files.
     /// </summary>
-    public static ReportScores ScoreFiles(string referencesPath, string hypothesesPath)
+    public static ReportScores ScoreFiles(string referencesPath, string hypothesesPath, RougeL? rouge = null)
     {
         var refs = ReadLines(referencesPath);
         var hyps = ReadLines(hypothesesPath);
@@ -58,7 +61,7 @@ public static class ReportScorer
                 $"{referencesPath} has {refs.Count} reports but {hypothesesPath} has {hyps.Count}: line {first} of {longer} has no partner in {shorter}");
         }
         if (refs.Count == 0) throw new InvalidDataException($"{referencesPath} and {hypothesesPath} hold no reports");
-        return Score(refs, hyps);
+        return Score(refs, hyps, rouge);
     }
 
     /// <summary>Lines of a UTF-8 text file (a final newline does not add an empty report); bad UTF-8 names the line.</summary>
