@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(ProbeCommand.Create());
         root.Subcommands.Add(TsneCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         return root;
     }
 
