@@ -1,0 +1,302 @@
+using Deri.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Deri.Generation.Decoder;
+
+/// <summary>
+/// Hugging Face's <c>Conv1D</c>: a linear layer whose weight is stored transposed, shape
+/// <c>(in, out)</c>, so <c>y = x · W + b</c>. Kept in this layout so GPT-2 checkpoints load as is.
+/// </summary>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+
+    /// <summary>Creates the layer with N(0, 0.02) weights and zero bias, as GPT-2 initialises it.</summary>
+    public Conv1D(int inFeatures, int outFeatures) : base(nameof(Conv1D))
+    {
+        weight = new Parameter(torch.randn(inFeatures, outFeatures) * 0.02);
+        bias = new Parameter(torch.zeros(outFeatures));
+        RegisterComponents();
+    }
+
+    /// <summary><paramref name="x"/> <c>(…, in)</c> → <c>(…, out)</c>.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return (torch.matmul(x, weight) + bias).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>GPT-2's self-attention (<c>attn</c>) or cross-attention (<c>crossattention</c>), Hugging Face names.</summary>
+public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor, Tensor>
+{
+    private readonly Conv1D c_attn;
+    private readonly Conv1D? q_attn;
+    private readonly Conv1D c_proj;
+    private readonly Dropout attn_dropout;
+    private readonly Dropout resid_dropout;
+    private readonly int heads;
+    private readonly int headDim;
+    private readonly bool isCross;
+
+    /// <summary>
+    /// Self-attention: <c>c_attn</c> gives q, k, v (E → 3E). Cross-attention: <c>q_attn</c> gives q
+    /// (E → E) and <c>c_attn</c> gives k, v from the memory (E → 2E).
+    /// </summary>
+    public Gpt2Attention(Gpt2Config config, bool isCrossAttention) : base(nameof(Gpt2Attention))
+    {
+        var e = config.NEmbd;
+        heads = config.NHead;
+        headDim = e / heads;
+        isCross = isCrossAttention;
+        if (isCross)
+        {
+            q_attn = new Conv1D(e, e);
+            c_attn = new Conv1D(e, 2 * e);
+        }
+        else
+        {
+            c_attn = new Conv1D(e, 3 * e);
+        }
+        c_proj = new Conv1D(e, e);
+        attn_dropout = nn.Dropout(config.AttnPdrop);
+        resid_dropout = nn.Dropout(config.ResidPdrop);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> <c>(B, T, E)</c> → <c>(B, T, E)</c>. Self-attention: <paramref name="memory"/>
+    /// is null and <paramref name="allowed"/> <c>(B, 1, T, T)</c> says which keys each query may see (causal
+    /// and not padding). Cross-attention: <paramref name="memory"/> <c>(B, M, E)</c> and
+    /// <paramref name="allowed"/> <c>(B, 1, 1, M)</c>.
+    /// </summary>
+    public override Tensor forward(Tensor x, Tensor? memory, Tensor allowed)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        Tensor Split(Tensor y) => y.view(b, y.shape[1], heads, headDim).transpose(1, 2);
+        Tensor q, k, v;
+        if (isCross)
+        {
+            if (memory is null) throw new ArgumentException("cross-attention needs a memory (B, M, E)");
+            q = q_attn!.forward(x);
+            var kv = c_attn.forward(memory).chunk(2, -1);
+            (k, v) = (kv[0], kv[1]);
+        }
+        else
+        {
+            var qkv = c_attn.forward(x).chunk(3, -1);
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        q = Split(q);
+        k = Split(k);
+        v = Split(v);
+        // Scores (B, heads, T, keys); hidden keys get the dtype's minimum (not −∞, so a fully hidden row stays finite).
+        var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headDim);
+        var min = scores.dtype == ScalarType.Float64 ? double.MinValue : float.MinValue;
+        scores = scores.masked_fill(allowed.logical_not(), min);
+        var probs = attn_dropout.forward(nn.functional.softmax(scores, -1));
+        var context = torch.matmul(probs, v).transpose(1, 2).contiguous().view(b, t, heads * headDim);
+        return resid_dropout.forward(c_proj.forward(context)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>GPT-2's feed-forward (<c>mlp</c>): <c>c_fc</c>, gelu_new, <c>c_proj</c>, dropout.</summary>
+public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv1D c_fc;
+    private readonly Conv1D c_proj;
+    private readonly Dropout dropout;
+
+    /// <summary>Creates the E → inner → E feed-forward.</summary>
+    public Gpt2Mlp(Gpt2Config config) : base(nameof(Gpt2Mlp))
+    {
+        c_fc = new Conv1D(config.NEmbd, config.InnerDim);
+        c_proj = new Conv1D(config.InnerDim, config.NEmbd);
+        dropout = nn.Dropout(config.ResidPdrop);
+        RegisterComponents();
+    }
+
+    /// <summary>GELU, tanh approximation (Hugging Face <c>gelu_new</c>).</summary>
+    public static Tensor GeluNew(Tensor x) =>
+        0.5 * x * (1.0 + torch.tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * torch.pow(x, 3.0))));
+
+    /// <summary><c>(B, T, E)</c> → <c>(B, T, E)</c>.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return dropout.forward(c_proj.forward(GeluNew(c_fc.forward(x)))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>One pre-LayerNorm GPT-2 block: self-attention, optional cross-attention, feed-forward.</summary>
+public sealed class Gpt2Block : nn.Module<Tensor, Tensor, Tensor?, Tensor?, Tensor>
+{
+    private readonly LayerNorm ln_1;
+    private readonly Gpt2Attention attn;
+    private readonly LayerNorm? ln_cross_attn;
+    private readonly Gpt2Attention? crossattention;
+    private readonly LayerNorm ln_2;
+    private readonly Gpt2Mlp mlp;
+
+    /// <summary>Creates the block; cross-attention only when <see cref="Gpt2Config.AddCrossAttention"/>.</summary>
+    public Gpt2Block(Gpt2Config config) : base(nameof(Gpt2Block))
+    {
+        ln_1 = nn.LayerNorm(config.NEmbd, eps: config.LayerNormEpsilon);
+        attn = new Gpt2Attention(config, isCrossAttention: false);
+        if (config.AddCrossAttention)
+        {
+            ln_cross_attn = nn.LayerNorm(config.NEmbd, eps: config.LayerNormEpsilon);
+            crossattention = new Gpt2Attention(config, isCrossAttention: true);
+        }
+        ln_2 = nn.LayerNorm(config.NEmbd, eps: config.LayerNormEpsilon);
+        mlp = new Gpt2Mlp(config);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> <c>(B, T, E)</c>, <paramref name="selfAllowed"/> <c>(B, 1, T, T)</c>,
+    /// <paramref name="memory"/> <c>(B, M, E)</c> and <paramref name="memoryAllowed"/> <c>(B, 1, 1, M)</c>
+    /// (both null without cross-attention) → <c>(B, T, E)</c>.
+    /// </summary>
+    public override Tensor forward(Tensor x, Tensor selfAllowed, Tensor? memory, Tensor? memoryAllowed)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + attn.forward(ln_1.forward(x), null, selfAllowed);
+        if (crossattention is not null)
+        {
+            if (memory is null || memoryAllowed is null)
+                throw new ArgumentException("this decoder has cross-attention: a memory (B, M, E) is required");
+            h = h + crossattention.forward(ln_cross_attn!.forward(h), memory, memoryAllowed);
+        }
+        h = h + mlp.forward(ln_2.forward(h));
+        return h.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The GPT-2 body (<c>transformer.*</c>): token and position tables, blocks, final LayerNorm.</summary>
+public sealed class Gpt2Transformer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+{
+    private readonly Embedding wte;
+    private readonly Embedding wpe;
+    private readonly Dropout drop;
+    private readonly ModuleList<Gpt2Block> h;
+    private readonly LayerNorm ln_f;
+    private readonly Gpt2Config config;
+
+    /// <summary>Creates the body with N(0, 0.02) embeddings, as GPT-2 initialises them.</summary>
+    public Gpt2Transformer(Gpt2Config config) : base(nameof(Gpt2Transformer))
+    {
+        this.config = config;
+        wte = nn.Embedding(config.VocabSize, config.NEmbd);
+        wpe = nn.Embedding(config.NPositions, config.NEmbd);
+        using (torch.no_grad())
+        {
+            wte.weight!.normal_(0, 0.02);
+            wpe.weight!.normal_(0, 0.02);
+        }
+        drop = nn.Dropout(config.EmbdPdrop);
+        h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(_ => new Gpt2Block(config)).ToArray());
+        ln_f = nn.LayerNorm(config.NEmbd, eps: config.LayerNormEpsilon);
+        RegisterComponents();
+    }
+
+    /// <summary>The token table <c>(V, E)</c>, shared with the language-model head.</summary>
+    public Parameter TokenEmbedding => wte.weight!;
+
+    /// <summary>
+    /// <paramref name="inputIds"/> <c>(B, T)</c>, <paramref name="attentionMask"/> <c>(B, T)</c> (1 token, 0 padding),
+    /// <paramref name="memory"/> <c>(B, M, E)</c> or null → hidden states <c>(B, T, E)</c>.
+    /// Positions are 0…T−1 whatever the padding, as Hugging Face does without explicit position ids.
+    /// </summary>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? memory)
+    {
+        using var scope = NewDisposeScope();
+        if (inputIds.dim() != 2) throw new ArgumentException($"input_ids must be (B, T), got [{string.Join(", ", inputIds.shape)}]");
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (t > config.NPositions) throw new ArgumentException($"sequence length {t} exceeds n_positions {config.NPositions}");
+        if (!attentionMask.shape.SequenceEqual(inputIds.shape))
+            throw new ArgumentException($"attention_mask [{string.Join(", ", attentionMask.shape)}] must match input_ids [{string.Join(", ", inputIds.shape)}]");
+        var positions = torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device);
+        var x = drop.forward(wte.forward(inputIds) + wpe.forward(positions));
+        // (B, 1, T, T): query i sees key j ≤ i that is not padding.
+        var causal = torch.ones(t, t, dtype: ScalarType.Bool, device: inputIds.device).tril();
+        var keys = attentionMask.to(ScalarType.Bool).view(b, 1, 1, t);
+        var selfAllowed = causal.view(1, 1, t, t).logical_and(keys);
+        Tensor? memoryAllowed = null;
+        if (memory is not null)
+        {
+            if (memory.dim() != 3 || memory.shape[0] != b || memory.shape[2] != config.NEmbd)
+                throw new ArgumentException($"memory must be ({b}, M, {config.NEmbd}), got [{string.Join(", ", memory.shape)}]");
+            memoryAllowed = torch.ones(b, 1, 1, memory.shape[1], dtype: ScalarType.Bool, device: inputIds.device);
+        }
+        foreach (var block in h) x = block.forward(x, selfAllowed, memory, memoryAllowed);
+        return ln_f.forward(x).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// GPT-2 with a language-model head (Hugging Face <c>GPT2LMHeadModel</c> names, <c>transformer.*</c>),
+/// optionally with cross-attention to an encoder memory. The head <c>lm_head.weight</c> is tied to
+/// <c>transformer.wte.weight</c>, so it is not a separate parameter; checkpoints that list it load anyway.
+/// </summary>
+public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+{
+    private readonly Gpt2Transformer transformer;
+
+    /// <summary>Creates a randomly initialised model.</summary>
+    public Gpt2Model(Gpt2Config config) : base(nameof(Gpt2Model))
+    {
+        config.Validate();
+        Config = config;
+        transformer = new Gpt2Transformer(config);
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture.</summary>
+    public Gpt2Config Config { get; }
+
+    /// <summary>
+    /// <paramref name="inputIds"/> <c>(B, T)</c> int64, <paramref name="attentionMask"/> <c>(B, T)</c>
+    /// (1 token, 0 padding), <paramref name="memory"/> <c>(B, M, E)</c> (required with cross-attention)
+    /// → logits <c>(B, T, V)</c>.
+    /// </summary>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? memory)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = transformer.forward(inputIds, attentionMask, memory);
+        return torch.matmul(hidden, transformer.TokenEmbedding.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Teacher-forced cross-entropy: logits at position t predict token t+1; target positions whose
+    /// <paramref name="attentionMask"/> is 0 (padding) are ignored. <paramref name="logits"/> <c>(B, T, V)</c>,
+    /// <paramref name="inputIds"/> and <paramref name="attentionMask"/> <c>(B, T)</c> → scalar mean over real targets.
+    /// </summary>
+    public static Tensor LanguageModelLoss(Tensor logits, Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        long v = logits.shape[2];
+        var shifted = logits[.., ..^1, ..].reshape(-1, v);
+        var targets = inputIds[.., 1..].masked_fill(attentionMask[.., 1..].eq(0), -100).reshape(-1);
+        return nn.functional.cross_entropy(shifted, targets, ignore_index: -100).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Copies Hugging Face GPT-2 weights (names <c>transformer.*</c>, or without that prefix as in a bare
+    /// <c>GPT2Model</c> checkpoint) into this model. <c>lm_head.weight</c> (tied) and the legacy
+    /// <c>attn.bias</c>/<c>attn.masked_bias</c> (and cross-attention) mask buffers are ignored.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match.</exception>
+    public StateDictReport LoadHuggingFace(IReadOnlyDictionary<string, Tensor> tensors, bool strict, string source = "GPT-2 checkpoint")
+    {
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, value) in tensors)
+            renamed[name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name] = value;
+        return StateDictLoader.Load(this, renamed, strict, source, prefixes: [],
+            ignore: ["lm_head.weight", "attn.bias", "attn.masked_bias", "crossattention.bias", "crossattention.masked_bias"]);
+    }
+}

@@ -1,0 +1,276 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deri.Generation.Decoder;
+
+/// <summary>How <see cref="ReportDecoder"/> searches.</summary>
+/// <param name="NumBeams">Beam width; 1 means greedy decoding.</param>
+/// <param name="MinLength">Fewest generated tokens before <c>[EOS]</c> may be chosen (<c>[EOS]</c> not counted).</param>
+/// <param name="MaxLength">Most generated tokens, <c>[EOS]</c> included; a sequence that reaches it ends unfinished.</param>
+/// <param name="NoRepeatNgramSize">When positive, no n-gram of this size occurs twice in <c>[BOS]</c> + generated tokens.</param>
+/// <param name="RepetitionPenalty">Multiplies the log-probability of every token already in the sequence (1 = off, &gt; 1 discourages repeats).</param>
+/// <param name="LengthPenalty">α of Hugging Face's length penalty: a hypothesis scores (sum of log-probabilities) / length^α, length counting generated tokens with <c>[EOS]</c>.</param>
+public sealed record DecodingOptions(
+    int NumBeams = 3,
+    int MinLength = 1,
+    int MaxLength = 256,
+    int NoRepeatNgramSize = 0,
+    double RepetitionPenalty = 1.0,
+    double LengthPenalty = 1.0)
+{
+    /// <summary>Checks every field against the model's longest sequence <paramref name="nPositions"/>.</summary>
+    /// <exception cref="ArgumentException">A field is out of range.</exception>
+    public void Validate(int nPositions)
+    {
+        if (NumBeams < 1) throw new ArgumentException($"num_beams must be at least 1, got {NumBeams}");
+        if (MaxLength < 1 || MaxLength > nPositions)
+            throw new ArgumentException($"max_length must be in [1, {nPositions}] (the model's n_positions, [BOS] + max_length − 1 tokens are fed), got {MaxLength}");
+        if (MinLength < 0 || MinLength >= MaxLength) throw new ArgumentException($"min_length must be in [0, max_length), got {MinLength}");
+        if (NoRepeatNgramSize < 0) throw new ArgumentException($"no_repeat_ngram_size must be non-negative, got {NoRepeatNgramSize}");
+        if (!(RepetitionPenalty > 0) || !double.IsFinite(RepetitionPenalty)) throw new ArgumentException($"repetition_penalty must be positive, got {RepetitionPenalty}");
+        if (!double.IsFinite(LengthPenalty)) throw new ArgumentException($"length_penalty must be finite, got {LengthPenalty}");
+    }
+}
+
+/// <summary>One decoded report.</summary>
+/// <param name="Tokens">Generated token ids, without <c>[BOS]</c> and <c>[EOS]</c>.</param>
+/// <param name="Score">Sum of the (processed) log-probabilities of the generated tokens, <c>[EOS]</c> included, divided by length^α.</param>
+/// <param name="EndedWithEos">False when the search stopped at <see cref="DecodingOptions.MaxLength"/>.</param>
+public sealed record DecodedReport(int[] Tokens, double Score, bool EndedWithEos);
+
+/// <summary>
+/// Greedy and beam-search decoding of a <see cref="Gpt2Model"/> conditioned on an encoder memory,
+/// batched over records: every step runs one forward pass over all live hypotheses of all records.
+/// Each step re-runs the whole prefix (no key/value cache), which costs O(T²) forward tokens.
+/// Logit processing follows Hugging Face's beam search and is applied to log-probabilities in
+/// both modes (so greedy equals beam 1): repetition penalty, then no-repeat n-gram and minimum-length bans.
+/// </summary>
+public sealed class ReportDecoder
+{
+    private readonly Gpt2Model model;
+    private readonly int bosId;
+    private readonly int eosId;
+
+    /// <summary>Creates a decoder that starts every sequence with <paramref name="bosId"/> and ends it at <paramref name="eosId"/>.</summary>
+    public ReportDecoder(Gpt2Model model, int bosId, int eosId)
+    {
+        var v = model.Config.VocabSize;
+        if (bosId < 0 || bosId >= v) throw new ArgumentException($"BOS id {bosId} is outside the vocabulary (size {v})");
+        if (eosId < 0 || eosId >= v) throw new ArgumentException($"EOS id {eosId} is outside the vocabulary (size {v})");
+        this.model = model;
+        this.bosId = bosId;
+        this.eosId = eosId;
+    }
+
+    /// <summary>Decodes one report per memory row: greedy when <see cref="DecodingOptions.NumBeams"/> is 1, beam search otherwise.</summary>
+    /// <param name="memory">Encoder memory <c>(B, M, E)</c>.</param>
+    /// <param name="options">Search settings.</param>
+    public IReadOnlyList<DecodedReport> Generate(Tensor memory, DecodingOptions options) =>
+        options.NumBeams == 1 ? Greedy(memory, options) : BeamSearch(memory, options);
+
+    /// <summary>Greedy decoding: the most probable (processed) token at every step, for every record at once.</summary>
+    /// <param name="memory">Encoder memory <c>(B, M, E)</c>.</param>
+    /// <param name="options">Search settings; <see cref="DecodingOptions.NumBeams"/> is not used.</param>
+    public IReadOnlyList<DecodedReport> Greedy(Tensor memory, DecodingOptions options)
+    {
+        var b = CheckMemory(memory, options);
+        var seqs = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
+        var sums = new double[b];
+        var done = new bool[b];
+        var eos = new bool[b];
+        while (true)
+        {
+            var live = Enumerable.Range(0, b).Where(r => !done[r]).ToArray();
+            if (live.Length == 0) break;
+            var logProbs = NextLogProbs(memory, live, live.Select(r => seqs[r]).ToArray(), options);
+            for (var i = 0; i < live.Length; i++)
+            {
+                var r = live[i];
+                var row = logProbs[i];
+                var best = -1;
+                for (var t = 0; t < row.Length; t++)
+                    if (!double.IsNegativeInfinity(row[t]) && (best < 0 || row[t] > row[best])) best = t;
+                if (best < 0)
+                {
+                    done[r] = true;
+                    continue;
+                }
+                sums[r] += row[best];
+                seqs[r].Add(best);
+                if (best == eosId) eos[r] = done[r] = true;
+                else if (seqs[r].Count >= options.MaxLength) done[r] = true;
+            }
+        }
+        return Enumerable.Range(0, b).Select(r => Finish(seqs[r], sums[r], eos[r], options)).ToArray();
+    }
+
+    /// <summary>
+    /// Beam search: per record, <see cref="DecodingOptions.NumBeams"/> live hypotheses; an <c>[EOS]</c>
+    /// candidate among the best <c>NumBeams</c> ends a hypothesis, and a record stops once it has
+    /// <c>NumBeams</c> finished hypotheses and no live one can still beat the worst of them (an exact
+    /// bound, not Hugging Face's heuristic). Returns the best finished hypothesis per record.
+    /// </summary>
+    /// <param name="memory">Encoder memory <c>(B, M, E)</c>.</param>
+    /// <param name="options">Search settings.</param>
+    public IReadOnlyList<DecodedReport> BeamSearch(Tensor memory, DecodingOptions options)
+    {
+        var b = CheckMemory(memory, options);
+        var k = options.NumBeams;
+        var running = Enumerable.Range(0, b).Select(_ => new List<(List<int> Seq, double Sum)> { ([], 0.0) }).ToArray();
+        var finished = Enumerable.Range(0, b).Select(_ => new List<DecodedReport>()).ToArray();
+        var done = new bool[b];
+
+        void AddFinished(int r, List<int> seq, double sum, bool endedWithEos)
+        {
+            var list = finished[r];
+            list.Add(Finish(seq, sum, endedWithEos, options));
+            list.Sort((x, y) => y.Score.CompareTo(x.Score));
+            if (list.Count > k) list.RemoveAt(list.Count - 1);
+        }
+
+        while (true)
+        {
+            var records = new List<int>();
+            var seqs = new List<List<int>>();
+            var owners = new List<(int Record, int Beam)>();
+            for (var r = 0; r < b; r++)
+            {
+                if (done[r]) continue;
+                for (var j = 0; j < running[r].Count; j++)
+                {
+                    records.Add(r);
+                    seqs.Add(running[r][j].Seq);
+                    owners.Add((r, j));
+                }
+            }
+            if (records.Count == 0) break;
+            var logProbs = NextLogProbs(memory, records.ToArray(), seqs.ToArray(), options);
+
+            var byRecord = owners.Select((o, i) => (o, i)).GroupBy(x => x.o.Record);
+            foreach (var group in byRecord)
+            {
+                var r = group.Key;
+                var candidates = new List<(double Sum, int Beam, int Token)>();
+                foreach (var (o, i) in group)
+                {
+                    var row = logProbs[i];
+                    var baseSum = running[r][o.Beam].Sum;
+                    for (var t = 0; t < row.Length; t++)
+                        if (!double.IsNegativeInfinity(row[t])) candidates.Add((baseSum + row[t], o.Beam, t));
+                }
+                // Best first; ties broken by beam then token, as greedy's first-maximum.
+                candidates.Sort((x, y) => y.Sum != x.Sum ? y.Sum.CompareTo(x.Sum) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));
+                var next = new List<(List<int> Seq, double Sum)>();
+                for (var rank = 0; rank < candidates.Count && next.Count < k; rank++)
+                {
+                    var c = candidates[rank];
+                    var seq = new List<int>(running[r][c.Beam].Seq) { c.Token };
+                    if (c.Token == eosId)
+                    {
+                        if (rank < k) AddFinished(r, seq, c.Sum, true);
+                    }
+                    else if (seq.Count >= options.MaxLength) AddFinished(r, seq, c.Sum, false);
+                    else next.Add((seq, c.Sum));
+                }
+                running[r] = next;
+                if (next.Count == 0) done[r] = true;
+                else if (finished[r].Count >= k)
+                {
+                    var worst = finished[r][^1].Score;
+                    done[r] = next.All(h => UpperBound(h.Sum, h.Seq.Count, options) <= worst);
+                }
+            }
+        }
+        return Enumerable.Range(0, b).Select(r => finished[r].Count > 0
+            ? finished[r][0]
+            : new DecodedReport([], double.NegativeInfinity, false)).ToArray();
+    }
+
+    /// <summary>
+    /// The best score any completion of a live hypothesis (sum <paramref name="sum"/> ≤ 0 over
+    /// <paramref name="length"/> tokens) can reach: its sum cannot grow, and the length divisor is most
+    /// favourable at the longest (α &gt; 0) or shortest (α ≤ 0) possible completion.
+    /// </summary>
+    private static double UpperBound(double sum, int length, DecodingOptions options)
+    {
+        var len = options.LengthPenalty > 0 ? options.MaxLength : length + 1;
+        return sum / Math.Pow(len, options.LengthPenalty);
+    }
+
+    private DecodedReport Finish(List<int> seq, double sum, bool endedWithEos, DecodingOptions options)
+    {
+        var score = seq.Count == 0 ? double.NegativeInfinity : sum / Math.Pow(seq.Count, options.LengthPenalty);
+        var tokens = endedWithEos ? seq.Take(seq.Count - 1).ToArray() : seq.ToArray();
+        return new DecodedReport(tokens, score, endedWithEos);
+    }
+
+    private int CheckMemory(Tensor memory, DecodingOptions options)
+    {
+        options.Validate(model.Config.NPositions);
+        if (memory.dim() != 3 || memory.shape[2] != model.Config.NEmbd)
+            throw new ArgumentException($"memory must be (B, M, {model.Config.NEmbd}), got [{string.Join(", ", memory.shape)}]");
+        return (int)memory.shape[0];
+    }
+
+    /// <summary>
+    /// One forward pass over the rows <c>[BOS] + seqs[i]</c> (all the same length) with the memories of
+    /// <paramref name="records"/>; returns the processed next-token log-probabilities, one array per row.
+    /// </summary>
+    private double[][] NextLogProbs(Tensor memory, int[] records, List<int>[] seqs, DecodingOptions options)
+    {
+        var n = records.Length;
+        var t = seqs[0].Count + 1;
+        var flat = new long[n * t];
+        for (var i = 0; i < n; i++)
+        {
+            flat[i * t] = bosId;
+            for (var j = 0; j < seqs[i].Count; j++) flat[i * t + j + 1] = seqs[i][j];
+        }
+        double[] values;
+        using (torch.no_grad())
+        using (var scope = torch.NewDisposeScope())
+        {
+            var device = memory.device;
+            var ids = torch.tensor(flat, dtype: ScalarType.Int64, device: device).view(n, t);
+            var mask = torch.ones(n, t, dtype: ScalarType.Int64, device: device);
+            var mem = memory.index_select(0, torch.tensor(records.Select(r => (long)r).ToArray(), device: device));
+            var logits = model.forward(ids, mask, mem)[.., -1, ..];
+            values = nn.functional.log_softmax(logits.to(ScalarType.Float64), -1).cpu().data<double>().ToArray();
+        }
+        var v = model.Config.VocabSize;
+        var rows = new double[n][];
+        for (var i = 0; i < n; i++)
+        {
+            var row = new double[v];
+            Array.Copy(values, i * v, row, 0, v);
+            var full = new List<int>(seqs[i].Count + 1) { bosId };
+            full.AddRange(seqs[i]);
+            Process(row, full, seqs[i].Count, options);
+            rows[i] = row;
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Applies the repetition penalty, the no-repeat n-gram ban and the minimum-length ban to
+    /// <paramref name="logProbs"/> (V) in place; <paramref name="full"/> is <c>[BOS]</c> + generated tokens.
+    /// </summary>
+    private void Process(double[] logProbs, List<int> full, int generated, DecodingOptions options)
+    {
+        if (options.RepetitionPenalty != 1.0)
+            foreach (var token in full.Distinct())
+                logProbs[token] = logProbs[token] < 0 ? logProbs[token] * options.RepetitionPenalty : logProbs[token] / options.RepetitionPenalty;
+        var n = options.NoRepeatNgramSize;
+        if (n > 0 && full.Count + 1 >= n)
+        {
+            // Ban every token that would complete an n-gram already present.
+            for (var start = 0; start + n <= full.Count; start++)
+            {
+                var match = true;
+                for (var j = 0; j < n - 1 && match; j++) match = full[start + j] == full[full.Count - n + 1 + j];
+                if (match) logProbs[full[start + n - 1]] = double.NegativeInfinity;
+            }
+        }
+        if (generated < options.MinLength) logProbs[eosId] = double.NegativeInfinity;
+    }
+}
