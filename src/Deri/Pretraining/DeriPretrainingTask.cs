@@ -12,7 +12,7 @@ public sealed class DeriPretrainingTask(DeriPretrainingModule module, torch.Devi
     /// <inheritdoc />
     public LossTerms Step(PairBatch batch, bool train)
     {
-        var ecg = batch.Ecg.device == device ? batch.Ecg : batch.Ecg.to(device);
+        var ecg = OnDevice(batch.Ecg, device) ? batch.Ecg : batch.Ecg.to(device);
         // The terms live in the trainer's dispose scope for this step. The trainer weights them itself
         // (trainer.loss_weights, from which the model's loss weights were built), so the model's total is unused.
         var terms = module.Losses(ecg, batch.Reports);
@@ -20,4 +20,8 @@ public sealed class DeriPretrainingTask(DeriPretrainingModule module, torch.Devi
         foreach (var (name, value) in terms.Terms) result.Add(name, value);
         return result;
     }
+
+    // Device has no value equality: compare type and index.
+    internal static bool OnDevice(torch.Tensor t, torch.Device device) =>
+        t.device_type == device.type && (device.index < 0 || t.device_index == device.index);
 }

@@ -92,7 +92,7 @@ public static class ZeroShotRunner
         {
             int n = Math.Min(batchSize, set.Rows.Length - start);
             var batch = set.Store.ReadTensor(set.Rows.AsSpan(start, n));
-            if (batch.device == device) yield return batch;
+            if (DeriPretrainingTask.OnDevice(batch, device)) yield return batch;
             else
             {
                 var moved = batch.to(device);

@@ -82,23 +82,26 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     }
 }
 
-/// <summary>Projection of the attention context, dropout, residual and LayerNorm (<c>BertSelfOutput</c>).</summary>
-public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
+/// <summary>
+/// Dense projection, dropout, residual and LayerNorm: Hugging Face's <c>BertSelfOutput</c> (input H, after
+/// attention) and <c>BertOutput</c> (input intermediate, after the feed-forward) are this same block.
+/// </summary>
+public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
 
-    /// <summary>Creates the block of <paramref name="config"/>.</summary>
-    public BertSelfOutput(BertConfig config) : base(nameof(BertSelfOutput))
+    /// <summary>Creates the block for inputs of width <paramref name="inputSize"/>.</summary>
+    public BertResidualOutput(int inputSize, BertConfig config) : base(nameof(BertResidualOutput))
     {
-        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dense = nn.Linear(inputSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
-    /// <summary>Context <c>(B, L, H)</c> and the block input <c>(B, L, H)</c> → <c>(B, L, H)</c>.</summary>
+    /// <summary><c>(B, L, inputSize)</c> and the block input <c>(B, L, H)</c> → <c>(B, L, H)</c>.</summary>
     public override Tensor forward(Tensor hidden, Tensor input)
     {
         using var scope = NewDisposeScope();
@@ -110,13 +113,13 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
 public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertSelfAttention @self;
-    private readonly BertSelfOutput output;
+    private readonly BertResidualOutput output;
 
     /// <summary>Creates the block of <paramref name="config"/>.</summary>
     public BertAttention(BertConfig config) : base(nameof(BertAttention))
     {
         @self = new BertSelfAttention(config);
-        output = new BertSelfOutput(config);
+        output = new BertResidualOutput(config.HiddenSize, config);
         RegisterComponents();
     }
 
@@ -148,43 +151,19 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Feed-forward contraction, dropout, residual and LayerNorm (<c>BertOutput</c>).</summary>
-public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
-{
-    private readonly Linear dense;
-    private readonly LayerNorm LayerNorm;
-    private readonly Dropout dropout;
-
-    /// <summary>Creates the block of <paramref name="config"/>.</summary>
-    public BertOutput(BertConfig config) : base(nameof(BertOutput))
-    {
-        dense = nn.Linear(config.IntermediateSize, config.HiddenSize);
-        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        dropout = nn.Dropout(config.HiddenDropoutProb);
-        RegisterComponents();
-    }
-
-    /// <summary><c>(B, L, intermediate)</c> and the block input <c>(B, L, H)</c> → <c>(B, L, H)</c>.</summary>
-    public override Tensor forward(Tensor hidden, Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(hidden)) + input).MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>One transformer layer (<c>BertLayer</c>: <c>attention</c>, <c>intermediate</c>, <c>output</c>).</summary>
 public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
-    private readonly BertOutput output;
+    private readonly BertResidualOutput output;
 
     /// <summary>Creates the layer of <paramref name="config"/>.</summary>
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
     {
         attention = new BertAttention(config);
         intermediate = new BertIntermediate(config);
-        output = new BertOutput(config);
+        output = new BertResidualOutput(config.IntermediateSize, config);
         RegisterComponents();
     }
 

@@ -76,48 +76,24 @@ public sealed record BertConfig(
     /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
     public static BertConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: BERT config not found", path);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: config is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: config is not valid JSON ({e.Message})", e);
-        }
+        var json = Weights.HuggingFaceConfigJson.Read(path, "BERT config");
         var d = new BertConfig();
-        int Int(string key, int fallback) => root[key] switch
-        {
-            null => fallback,
-            JsonValue v when v.TryGetValue<int>(out var x) => x,
-            _ => throw new InvalidDataException($"{path}: '{key}' must be an integer"),
-        };
-        double Real(string key, double fallback) => root[key] switch
-        {
-            null => fallback,
-            JsonValue v when v.TryGetValue<double>(out var x) => x,
-            _ => throw new InvalidDataException($"{path}: '{key}' must be a number"),
-        };
-        string? Text(string key) => root[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-        if (Text("hidden_act") is { } act && act != "gelu")
+        if (json.Text("hidden_act") is { } act && act != "gelu")
             throw new InvalidDataException($"{path}: hidden_act '{act}' is not supported (only 'gelu', the exact erf form)");
-        if (Text("position_embedding_type") is { } pos && pos != "absolute")
+        if (json.Text("position_embedding_type") is { } pos && pos != "absolute")
             throw new InvalidDataException($"{path}: position_embedding_type '{pos}' is not supported (only 'absolute')");
         var config = new BertConfig(
-            HiddenSize: Int("hidden_size", d.HiddenSize),
-            NumHiddenLayers: Int("num_hidden_layers", d.NumHiddenLayers),
-            NumAttentionHeads: Int("num_attention_heads", d.NumAttentionHeads),
-            IntermediateSize: Int("intermediate_size", d.IntermediateSize),
-            MaxPositionEmbeddings: Int("max_position_embeddings", d.MaxPositionEmbeddings),
-            VocabSize: Int("vocab_size", d.VocabSize),
-            TypeVocabSize: Int("type_vocab_size", d.TypeVocabSize),
-            LayerNormEps: Real("layer_norm_eps", d.LayerNormEps),
-            HiddenDropoutProb: Real("hidden_dropout_prob", d.HiddenDropoutProb),
-            AttentionProbsDropoutProb: Real("attention_probs_dropout_prob", d.AttentionProbsDropoutProb),
-            PadTokenId: Int("pad_token_id", d.PadTokenId));
+            HiddenSize: json.Int("hidden_size", d.HiddenSize),
+            NumHiddenLayers: json.Int("num_hidden_layers", d.NumHiddenLayers),
+            NumAttentionHeads: json.Int("num_attention_heads", d.NumAttentionHeads),
+            IntermediateSize: json.Int("intermediate_size", d.IntermediateSize),
+            MaxPositionEmbeddings: json.Int("max_position_embeddings", d.MaxPositionEmbeddings),
+            VocabSize: json.Int("vocab_size", d.VocabSize),
+            TypeVocabSize: json.Int("type_vocab_size", d.TypeVocabSize),
+            LayerNormEps: json.Real("layer_norm_eps", d.LayerNormEps),
+            HiddenDropoutProb: json.Real("hidden_dropout_prob", d.HiddenDropoutProb),
+            AttentionProbsDropoutProb: json.Real("attention_probs_dropout_prob", d.AttentionProbsDropoutProb),
+            PadTokenId: json.Int("pad_token_id", d.PadTokenId));
         config.Validate(path);
         return config;
     }

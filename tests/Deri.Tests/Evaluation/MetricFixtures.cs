@@ -5,21 +5,7 @@ namespace Deri.Tests.Evaluation;
 /// <summary>Finds the committed fixtures of tools/metrics/make_metric_fixtures.py.</summary>
 internal static class MetricFixtures
 {
-    /// <summary>The fixture folder: copied beside the test binary when the project copies fixtures, else found in the source tree.</summary>
-    public static string Dir
-    {
-        get
-        {
-            string local = Path.Combine(AppContext.BaseDirectory, "Fixtures", "metrics");
-            if (System.IO.File.Exists(Path.Combine(local, "metric_cases.json"))) return local;
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                string p = Path.Combine(d.FullName, "tests", "Deri.Tests", "Fixtures", "metrics");
-                if (System.IO.File.Exists(Path.Combine(p, "metric_cases.json"))) return p;
-            }
-            throw new DirectoryNotFoundException("tests/Deri.Tests/Fixtures/metrics not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string Dir => TestFixtures.Dir("metrics");
 
     public static string File(string name) => Path.Combine(Dir, name);
 

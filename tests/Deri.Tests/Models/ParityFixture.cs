@@ -16,17 +16,8 @@ internal sealed class ParityFixture : IDisposable
 
     private ParityFixture(Dictionary<string, Tensor> tensors) => this.tensors = tensors;
 
-    /// <summary>Fixture folder: found by walking up from the test binary to the repository root (the folder with Deri.slnx).</summary>
-    public static string Folder
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "Deri.slnx")))
-                    return Path.Combine(dir.FullName, "tests", "Deri.Tests", "Fixtures", "parity");
-            throw new DirectoryNotFoundException($"no Deri.slnx above {AppContext.BaseDirectory}");
-        }
-    }
+    /// <summary>The parity fixture folder.</summary>
+    public static string Folder => TestFixtures.Dir("parity");
 
     public static ParityFixture Load(string name)
     {

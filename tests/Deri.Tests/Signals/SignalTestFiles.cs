@@ -42,20 +42,14 @@ public sealed class TempDir : IDisposable
     }
 }
 
-/// <summary>Committed fixtures under <c>tests/Deri.Tests/Fixtures</c>, found beside the test binary or in the source tree.</summary>
+/// <summary>Committed fixtures under <c>tests/Deri.Tests/Fixtures</c> (see <see cref="TestFixtures"/>).</summary>
 public static class SignalFixtures
 {
     /// <summary>Path of a fixture file, e.g. <c>Signals/cpsc2018_reference.json</c>.</summary>
     public static string File(string relative)
     {
-        string inOutput = Path.Combine(AppContext.BaseDirectory, "Fixtures", relative);
-        if (System.IO.File.Exists(inOutput)) return inOutput;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "tests", "Deri.Tests", "Fixtures", relative);
-            if (System.IO.File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"fixture {relative} not found beside {AppContext.BaseDirectory} or in the source tree");
+        string path = Path.Combine(TestFixtures.Root, relative);
+        return System.IO.File.Exists(path) ? path : throw new FileNotFoundException($"fixture {path} not found", path);
     }
 }
 

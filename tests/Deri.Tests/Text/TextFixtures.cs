@@ -3,20 +3,7 @@ namespace Deri.Tests.Text;
 /// <summary>Locates the committed text fixtures and makes scratch folders.</summary>
 internal static class TextFixtures
 {
-    public static string Dir
-    {
-        get
-        {
-            var local = Path.Combine(AppContext.BaseDirectory, "Fixtures", "text");
-            if (Directory.Exists(local)) return local;
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, "tests", "Deri.Tests", "Fixtures", "text");
-                if (Directory.Exists(candidate)) return candidate;
-            }
-            throw new DirectoryNotFoundException("tests/Deri.Tests/Fixtures/text not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string Dir => TestFixtures.Dir("text");
 
     public static string File(params string[] parts) => Path.Combine([Dir, .. parts]);
 }

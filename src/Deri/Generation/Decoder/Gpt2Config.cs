@@ -64,51 +64,23 @@ public sealed record Gpt2Config(
     /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
     public static Gpt2Config Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: GPT-2 config not found", path);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: config is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: config is not valid JSON ({e.Message})", e);
-        }
+        var json = Weights.HuggingFaceConfigJson.Read(path, "GPT-2 config");
         var d = new Gpt2Config();
-        int Int(string key, int fallback) => root[key] switch
-        {
-            null => fallback,
-            JsonValue v when v.TryGetValue<int>(out var x) => x,
-            _ => throw new InvalidDataException($"{path}: '{key}' must be an integer"),
-        };
-        double Real(string key, double fallback) => root[key] switch
-        {
-            null => fallback,
-            JsonValue v when v.TryGetValue<double>(out var x) => x,
-            _ => throw new InvalidDataException($"{path}: '{key}' must be a number"),
-        };
-        bool Flag(string key, bool fallback) => root[key] switch
-        {
-            null => fallback,
-            JsonValue v when v.TryGetValue<bool>(out var x) => x,
-            _ => throw new InvalidDataException($"{path}: '{key}' must be true or false"),
-        };
-        if (root["activation_function"] is JsonValue a && a.TryGetValue<string>(out var act) && act != "gelu_new")
+        if (json.Text("activation_function") is { } act && act != "gelu_new")
             throw new InvalidDataException($"{path}: activation_function '{act}' is not supported (only 'gelu_new', the tanh approximation)");
-        int? inner = root["n_inner"] is null ? null : Int("n_inner", 0);
+        int? inner = json.Has("n_inner") ? json.Int("n_inner", 0) : null;
         var config = new Gpt2Config(
-            NEmbd: Int("n_embd", d.NEmbd),
-            NLayer: Int("n_layer", d.NLayer),
-            NHead: Int("n_head", d.NHead),
-            NPositions: Int("n_positions", d.NPositions),
-            VocabSize: Int("vocab_size", d.VocabSize),
-            LayerNormEpsilon: Real("layer_norm_epsilon", d.LayerNormEpsilon),
-            AddCrossAttention: Flag("add_cross_attention", d.AddCrossAttention),
+            NEmbd: json.Int("n_embd", d.NEmbd),
+            NLayer: json.Int("n_layer", d.NLayer),
+            NHead: json.Int("n_head", d.NHead),
+            NPositions: json.Int("n_positions", d.NPositions),
+            VocabSize: json.Int("vocab_size", d.VocabSize),
+            LayerNormEpsilon: json.Real("layer_norm_epsilon", d.LayerNormEpsilon),
+            AddCrossAttention: json.Flag("add_cross_attention", d.AddCrossAttention),
             NInner: inner,
-            EmbdPdrop: Real("embd_pdrop", d.EmbdPdrop),
-            AttnPdrop: Real("attn_pdrop", d.AttnPdrop),
-            ResidPdrop: Real("resid_pdrop", d.ResidPdrop));
+            EmbdPdrop: json.Real("embd_pdrop", d.EmbdPdrop),
+            AttnPdrop: json.Real("attn_pdrop", d.AttnPdrop),
+            ResidPdrop: json.Real("resid_pdrop", d.ResidPdrop));
         config.Validate(path);
         return config;
     }
