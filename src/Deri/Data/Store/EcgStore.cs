@@ -11,11 +11,13 @@ namespace Deri.Data.Store;
 /// <param name="Split"><c>train</c>, <c>val</c> or <c>test</c>.</param>
 /// <param name="Report">Report text.</param>
 /// <param name="Labels">0/1 per class of <see cref="StoreIndex.LabelNames"/>.</param>
+/// <param name="Patient">The patient the record belongs to when the dataset says (e.g. PTB-XL's <c>patient_id</c>); null otherwise.</param>
 public sealed record StoreEntry(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("split")] string Split,
     [property: JsonPropertyName("report")] string Report,
-    [property: JsonPropertyName("labels")] float[] Labels);
+    [property: JsonPropertyName("labels")] float[] Labels,
+    [property: JsonPropertyName("patient"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Patient = null);
 
 /// <summary>The index file (<c>index.json</c>) of a store: shape, data type, label names, preprocessing and the entries in signal order.</summary>
 public sealed record StoreIndex
