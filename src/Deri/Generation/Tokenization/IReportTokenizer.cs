@@ -26,6 +26,6 @@ public interface IReportTokenizer
     /// <summary>The text of <paramref name="ids"/>; special tokens are dropped.</summary>
     string Decode(IEnumerable<int> ids);
 
-    /// <summary>Writes the files that <see cref="ReportTokenizers.Load"/> reads back into <paramref name="directory"/>.</summary>
+    /// <summary>Writes the files that <c>ReportTokenizers.Load</c> reads back into <paramref name="directory"/>.</summary>
     void Save(string directory);
 }
