@@ -208,6 +208,21 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
         Assert.DoesNotContain(rows, x => x.Id == id);
     }
 
+    [Fact]
+    public void ProbeSkipsARatioThatLeavesNoTrainingRecordAndSaysSo()
+    {
+        // The fixture store has 140 training records: 0.5 % of them is less than one record, so that ratio is
+        // skipped with a log line and a note; no store has it, so the table has no column for it, while 100 % is probed.
+        string outDir = f.NewDir("probe-skip");
+        var r = CliRunner.Run(["probe", "--run", f.Run, "--store", f.Store, "--epochs", "2", "--ratios", "0.5,100", "--out", outDir, .. Cpu]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("0.5%: skipped, 0.5 % of 140 training records is less than one record", r.Stdout + r.Stderr);
+        var table = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "probe.json")))!;
+        Assert.Equal(["100%"], table["columns"]!.AsArray().Select(c => (string)c!).ToArray());
+        Assert.InRange((double)table["rows"]!.AsArray().Single()!["100%"]!, 0, 100);
+        Assert.Contains(table["notes"]!.AsArray(), n => ((string)n!).Contains("ratios skipped because they leave no training record") && ((string)n!).Contains("0.5"));
+    }
+
     // A copy of the fixture store without label columns.
     private string UnlabelledStore()
     {
