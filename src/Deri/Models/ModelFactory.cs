@@ -51,10 +51,12 @@ public static class ModelFactory
         ["resnet18", "resnet34", "resnet50", "resnet101", "vit_tiny", "vit_small", "vit_middle", "vit_base"];
 
     /// <summary>Builds the configured DERI or MERL model (on the CPU; move it with <c>.to(device)</c>).</summary>
-    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    /// <exception cref="ArgumentException">The configuration is invalid or names an ECG-only method.</exception>
     public static DeriModel Create(ModelConfig config)
     {
         config.Validate();
+        if (IsEcgOnly(config.Network.Method))
+            throw new ArgumentException($"network.method = '{config.Network.Method}' is an ECG-only method: build it with {nameof(CreateSslMethod)}");
         var encoder = CreateEncoder(config.Network, config.Dataset.SeqLength);
         int stride = config.Network.DownconvStride ?? (encoder is ResNet1d ? 3 : 1);
         return new DeriModel(encoder, config, stride);
