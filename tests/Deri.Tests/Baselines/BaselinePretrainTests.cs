@@ -77,6 +77,31 @@ public sealed class BaselinePretrainTests(TinyPretrainingData data) : IClassFixt
         Assert.Contains("has only the encoder feature", wrong.Stderr);
     }
 
+    public static TheoryData<string> Methods => new(Deri.Models.ModelFactory.SslMethodNames);
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void EveryMethodTrainsAnEpochAndItsRunReopensForFeatures(string method)
+    {
+        var config = DeriConfig.Load(data.WriteConfig("all-" + method, SmallSsl),
+            [$"network.method={method}", "trainer.batch_size=16", "trainer.max_epochs=1"]);
+        string run = Path.Combine(data.Root, "run-all-" + method);
+        var result = Pretrainer.Run(config, run, TorchSharp.torch.CPU, progress: new PlainProgress(TextWriter.Null, 100), log: _ => { });
+        Assert.Equal(5, result.Training.GlobalSteps);
+        Assert.True(double.IsFinite(result.Training.LastLoss), $"{method}: last loss {result.Training.LastLoss}");
+        Assert.Empty(result.TestResults);
+
+        using var loaded = PretrainedRun.Load(run, "best", TorchSharp.torch.CPU);
+        Assert.False(loaded.IsEcgText);
+        Assert.Equal(method, loaded.Method);
+        Assert.Equal(Deri.Downstream.DownstreamFeature.Encoder, Deri.Downstream.FeatureExtractor.DefaultFor(loaded));
+        using var store = Deri.Data.Store.EcgStore.Open(data.StoreDir);
+        using var features = Deri.Downstream.FeatureExtractor.Compute(loaded, store, store.IndicesOf("test")[..6],
+            Deri.Downstream.DownstreamFeature.Encoder, batchSize: 4);
+        Assert.Equal(new long[] { 6, loaded.SslMethod!.RepresentationDim }, features.Features.shape);
+        Assert.Throws<InvalidOperationException>(() => loaded.Module);
+    }
+
     [Fact]
     public void AMisspeltLossTermOfABaselineIsAClearError()
     {
