@@ -20,8 +20,7 @@ public static class SslHeads
     /// </summary>
     /// <param name="widths">Input width, hidden widths, output width.</param>
     /// <param name="lastBatchNorm">null: the last layer is plain (with bias); true/false: a BatchNorm1d with/without affine parameters follows it.</param>
-    /// <param name="hiddenBatchNorm">Whether hidden layers are normalised (SimCLR v1 is Linear → ReLU → Linear).</param>
-    public static Sequential Mlp(IReadOnlyList<long> widths, bool? lastBatchNorm = null, bool hiddenBatchNorm = true)
+    public static Sequential Mlp(IReadOnlyList<long> widths, bool? lastBatchNorm = null)
     {
         if (widths.Count < 2) throw new ArgumentException("an MLP needs an input and an output width", nameof(widths));
         var layers = new List<(string, Module<Tensor, Tensor>)>();
@@ -29,7 +28,7 @@ public static class SslHeads
         for (int i = 0; i + 1 < widths.Count; i++)
         {
             bool last = i + 2 == widths.Count;
-            bool norm = last ? lastBatchNorm is not null : hiddenBatchNorm;
+            bool norm = !last || lastBatchNorm is not null;
             Add(Linear(widths[i], widths[i + 1], hasBias: !norm));
             if (norm) Add(BatchNorm1d(widths[i + 1], affine: !last || lastBatchNorm == true));
             if (!last) Add(ReLU());

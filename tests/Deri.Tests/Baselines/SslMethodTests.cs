@@ -122,6 +122,16 @@ public class SslMethodTests
     }
 
     [Fact]
+    public void HeadsAreLaidOutAsTheReferenceCodeBuildsThem()
+    {
+        using var head = SslHeads.Mlp([8, 6, 4], lastBatchNorm: false);      // MoCo v3's projector
+        var keys = head.state_dict().Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+        Assert.Equal(["0.weight", "1.bias", "1.running_mean", "1.running_var", "1.weight", "3.weight", "4.running_mean", "4.running_var"], keys);
+        using var plain = SslHeads.Mlp([8, 6, 4]);                             // predictors: the last layer keeps its bias
+        Assert.Equal(["0.weight", "1.weight", "1.bias", "3.weight", "3.bias"], plain.named_parameters().Select(p => p.name).ToList());
+    }
+
+    [Fact]
     public void LossWeightsComeFromTheMethodUnlessTheConfigNamesItsTerms()
     {
         var defaults = new Dictionary<string, double> { ["a"] = 1, ["b"] = 0 };
