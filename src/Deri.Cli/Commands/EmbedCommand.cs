@@ -15,8 +15,9 @@ internal static class EmbedCommand
         var split = new Option<string>("--split") { Description = "all, train, val or test", DefaultValueFactory = _ => "all" };
         var feature = new Option<string>("--feature")
         {
-            Description = "mixed (DERI's probe feature), aligned (MERL's), global, or zeroshot (the embedding compared with class prompts); " +
-                          "auto: mixed for DERI runs, aligned for MERL runs",
+            Description = "mixed (DERI's probe feature), aligned (MERL's), global, zeroshot (the embedding compared with class prompts), " +
+                          "or encoder (the pooled backbone feature map; the only one of ECG-only baselines); " +
+                          "auto: mixed for DERI runs, aligned for MERL runs, encoder for baselines",
             DefaultValueFactory = _ => "auto",
         };
         var output = new Option<string>("--output", "-o") { Description = "CSV file: id, split, labels (';'-joined), e0..e{D-1}", Required = true };
@@ -33,7 +34,7 @@ internal static class EmbedCommand
             DownstreamFeature? chosen = featureText == "auto" ? null : FeatureExtractor.Parse(featureText);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var r = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, dev);
-            var kind = chosen ?? (r.Module.Model.Method == Deri.Models.PretrainingMethod.Merl ? DownstreamFeature.Aligned : DownstreamFeature.Mixed);
+            var kind = chosen ?? FeatureExtractor.DefaultFor(r);
             string path = result.GetValue(output)!;
             var (n, d, skipped) = EmbeddingFile.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
             if (skipped.Count > 0) Console.Error.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");

@@ -17,15 +17,22 @@ internal static class PretrainCommand
         {
             Description = "Continue from a checkpoint; 'auto' uses RUN/last.ckpt when it exists",
         };
+        var method = new Option<string?>("--method")
+        {
+            Description = "Pretraining method, shorthand for --set network.method=NAME: " + string.Join(", ", Deri.Models.ModelFactory.MethodNames),
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("pretrain", "Pretrain DERI (or MERL with --set network.method=merl) on a prepared store (dataset.data_path)")
+        var cmd = new Command("pretrain",
+            "Pretrain DERI, MERL or an ECG-only baseline (--method NAME) on a prepared store (dataset.data_path)")
         {
-            file, set, output, resume, device, threads,
+            file, set, method, output, resume, device, threads,
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
-            var config = ConfigOptions.Load(result, file, set);
+            var overrides = result.GetValue(set)!.ToList();
+            if (result.GetValue(method) is { } m) overrides.Add($"network.method={m}");
+            var config = DeriConfig.Load(result.GetValue(file), overrides);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);

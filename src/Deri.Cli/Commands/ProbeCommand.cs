@@ -12,13 +12,14 @@ internal static class ProbeCommand
     {
         var run = new Option<string[]>("--run")
         {
-            Description = "Run folder(s); repeat to compare checkpoints (e.g. DERI and MERL) in one table", Required = true,
+            Description = "Run folder(s); repeat to compare checkpoints (e.g. DERI, MERL and baselines) in one table", Required = true,
         };
         var checkpoint = DownstreamOptions.Checkpoint();
         var store = new Option<string[]>("--store") { Description = "Labelled store(s) with train, val and test splits; repeat for several", Required = true };
         var feature = new Option<string>("--feature")
         {
-            Description = "mixed (DERI's feature), aligned (MERL's) or global; auto: mixed for DERI runs, aligned for MERL runs",
+            Description = "mixed (DERI's feature), aligned (MERL's), global, or encoder (the pooled backbone feature map, the ECG-only " +
+                          "baselines' one); auto: mixed for DERI runs, aligned for MERL runs, encoder for baselines",
             DefaultValueFactory = _ => "auto",
         };
         var ratios = new Option<string>("--ratios") { Description = "Training ratios in percent, comma-separated", DefaultValueFactory = _ => "1,10,100" };
@@ -37,7 +38,7 @@ internal static class ProbeCommand
         cmd.SetAction(result => CliErrors.Run(() =>
         {
             var kind = result.GetValue(feature) is "auto" ? (DownstreamFeature?)null : FeatureExtractor.Parse(result.GetValue(feature)!);
-            if (kind == DownstreamFeature.ZeroShot) throw new ArgumentException("--feature: probing uses mixed, aligned or global features");
+            if (kind == DownstreamFeature.ZeroShot) throw new ArgumentException("--feature: probing uses mixed, aligned, global or encoder features");
             var ratioList = ParseRatios(result.GetValue(ratios)!);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             var options = new ProbeOptions(result.GetValue(run)!, result.GetValue(store)!, result.GetValue(checkpoint)!, kind, ratioList,

@@ -5,7 +5,7 @@ namespace Deri.Config;
 /// <summary>
 /// The root of a pretraining config: the sections and key names of the DERI/MERL release's
 /// <c>pretrain/config.yaml</c> (<c>network</c>, <c>dataset</c>, <c>trainer</c>, <c>optimizer</c>,
-/// <c>zeroshot</c>). Every key has a default (METHOD §3, the release's training recipe), so an empty
+/// <c>zeroshot</c>) and <c>ssl</c> for the ECG-only baselines. Every key has a default (METHOD §3, the release's training recipe), so an empty
 /// file is a complete config. Load with <see cref="Load"/>; keys the record does not know are errors.
 /// </summary>
 public sealed record DeriConfig
@@ -24,6 +24,9 @@ public sealed record DeriConfig
 
     /// <summary>Zero-shot evaluation used for checkpoint selection (<c>zeroshot</c> section).</summary>
     public ZeroshotConfig Zeroshot { get; init; } = new();
+
+    /// <summary>The ECG-only self-supervised baselines (<c>ssl</c> section); used when <c>network.method</c> names one.</summary>
+    public SslConfig Ssl { get; init; } = new();
 
     /// <summary>
     /// Reads <paramref name="path"/> (or only the defaults when null), applies <c>--set</c> style
@@ -115,6 +118,7 @@ public sealed record DeriConfig
         Check(double.IsFinite(s.EtaMin) && s.EtaMin >= 0 && s.EtaMin <= p.Lr, "optimizer.scheduler.eta_min", s.EtaMin, "must be in [0, optimizer.params.lr]");
         Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
         Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
+        Ssl.Validate(problems);
         if (problems.Count > 0)
             throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
     }

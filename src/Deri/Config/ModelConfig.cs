@@ -37,7 +37,11 @@ public sealed record ModelConfig
 /// <summary>The <c>network</c> section.</summary>
 public sealed record NetworkConfig
 {
-    /// <summary><c>network.method</c>: <c>deri</c> (default) or <c>merl</c> (CMA + UMA on two dropout views, no decoders).</summary>
+    /// <summary>
+    /// <c>network.method</c>: <c>deri</c> (default), <c>merl</c> (CMA + UMA on two dropout views, no decoders), or an ECG-only
+    /// self-supervised baseline (<c>simclr</c>, <c>byol</c>, <c>barlowtwins</c>, <c>mocov3</c>, <c>simsiam</c>, …: see
+    /// <see cref="Models.ModelFactory.MethodNames"/> and the <c>ssl</c> section).
+    /// </summary>
     public string Method { get; init; } = "deri";
 
     /// <summary><c>network.ecg_model</c>: resnet18|resnet34|resnet50|resnet101|vit_tiny|vit_small|vit_middle|vit_base.</summary>
@@ -87,7 +91,8 @@ public sealed record NetworkConfig
 
     internal void Validate()
     {
-        ModelConfig.Require(Method is "deri" or "merl", "network.method", Method, "expected deri or merl");
+        ModelConfig.Require(Models.ModelFactory.MethodNames.Contains(Method), "network.method", Method,
+            "expected one of " + string.Join(", ", Models.ModelFactory.MethodNames));
         ModelConfig.Require(Models.ModelFactory.EncoderNames.Contains(EcgModel), "network.ecg_model", EcgModel,
             "expected one of " + string.Join(", ", Models.ModelFactory.EncoderNames));
         ModelConfig.Require(NumLeads > 0, "network.num_leads", NumLeads, "must be positive");

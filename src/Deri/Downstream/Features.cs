@@ -17,6 +17,11 @@ public enum DownstreamFeature
     Global,
     /// <summary>The zero-shot ECG embedding that is compared with class prompts.</summary>
     ZeroShot,
+    /// <summary>
+    /// Mean over time of the ECG backbone's feature map: an ECG-only baseline's representation
+    /// (<see cref="Baselines.EcgSslMethod.Represent"/>), and the same pooling of DERI's or MERL's encoder.
+    /// </summary>
+    Encoder,
 }
 
 /// <summary>Features of store records, with the records they belong to.</summary>
@@ -32,7 +37,7 @@ public sealed record FeatureSet(Tensor Features, int[] Rows, IReadOnlyList<strin
 /// <summary>Frozen features of store records computed with a pretrained run.</summary>
 public static class FeatureExtractor
 {
-    /// <summary>Parses <c>mixed</c>, <c>aligned</c>, <c>global</c> or <c>zeroshot</c> (case-insensitive).</summary>
+    /// <summary>Parses <c>mixed</c>, <c>aligned</c>, <c>global</c>, <c>zeroshot</c> or <c>encoder</c> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Any other text.</exception>
     public static DownstreamFeature Parse(string text) => text.Trim().ToLowerInvariant() switch
     {
@@ -40,8 +45,15 @@ public static class FeatureExtractor
         "aligned" => DownstreamFeature.Aligned,
         "global" => DownstreamFeature.Global,
         "zeroshot" or "zero-shot" => DownstreamFeature.ZeroShot,
-        _ => throw new ArgumentException($"unknown feature '{text}': use mixed, aligned, global or zeroshot"),
+        "encoder" => DownstreamFeature.Encoder,
+        _ => throw new ArgumentException($"unknown feature '{text}': use mixed, aligned, global, zeroshot or encoder"),
     };
+
+    /// <summary>A run's own feature: mixed for DERI, aligned for MERL, encoder for the ECG-only baselines.</summary>
+    public static DownstreamFeature DefaultFor(PretrainedRun run) =>
+        !run.IsEcgText ? DownstreamFeature.Encoder
+        : run.Module.Model.Method == PretrainingMethod.Merl ? DownstreamFeature.Aligned
+        : DownstreamFeature.Mixed;
 
     /// <summary>The lower-case name used on the command line and in file headers.</summary>
     public static string Name(DownstreamFeature feature) => feature.ToString().ToLowerInvariant();
@@ -73,9 +85,12 @@ public static class FeatureExtractor
         if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
         if (rows.Length == 0) throw new ArgumentException($"{store.Directory}: no records to encode");
         run.CheckStore(store);
-        var model = run.Module.Model;
-        bool wasTraining = run.Module.training;
-        run.Module.eval();
+        if (!run.IsEcgText && feature != DownstreamFeature.Encoder)
+            throw new ArgumentException(
+                $"{run.Directory}: a {run.Method} run (ECG only) has only the encoder feature, not {Name(feature)}");
+        var network = run.Network;
+        bool wasTraining = network.training;
+        network.eval();
         var values = new List<float>();
         var kept = new List<int>(rows.Length);
         var skipped = new List<string>();
@@ -88,12 +103,13 @@ public static class FeatureExtractor
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 var ecg = store.ReadTensor(rows.AsSpan(start, n), run.Device);        // (B, leads, samples)
-                var f = feature switch
+                var f = run.SslMethod is { } ssl ? ssl.Represent(ecg) : feature switch
                 {
-                    DownstreamFeature.ZeroShot => model.ZeroShotEcgEmbedding(ecg),
-                    DownstreamFeature.Mixed => model.ProbeFeature(ecg, ProbeFeatureKind.Mixed),
-                    DownstreamFeature.Aligned => model.ProbeFeature(ecg, ProbeFeatureKind.Aligned),
-                    DownstreamFeature.Global => model.ProbeFeature(ecg, ProbeFeatureKind.Global),
+                    DownstreamFeature.ZeroShot => run.Module.Model.ZeroShotEcgEmbedding(ecg),
+                    DownstreamFeature.Mixed => run.Module.Model.ProbeFeature(ecg, ProbeFeatureKind.Mixed),
+                    DownstreamFeature.Aligned => run.Module.Model.ProbeFeature(ecg, ProbeFeatureKind.Aligned),
+                    DownstreamFeature.Global => run.Module.Model.ProbeFeature(ecg, ProbeFeatureKind.Global),
+                    DownstreamFeature.Encoder => run.Module.Model.Encoder.forward(ecg).mean([-1]),
                     _ => throw new ArgumentOutOfRangeException(nameof(feature), feature, "unknown feature"),
                 };                                                                       // (B, D)
                 d = (int)f.shape[1];
@@ -115,7 +131,7 @@ public static class FeatureExtractor
         }
         finally
         {
-            run.Module.train(wasTraining);
+            network.train(wasTraining);
         }
         if (kept.Count == 0)
             throw new InvalidDataException($"{store.Directory}: every record gives a non-finite {Name(feature)} feature (first: {skipped[0]})");

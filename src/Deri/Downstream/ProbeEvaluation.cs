@@ -9,7 +9,7 @@ namespace Deri.Downstream;
 /// <param name="Runs">Run folders (several to compare checkpoints, e.g. DERI and MERL).</param>
 /// <param name="Stores">Labelled stores with <c>train</c>, <c>val</c> and <c>test</c> splits.</param>
 /// <param name="Checkpoint"><c>best</c>, <c>last</c> or a checkpoint path (a path only makes sense with one run).</param>
-/// <param name="Feature">Frozen feature; null picks each run's own: <see cref="DownstreamFeature.Mixed"/> for DERI, <see cref="DownstreamFeature.Aligned"/> for MERL.</param>
+/// <param name="Feature">Frozen feature; null picks each run's own (<see cref="FeatureExtractor.DefaultFor"/>): <see cref="DownstreamFeature.Mixed"/> for DERI, <see cref="DownstreamFeature.Aligned"/> for MERL, <see cref="DownstreamFeature.Encoder"/> for the ECG-only baselines.</param>
 /// <param name="Ratios">Training ratios in percent.</param>
 /// <param name="Probe">Linear-probe hyper-parameters (epochs, seed, …).</param>
 /// <param name="BatchSize">Records per forward pass when computing features.</param>
@@ -60,7 +60,7 @@ public static class ProbeEvaluation
         for (int r = 0; r < options.Runs.Count; r++)
         {
             using var run = PretrainedRun.Load(options.Runs[r], options.Checkpoint, device);
-            var feature = options.Feature ?? (run.Module.Model.Method == Models.PretrainingMethod.Merl ? DownstreamFeature.Aligned : DownstreamFeature.Mixed);
+            var feature = options.Feature ?? FeatureExtractor.DefaultFor(run);
             log($"run {runNames[r]}: {run.CheckpointPath}, {FeatureExtractor.Name(feature)} features");
             for (int s = 0; s < options.Stores.Count; s++)
             {

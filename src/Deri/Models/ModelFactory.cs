@@ -1,20 +1,62 @@
+using Deri.Baselines;
 using Deri.Config;
 using Deri.Models.Encoders;
 
 namespace Deri.Models;
 
-/// <summary>Builds ECG encoders and models from a <see cref="ModelConfig"/>: the one place that switches on architecture names.</summary>
+/// <summary>Builds ECG encoders and models from a <see cref="ModelConfig"/>: the one place that switches on architecture and method names.</summary>
 public static class ModelFactory
 {
+    /// <summary>
+    /// The ECG-only self-supervised methods (<c>network.method</c> besides deri and merl) and how each is built.
+    /// Adding a method is one line here plus its section in <see cref="SslConfig"/>.
+    /// </summary>
+    private static readonly (string Name, Func<SslMethodContext, EcgSslMethod> Create)[] SslMethods =
+    [
+        ("simclr", c => new SimClr(c.CreateEncoder(), c.Ssl.Simclr, c.Augmentation())),
+        ("byol", c => new Byol(c.CreateEncoder, c.Ssl.Byol, c.Augmentation(), c.TotalSteps)),
+        ("barlowtwins", c => new BarlowTwins(c.CreateEncoder(), c.Ssl.BarlowTwins, c.Augmentation())),
+        ("mocov3", c => new MocoV3(c.CreateEncoder, c.Ssl.MocoV3, c.Augmentation(), c.TotalSteps)),
+        ("simsiam", c => new SimSiam(c.CreateEncoder(), c.Ssl.Simsiam, c.Augmentation())),
+    ];
+
+    /// <summary>The ECG–text methods, built by <see cref="Create"/>.</summary>
+    public static readonly IReadOnlyList<string> EcgTextMethodNames = ["deri", "merl"];
+
+    /// <summary>The ECG-only methods, built by <see cref="CreateSslMethod"/>.</summary>
+    public static readonly IReadOnlyList<string> SslMethodNames = SslMethods.Select(m => m.Name).ToArray();
+
+    /// <summary>Accepted values of <c>network.method</c>.</summary>
+    public static readonly IReadOnlyList<string> MethodNames = [.. EcgTextMethodNames, .. SslMethodNames];
+
+    /// <summary>Whether <paramref name="method"/> is an ECG-only method (no text encoder, no zero-shot).</summary>
+    public static bool IsEcgOnly(string method) => SslMethodNames.Contains(method);
+
+    /// <summary>
+    /// Builds the ECG-only method <c>network.method</c> names (on the CPU; move it with <c>.to(device)</c>).
+    /// <paramref name="totalSteps"/> is the run's number of optimizer steps (momentum schedules); 0 when only evaluating.
+    /// </summary>
+    /// <exception cref="ArgumentException">The method is deri or merl (use <see cref="Create"/>), or a setting is invalid.</exception>
+    public static EcgSslMethod CreateSslMethod(DeriConfig config, long totalSteps = 0)
+    {
+        string name = config.Network.Method;
+        foreach (var (n, create) in SslMethods)
+            if (n == name) return create(new SslMethodContext(config, totalSteps));
+        throw new ArgumentException(
+            $"network.method = '{name}' is not an ECG-only method (expected one of {string.Join(", ", SslMethodNames)})");
+    }
+
     /// <summary>Accepted values of <c>network.ecg_model</c>.</summary>
     public static readonly IReadOnlyList<string> EncoderNames =
         ["resnet18", "resnet34", "resnet50", "resnet101", "vit_tiny", "vit_small", "vit_middle", "vit_base"];
 
     /// <summary>Builds the configured DERI or MERL model (on the CPU; move it with <c>.to(device)</c>).</summary>
-    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    /// <exception cref="ArgumentException">The configuration is invalid or names an ECG-only method.</exception>
     public static DeriModel Create(ModelConfig config)
     {
         config.Validate();
+        if (IsEcgOnly(config.Network.Method))
+            throw new ArgumentException($"network.method = '{config.Network.Method}' is an ECG-only method: build it with {nameof(CreateSslMethod)}");
         var encoder = CreateEncoder(config.Network, config.Dataset.SeqLength);
         int stride = config.Network.DownconvStride ?? (encoder is ResNet1d ? 3 : 1);
         return new DeriModel(encoder, config, stride);

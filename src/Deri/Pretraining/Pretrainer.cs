@@ -1,3 +1,4 @@
+using Deri.Baselines;
 using Deri.Config;
 using Deri.Data.Store;
 using Deri.Evaluation;
@@ -17,8 +18,10 @@ namespace Deri.Pretraining;
 public sealed record PretrainResult(TrainingSummary Training, string Checkpoint, IReadOnlyList<(string Task, ZeroShotResult Result)> TestResults);
 
 /// <summary>
-/// DERI pretraining from a <see cref="DeriConfig"/>: opens the prepared store, builds the text encoder and
+/// Pretraining from a <see cref="DeriConfig"/>. DERI and MERL: opens the prepared store, builds the text encoder and
 /// the model, trains with zero-shot checkpoint selection, then evaluates the best checkpoint on the test sets.
+/// ECG-only baselines (<see cref="ModelFactory.IsEcgOnly"/>): the same store, encoder and training loop, without
+/// text encoder or zero-shot evaluation; the lowest validation loss selects <c>best.ckpt</c>.
 /// </summary>
 public static class Pretrainer
 {
@@ -86,6 +89,30 @@ public static class Pretrainer
     }
 
     /// <summary>
+    /// Builds the ECG-only method <c>network.method</c> names, on <paramref name="device"/>, and the config the run
+    /// trains with: <c>trainer.loss_weights</c> resolved for the method's terms (<see cref="SslLossWeights"/>).
+    /// </summary>
+    /// <param name="config">The run's config.</param>
+    /// <param name="totalSteps">Optimizer steps of the whole run (momentum schedules); 0 when only evaluating.</param>
+    /// <param name="device">Where the method lives.</param>
+    /// <exception cref="ConfigException">The loss weights do not fit the method.</exception>
+    public static (EcgSslMethod Method, DeriConfig Config) BuildSsl(DeriConfig config, long totalSteps, Device device)
+    {
+        var method = ModelFactory.CreateSslMethod(config, totalSteps);
+        try
+        {
+            var resolved = SslLossWeights.Apply(config, method);
+            method.to(device);
+            return (method, resolved);
+        }
+        catch
+        {
+            method.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs pretraining as configured: <c>dataset.data_path</c> is a store made by <c>deri data prepare</c>
     /// (its <c>train</c> split trains, its <c>val</c> split gives validation losses). Writes everything into
     /// <paramref name="runDirectory"/>; <paramref name="resume"/> continues from a checkpoint exactly.
@@ -101,6 +128,11 @@ public static class Pretrainer
         if (store.Index.Length != config.Dataset.SeqLength)
             throw new InvalidDataException(
                 $"{storeDir}: records are {store.Index.Length} samples long but dataset.seq_length is {config.Dataset.SeqLength}");
+        if (store.Index.Leads != config.Network.NumLeads)
+            throw new InvalidDataException(
+                $"{storeDir}: records have {store.Index.Leads} leads but network.num_leads is {config.Network.NumLeads}");
+        if (ModelFactory.IsEcgOnly(config.Network.Method))
+            return RunEcgOnly(config, store, runDirectory, device, resume, progress, log, cancel);
         var train = StorePairData.ForSplit(store, "train");
         var val = store.IndicesOf("val") is { Length: > 0 } v ? new StorePairData(store, v) : null;
         log($"pretraining data: {storeDir}: {train.Count} train, {val?.Count ?? 0} val pairs");
@@ -133,6 +165,31 @@ public static class Pretrainer
         finally
         {
             foreach (var s in valSets.Concat(testSets).Select(s => s.Store).Distinct()) s.Dispose();
+        }
+    }
+
+    private static PretrainResult RunEcgOnly(DeriConfig config, EcgStore store, string runDirectory, Device device, string? resume,
+        ITrainingProgress? progress, Action<string> log, CancellationToken cancel)
+    {
+        string method = config.Network.Method;
+        var train = StoreEcgData.ForSplit(store, "train");
+        var val = store.IndicesOf("val") is { Length: > 0 } v ? new StoreEcgData(store, v) : null;
+        log($"pretraining data: {store.Directory}: {train.Count} train, {val?.Count ?? 0} val records ({method}, ECG only)");
+        if (config.Zeroshot.ValSets.Count + config.Zeroshot.TestSets.Count > 0)
+            log($"zeroshot.val_sets and zeroshot.test_sets are not used: {method} has no text encoder, so the lowest validation loss selects best.ckpt");
+        long totalSteps = (long)config.Trainer.MaxEpochs * EpochOrder.BatchCount(train.Count, config.Trainer.BatchSize, dropLast: true);
+
+        // Initial weights come from the torch generator: seed it so that a run (and its resumption) is reproducible.
+        torch.random.manual_seed(config.Trainer.Seed);
+        var (module, resolved) = BuildSsl(config, totalSteps, device);
+        using (module)
+        {
+            log($"{method}: {config.Network.EcgModel} encoder, {module.RepresentationDim}-d representation; loss weights " +
+                string.Join(", ", resolved.Trainer.LossWeights.Select(kv => $"{kv.Key} {kv.Value}")));
+            var trainer = new Trainer<EcgBatch>(new SslPretrainingTask(module, device), train, val, resolved, runDirectory, null, progress);
+            var summary = trainer.Run(resume, cancel);
+            string best = File.Exists(trainer.BestCheckpointPath) ? trainer.BestCheckpointPath : trainer.LastCheckpointPath;
+            return new PretrainResult(summary, best, []);
         }
     }
 }

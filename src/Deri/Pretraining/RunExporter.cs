@@ -9,8 +9,8 @@ using Deri.Weights;
 namespace Deri.Pretraining;
 
 /// <summary>
-/// Exports a pretrained run's weights for use outside Deri: <c>model.safetensors</c> (the DERI/MERL model under
-/// its PyTorch state-dict names), <c>config.json</c> (the run's resolved config, with the YAML key names), and,
+/// Exports a pretrained run's weights for use outside Deri: <c>model.safetensors</c> (the DERI/MERL model, or an
+/// ECG-only baseline's method, under its PyTorch state-dict names), <c>config.json</c> (the run's resolved config, with the YAML key names), and,
 /// when the text encoder was trained jointly, <c>text/</c> as a Hugging Face BERT folder.
 /// </summary>
 public static class RunExporter
@@ -20,7 +20,8 @@ public static class RunExporter
     {
         Directory.CreateDirectory(directory);
         string weights = Path.Combine(directory, "model.safetensors");
-        StateDictLoader.Save(run.Module.Model, weights, new Dictionary<string, string>
+        // A baseline run exports its whole method (encoder, heads, momentum networks) under its state-dict names.
+        StateDictLoader.Save(run.IsEcgText ? run.Module.Model : run.Network, weights, new Dictionary<string, string>
         {
             ["format"] = "pt",
             ["deri_checkpoint"] = run.CheckpointPath,
@@ -29,7 +30,7 @@ public static class RunExporter
         string json = ToJson(run.Config).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteAllText(config, json);
         var files = new List<string> { weights, config };
-        if (!run.Module.TextEncoder.Frozen)
+        if (run.IsEcgText && !run.Module.TextEncoder.Frozen)
         {
             string text = Path.Combine(directory, "text");
             run.Module.TextEncoder.Save(text);

@@ -1,5 +1,7 @@
+using Deri.Baselines;
 using Deri.Config;
 using Deri.Data.Store;
+using Deri.Models;
 using Deri.Training;
 using static TorchSharp.torch;
 
@@ -7,16 +9,21 @@ namespace Deri.Pretraining;
 
 /// <summary>
 /// A pretrained run opened for downstream use: its configuration and its pretraining module with the weights of
-/// one checkpoint, in eval mode. Dispose it to release the module.
+/// one checkpoint, in eval mode. A DERI or MERL run (<see cref="IsEcgText"/>) has <see cref="Module"/>; a run of an
+/// ECG-only baseline has <see cref="SslMethod"/> instead. Dispose it to release the module.
 /// </summary>
 public sealed class PretrainedRun : IDisposable
 {
-    private PretrainedRun(string directory, string checkpoint, DeriConfig config, DeriPretrainingModule module, Device device)
+    private readonly DeriPretrainingModule? module;
+
+    private PretrainedRun(string directory, string checkpoint, DeriConfig config, DeriPretrainingModule? module, EcgSslMethod? sslMethod,
+        Device device)
     {
         Directory = directory;
         CheckpointPath = checkpoint;
         Config = config;
-        Module = module;
+        this.module = module;
+        SslMethod = sslMethod;
         Device = device;
     }
 
@@ -29,8 +36,24 @@ public sealed class PretrainedRun : IDisposable
     /// <summary>The run's configuration (<c>RUN/config.yaml</c>).</summary>
     public DeriConfig Config { get; }
 
-    /// <summary>The model and text encoder, in eval mode.</summary>
-    public DeriPretrainingModule Module { get; }
+    /// <summary>The run's <c>network.method</c>.</summary>
+    public string Method => Config.Network.Method;
+
+    /// <summary>Whether the run is an ECG–text model (DERI or MERL), with a text encoder and zero-shot classification.</summary>
+    public bool IsEcgText => module is not null;
+
+    /// <summary>The model and text encoder of a DERI or MERL run, in eval mode.</summary>
+    /// <exception cref="InvalidOperationException">The run is an ECG-only baseline (see <see cref="SslMethod"/>).</exception>
+    public DeriPretrainingModule Module => module ?? throw new InvalidOperationException(
+        $"{Directory}: the run was pretrained with {Method}, an ECG-only method without text encoder: it has no ECG–text model, " +
+        "so zero-shot classification, report features and the mixed/aligned/global/zeroshot features are not available " +
+        "(probe, embed and t-SNE use its encoder feature)");
+
+    /// <summary>The ECG-only method of a baseline run, in eval mode; null for DERI and MERL runs.</summary>
+    public EcgSslMethod? SslMethod { get; }
+
+    /// <summary>The module whose weights were loaded (the ECG–text module or the ECG-only method).</summary>
+    public TorchSharp.torch.nn.Module Network => (TorchSharp.torch.nn.Module?)module ?? SslMethod!;
 
     /// <summary>The device the module lives on.</summary>
     public Device Device { get; }
@@ -60,8 +83,8 @@ public sealed class PretrainedRun : IDisposable
     }
 
     /// <summary>
-    /// Opens a run made by <see cref="Pretrainer.Run"/>: reads <c>RUN/config.yaml</c>, builds the module with the
-    /// run's text encoder (the vocabulary in <c>RUN/text</c>, or the pretrained folder the config names) and loads the
+    /// Opens a run made by <see cref="Pretrainer.Run"/>: reads <c>RUN/config.yaml</c>, builds the ECG-only method it
+    /// names, or the module with the run's text encoder (the vocabulary in <c>RUN/text</c>, or the pretrained folder the config names) and loads the
     /// checkpoint's weights strictly.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The run folder or its <c>config.yaml</c> is missing.</exception>
@@ -75,6 +98,21 @@ public sealed class PretrainedRun : IDisposable
         if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
         string ckpt = ResolveCheckpoint(dir, checkpoint);
         var config = DeriConfig.Load(configPath);
+        if (ModelFactory.IsEcgOnly(config.Network.Method))
+        {
+            var (method, resolved) = Pretrainer.BuildSsl(config, totalSteps: 0, device);
+            try
+            {
+                Checkpoint.Load(ckpt, method, optimizer: null, restoreRng: false);
+                method.eval();
+                return new PretrainedRun(dir, ckpt, resolved, null, method, device);
+            }
+            catch
+            {
+                method.Dispose();
+                throw;
+            }
+        }
         var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
             $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) and the pretrained text encoder " +
             $"folder its config names (network.text_model = '{config.Network.TextModel}') is not found from {Environment.CurrentDirectory}"),
@@ -83,7 +121,7 @@ public sealed class PretrainedRun : IDisposable
         {
             Checkpoint.Load(ckpt, module, optimizer: null, restoreRng: false);
             module.eval();
-            return new PretrainedRun(dir, ckpt, config, module, device);
+            return new PretrainedRun(dir, ckpt, config, module, null, device);
         }
         catch
         {
@@ -103,5 +141,5 @@ public sealed class PretrainedRun : IDisposable
     }
 
     /// <summary>Releases the module.</summary>
-    public void Dispose() => Module.Dispose();
+    public void Dispose() => Network.Dispose();
 }
