@@ -4,10 +4,11 @@ using Deri.Data.Store;
 using Deri.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
+using Xunit.Abstractions;
 
 namespace Deri.Tests.Baselines;
 
-public class ClocsTests
+public class ClocsTests(ITestOutputHelper output)
 {
     // The paper's loss, written out: log-softmax by rows and columns of exp(cos/τ), diagonal terms, same-patient terms.
     private static double ExpectedLoss(float[] v, int views, int b, int e, string?[]? patients, double tau)
@@ -145,6 +146,7 @@ public class ClocsTests
         manual_seed(14);
         using var method = Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { Mode = "cmsmlc" });
         var (before, after) = SslTestData.Train(method, count: 32, length: 256, batchSize: 8, epochs: 4, lr: 3e-3);
+        output.WriteLine($"probe loss {before:F4} → {after:F4}");
         Assert.True(after < before * 0.9, $"loss {before:F4} → {after:F4}");
     }
 
