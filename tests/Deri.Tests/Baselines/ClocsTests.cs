@@ -141,6 +141,23 @@ public class ClocsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AVitBackboneIsBuiltForOneSegment()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(15);
+        // A ViT has a fixed token count, so the segment-based methods build it for the segment and cut records into segments.
+        var vit = new Deri.Config.NetworkConfig { EcgModel = "vit_tiny", PatchSize = 32, NumLeads = 12 };
+        using var clocs = Clocs.Create(vit, 256, new ClocsConfig { Mode = "cmsmlc" });
+        using var astcl = Astcl.Create(vit, 256, new AstclConfig());
+        using var batch = SslTestData.Batch(SslTestData.Signals(2, 256, 2), 256, [0, 1]);
+        Assert.True(double.IsFinite(clocs.Losses(batch)[Clocs.LossTerm].ToDouble()));
+        Assert.True(double.IsFinite(astcl.Losses(batch)[Astcl.TemporalTerm].ToDouble()));
+        clocs.eval();
+        using var _ = no_grad();
+        Assert.Equal([2L, 192], clocs.Represent(batch.Ecg).shape);
+    }
+
+    [Fact]
     public void ShortTrainingReducesTheLoss()
     {
         manual_seed(14);
