@@ -6,6 +6,8 @@ using Xunit.Abstractions;
 
 namespace Deri.Tests.Baselines;
 
+// Seeded draws from the torch default generator: no other test may draw from it meanwhile.
+[Collection("torch-global-generator")]
 public class AstclTests(ITestOutputHelper output)
 {
     private static Astcl Build(AstclConfig config, int length = 256)

@@ -8,6 +8,8 @@ using Xunit.Abstractions;
 
 namespace Deri.Tests.Baselines;
 
+// Seeded draws from the torch default generator: no other test may draw from it meanwhile.
+[Collection("torch-global-generator")]
 public class ClocsTests(ITestOutputHelper output)
 {
     // The paper's loss, written out: log-softmax by rows and columns of exp(cos/τ), diagonal terms, same-patient terms.

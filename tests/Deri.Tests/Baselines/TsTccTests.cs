@@ -87,6 +87,8 @@ internal static class SslTestData
     }
 }
 
+// Seeded draws from the torch default generator: no other test may draw from it meanwhile.
+[Collection("torch-global-generator")]
 public class TsTccTests(ITestOutputHelper output)
 {
     [Fact]
@@ -223,7 +225,7 @@ public class TsTccTests(ITestOutputHelper output)
         using var method = TsTcc.Create(SslTestData.TinyResNet, 256, new TsTccConfig { Timesteps = 4 });
         var (before, after) = SslTestData.Train(method, count: 32, length: 256, batchSize: 8, epochs: 6, lr: 3e-3);
         output.WriteLine($"probe loss {before:F4} → {after:F4}");
-        // Chance level is ≈ 2·ln 8 + 0.7·ln 15 ≈ 6.1; six epochs of 4 steps reach ≈ 5.5.
-        Assert.True(after < before * 0.95, $"loss {before:F4} → {after:F4}");
+        // Chance level is ≈ 2·ln 8 + 0.7·ln 15 ≈ 6.1; six epochs of 4 steps went from 6.40 to 5.14.
+        Assert.True(after < before * 0.9, $"loss {before:F4} → {after:F4}");
     }
 }
