@@ -118,7 +118,9 @@ public sealed record AstclConfig
 /// first lead group and the denoised second lead group (leads outside a group zeroed). The adversarial game of the
 /// paper's "discriminator and encoder" is the <c>adv</c> term: a discriminator learns to tell the enhanced views'
 /// features from the denoised views' (binary cross-entropy), and its gradient into the encoder is reversed (scaled by
-/// <c>discriminator_lambda</c>) so the encoder pulls both views into one distribution.
+/// <c>discriminator_lambda</c>) so the encoder pulls both views into one distribution. (The perturbation module also
+/// receives the <c>adv</c> gradient, reversed twice: it is pushed to make the enhanced views recognisable, which
+/// favours stronger noise, like the reversed contrastive gradient, within the <c>max_*</c> bounds.)
 /// </para>
 /// <para>
 /// Simplifications: the paper's spatiotemporal prediction with an alternating predictor/stop-gradient (SimSiam-style)
