@@ -21,7 +21,8 @@ public static class DataSplits
 /// <param name="Report">Report text (may be empty for label-only datasets).</param>
 /// <param name="Labels">0/1 per class of <see cref="EcgDataset.LabelNames"/> (empty when the dataset has no labels).</param>
 /// <param name="Split"><see cref="DataSplits.Train"/>, <see cref="DataSplits.Val"/> or <see cref="DataSplits.Test"/>.</param>
-public sealed record DatasetEntry(string Id, string RecordPath, string Report, float[] Labels, string Split);
+/// <param name="Patient">The patient the record belongs to when the dataset names one (PTB-XL <c>patient_id</c>, MIMIC <c>subject_id</c>), else null.</param>
+public sealed record DatasetEntry(string Id, string RecordPath, string Report, float[] Labels, string Split, string? Patient = null);
 
 /// <summary>A dataset ready to be preprocessed: its entries, label names and the preprocessing it calls for.</summary>
 public sealed class EcgDataset

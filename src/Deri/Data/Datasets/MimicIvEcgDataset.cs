@@ -43,8 +43,8 @@ public static class MimicIvEcgDataset
         foreach (var row in measurements.Rows)
             reports[row[mStudy].Trim()] = CleanReport(reportCols.Select(c => row[c]), options.MinWords);
 
-        int rStudy = records.Column("study_id"), rPath = records.Column("path");
-        var kept = new List<(string Id, string Path, string Report)>();
+        int rStudy = records.Column("study_id"), rPath = records.Column("path"), rSubject = records.TryColumn("subject_id");
+        var kept = new List<(string Id, string Path, string Report, string? Patient)>();
         var skipped = new List<DatasetIssue>();
         foreach (var row in records.Rows)
         {
@@ -54,7 +54,7 @@ public static class MimicIvEcgDataset
             else if (report == null)
                 skipped.Add(new DatasetIssue(study, $"report has fewer than {options.MinWords} words"));
             else
-                kept.Add((study, Path.Combine(root, row[rPath].Trim()) + ".hea", report));
+                kept.Add((study, Path.Combine(root, row[rPath].Trim()) + ".hea", report, rSubject >= 0 ? NonEmpty(row[rSubject]) : null));
         }
         var (labelNames, labels) = ReadLabels(Path.Combine(root, LabelsFile));
         if (labels != null)
@@ -63,9 +63,12 @@ public static class MimicIvEcgDataset
             kept.RemoveAll(k => !labels.ContainsKey(k.Id));
         }
         var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, options.TestFraction, options.Seed);
-        var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, labels?[k.Id] ?? [], splits[i])).ToList();
+        var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, labels?[k.Id] ?? [], splits[i], k.Patient)).ToList();
         return new EcgDataset("mimic", labelNames, entries, PreprocessConfig.Default, skipped);
     }
+
+    // A blank subject_id cell means the patient is unknown, not a patient called "".
+    private static string? NonEmpty(string cell) => string.IsNullOrWhiteSpace(cell) ? null : cell.Trim();
 
     /// <summary>Name of the optional label file beside <c>record_list.csv</c>.</summary>
     public const string LabelsFile = "labels.csv";

@@ -114,6 +114,7 @@ public static partial class PtbXlDataset
         var db = CsvTable.Read(Path.Combine(root, "ptbxl_database.csv"));
         var statements = ReadStatements(Path.Combine(root, "scp_statements.csv"));
         int cId = db.Column("ecg_id"), cCodes = db.Column("scp_codes"), cFold = db.Column("strat_fold");
+        int cPatient = db.TryColumn("patient_id");
         int cFile = db.Column(options.Rate == 500 ? "filename_hr" : "filename_lr");
         int cReport = options.Report == PtbXlReport.Original ? db.Column("report") : -1;
 
@@ -164,7 +165,9 @@ public static partial class PtbXlDataset
                 split = FoldSplit(row[cFold], options, db.Path, id);
             }
             if (split == null) { skipped.Add(new DatasetIssue(id, $"fold {row[cFold]} is in no split")); continue; }
-            entries.Add(new DatasetEntry(id, path, report, labels, split));
+            // patient_id is a float cell ("15709.0"); a blank cell leaves the patient unknown.
+            string? patient = cPatient >= 0 && !string.IsNullOrWhiteSpace(row[cPatient]) ? NormalizeId(row[cPatient]) : null;
+            entries.Add(new DatasetEntry(id, path, report, labels, split, patient));
         }
         return new EcgDataset("ptbxl", labelNames, entries, PreprocessConfig.Default, skipped);
     }

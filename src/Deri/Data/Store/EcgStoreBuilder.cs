@@ -205,7 +205,7 @@ public static class EcgStoreBuilder
         }
 
         // Finalise: index, bad and skipped lists, then one rename of the whole folder.
-        var entries = written.Select(i => dataset.Entries[i]).Select(e => new StoreEntry(e.Id, e.Split, e.Report, e.Labels)).ToList();
+        var entries = written.Select(i => dataset.Entries[i]).Select(e => new StoreEntry(e.Id, e.Split, e.Report, e.Labels, e.Patient)).ToList();
         var index = new StoreIndex
         {
             Dataset = dataset.Name,
@@ -251,6 +251,8 @@ public static class EcgStoreBuilder
         {
             Add(e.Id); Add(e.RecordPath); Add(e.Split); Add(e.Report);
             Add(string.Join(",", e.Labels));
+            // Only named patients enter the hash, so stores of datasets without patients keep their fingerprint.
+            if (e.Patient != null) Add("patient=" + e.Patient);
         }
         return Convert.ToHexString(sha.GetHashAndReset());
     }
