@@ -26,8 +26,11 @@ public sealed record StMemConfig
     /// <summary><c>depth</c>: encoder blocks (paper 12).</summary>
     public int Depth { get; init; } = 2;
 
-    /// <summary><c>heads</c>: encoder attention heads (paper 12); must divide <see cref="Width"/>.</summary>
+    /// <summary><c>heads</c>: encoder attention heads (paper 12).</summary>
     public int Heads { get; init; } = 4;
+
+    /// <summary><c>head_dim</c>: width of every attention head, encoder and decoder (release 64).</summary>
+    public int HeadDim { get; init; } = 16;
 
     /// <summary><c>decoder_width</c>: decoder token width (paper 256).</summary>
     public int DecoderWidth { get; init; } = 32;
@@ -35,14 +38,17 @@ public sealed record StMemConfig
     /// <summary><c>decoder_depth</c>: decoder blocks (paper 4).</summary>
     public int DecoderDepth { get; init; } = 1;
 
-    /// <summary><c>decoder_heads</c>: decoder attention heads (paper 4); must divide <see cref="DecoderWidth"/>.</summary>
+    /// <summary><c>decoder_heads</c>: decoder attention heads (paper 4).</summary>
     public int DecoderHeads { get; init; } = 4;
 
     /// <summary><c>mask_ratio</c>: fraction of each lead's patches that are masked (paper 0.75); each lead keeps ⌊n·(1−ratio)⌋ ≥ 1.</summary>
     public double MaskRatio { get; init; } = 0.75;
 
-    /// <summary><c>norm_targets</c>: standardise each target patch by its own mean and variance (MAE's <c>norm_pix_loss</c>).</summary>
-    public bool NormTargets { get; init; }
+    /// <summary>
+    /// <c>norm_targets</c>: standardise each target patch by its own mean and variance (MAE's <c>norm_pix_loss</c>;
+    /// on in the release's pretraining config, hence the default).
+    /// </summary>
+    public bool NormTargets { get; init; } = true;
 
     /// <summary>Checks every value for an input of <paramref name="leads"/> × <paramref name="seqLength"/>.</summary>
     /// <exception cref="ArgumentException">A key has a value the model cannot be built with; the message names it.</exception>
@@ -51,10 +57,12 @@ public sealed record StMemConfig
         Require(leads > 0, "num_leads", leads, "must be positive");
         Require(PatchSize > 0 && seqLength % PatchSize == 0, "patch_size", PatchSize,
             $"must be positive and divide the input length {seqLength}");
-        Require(Width > 0 && Heads > 0 && Width % Heads == 0, "heads", Heads, $"must be positive and divide width {Width}");
+        Require(Width > 0 && Width % 2 == 0, "width", Width, "must be positive and even (sine-cosine positions)");
+        Require(Heads > 0, "heads", Heads, "must be positive");
+        Require(HeadDim > 0, "head_dim", HeadDim, "must be positive");
         Require(Depth > 0, "depth", Depth, "must be positive");
-        Require(DecoderWidth > 0 && DecoderHeads > 0 && DecoderWidth % DecoderHeads == 0, "decoder_heads", DecoderHeads,
-            $"must be positive and divide decoder_width {DecoderWidth}");
+        Require(DecoderWidth > 0 && DecoderWidth % 2 == 0, "decoder_width", DecoderWidth, "must be positive and even (sine-cosine positions)");
+        Require(DecoderHeads > 0, "decoder_heads", DecoderHeads, "must be positive");
         Require(DecoderDepth > 0, "decoder_depth", DecoderDepth, "must be positive");
         Require(MaskRatio is >= 0 and < 1, "mask_ratio", MaskRatio, "must be in [0, 1)");
         Require((int)(seqLength / PatchSize * (1 - MaskRatio)) >= 1, "mask_ratio", MaskRatio,
@@ -70,29 +78,26 @@ public sealed record StMemConfig
 
 /// <summary>
 /// ST-MEM, spatio-temporal masked electrocardiogram modelling (Na et al., ICLR 2024): every lead is cut into
-/// non-overlapping patches embedded by one linear map shared across leads, with temporal position embeddings, a
-/// learnable embedding per lead and a SEP token at each end of every lead. A random fraction (<c>mask_ratio</c>) of each lead's patches
-/// is masked; a ViT encodes the visible tokens of all leads together (so attention mixes time and leads); a light
-/// decoder fills the masked positions with a mask token and reconstructs every lead's patches from that lead's
-/// tokens. The loss is the MSE over the masked patches only. The representation is the mean of the encoder's
-/// output tokens over all leads and patches (SEP tokens excluded) of the unmasked input, layer-normalised.
+/// non-overlapping patches embedded by one map shared across leads, with temporal position embeddings, a learnable
+/// embedding per lead and a SEP token at each end of every lead. A random fraction (<c>mask_ratio</c>) of each lead's
+/// patches is masked; a ViT encodes the visible tokens of all leads together (so attention mixes time and leads); a
+/// light decoder fills the masked positions with a mask embedding and reconstructs every lead's patches from that
+/// lead's tokens alone. The loss is the MSE over the masked patches only. The representation is the mean of the
+/// encoder's output tokens over all leads and patches (SEP tokens excluded) of the unmasked input, layer-normalised.
 /// </summary>
 /// <remarks>
-/// Field names follow the authors' state-dict keys without the <c>encoder.</c> prefix. Position embeddings are
-/// the fixed 1-D sine–cosine tables of MAE (not trained), as in the authors' pretraining model.
+/// Parameter names follow the release (<c>encoder.*</c>, <c>to_decoder_embedding</c>, <c>mask_embedding</c>,
+/// <c>decoder_pos_embed</c>, <c>decoder_blocks.*</c>, <c>decoder_norm</c>, <c>decoder_head</c>), as do its
+/// initialisation (xavier-uniform linear weights, zero biases, N(0, 0.02²) SEP, lead and mask embeddings) and its
+/// fixed sine–cosine position tables.
 /// </remarks>
 public sealed class StMem : EcgSslMethod
 {
-    private readonly Linear to_patch_embedding;
-    private readonly Parameter pos_embedding;
-    private readonly Parameter sep_embedding;
-    private readonly Parameter lead_embeddings;
-    private readonly ModuleList<VitBlock> blocks;
-    private readonly LayerNorm norm;
-    private readonly Parameter mask_token;
-    private readonly Linear decoder_embed;
+    private readonly StMemEncoder encoder;
+    private readonly Linear to_decoder_embedding;
+    private readonly Parameter mask_embedding;
     private readonly Parameter decoder_pos_embed;
-    private readonly ModuleList<VitBlock> decoder_blocks;
+    private readonly ModuleList<PreNormTransformerBlock> decoder_blocks;
     private readonly LayerNorm decoder_norm;
     private readonly Linear decoder_head;
     private readonly StMemConfig config;
@@ -105,23 +110,26 @@ public sealed class StMem : EcgSslMethod
         this.config = config.Validate(leads, seqLength);
         (this.leads, length, patch) = (leads, seqLength, config.PatchSize);
         patches = seqLength / config.PatchSize;
-        to_patch_embedding = Linear(patch, config.Width);
-        // Positions 0 and n+1 belong to the left and right SEP token, 1..n to the patches.
-        pos_embedding = Parameter(SinCosTable(patches + 2, config.Width), requires_grad: false);
-        sep_embedding = Parameter(randn(config.Width).mul_(0.02));
-        lead_embeddings = Parameter(randn(leads, config.Width).mul_(0.02));
-        blocks = new ModuleList<VitBlock>();
-        for (int i = 0; i < config.Depth; i++) blocks.Add(new VitBlock($"{i}", config.Width, config.Heads, 0));
-        norm = LayerNorm(config.Width);
-        mask_token = Parameter(randn(1, 1, 1, config.DecoderWidth).mul_(0.02));
-        decoder_embed = Linear(config.Width, config.DecoderWidth);
-        decoder_pos_embed = Parameter(SinCosTable(patches + 2, config.DecoderWidth), requires_grad: false);
-        decoder_blocks = new ModuleList<VitBlock>();
+        long d = config.DecoderWidth;
+        encoder = new StMemEncoder("encoder", leads, seqLength, config);
+        to_decoder_embedding = Linear(config.Width, d);
+        mask_embedding = Parameter(zeros(1, 1, d));
+        decoder_pos_embed = Parameter(PositionTable(patches, d), requires_grad: false);
+        decoder_blocks = new ModuleList<PreNormTransformerBlock>();
         for (int i = 0; i < config.DecoderDepth; i++)
-            decoder_blocks.Add(new VitBlock($"{i}", config.DecoderWidth, config.DecoderHeads, 0));
-        decoder_norm = LayerNorm(config.DecoderWidth);
-        decoder_head = Linear(config.DecoderWidth, patch);
+            decoder_blocks.Add(new PreNormTransformerBlock($"{i}", d, 4 * d, config.DecoderHeads, config.HeadDim, qkvBias: true));
+        decoder_norm = LayerNorm(d, eps: 1e-6);
+        decoder_head = Linear(d, patch);
         RegisterComponents();
+        using (no_grad())
+        {
+            foreach (var module in modules().OfType<Linear>())
+            {
+                init.xavier_uniform_(module.weight!);
+                module.bias?.zero_();
+            }
+            init.normal_(mask_embedding, std: 0.02);
+        }
     }
 
     /// <summary>Builds ST-MEM for <c>network.num_leads</c> leads of <paramref name="seqLength"/> samples.</summary>
@@ -134,6 +142,9 @@ public sealed class StMem : EcgSslMethod
     /// <inheritdoc/>
     public override long RepresentationDim => config.Width;
 
+    /// <summary>The encoder whose output <see cref="Represent"/> gives.</summary>
+    public StMemEncoder Encoder => encoder;
+
     /// <summary>Patches per lead.</summary>
     public long PatchesPerLead => patches;
 
@@ -145,28 +156,37 @@ public sealed class StMem : EcgSslMethod
     {
         var ecg = CheckInput(batch.Ecg);
         var (pred, mask) = Reconstruct(ecg);
-        return new LossTerms().Add("masked_mse", MaskedMse(pred, Patchify(ecg, patch), mask, config.NormTargets));
+        return new LossTerms().Add("masked_mse", MaskedMse(pred, StMemEncoder.Patchify(ecg, patch), mask, config.NormTargets));
     }
 
     /// <summary>
-    /// One masked reconstruction: draws a mask from the torch default generator, encodes the visible patches and
-    /// decodes all of them. Returns the predicted patches <c>(B, leads, n, patch)</c> and the mask
-    /// <c>(B, leads, n)</c> (1 = masked, 0 = visible).
+    /// One masked reconstruction. Per lead the patches are ordered by <paramref name="noise"/> <c>(B, leads, n)</c>
+    /// (drawn uniformly from the torch default generator when null) and the ⌊n·(1 − mask_ratio)⌋ lowest stay
+    /// visible. Returns the predicted patches <c>(B, leads, n, patch)</c> and the mask <c>(B, leads, n)</c>
+    /// (1 = masked, 0 = visible).
     /// </summary>
-    public (Tensor Prediction, Tensor Mask) Reconstruct(Tensor ecg)
+    public (Tensor Prediction, Tensor Mask) Reconstruct(Tensor ecg, Tensor? noise = null)
     {
         CheckInput(ecg);
-        using var scope = NewDisposeScope();
         long b = ecg.shape[0], w = config.Width, d = config.DecoderWidth, keep = VisiblePerLead;
-        var tokens = to_patch_embedding.forward(Patchify(ecg, patch)) + PatchPositions(pos_embedding); // (B, C, n, W)
-        var (idsKeep, mask, idsRestore) = RandomMasking(b, leads, patches, keep, ecg.device);
-        var visible = tokens.gather(2, idsKeep.unsqueeze(-1).expand(b, leads, keep, w)); // (B, C, keep, W)
-        var encoded = norm.forward(Encode(visible)); // (B, C·(keep+2), W)
+        if (noise is not null && !noise.shape.SequenceEqual([b, leads, patches]))
+            throw new ArgumentException($"st_mem: mask noise must be ({b}, {leads}, {patches}), got ({string.Join(", ", noise.shape)})");
+        using var scope = NewDisposeScope();
+        noise ??= rand(b, leads, patches, device: ecg.device);
+        var tokens = encoder.Tokens(ecg); // (B, C, n, W)
+        var idsShuffle = noise.argsort(2);
+        var idsRestore = idsShuffle.argsort(2);
+        var visible = tokens.gather(2, idsShuffle[.., .., ..(int)keep].unsqueeze(-1).expand(b, leads, keep, w)); // (B, C, keep, W)
+        var mask = ones(b, leads, patches, device: ecg.device);
+        mask[.., .., ..(int)keep] = 0;
+        mask = mask.gather(2, idsRestore);
+        var encoded = encoder.Encode(visible); // (B, C·(keep+2), W), normalised
 
-        var x = decoder_embed.forward(encoded).view(b, leads, keep + 2, d);
-        var masked = mask_token.expand(b, leads, patches - keep, d);
+        var x = to_decoder_embedding.forward(encoded).view(b, leads, keep + 2, d);
+        var masked = mask_embedding.unsqueeze(1).expand(b, leads, patches - keep, d);
         var body = cat([x[.., .., 1..(int)(keep + 1)], masked], 2)
-            .gather(2, idsRestore.unsqueeze(-1).expand(b, leads, patches, d)) + PatchPositions(decoder_pos_embed); // (B, C, n, D)
+            .gather(2, idsRestore.unsqueeze(-1).expand(b, leads, patches, d))
+            + decoder_pos_embed[.., 1..(int)(patches + 1)].unsqueeze(1); // (B, C, n, D)
         var left = x[.., .., ..1] + decoder_pos_embed[.., ..1].unsqueeze(1);
         var right = x[.., .., ^1..] + decoder_pos_embed[.., ^1..].unsqueeze(1);
         // The decoder attends within each lead: leads become batch entries, (B·C, n+2, D).
@@ -176,19 +196,8 @@ public sealed class StMem : EcgSslMethod
         return (pred.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
-    /// <summary>
-    /// ECG <c>(B, leads, L)</c> → <c>(B, width)</c>: all patches visible, the encoder's output tokens averaged over
-    /// leads and patches (SEP tokens left out), then the encoder's final layer norm (as the authors' encoder).
-    /// </summary>
-    public override Tensor Represent(Tensor ecg)
-    {
-        CheckInput(ecg);
-        using var scope = NewDisposeScope();
-        long b = ecg.shape[0];
-        var tokens = to_patch_embedding.forward(Patchify(ecg, patch)) + PatchPositions(pos_embedding);
-        var encoded = Encode(tokens).view(b, leads, patches + 2, config.Width)[.., .., 1..(int)(patches + 1)];
-        return norm.forward(encoded.mean([1, 2])).MoveToOuterDisposeScope();
-    }
+    /// <summary>ECG <c>(B, leads, L)</c> → <c>(B, width)</c>, the encoder's representation of the unmasked input.</summary>
+    public override Tensor Represent(Tensor ecg) => encoder.forward(CheckInput(ecg));
 
     /// <summary>
     /// The masked MSE of ST-MEM: per patch the mean of (prediction − target)² over its samples, then the mean over the
@@ -211,6 +220,70 @@ public sealed class StMem : EcgSslMethod
         return ((perPatch * mask).sum() / mask.sum()).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The release's position table <c>(1, n+2, width)</c>: rows 0 and n+1 (the SEP positions) are zero; row j+1 is
+    /// MAE's 1-D sine–cosine embedding of patch j, sin(j·ωᵢ) for i &lt; width/2 and cos(j·ω_{i−width/2}) after,
+    /// with ωᵢ = 10000^(−i/(width/2)).
+    /// </summary>
+    public static Tensor PositionTable(long patches, long width)
+    {
+        if (width % 2 != 0) throw new ArgumentException($"sine-cosine positions need an even width, got {width}");
+        long half = width / 2;
+        var table = new float[(patches + 2) * width];
+        for (long j = 0; j < patches; j++)
+            for (long i = 0; i < half; i++)
+            {
+                double angle = j * Math.Pow(10000, -(double)i / half);
+                table[(j + 1) * width + i] = (float)Math.Sin(angle);
+                table[(j + 1) * width + half + i] = (float)Math.Cos(angle);
+            }
+        return tensor(table, [1, patches + 2, width]).clone();
+    }
+
+    private Tensor CheckInput(Tensor ecg)
+    {
+        if (ecg.dim() != 3 || ecg.shape[1] != leads || ecg.shape[2] != length)
+            throw new ArgumentException($"st_mem: built for ECG (B, {leads}, {length}), got ({string.Join(", ", ecg.shape)})");
+        return ecg;
+    }
+}
+
+/// <summary>
+/// ST-MEM's ViT encoder (<c>encoder.*</c>): <c>to_patch_embedding</c> LayerNorm(patch) → Linear(patch, width) →
+/// LayerNorm(width) applied to every lead's patches, the fixed <c>pos_embedding</c> table, <c>sep_embedding</c>,
+/// one <c>lead_embeddings.i</c> per lead, blocks <c>block0</c>… over all leads' tokens together, and <c>norm</c>.
+/// </summary>
+public sealed class StMemEncoder : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential to_patch_embedding;
+    private readonly Parameter pos_embedding;
+    private readonly Parameter sep_embedding;
+    private readonly ParameterList lead_embeddings;
+    private readonly List<PreNormTransformerBlock> blocks = [];
+    private readonly LayerNorm norm;
+    private readonly long leads, patch, patches, width;
+
+    /// <summary>The encoder for <paramref name="leads"/> × <paramref name="seqLength"/> inputs.</summary>
+    public StMemEncoder(string name, int leads, int seqLength, StMemConfig config) : base(name)
+    {
+        config.Validate(leads, seqLength);
+        (this.leads, patch, width) = (leads, config.PatchSize, config.Width);
+        patches = seqLength / patch;
+        to_patch_embedding = Sequential(("1", LayerNorm(patch)), ("2", Linear(patch, width)), ("3", LayerNorm(width)));
+        pos_embedding = Parameter(StMem.PositionTable(patches, width), requires_grad: false);
+        sep_embedding = Parameter(randn(width).mul_(0.02));
+        lead_embeddings = new ParameterList();
+        for (int i = 0; i < leads; i++) lead_embeddings.Add(Parameter(randn(width).mul_(0.02)));
+        norm = LayerNorm(width);
+        RegisterComponents();
+        for (int i = 0; i < config.Depth; i++)
+        {
+            var block = new PreNormTransformerBlock($"block{i}", width, 4 * width, config.Heads, config.HeadDim, qkvBias: true);
+            blocks.Add(block);
+            register_module($"block{i}", block);
+        }
+    }
+
     /// <summary>(B, leads, L) → (B, leads, L/patch, patch): consecutive samples of each lead.</summary>
     public static Tensor Patchify(Tensor ecg, long patch)
     {
@@ -225,61 +298,47 @@ public sealed class StMem : EcgSslMethod
             ? patches.reshape(patches.shape[0], patches.shape[1], patches.shape[2] * patches.shape[3])
             : throw new ArgumentException($"unpatchify: expected (B, leads, n, patch), got ({string.Join(", ", patches.shape)})");
 
-    /// <summary>
-    /// MAE's 1-D sine–cosine position table <c>(1, positions, width)</c>: entry (p, i) is sin(p·ωᵢ) for i &lt; width/2
-    /// and cos(p·ω_{i−width/2}) after, with ωᵢ = 10000^(−i/(width/2)).
-    /// </summary>
-    public static Tensor SinCosTable(long positions, long width)
-    {
-        if (width % 2 != 0) throw new ArgumentException($"sine-cosine positions need an even width, got {width}");
-        long half = width / 2;
-        var table = new float[positions * width];
-        for (long p = 0; p < positions; p++)
-            for (long i = 0; i < half; i++)
-            {
-                double angle = p * Math.Pow(10000, -(double)i / half);
-                table[p * width + i] = (float)Math.Sin(angle);
-                table[p * width + half + i] = (float)Math.Cos(angle);
-            }
-        return tensor(table, [1, positions, width]).clone();
-    }
-
-    // Per lead an independent random order of the n patches (noise drawn from the default generator); the first
-    // `keep` stay visible. Returns ids of visible patches (B, C, keep), the mask (B, C, n) in patch order and the
-    // permutation that restores patch order from [visible…, masked…] (B, C, n).
-    private static (Tensor IdsKeep, Tensor Mask, Tensor IdsRestore) RandomMasking(long b, long c, long n, long keep, Device device)
+    /// <summary>ECG (B, leads, L) → patch tokens with their positions (B, leads, n, width).</summary>
+    public Tensor Tokens(Tensor ecg)
     {
         using var scope = NewDisposeScope();
-        var noise = rand(b, c, n, device: device);
-        var idsShuffle = noise.argsort(2);
-        var idsRestore = idsShuffle.argsort(2);
-        var mask = ones(b, c, n, device: device);
-        mask[.., .., ..(int)keep] = 0;
-        mask = mask.gather(2, idsRestore);
-        return (idsShuffle[.., .., ..(int)keep].MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope(),
-            idsRestore.MoveToOuterDisposeScope());
+        var tokens = to_patch_embedding.forward(Patchify(ecg, patch)) + pos_embedding[.., 1..(int)(patches + 1)].unsqueeze(1);
+        return tokens.MoveToOuterDisposeScope();
     }
 
-    // tokens (B, C, k, W), positions already added → (B, C·(k+2), W): a SEP token at each end of every lead (with the
-    // positions 0 and n+1), the lead embeddings, then the encoder blocks over all leads' tokens together (no final norm).
-    private Tensor Encode(Tensor tokens)
+    /// <summary>
+    /// Tokens (B, leads, k, width) of any k patches per lead, positions added → (B, leads·(k+2), width): a SEP token
+    /// (position rows 0 and n+1) at each end of every lead, the lead embeddings, the blocks over all leads' tokens
+    /// together, and the final norm.
+    /// </summary>
+    public Tensor Encode(Tensor tokens)
     {
-        long b = tokens.shape[0], k = tokens.shape[2], w = config.Width;
-        var sep = sep_embedding.view(1, 1, 1, w);
-        var left = (sep + pos_embedding[.., ..1].unsqueeze(1)).expand(b, leads, 1, w);
-        var right = (sep + pos_embedding[.., ^1..].unsqueeze(1)).expand(b, leads, 1, w);
-        var x = (cat([left, tokens, right], 2) + lead_embeddings.view(1, leads, 1, w)).reshape(b, leads * (k + 2), w);
+        using var scope = NewDisposeScope();
+        return norm.forward(Blocks(tokens)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// ECG (B, leads, L) → (B, width): all patches visible, the blocks' output tokens averaged over leads and patches
+    /// (SEP tokens left out), then the final norm (the release's <c>forward_encoding</c>).
+    /// </summary>
+    public override Tensor forward(Tensor ecg)
+    {
+        using var scope = NewDisposeScope();
+        long b = ecg.shape[0];
+        var encoded = Blocks(Tokens(ecg)).view(b, leads, patches + 2, width)[.., .., 1..(int)(patches + 1)];
+        return norm.forward(encoded.mean([1, 2])).MoveToOuterDisposeScope();
+    }
+
+    // tokens (B, C, k, W) → (B, C·(k+2), W) after the blocks, before the final norm.
+    private Tensor Blocks(Tensor tokens)
+    {
+        long b = tokens.shape[0], k = tokens.shape[2];
+        var sep = sep_embedding.view(1, 1, 1, width);
+        var left = (sep + pos_embedding[.., ..1].unsqueeze(1)).expand(b, leads, 1, width);
+        var right = (sep + pos_embedding[.., ^1..].unsqueeze(1)).expand(b, leads, 1, width);
+        var leadTable = stack(lead_embeddings.ToArray()).view(1, leads, 1, width);
+        var x = (cat([left, tokens, right], 2) + leadTable).reshape(b, leads * (k + 2), width);
         foreach (var block in blocks) x = block.forward(x);
         return x;
-    }
-
-    // The patch rows 1..n of a (1, n+2, W) position table as (1, 1, n, W), to broadcast over batch and leads.
-    private Tensor PatchPositions(Tensor table) => table[.., 1..(int)(patches + 1)].unsqueeze(1);
-
-    private Tensor CheckInput(Tensor ecg)
-    {
-        if (ecg.dim() != 3 || ecg.shape[1] != leads || ecg.shape[2] != length)
-            throw new ArgumentException($"st_mem: built for ECG (B, {leads}, {length}), got ({string.Join(", ", ecg.shape)})");
-        return ecg;
     }
 }

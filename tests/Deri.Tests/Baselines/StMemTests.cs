@@ -30,7 +30,7 @@ public class StMemTests
     public void PatchifyCutsEachLeadIntoConsecutiveSamplesAndUnpatchifyInvertsIt()
     {
         using var x = randn(2, 3, 100);
-        using var p = StMem.Patchify(x, 25);
+        using var p = StMemEncoder.Patchify(x, 25);
         Assert.Equal([2L, 3, 4, 25], p.shape);
         var xs = x.data<float>().ToArray();
         var ps = p.data<float>().ToArray();
@@ -39,9 +39,9 @@ public class StMemTests
                 for (int j = 0; j < 4; j++)
                     for (int k = 0; k < 25; k++)
                         Assert.Equal(xs[(b * 3 + c) * 100 + j * 25 + k], ps[((b * 3 + c) * 4 + j) * 25 + k]);
-        using var back = StMem.Unpatchify(p);
+        using var back = StMemEncoder.Unpatchify(p);
         Assert.True(back.eq(x).all().ToBoolean());
-        Assert.Throws<ArgumentException>(() => StMem.Patchify(x, 30));
+        Assert.Throws<ArgumentException>(() => StMemEncoder.Patchify(x, 30));
     }
 
     private static double LoopMaskedMse(float[] pred, float[] target, float[] mask, int patches, int p, bool norm)
@@ -93,8 +93,8 @@ public class StMemTests
         using var batch = new EcgBatch(ecg.clone(), [null, null]);
         var terms = model.Losses(batch);
         Assert.Equal(["masked_mse"], terms.Terms.Select(t => t.Name));
-        using var target = StMem.Patchify(ecg, 25);
-        double expected = LoopMaskedMse(pred.data<float>().ToArray(), target.data<float>().ToArray(), mask.data<float>().ToArray(), 2 * 3 * 10, 25, false);
+        using var target = StMemEncoder.Patchify(ecg, 25);
+        double expected = LoopMaskedMse(pred.data<float>().ToArray(), target.data<float>().ToArray(), mask.data<float>().ToArray(), 2 * 3 * 10, 25, true);
         Assert.Equal(expected, terms["masked_mse"].ToDouble(), 4);
         Assert.Equal(1.0, model.DefaultLossWeights["masked_mse"]);
     }
@@ -135,7 +135,7 @@ public class StMemTests
         // Replace every masked patch by noise; with the same mask the reconstruction must not change.
         using var noise = randn(2, 3, 10, 25);
         using var maskExpanded = mask.unsqueeze(-1);
-        using var changed = StMem.Unpatchify(StMem.Patchify(ecg, 25) * (1 - maskExpanded) + noise * maskExpanded);
+        using var changed = StMemEncoder.Unpatchify(StMemEncoder.Patchify(ecg, 25) * (1 - maskExpanded) + noise * maskExpanded);
         Assert.False(changed.allclose(ecg));
         manual_seed(9);
         var (pred2, mask2) = model.Reconstruct(changed);
@@ -170,7 +170,8 @@ public class StMemTests
     {
         var e = Assert.Throws<ArgumentException>(() => TinyModel(length: 260));
         Assert.Contains("patch_size", e.Message);
-        Assert.Contains("decoder_heads", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { DecoderHeads = 5 })).Message);
+        Assert.Contains("decoder_width", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { DecoderWidth = 33 })).Message);
+        Assert.Contains("head_dim", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { HeadDim = 0 })).Message);
         Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 1 })).Message);
         Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 0.95 })).Message);
         using var model = TinyModel();
@@ -179,17 +180,22 @@ public class StMemTests
     }
 
     [Fact]
-    public void SinCosTableFollowsMaeFormula()
+    public void PositionTableIsMaesSineCosineWithZeroRowsForTheSepTokens()
     {
-        using var table = StMem.SinCosTable(5, 8);
-        Assert.Equal([1L, 5, 8], table.shape);
+        using var table = StMem.PositionTable(5, 8);
+        Assert.Equal([1L, 7, 8], table.shape);
         var v = table.data<float>().ToArray();
-        for (int p = 0; p < 5; p++)
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(0f, v[i]);
+            Assert.Equal(0f, v[6 * 8 + i]);
+        }
+        for (int j = 0; j < 5; j++)
             for (int i = 0; i < 4; i++)
             {
                 double omega = 1 / Math.Pow(10000, i / 4.0);
-                Assert.Equal(Math.Sin(p * omega), v[p * 8 + i], 5);
-                Assert.Equal(Math.Cos(p * omega), v[p * 8 + 4 + i], 5);
+                Assert.Equal(Math.Sin(j * omega), v[(j + 1) * 8 + i], 5);
+                Assert.Equal(Math.Cos(j * omega), v[(j + 1) * 8 + 4 + i], 5);
             }
     }
 
@@ -198,8 +204,12 @@ public class StMemTests
     {
         using var model = TinyModel();
         var frozen = model.named_parameters().Where(p => !p.parameter.requires_grad).Select(p => p.name).Order().ToArray();
-        Assert.Equal(["decoder_pos_embed", "pos_embedding"], frozen);
-        Assert.Contains(model.named_parameters(), p => p.name == "lead_embeddings" && p.parameter.shape.SequenceEqual([3L, 32]));
+        Assert.Equal(["decoder_pos_embed", "encoder.pos_embedding"], frozen);
+        var names = model.named_parameters().Select(p => p.name).ToHashSet();
+        foreach (var name in new[] { "encoder.lead_embeddings.2", "encoder.sep_embedding", "encoder.to_patch_embedding.2.weight",
+            "encoder.block1.attn.fn.to_qkv.bias", "encoder.block0.ff.fn.net.3.weight", "encoder.norm.weight", "mask_embedding",
+            "to_decoder_embedding.weight", "decoder_blocks.0.attn.norm.weight", "decoder_head.bias" })
+            Assert.Contains(name, names);
     }
 
     [Fact]
