@@ -1,5 +1,4 @@
 using Deri.Config;
-using Deri.Models.Encoders;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -26,8 +25,11 @@ public sealed record CrtConfig
     /// <summary><c>depth</c>: encoder blocks (release 6).</summary>
     public int Depth { get; init; } = 2;
 
-    /// <summary><c>heads</c>: encoder attention heads (release 8); must divide <see cref="Width"/>.</summary>
+    /// <summary><c>heads</c>: encoder attention heads (release 8).</summary>
     public int Heads { get; init; } = 4;
+
+    /// <summary><c>head_dim</c>: width of every attention head, encoder and decoder (release 64).</summary>
+    public int HeadDim { get; init; } = 16;
 
     /// <summary><c>decoder_width</c>: decoder token width (release: the encoder's width).</summary>
     public int DecoderWidth { get; init; } = 64;
@@ -35,7 +37,7 @@ public sealed record CrtConfig
     /// <summary><c>decoder_depth</c>: decoder blocks (release 2).</summary>
     public int DecoderDepth { get; init; } = 1;
 
-    /// <summary><c>decoder_heads</c>: decoder attention heads (release 8); must divide <see cref="DecoderWidth"/>.</summary>
+    /// <summary><c>decoder_heads</c>: decoder attention heads (release 8).</summary>
     public int DecoderHeads { get; init; } = 4;
 
     /// <summary>
@@ -57,10 +59,12 @@ public sealed record CrtConfig
         Require(leads > 0, "num_leads", leads, "must be positive");
         Require(PatchSize > 0 && seqLength % (2 * PatchSize) == 0, "patch_size", PatchSize,
             $"must be positive and 2·patch_size must divide the input length {seqLength}");
-        Require(Width > 0 && Heads > 0 && Width % Heads == 0, "heads", Heads, $"must be positive and divide width {Width}");
+        Require(Width > 0, "width", Width, "must be positive");
+        Require(Heads > 0, "heads", Heads, "must be positive");
+        Require(HeadDim > 0, "head_dim", HeadDim, "must be positive");
         Require(Depth > 0, "depth", Depth, "must be positive");
-        Require(DecoderWidth > 0 && DecoderHeads > 0 && DecoderWidth % DecoderHeads == 0, "decoder_heads", DecoderHeads,
-            $"must be positive and divide decoder_width {DecoderWidth}");
+        Require(DecoderWidth > 0, "decoder_width", DecoderWidth, "must be positive");
+        Require(DecoderHeads > 0, "decoder_heads", DecoderHeads, "must be positive");
         Require(DecoderDepth > 0, "decoder_depth", DecoderDepth, "must be positive");
         Require(DropRatio is >= 0 and < 1, "drop_ratio", DropRatio, "must be in [0, 1)");
         Require(FftNorm is "ortho" or "backward" or "forward", "fft_norm", FftNorm, "expected ortho, backward or forward");
@@ -115,12 +119,12 @@ public sealed class Crt : EcgSslMethod
     private readonly Parameter cls_token;
     private readonly Parameter modal_embedding;
     private readonly Parameter pos_embedding;
-    private readonly ModuleList<VitBlock> transformer;
+    private readonly ModuleList<PreNormTransformerBlock> transformer;
     private readonly ModuleList<Linear> projs;
     private readonly Linear enc_to_dec;
     private readonly Parameter mask_token;
     private readonly Parameter decoder_pos_emb;
-    private readonly ModuleList<VitBlock> decoder;
+    private readonly ModuleList<PreNormTransformerBlock> decoder;
     private readonly ModuleList<Linear> to_pixels;
     private readonly CrtConfig config;
     private readonly long leads, length, patch, timePatches, spectralPatches, sequence;
@@ -142,14 +146,17 @@ public sealed class Crt : EcgSslMethod
         cls_token = Parameter(randn(1, 3, w).mul_(0.02));
         modal_embedding = Parameter(randn(3, w).mul_(0.02));
         pos_embedding = Parameter(randn(1, sequence, w).mul_(0.02));
-        transformer = new ModuleList<VitBlock>();
-        for (int i = 0; i < config.Depth; i++) transformer.Add(new VitBlock($"{i}", w, config.Heads, 0));
+        transformer = new ModuleList<PreNormTransformerBlock>();
+        // The release's blocks: no q/k/v bias, an MLP as wide as the tokens.
+        for (int i = 0; i < config.Depth; i++)
+            transformer.Add(new PreNormTransformerBlock($"{i}", w, w, config.Heads, config.HeadDim, qkvBias: false));
         projs = new ModuleList<Linear>(Linear(w, w), Linear(w, w));
         enc_to_dec = Linear(w, d);
         mask_token = Parameter(randn(3, d).mul_(0.02));
         decoder_pos_emb = Parameter(randn(1, sequence, d).mul_(0.02));
-        decoder = new ModuleList<VitBlock>();
-        for (int i = 0; i < config.DecoderDepth; i++) decoder.Add(new VitBlock($"{i}", d, config.DecoderHeads, 0));
+        decoder = new ModuleList<PreNormTransformerBlock>();
+        for (int i = 0; i < config.DecoderDepth; i++)
+            decoder.Add(new PreNormTransformerBlock($"{i}", d, d, config.DecoderHeads, config.HeadDim, qkvBias: false));
         to_pixels = new ModuleList<Linear>();
         for (int i = 0; i < 3; i++) to_pixels.Add(Linear(d, values));
         var domains = new long[sequence];

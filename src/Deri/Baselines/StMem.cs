@@ -1,5 +1,4 @@
 using Deri.Config;
-using Deri.Models.Encoders;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -202,7 +202,7 @@ public class CrtTests
         Assert.Contains("patch_size", Assert.Throws<ArgumentException>(() => TinyModel(length: 275)).Message);
         Assert.Contains("drop_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { DropRatio = 1 })).Message);
         Assert.Contains("fft_norm", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { FftNorm = "none" })).Message);
-        Assert.Contains("heads", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { Heads = 3 })).Message);
+        Assert.Contains("head_dim", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { HeadDim = -1 })).Message);
         using var model = TinyModel();
         using var wrongLength = randn(2, 3, 200);
         Assert.Contains("(B, 3, 250)", Assert.Throws<ArgumentException>(() => model.Represent(wrongLength)).Message);
