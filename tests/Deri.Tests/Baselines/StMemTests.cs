@@ -179,6 +179,58 @@ public class StMemTests
         Assert.Contains("(B, 3, 250)", Assert.Throws<ArgumentException>(() => model.Represent(wrongLeads)).Message);
     }
 
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.True(expected.shape.SequenceEqual(actual.shape),
+            $"{what}: shape ({string.Join(", ", actual.shape)}) != ({string.Join(", ", expected.shape)})");
+        using var e = expected.to(ScalarType.Float64);
+        using var a = actual.detach().to(ScalarType.Float64);
+        double rel = (a - e).norm().ToDouble() / Math.Max(e.norm().ToDouble(), 1e-12);
+        Assert.True(rel <= tolerance, $"{what}: relative error {rel:E3} > {tolerance:E1}");
+    }
+
+    [Fact]
+    public void MatchesThePyTorchImplementationOfTheRelease()
+    {
+        // tools/baselines/make_st_mem_fixture.py: the release's forward, loss (norm_pix_loss on), backward and representation.
+        var fixture = Deri.Weights.SafeTensors.Load(Path.Combine(TestFixtures.Dir("baselines"), "st_mem_tiny.safetensors"));
+        try
+        {
+            using var model = new StMem(3, 100, new StMemConfig
+            {
+                PatchSize = 10, Width = 16, Depth = 2, Heads = 2, HeadDim = 8, DecoderWidth = 8, DecoderDepth = 1, DecoderHeads = 2,
+            });
+            var state = model.state_dict();
+            Assert.Equal(fixture.Keys.Where(k => k.StartsWith("param.")).Select(k => k[6..]).Order(), state.Keys.Order());
+            using (no_grad())
+                foreach (var (key, value) in state) value.copy_(fixture["param." + key]);
+
+            model.train();
+            var (pred, mask) = model.Reconstruct(fixture["in.ecg"], fixture["in.noise"]);
+            Assert.True(mask.eq(fixture["out.mask"]).all().ToBoolean());
+            AssertClose(fixture["out.pred"], pred, 1e-5, "prediction");
+            var loss = StMem.MaskedMse(pred, StMemEncoder.Patchify(fixture["in.ecg"], 10), mask, normTargets: true);
+            AssertClose(fixture["out.loss"], loss.reshape(1), 1e-5, "loss");
+            loss.backward();
+            int checkedGrads = 0;
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                if (!fixture.TryGetValue("grad." + name, out var grad)) continue;
+                AssertClose(grad, parameter.grad!, 1e-4, "grad " + name);
+                checkedGrads++;
+            }
+            Assert.Equal(fixture.Keys.Count(k => k.StartsWith("grad.")), checkedGrads);
+
+            model.eval();
+            using var _ = no_grad();
+            AssertClose(fixture["out.repr"], model.Represent(fixture["in.ecg"]), 1e-5, "representation");
+        }
+        finally
+        {
+            foreach (var t in fixture.Values) t.Dispose();
+        }
+    }
+
     [Fact]
     public void PositionTableIsMaesSineCosineWithZeroRowsForTheSepTokens()
     {
