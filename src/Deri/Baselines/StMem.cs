@@ -160,7 +160,7 @@ public sealed class StMem : EcgSslMethod
 
     /// <summary>
     /// One masked reconstruction. Per lead the patches are ordered by <paramref name="noise"/> <c>(B, leads, n)</c>
-    /// (drawn uniformly from the torch default generator when null) and the ⌊n·(1 − mask_ratio)⌋ lowest stay
+    /// (drawn uniformly from the torch default CPU generator when null) and the ⌊n·(1 − mask_ratio)⌋ lowest stay
     /// visible. Returns the predicted patches <c>(B, leads, n, patch)</c> and the mask <c>(B, leads, n)</c>
     /// (1 = masked, 0 = visible).
     /// </summary>
@@ -171,7 +171,8 @@ public sealed class StMem : EcgSslMethod
         if (noise is not null && !noise.shape.SequenceEqual([b, leads, patches]))
             throw new ArgumentException($"st_mem: mask noise must be ({b}, {leads}, {patches}), got ({string.Join(", ", noise.shape)})");
         using var scope = NewDisposeScope();
-        noise ??= rand(b, leads, patches, device: ecg.device);
+        // Drawn on the CPU generator whatever the device, so a checkpointed run repeats its masks anywhere.
+        noise = noise?.to(ecg.device) ?? rand(b, leads, patches).to(ecg.device);
         var tokens = encoder.Tokens(ecg); // (B, C, n, W)
         var idsShuffle = noise.argsort(2);
         var idsRestore = idsShuffle.argsort(2);
