@@ -111,7 +111,9 @@ public sealed record CrtReconstruction(
 /// </summary>
 /// <remarks>
 /// Token layout, S = n + 2m + 3 with n = L/p time and m = L/(2p) spectral patches:
-/// [CLS_t, t₁…t_n, CLS_m, m₁…m_m, CLS_φ, φ₁…φ_m]. Field names follow the release's state-dict keys where it has them.
+/// [CLS_t, t₁…t_n, CLS_m, m₁…m_m, CLS_φ, φ₁…φ_m]. Field names echo the release's (<c>to_patch</c>, <c>cls_token</c>,
+/// <c>modal_embedding</c>, <c>pos_embedding</c>, <c>transformer</c>, <c>projs</c>, <c>mask_token</c>, <c>decoder_pos_emb</c>,
+/// <c>decoder</c>, <c>to_pixels</c>); the module tree is flatter, so its checkpoints do not load by name.
 /// </remarks>
 public sealed class Crt : EcgSslMethod
 {
@@ -209,7 +211,7 @@ public sealed class Crt : EcgSslMethod
     {
         CheckInput(ecg);
         using var scope = NewDisposeScope();
-        long b = ecg.shape[0], w = config.Width;
+        long b = ecg.shape[0];
         var (magnitude, phase) = Spectrum(ecg, config.NormType);
         var targets = new[] { Patchify(ecg, patch), Patchify(magnitude, patch), Patchify(phase, patch) };
         var embedded = Enumerable.Range(0, 3).Select(i => to_patch[i].forward(targets[i])).ToArray(); // 3 × (B, n_i, W)
