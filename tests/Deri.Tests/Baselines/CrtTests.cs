@@ -175,6 +175,38 @@ public class CrtTests
     }
 
     [Fact]
+    public void DroppedTimePatchesNeverReachTheModel()
+    {
+        using var model = TinyModel();
+        // Make the spectral tokens independent of the signal, so the signal enters only through the time patches.
+        using (no_grad())
+            foreach (var (name, parameter) in model.named_parameters())
+                if (name.StartsWith("to_patch.1.") || name.StartsWith("to_patch.2.")) parameter.zero_();
+        manual_seed(2);
+        using var ecg = randn(2, 3, 250);
+        manual_seed(9);
+        var r = model.Reconstruct(ecg);
+        var kept = r.KeptTime.data<long>().ToHashSet();
+        Assert.Equal(5, kept.Count);
+        // Replace every dropped time patch by noise: with the same draw every prediction must stay the same.
+        using var keep = tensor(Enumerable.Range(0, 10).Select(j => kept.Contains(j) ? 1f : 0f).ToArray()).view(1, 1, 10, 1);
+        using var changed = (ecg.view(2, 3, 10, 25) * keep + randn(2, 3, 10, 25) * (1 - keep)).view(2, 3, 250);
+        manual_seed(9);
+        var r2 = model.Reconstruct(changed);
+        Assert.True(r2.KeptTime.eq(r.KeptTime).all().ToBoolean());
+        Assert.False(r2.TimeTarget.allclose(r.TimeTarget));
+        Assert.True(r2.Time.allclose(r.Time, rtol: 1e-4, atol: 1e-5), "a dropped time patch reached the encoder");
+        Assert.True(r2.Magnitude.allclose(r.Magnitude, rtol: 1e-4, atol: 1e-5));
+        // Kept patches do reach it.
+        using var kick = ecg.clone();
+        long first = r.KeptTime[0].ToInt64();
+        kick[.., .., (int)(first * 25)..(int)(first * 25 + 25)] += 1;
+        manual_seed(9);
+        var r3 = model.Reconstruct(kick);
+        Assert.False(r3.Time.allclose(r.Time, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
     public void RepresentIsDeterministicPerRecordAndWidthWide()
     {
         using var model = TinyModel(leads: 2, length: 300, config: Tiny with { PatchSize = 50 });
