@@ -228,6 +228,32 @@ public class CrtTests
     }
 
     [Fact]
+    public void TrainingStepsLeaveNoTensorsBehind()
+    {
+        manual_seed(4);
+        using var model = TinyModel(length: 100, config: Tiny with { PatchSize = 10 });
+        model.train();
+        using var optimizer = optim.AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-3);
+        using var data = randn(4, 3, 100);
+        var live = new List<long>();
+        for (int step = 0; step < 6; step++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                using var batch = new EcgBatch(data.clone(), new string?[4]);
+                model.Losses(batch).Weighted(model.DefaultLossWeights).backward();
+                optimizer.step();
+            }
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+                model.Represent(data);
+            live.Add(DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount);
+        }
+        Assert.True(live.Skip(2).All(count => count == live[2]), $"live tensors per step: {string.Join(", ", live)}");
+    }
+
+    [Fact]
     public void BadGeometryAndSettingsAreRejectedNamingTheKey()
     {
         // 2·25 does not divide 275, though 25 does: the spectrum's L/2 bins must split into whole patches.
