@@ -67,9 +67,9 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim, hidden, heads, dim_head):
+    def __init__(self, dim, hidden, heads, dim_head, qkv_bias=True):
         super().__init__()
-        self.attn = PreNorm(dim, Attention(dim, heads, dim_head, True))
+        self.attn = PreNorm(dim, Attention(dim, heads, dim_head, qkv_bias))
         self.ff = PreNorm(dim, FeedForward(dim, hidden))
 
     def forward(self, x):

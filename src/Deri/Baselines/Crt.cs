@@ -204,21 +204,25 @@ public sealed class Crt : EcgSslMethod
     }
 
     /// <summary>
-    /// One cross reconstruction: draws the dropped patches from the torch default generator (one draw per domain,
-    /// shared by the batch as in the release), encodes the kept tokens and decodes every patch of every domain.
+    /// One cross reconstruction: encodes the kept tokens and decodes every patch of every domain. The kept time
+    /// patches <paramref name="keptTime"/> and spectral patches <paramref name="keptSpectrum"/> (magnitude and phase
+    /// alike) are drawn when null, by one random permutation each from the torch default CPU generator, shared by
+    /// the batch as in the release.
     /// </summary>
-    public CrtReconstruction Reconstruct(Tensor ecg)
+    /// <exception cref="ArgumentException">The ECG's shape differs from the model's, or a given index set has the
+    /// wrong size, repeats an index or leaves the range.</exception>
+    public CrtReconstruction Reconstruct(Tensor ecg, IReadOnlyList<long>? keptTime = null, IReadOnlyList<long>? keptSpectrum = null)
     {
         CheckInput(ecg);
+        long[] keptT = keptTime is null ? KeptIndices(timePatches, KeptTimePatches) : CheckKept(keptTime, timePatches, KeptTimePatches, "time");
+        long[] keptF = keptSpectrum is null ? KeptIndices(spectralPatches, KeptSpectralPatches)
+            : CheckKept(keptSpectrum, spectralPatches, KeptSpectralPatches, "spectral");
         using var scope = NewDisposeScope();
         long b = ecg.shape[0];
         var (magnitude, phase) = Spectrum(ecg, config.NormType);
         var targets = new[] { Patchify(ecg, patch), Patchify(magnitude, patch), Patchify(phase, patch) };
         var embedded = Enumerable.Range(0, 3).Select(i => to_patch[i].forward(targets[i])).ToArray(); // 3 × (B, n_i, W)
 
-        // Kept patch indices, ascending, drawn on the CPU generator whatever the device: time, and spectral
-        // (shared by magnitude and phase).
-        long[] keptT = KeptIndices(timePatches, KeptTimePatches), keptF = KeptIndices(spectralPatches, KeptSpectralPatches);
         long[] keptPositions = [0, .. keptT.Select(i => i + 1), timePatches + 1, .. keptF.Select(i => i + timePatches + 2),
             timePatches + spectralPatches + 2, .. keptF.Select(i => i + timePatches + spectralPatches + 3)];
         long[] droppedPositions = Enumerable.Range(0, (int)sequence).Select(i => (long)i).Except(keptPositions).ToArray();
@@ -335,7 +339,16 @@ public sealed class Crt : EcgSslMethod
         return cat([cls[.., ..1], embedded[0], cls[.., 1..2], embedded[1], cls[.., 2..3], embedded[2]], 1);
     }
 
-    // `kept` of n indices, drawn by a random permutation from the default (CPU) generator, ascending.
+    private static long[] CheckKept(IReadOnlyList<long> kept, long n, long expected, string what)
+    {
+        var sorted = kept.Order().ToArray();
+        if (sorted.Length != expected || sorted.Distinct().Count() != sorted.Length || sorted[0] < 0 || sorted[^1] >= n)
+            throw new ArgumentException($"crt: expected {expected} distinct kept {what} patches in 0..{n - 1}, got [{string.Join(", ", kept)}]");
+        return sorted;
+    }
+
+    // `kept` of n indices, drawn by a random permutation from the default CPU generator (whatever the model's
+    // device, so a checkpointed run repeats its draws anywhere), ascending.
     private static long[] KeptIndices(long n, long kept)
     {
         using var perm = randperm(n);

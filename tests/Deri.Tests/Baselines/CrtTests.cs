@@ -206,6 +206,64 @@ public class CrtTests
         Assert.False(r3.Time.allclose(r.Time, rtol: 1e-4, atol: 1e-5));
     }
 
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.True(expected.shape.SequenceEqual(actual.shape),
+            $"{what}: shape ({string.Join(", ", actual.shape)}) != ({string.Join(", ", expected.shape)})");
+        using var e = expected.to(ScalarType.Float64);
+        using var a = actual.detach().to(ScalarType.Float64);
+        double rel = (a - e).norm().ToDouble() / Math.Max(e.norm().ToDouble(), 1e-12);
+        Assert.True(rel <= tolerance, $"{what}: relative error {rel:E3} > {tolerance:E1}");
+    }
+
+    [Fact]
+    public void MatchesAnIndependentPyTorchImplementation()
+    {
+        // tools/baselines/make_crt_fixture.py builds the encoder input token by token and the decoder input by position.
+        var fixture = Deri.Weights.SafeTensors.Load(Path.Combine(TestFixtures.Dir("baselines"), "crt_tiny.safetensors"));
+        try
+        {
+            using var model = new Crt(2, 80, new CrtConfig
+            {
+                PatchSize = 10, Width = 16, Depth = 2, Heads = 2, HeadDim = 8, DecoderWidth = 12, DecoderDepth = 1, DecoderHeads = 3,
+            });
+            var state = model.state_dict();
+            Assert.Equal(fixture.Keys.Where(k => k.StartsWith("param.")).Select(k => k[6..]).Order(), state.Keys.Order());
+            using (no_grad())
+                foreach (var (key, value) in state) value.copy_(fixture["param." + key]);
+
+            model.train();
+            var r = model.Reconstruct(fixture["in.ecg"], fixture["in.kept_time"].data<long>().ToArray(),
+                fixture["in.kept_spectrum"].data<long>().ToArray());
+            AssertClose(fixture["out.time"], r.Time, 1e-5, "time");
+            AssertClose(fixture["out.magnitude"], r.Magnitude, 1e-5, "magnitude");
+            AssertClose(fixture["out.phase"], r.Phase, 1e-5, "phase");
+            AssertClose(fixture["out.loss_idc"], r.Idc.reshape(1), 1e-5, "idc");
+            using var loss = nn.functional.mse_loss(r.Time, r.TimeTarget) * 0.5 + nn.functional.mse_loss(r.Magnitude, r.MagnitudeTarget) * 0.25
+                + nn.functional.mse_loss(r.Phase, r.PhaseTarget) * 0.25 + r.Idc * 1e-4;
+            AssertClose(fixture["out.loss_time"], nn.functional.mse_loss(r.Time, r.TimeTarget).reshape(1), 1e-5, "time loss");
+            AssertClose(fixture["out.loss_phase"], nn.functional.mse_loss(r.Phase, r.PhaseTarget).reshape(1), 1e-5, "phase loss");
+            AssertClose(fixture["out.loss_magnitude"], nn.functional.mse_loss(r.Magnitude, r.MagnitudeTarget).reshape(1), 1e-5, "magnitude loss");
+            loss.backward();
+            int checkedGrads = 0;
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                if (!fixture.TryGetValue("grad." + name, out var grad)) continue;
+                AssertClose(grad, parameter.grad!, 1e-4, "grad " + name);
+                checkedGrads++;
+            }
+            Assert.Equal(fixture.Keys.Count(k => k.StartsWith("grad.")), checkedGrads);
+
+            model.eval();
+            using var _ = no_grad();
+            AssertClose(fixture["out.repr"], model.Represent(fixture["in.ecg"]), 1e-5, "representation");
+        }
+        finally
+        {
+            foreach (var t in fixture.Values) t.Dispose();
+        }
+    }
+
     [Fact]
     public void RepresentIsDeterministicPerRecordAndWidthWide()
     {
