@@ -9,7 +9,8 @@ namespace Deri.Baselines;
 /// The pre-norm transformer block of the vit-pytorch family that the ST-MEM and CRT releases use:
 /// x + attn(norm(x)), then x + ff(norm(x)), with the releases' parameter names (<c>attn.norm</c>,
 /// <c>attn.fn.to_qkv</c>, <c>attn.fn.to_out.0</c>, <c>ff.norm</c>, <c>ff.fn.net.0</c>, <c>ff.fn.net.3</c>).
-/// Dropout and drop-path are left out (both releases pretrain with rate 0 in the decoder; see README.ssl3.md).
+/// Dropout and drop-path are left out: ST-MEM pretrains without them; CRT's encoder dropout is one of the
+/// simplifications listed in README.ssl3.md.
 /// </summary>
 public sealed class PreNormTransformerBlock : nn.Module<Tensor, Tensor>
 {
