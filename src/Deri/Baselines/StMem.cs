@@ -40,7 +40,10 @@ public sealed record StMemConfig
     /// <summary><c>decoder_heads</c>: decoder attention heads (paper 4).</summary>
     public int DecoderHeads { get; init; } = 4;
 
-    /// <summary><c>mask_ratio</c>: fraction of each lead's patches that are masked (paper 0.75); each lead keeps ⌊n·(1−ratio)⌋ ≥ 1.</summary>
+    /// <summary>
+    /// <c>mask_ratio</c>: fraction of each lead's patches that are masked (paper 0.75); each lead keeps
+    /// ⌊n·(1−ratio)⌋ ≥ 1 patches visible.
+    /// </summary>
     public double MaskRatio { get; init; } = 0.75;
 
     /// <summary>
@@ -63,9 +66,10 @@ public sealed record StMemConfig
         Require(DecoderWidth > 0 && DecoderWidth % 2 == 0, "decoder_width", DecoderWidth, "must be positive and even (sine-cosine positions)");
         Require(DecoderHeads > 0, "decoder_heads", DecoderHeads, "must be positive");
         Require(DecoderDepth > 0, "decoder_depth", DecoderDepth, "must be positive");
-        Require(MaskRatio is >= 0 and < 1, "mask_ratio", MaskRatio, "must be in [0, 1)");
-        Require((int)(seqLength / PatchSize * (1 - MaskRatio)) >= 1, "mask_ratio", MaskRatio,
-            $"leaves no visible patch of the {seqLength / PatchSize} per lead");
+        // Above 0 so every lead has a masked patch (⌊n·(1−ratio)⌋ < n): the loss averages over them.
+        Require(MaskRatio is > 0 and < 1, "mask_ratio", MaskRatio, "must be in (0, 1)");
+        long visible = (long)(seqLength / PatchSize * (1 - MaskRatio));
+        Require(visible >= 1, "mask_ratio", MaskRatio, $"leaves no visible patch of the {seqLength / PatchSize} per lead");
         return this;
     }
 
