@@ -18,7 +18,11 @@ public sealed record AstclConfig
     /// <summary>The two lead groups of the spatial views (default limb leads 0–5 and chest leads 6–11); other leads are zeroed.</summary>
     public int[][] LeadGroups { get; init; } = [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]];
 
-    /// <summary>Sampling rate of the stored signals in Hz (sets the noise frequencies and the denoising windows).</summary>
+    /// <summary>
+    /// Sampling rate of the stored signals in Hz (sets the noise frequencies and the denoising windows). Not a config key:
+    /// the method factory sets it from <c>dataset.sampling_rate</c>, so it cannot disagree with the data.
+    /// </summary>
+    [YamlDotNet.Serialization.YamlIgnore]
     public double SamplingRate { get; init; } = 500;
 
     /// <summary>Largest baseline-wander amplitude the adversary may choose (signals are min–max scaled to about [0, 1]).</summary>
@@ -95,7 +99,7 @@ public sealed record AstclConfig
 
     private static void Require(bool ok, string key, object value, string why)
     {
-        if (!ok) throw new ArgumentException($"ssl config: astcl.{key} = {value} {why}");
+        if (!ok) throw new ArgumentException($"ssl.astcl.{key} = {value} {why}");
     }
 }
 

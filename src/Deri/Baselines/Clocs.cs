@@ -61,7 +61,7 @@ public sealed record ClocsConfig
 
     private static void Require(bool ok, string key, object value, string why)
     {
-        if (!ok) throw new ArgumentException($"ssl config: clocs.{key} = {value} {why}");
+        if (!ok) throw new ArgumentException($"ssl.clocs.{key} = {value} {why}");
     }
 }
 
@@ -94,7 +94,7 @@ public sealed class Clocs : EcgSslMethod
     /// <summary>Builds the method around <paramref name="encoder"/>, which takes <paramref name="segmentLength"/>-sample inputs.</summary>
     public Clocs(EcgEncoder encoder, int segmentLength, ClocsConfig config) : base("clocs")
     {
-        if (config.EmbeddingDim <= 0) throw new ArgumentException($"ssl config: clocs.embedding_dim = {config.EmbeddingDim} must be positive");
+        if (config.EmbeddingDim <= 0) throw new ArgumentException($"ssl.clocs.embedding_dim = {config.EmbeddingDim} must be positive");
         this.config = config;
         this.segmentLength = segmentLength;
         ecg_encoder = encoder;

@@ -80,7 +80,7 @@ public sealed record CrtConfig
 
     private static void Require(bool ok, string key, object value, string expected)
     {
-        if (!ok) throw new ArgumentException($"crt config: {key} = '{value}' is invalid: {expected}");
+        if (!ok) throw new ArgumentException($"ssl.crt.{key} = '{value}' is invalid: {expected}");
     }
 }
 

@@ -75,7 +75,7 @@ public sealed record StMemConfig
 
     private static void Require(bool ok, string key, object value, string expected)
     {
-        if (!ok) throw new ArgumentException($"st_mem config: {key} = '{value}' is invalid: {expected}");
+        if (!ok) throw new ArgumentException($"ssl.stmem.{key} = '{value}' is invalid: {expected}");
     }
 }
 

@@ -68,7 +68,7 @@ public sealed record TsTccConfig
 
     private static void Require(bool ok, string key, object value, string why)
     {
-        if (!ok) throw new ArgumentException($"ssl config: ts_tcc.{key} = {value} {why}");
+        if (!ok) throw new ArgumentException($"ssl.tstcc.{key} = {value} {why}");
     }
 }
 
@@ -115,7 +115,7 @@ public sealed class TsTcc : EcgSslMethod
         config.Validate();
         if (latentLength < config.Timesteps + 1)
             throw new ArgumentException(
-                $"ssl config: ts_tcc.timesteps = {config.Timesteps} needs a latent sequence of more than {config.Timesteps} steps; the backbone gives {latentLength}");
+                $"ssl.tstcc.timesteps = {config.Timesteps} needs a latent sequence of more than {config.Timesteps} steps; the backbone gives {latentLength}");
         this.config = config;
         this.latentLength = latentLength;
         long c = encoder.OutputChannels, h = config.TcHiddenDim;

@@ -29,6 +29,23 @@ public sealed record SslConfig
     /// <summary><c>ssl.simsiam</c>: SimSiam (Chen and He, 2021).</summary>
     public SimSiamConfig Simsiam { get; init; } = new();
 
+    /// <summary><c>ssl.tstcc</c>: TS-TCC (Eldele et al., 2021).</summary>
+    [YamlMember(Alias = "tstcc")]
+    public Baselines.TsTccConfig TsTcc { get; init; } = new();
+
+    /// <summary><c>ssl.clocs</c>: CLOCS (Kiyasseh et al., 2021).</summary>
+    public Baselines.ClocsConfig Clocs { get; init; } = new();
+
+    /// <summary><c>ssl.astcl</c>: ASTCL (Wang et al., 2023).</summary>
+    public Baselines.AstclConfig Astcl { get; init; } = new();
+
+    /// <summary><c>ssl.crt</c>: CRT (Zhang et al., 2023).</summary>
+    public Baselines.CrtConfig Crt { get; init; } = new();
+
+    /// <summary><c>ssl.stmem</c>: ST-MEM (Na et al., 2024).</summary>
+    [YamlMember(Alias = "stmem")]
+    public Baselines.StMemConfig StMem { get; init; } = new();
+
     /// <summary>Checks every value; problems are added to <paramref name="problems"/> with their dotted keys.</summary>
     public void Validate(List<string> problems)
     {

@@ -18,6 +18,11 @@ public static class ModelFactory
         ("barlowtwins", c => new BarlowTwins(c.CreateEncoder(), c.Ssl.BarlowTwins, c.Augmentation())),
         ("mocov3", c => new MocoV3(c.CreateEncoder, c.Ssl.MocoV3, c.Augmentation(), c.TotalSteps)),
         ("simsiam", c => new SimSiam(c.CreateEncoder(), c.Ssl.Simsiam, c.Augmentation())),
+        ("tstcc", c => TsTcc.Create(c.Config.Network, c.Config.Dataset.SeqLength, c.Ssl.TsTcc)),
+        ("clocs", c => Clocs.Create(c.Config.Network, c.Config.Dataset.SeqLength, c.Ssl.Clocs)),
+        ("astcl", c => Astcl.Create(c.Config.Network, c.Config.Dataset.SeqLength, c.Ssl.Astcl with { SamplingRate = c.Config.Dataset.SamplingRate })),
+        ("crt", c => Crt.Create(c.Config.Network, c.Config.Dataset.SeqLength, c.Ssl.Crt)),
+        ("stmem", c => StMem.Create(c.Config.Network, c.Config.Dataset.SeqLength, c.Ssl.StMem)),
     ];
 
     /// <summary>The ECG–text methods, built by <see cref="Create"/>.</summary>

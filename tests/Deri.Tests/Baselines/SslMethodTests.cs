@@ -27,6 +27,11 @@ public class SslMethodTests
           barlowtwins: {"{"}hidden_dim: 32, output_dim: 32{"}"}
           mocov3: {"{"}hidden_dim: 32, output_dim: 16, predictor_hidden_dim: 32, momentum: 0.9{"}"}
           simsiam: {"{"}hidden_dim: 32, output_dim: 32, predictor_hidden_dim: 8{"}"}
+          tstcc: {"{"}timesteps: 4, tc_hidden_dim: 16, tc_depth: 1, tc_heads: 2, tc_mlp_dim: 16, tc_dropout: 0.0{"}"}
+          clocs: {"{"}lead_groups: [[0], [1, 2]], embedding_dim: 16{"}"}
+          astcl: {"{"}lead_groups: [[0], [1, 2]]{"}"}
+          crt: {"{"}patch_size: 16, width: 32, heads: 2, head_dim: 16, decoder_width: 32, decoder_heads: 2{"}"}
+          stmem: {"{"}patch_size: 16, width: 32, heads: 2, head_dim: 16, decoder_width: 16, decoder_heads: 2{"}"}
         """, "tiny.yaml");
 
     /// <summary>Smooth random 3-lead records: sums of a few sinusoids with random frequencies and phases, (B, 3, 256).</summary>
@@ -60,11 +65,14 @@ public class SslMethodTests
         {
             var r = method.Represent(Signals(5, 2));
             Assert.Equal(new long[] { 5, method.RepresentationDim }, r.shape);
-            Assert.Equal(32, method.RepresentationDim);                // 8·width of ResNet18's last stage
+            Assert.Equal(32, method.RepresentationDim);                // 8·width of ResNet18's last stage, or the transformer width
         }
-        // Only online weights are optimised: momentum networks are frozen copies.
+        // Only online weights are optimised: momentum networks are frozen copies, and ST-MEM's sinusoidal position
+        // tables are fixed (parameters only so that the release's state-dict keys exist).
         foreach (var (pname, p) in method.named_parameters())
-            Assert.Equal(!pname.StartsWith("target_", StringComparison.Ordinal) && !pname.StartsWith("momentum_", StringComparison.Ordinal), p.requires_grad);
+            Assert.Equal(!pname.StartsWith("target_", StringComparison.Ordinal) && !pname.StartsWith("momentum_", StringComparison.Ordinal)
+                         && !(name == "stmem" && (pname.EndsWith("pos_embed", StringComparison.Ordinal) || pname.EndsWith("pos_embedding", StringComparison.Ordinal))),
+                         p.requires_grad);
     }
 
     [Theory]
