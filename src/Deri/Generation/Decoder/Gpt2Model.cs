@@ -393,6 +393,10 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// Copies Hugging Face GPT-2 weights (names <c>transformer.*</c>, or without that prefix as in a bare
     /// <c>GPT2Model</c> checkpoint) into this model. <c>lm_head.weight</c> (tied) and the legacy
     /// <c>attn.bias</c>/<c>attn.masked_bias</c> (and cross-attention) mask buffers are ignored.
+    /// A checkpoint of a plain language model (e.g. DistilGPT2's <c>model.safetensors</c>) has no cross-attention
+    /// weights: when this model has cross-attention and the checkpoint none at all, the cross-attention parameters
+    /// (<c>ln_cross_attn</c>, <c>crossattention.*</c>) keep their fresh initialisation and are listed in the report's
+    /// <see cref="StateDictReport.Missing"/> even in strict mode, which then only checks the other keys.
     /// </summary>
     /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match.</exception>
     public StateDictReport LoadHuggingFace(IReadOnlyDictionary<string, Tensor> tensors, bool strict, string source = "GPT-2 checkpoint")
@@ -400,7 +404,39 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, value) in tensors)
             renamed[name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name] = value;
-        return StateDictLoader.Load(this, renamed, strict, source, prefixes: [],
-            ignore: ["lm_head.weight", "attn.bias", "attn.masked_bias", "crossattention.bias", "crossattention.masked_bias"]);
+        var fresh = new List<string>();
+        var clones = new List<Tensor>();
+        if (Config.AddCrossAttention && !renamed.Keys.Any(IsCrossAttentionKey))
+        {
+            // The strict check must still cover every other key, so the cross-attention parameters stand in for themselves.
+            foreach (var (name, p) in named_parameters())
+                if (IsCrossAttentionKey(name))
+                {
+                    var copy = p.detach().clone();
+                    clones.Add(copy);
+                    renamed[name] = copy;
+                    fresh.Add(name);
+                }
+        }
+        try
+        {
+            var report = StateDictLoader.Load(this, renamed, strict, source, prefixes: [],
+                ignore: ["lm_head.weight", "attn.bias", "attn.masked_bias", "crossattention.bias", "crossattention.masked_bias"]);
+            if (fresh.Count == 0) return report;
+            var kept = fresh.ToHashSet(StringComparer.Ordinal);
+            return report with
+            {
+                Loaded = report.Loaded.Where(k => !kept.Contains(k)).ToList(),
+                Missing = report.Missing.Concat(fresh).ToList(),
+            };
+        }
+        finally
+        {
+            foreach (var c in clones) c.Dispose();
+        }
     }
+
+    /// <summary>Whether <paramref name="key"/> names a cross-attention parameter (<c>ln_cross_attn</c> or <c>crossattention</c>).</summary>
+    public static bool IsCrossAttentionKey(string key) =>
+        key.Contains(".crossattention.", StringComparison.Ordinal) || key.Contains(".ln_cross_attn.", StringComparison.Ordinal);
 }
