@@ -349,6 +349,17 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     }
 
     /// <summary>
+    /// The logits of the next token only, <c>(B, V)</c>: <see cref="Forward(Tensor, Tensor, Tensor?, Gpt2KvCache?)"/>
+    /// with the head applied to the last position (decoding needs no others; the head is the largest matmul).
+    /// </summary>
+    public Tensor NextTokenLogits(Tensor inputIds, Tensor attentionMask, Tensor? memory, Gpt2KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = transformer.Forward(inputIds, attentionMask, memory, cache)[.., -1, ..];
+        return torch.matmul(hidden, transformer.TokenEmbedding.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Resizes the token table (and the tied head) to <paramref name="vocabSize"/> rows, e.g. to 50259 after
     /// <c>[BOS]</c> and <c>[PAD]</c> are added to GPT-2's 50257 tokens: pretrained rows are kept, new rows are initialised
     /// to the mean of the pretrained rows (Hugging Face's default <c>mean_resizing</c>; see

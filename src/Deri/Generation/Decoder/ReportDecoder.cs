@@ -166,7 +166,10 @@ public sealed class ReportDecoder
             foreach (var group in byRecord)
             {
                 var r = group.Key;
-                var candidates = new List<(double Sum, int Beam, int Token)>();
+                // Only the best 2k candidates can be used: each beam has one [EOS] candidate (at most k ranks go to
+                // finished) and the loop below stops after k live ones; at max length the finished list keeps the best k.
+                // A bounded insertion keeps them without sorting all beams × V candidates.
+                var candidates = new List<(double Sum, int Beam, int Token)>(2 * k + 1);
                 var rowOfBeam = new Dictionary<int, int>();
                 foreach (var (o, i) in group)
                 {
@@ -174,10 +177,15 @@ public sealed class ReportDecoder
                     var row = logProbs[i];
                     var baseSum = running[r][o.Beam].Sum;
                     for (var t = 0; t < row.Length; t++)
-                        if (!double.IsNegativeInfinity(row[t])) candidates.Add((baseSum + row[t], o.Beam, t));
+                    {
+                        if (double.IsNegativeInfinity(row[t])) continue;
+                        var c = (baseSum + row[t], o.Beam, t);
+                        if (candidates.Count == 2 * k && CompareCandidates(c, candidates[^1]) >= 0) continue;
+                        var at = candidates.BinarySearch(c, CandidateOrder);
+                        candidates.Insert(at < 0 ? ~at : at, c);
+                        if (candidates.Count > 2 * k) candidates.RemoveAt(candidates.Count - 1);
+                    }
                 }
-                // Best first; ties broken by beam then token, as greedy's first-maximum.
-                candidates.Sort((x, y) => y.Sum != x.Sum ? y.Sum.CompareTo(x.Sum) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));
                 var next = new List<(List<int> Seq, double Sum, int Parent)>();
                 for (var rank = 0; rank < candidates.Count && next.Count < k; rank++)
                 {
@@ -203,6 +211,12 @@ public sealed class ReportDecoder
             ? finished[r][0]
             : new DecodedReport([], double.NegativeInfinity, false)).ToArray();
     }
+
+    /// <summary>Best first; ties broken by beam then token, as greedy's first maximum.</summary>
+    private static int CompareCandidates((double Sum, int Beam, int Token) x, (double Sum, int Beam, int Token) y) =>
+        y.Sum != x.Sum ? y.Sum.CompareTo(x.Sum) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token);
+
+    private static readonly Comparer<(double Sum, int Beam, int Token)> CandidateOrder = Comparer<(double Sum, int Beam, int Token)>.Create(CompareCandidates);
 
     /// <summary>
     /// The best score any completion of a live hypothesis (sum <paramref name="sum"/> ≤ 0 over
@@ -256,7 +270,7 @@ public sealed class ReportDecoder
                 }
                 var ids = torch.tensor(flat, dtype: ScalarType.Int64, device: device).view(n, t);
                 var mem = memory.index_select(0, torch.tensor(records.Select(r => (long)r).ToArray(), device: device));
-                logits = model.Forward(ids, torch.ones(n, t, dtype: ScalarType.Int64, device: device), mem, cache)[.., -1, ..];
+                logits = model.NextTokenLogits(ids, torch.ones(n, t, dtype: ScalarType.Int64, device: device), mem, cache);
             }
             else
             {
@@ -272,7 +286,7 @@ public sealed class ReportDecoder
                     cache.Reorder(torch.tensor(parents.Select(p => (long)p).ToArray(), dtype: ScalarType.Int64, device: device));
                 var ids = torch.tensor(newest, dtype: ScalarType.Int64, device: device).view(n, 1);
                 var mask = torch.ones(n, cache.Length + 1, dtype: ScalarType.Int64, device: device);
-                logits = model.Forward(ids, mask, null, cache)[.., -1, ..];
+                logits = model.NextTokenLogits(ids, mask, null, cache);
             }
             values = nn.functional.log_softmax(logits.to(ScalarType.Float64), -1).cpu().data<double>().ToArray();
         }
