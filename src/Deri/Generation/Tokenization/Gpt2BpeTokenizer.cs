@@ -158,9 +158,9 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0) return [];
-        var ids = new List<int>();
-        EncodePlain(text, ids, true);
-        return ids.ToArray();
+        // No special tokens are registered with the BPE, so "<|endoftext|>" or "[BOS]" in a report is ordinary text.
+        // add_prefix_space prepends one space whatever the text starts with, as Hugging Face's GPT2Tokenizer does.
+        return bpe.EncodeToIds(addPrefixSpace ? " " + text : text).ToArray();
     }
 
     /// <inheritdoc />
@@ -177,6 +177,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
             kept.Add(id);
         }
         var text = kept.Count == 0 ? "" : bpe.Decode(kept, considerSpecialTokens: false) ?? "";
+        // Undo add_prefix_space's one space, so Decode(Encode(text)) == text.
         return addPrefixSpace && text.StartsWith(' ') ? text[1..] : text;
     }
 
@@ -216,12 +217,6 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         WriteAtomic(Path.Combine(directory, AddedTokensFile), Encoding.UTF8.GetBytes(added.ToJsonString(indented)));
         WriteAtomic(Path.Combine(directory, SpecialTokensMapFile), Encoding.UTF8.GetBytes(specials.ToJsonString(indented)));
         WriteAtomic(Path.Combine(directory, ConfigFile), Encoding.UTF8.GetBytes(config.ToJsonString(indented)));
-    }
-
-    private void EncodePlain(string piece, List<int> ids, bool atStart)
-    {
-        if (piece.Length == 0) return;
-        ids.AddRange(bpe.EncodeToIds(addPrefixSpace && atStart && !piece.StartsWith(' ') ? " " + piece : piece));
     }
 
     private static byte[] ReadRequired(string path)

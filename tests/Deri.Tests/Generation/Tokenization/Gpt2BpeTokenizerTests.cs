@@ -114,6 +114,8 @@ public class Gpt2BpeTokenizerTests
             Assert.Equal(Shared.Value.Encode(" sinus rhythm"), tok.Encode("sinus rhythm"));
             Assert.NotEqual(Shared.Value.Encode("sinus rhythm"), tok.Encode("sinus rhythm"));
             Assert.Equal("sinus rhythm", tok.Decode(tok.Encode("sinus rhythm")));
+            Assert.Equal(Shared.Value.Encode("  leading"), tok.Encode(" leading"));
+            Assert.Equal(" leading", tok.Decode(tok.Encode(" leading")));
             File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"add_prefix_space": "yes"}""");
             var e = Assert.Throws<InvalidDataException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
             Assert.Contains("tokenizer_config.json", e.Message);
