@@ -13,6 +13,7 @@ public static class BenchCommand
     {
         var cmd = new Command("bench", "Throughput benchmarks (one JSON line each)");
         cmd.Subcommands.Add(CreateData());
+        cmd.Subcommands.Add(BenchDecodeCommand.Create());
         foreach (var c in more) cmd.Subcommands.Add(c);
         return cmd;
     }

@@ -73,7 +73,15 @@ public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor, Tensor>
     /// and not padding). Cross-attention: <paramref name="memory"/> <c>(B, M, E)</c> and
     /// <paramref name="allowed"/> <c>(B, 1, 1, M)</c>.
     /// </summary>
-    public override Tensor forward(Tensor x, Tensor? memory, Tensor allowed)
+    public override Tensor forward(Tensor x, Tensor? memory, Tensor allowed) => Attend(x, memory, allowed, null, 0);
+
+    /// <summary>
+    /// <see cref="forward"/> with a key/value cache: self-attention appends the keys and values of
+    /// <paramref name="x"/> <c>(B, T, E)</c> to those cached for <paramref name="layer"/> and attends over all of them
+    /// (<paramref name="allowed"/> <c>(B, 1, T, past + T)</c>); cross-attention projects <paramref name="memory"/> once and
+    /// reuses the cached keys and values afterwards (<paramref name="memory"/> may then be null).
+    /// </summary>
+    internal Tensor Attend(Tensor x, Tensor? memory, Tensor allowed, Gpt2KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -81,19 +89,36 @@ public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor, Tensor>
         Tensor q, k, v;
         if (isCross)
         {
-            if (memory is null) throw new ArgumentException("cross-attention needs a memory (B, M, E)");
             q = q_attn!.forward(x);
-            var kv = c_attn.forward(memory).chunk(2, -1);
-            (k, v) = (kv[0], kv[1]);
+            var (cachedKey, cachedValue) = cache?.Cross(layer) ?? (null, null);
+            if (cachedKey is not null && cachedValue is not null)
+            {
+                (k, v) = (cachedKey, cachedValue);
+            }
+            else
+            {
+                if (memory is null) throw new ArgumentException("cross-attention needs a memory (B, M, E)");
+                var kv = c_attn.forward(memory).chunk(2, -1);
+                (k, v) = (Split(kv[0]), Split(kv[1]));
+                cache?.SetCross(layer, k, v);
+            }
         }
         else
         {
             var qkv = c_attn.forward(x).chunk(3, -1);
-            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+            (q, k, v) = (qkv[0], Split(qkv[1]), Split(qkv[2]));
+            if (cache is not null)
+            {
+                var (pastKey, pastValue) = cache.Self(layer);
+                if (pastKey is not null && pastValue is not null)
+                {
+                    k = torch.cat([pastKey, k], 2);
+                    v = torch.cat([pastValue, v], 2);
+                }
+                cache.SetSelf(layer, k, v);
+            }
         }
         q = Split(q);
-        k = Split(k);
-        v = Split(v);
         // Scores (B, heads, T, keys); hidden keys get the dtype's minimum (not −∞, so a fully hidden row stays finite).
         var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headDim);
         var min = scores.dtype == ScalarType.Float64 ? double.MinValue : float.MinValue;
@@ -162,15 +187,22 @@ public sealed class Gpt2Block : nn.Module<Tensor, Tensor, Tensor?, Tensor?, Tens
     /// <paramref name="memory"/> <c>(B, M, E)</c> and <paramref name="memoryAllowed"/> <c>(B, 1, 1, M)</c>
     /// (both null without cross-attention) → <c>(B, T, E)</c>.
     /// </summary>
-    public override Tensor forward(Tensor x, Tensor selfAllowed, Tensor? memory, Tensor? memoryAllowed)
+    public override Tensor forward(Tensor x, Tensor selfAllowed, Tensor? memory, Tensor? memoryAllowed) =>
+        Step(x, selfAllowed, memory, memoryAllowed, null, 0);
+
+    /// <summary>
+    /// <see cref="forward"/> with the key/value cache of block <paramref name="layer"/>: <paramref name="selfAllowed"/> is
+    /// <c>(B, 1, T, past + T)</c>, and <paramref name="memory"/> may be null once the cache holds the cross-attention keys.
+    /// </summary>
+    internal Tensor Step(Tensor x, Tensor selfAllowed, Tensor? memory, Tensor? memoryAllowed, Gpt2KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.forward(ln_1.forward(x), null, selfAllowed);
+        var h = x + attn.Attend(ln_1.forward(x), null, selfAllowed, cache, layer);
         if (crossattention is not null)
         {
-            if (memory is null || memoryAllowed is null)
+            if (memoryAllowed is null || (memory is null && cache?.Cross(layer).Key is null))
                 throw new ArgumentException("this decoder has cross-attention: a memory (B, M, E) is required");
-            h = h + crossattention.forward(ln_cross_attn!.forward(h), memory, memoryAllowed);
+            h = h + crossattention.Attend(ln_cross_attn!.forward(h), memory, memoryAllowed, cache, layer);
         }
         h = h + mlp.forward(ln_2.forward(h));
         return h.MoveToOuterDisposeScope();
@@ -212,20 +244,32 @@ public sealed class Gpt2Transformer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// <paramref name="memory"/> <c>(B, M, E)</c> or null → hidden states <c>(B, T, E)</c>.
     /// Positions are 0…T−1 whatever the padding, as Hugging Face does without explicit position ids.
     /// </summary>
-    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? memory)
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor? memory) => Forward(inputIds, attentionMask, memory, null);
+
+    /// <summary>
+    /// <see cref="forward"/>, optionally continuing from a key/value <paramref name="cache"/> that holds P earlier tokens:
+    /// <paramref name="inputIds"/> <c>(B, T)</c> are the new tokens at positions P…P+T−1, <paramref name="attentionMask"/>
+    /// <c>(B, P + T)</c> covers the cached and the new tokens, <paramref name="memory"/> <c>(B, M, E)</c> is needed only
+    /// while the cache holds no cross-attention keys → hidden states of the new tokens <c>(B, T, E)</c>; the cache then
+    /// holds P + T tokens.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? memory, Gpt2KvCache? cache)
     {
         using var scope = NewDisposeScope();
         if (inputIds.dim() != 2) throw new ArgumentException($"input_ids must be (B, T), got [{string.Join(", ", inputIds.shape)}]");
         long b = inputIds.shape[0], t = inputIds.shape[1];
-        if (t > config.NPositions) throw new ArgumentException($"sequence length {t} exceeds n_positions {config.NPositions}");
-        if (!attentionMask.shape.SequenceEqual(inputIds.shape))
-            throw new ArgumentException($"attention_mask [{string.Join(", ", attentionMask.shape)}] must match input_ids [{string.Join(", ", inputIds.shape)}]");
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device);
+        long past = cache?.Length ?? 0, total = past + t;
+        if (total > config.NPositions) throw new ArgumentException($"sequence length {total} exceeds n_positions {config.NPositions}");
+        if (cache is not null && cache.BatchSize >= 0 && cache.BatchSize != b)
+            throw new ArgumentException($"the key/value cache holds {cache.BatchSize} rows but input_ids has {b}");
+        if (attentionMask.dim() != 2 || attentionMask.shape[0] != b || attentionMask.shape[1] != total)
+            throw new ArgumentException($"attention_mask [{string.Join(", ", attentionMask.shape)}] must be ({b}, {total}) (cached + new tokens; input_ids [{string.Join(", ", inputIds.shape)}])");
+        var positions = torch.arange(past, total, dtype: ScalarType.Int64, device: inputIds.device);
         var x = drop.forward(wte.forward(inputIds) + wpe.forward(positions));
-        // (B, 1, T, T): query i sees key j ≤ i that is not padding.
-        var causal = torch.ones(t, t, dtype: ScalarType.Bool, device: inputIds.device).tril();
-        var keys = attentionMask.to(ScalarType.Bool).view(b, 1, 1, t);
-        var selfAllowed = causal.view(1, 1, t, t).logical_and(keys);
+        // (B, 1, T, P + T): new token i (position P + i) sees key j ≤ P + i that is not padding.
+        var causal = torch.ones(t, total, dtype: ScalarType.Bool, device: inputIds.device).tril(past);
+        var keys = attentionMask.to(ScalarType.Bool).view(b, 1, 1, total);
+        var selfAllowed = causal.view(1, 1, t, total).logical_and(keys);
         Tensor? memoryAllowed = null;
         if (memory is not null)
         {
@@ -233,8 +277,37 @@ public sealed class Gpt2Transformer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
                 throw new ArgumentException($"memory must be ({b}, M, {config.NEmbd}), got [{string.Join(", ", memory.shape)}]");
             memoryAllowed = torch.ones(b, 1, 1, memory.shape[1], dtype: ScalarType.Bool, device: inputIds.device);
         }
-        foreach (var block in h) x = block.forward(x, selfAllowed, memory, memoryAllowed);
+        else if (cache is not null && cache.MemoryLength >= 0)
+        {
+            memoryAllowed = torch.ones(b, 1, 1, cache.MemoryLength, dtype: ScalarType.Bool, device: inputIds.device);
+        }
+        for (var l = 0; l < h.Count; l++) x = h[l].Step(x, selfAllowed, memory, memoryAllowed, cache, l);
+        cache?.Advance((int)t);
         return ln_f.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Replaces the token table by one of <paramref name="vocabSize"/> rows: the first min(V, V') rows are kept and new rows
+    /// are the mean of the old rows, which is what Hugging Face's <c>resize_token_embeddings</c> does by default since
+    /// transformers 4.46 (<c>mean_resizing=True</c>; it adds noise of covariance 1e-9 × the rows' covariance, omitted here).
+    /// New tokens then start with the average logit instead of a random one, so they do not disturb the pretrained
+    /// distribution.
+    /// </summary>
+    internal void ResizeTokenEmbeddings(int vocabSize)
+    {
+        var old = wte.weight!;
+        long keep = Math.Min(old.shape[0], vocabSize);
+        using var scope = NewDisposeScope();
+        Tensor table;
+        using (torch.no_grad())
+        {
+            table = torch.empty(vocabSize, old.shape[1], dtype: old.dtype, device: old.device);
+            table.narrow(0, 0, keep).copy_(old.narrow(0, 0, keep));
+            if (vocabSize > keep) table.narrow(0, keep, vocabSize - keep).copy_(old.mean([0], keepdim: true).expand(vocabSize - keep, old.shape[1]));
+        }
+        var parameter = new Parameter(table, requires_grad: old.requires_grad);
+        parameter.DetachFromDisposeScope();
+        wte.weight = parameter;
     }
 }
 
@@ -256,8 +329,50 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The architecture.</summary>
-    public Gpt2Config Config { get; }
+    /// <summary>The architecture (its <see cref="Gpt2Config.VocabSize"/> follows <see cref="ResizeTokenEmbeddings"/>).</summary>
+    public Gpt2Config Config { get; private set; }
+
+    /// <summary>An empty key/value cache for <see cref="Forward(Tensor, Tensor, Tensor?, Gpt2KvCache?)"/>.</summary>
+    public Gpt2KvCache NewCache() => new(Config.NLayer);
+
+    /// <summary>
+    /// <see cref="forward"/> continuing from a key/value <paramref name="cache"/> (null: no cache, as <see cref="forward"/>):
+    /// <paramref name="inputIds"/> <c>(B, T)</c> new tokens, <paramref name="attentionMask"/> <c>(B, P + T)</c> over the P
+    /// cached and the T new tokens, <paramref name="memory"/> <c>(B, M, E)</c> (needed until the cache holds the
+    /// cross-attention keys) → logits of the new tokens <c>(B, T, V)</c>.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, Tensor? memory, Gpt2KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = transformer.Forward(inputIds, attentionMask, memory, cache);
+        return torch.matmul(hidden, transformer.TokenEmbedding.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The logits of the next token only, <c>(B, V)</c>: <see cref="Forward(Tensor, Tensor, Tensor?, Gpt2KvCache?)"/>
+    /// with the head applied to the last position (decoding needs no others; the head is the largest matmul).
+    /// </summary>
+    public Tensor NextTokenLogits(Tensor inputIds, Tensor attentionMask, Tensor? memory, Gpt2KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = transformer.Forward(inputIds, attentionMask, memory, cache)[.., -1, ..];
+        return torch.matmul(hidden, transformer.TokenEmbedding.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Resizes the token table (and the tied head) to <paramref name="vocabSize"/> rows, e.g. to 50259 after
+    /// <c>[BOS]</c> and <c>[PAD]</c> are added to GPT-2's 50257 tokens: pretrained rows are kept, new rows are initialised
+    /// to the mean of the pretrained rows (Hugging Face's default <c>mean_resizing</c>; see
+    /// <see cref="Gpt2Transformer.ResizeTokenEmbeddings"/>). Call it after loading pretrained weights.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="vocabSize"/> is not positive.</exception>
+    public void ResizeTokenEmbeddings(int vocabSize)
+    {
+        if (vocabSize <= 0) throw new ArgumentException($"vocabulary size must be positive, got {vocabSize}");
+        if (vocabSize == Config.VocabSize) return;
+        transformer.ResizeTokenEmbeddings(vocabSize);
+        Config = Config with { VocabSize = vocabSize };
+    }
 
     /// <summary>
     /// <paramref name="inputIds"/> <c>(B, T)</c> int64, <paramref name="attentionMask"/> <c>(B, T)</c>
@@ -289,6 +404,10 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// Copies Hugging Face GPT-2 weights (names <c>transformer.*</c>, or without that prefix as in a bare
     /// <c>GPT2Model</c> checkpoint) into this model. <c>lm_head.weight</c> (tied) and the legacy
     /// <c>attn.bias</c>/<c>attn.masked_bias</c> (and cross-attention) mask buffers are ignored.
+    /// A checkpoint of a plain language model (e.g. DistilGPT2's <c>model.safetensors</c>) has no cross-attention
+    /// weights: when this model has cross-attention and the checkpoint none at all, the cross-attention parameters
+    /// (<c>ln_cross_attn</c>, <c>crossattention.*</c>) keep their fresh initialisation and are listed in the report's
+    /// <see cref="StateDictReport.Missing"/> even in strict mode, which then only checks the other keys.
     /// </summary>
     /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match.</exception>
     public StateDictReport LoadHuggingFace(IReadOnlyDictionary<string, Tensor> tensors, bool strict, string source = "GPT-2 checkpoint")
@@ -296,7 +415,39 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, value) in tensors)
             renamed[name.StartsWith("transformer.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal) ? name : "transformer." + name] = value;
-        return StateDictLoader.Load(this, renamed, strict, source, prefixes: [],
-            ignore: ["lm_head.weight", "attn.bias", "attn.masked_bias", "crossattention.bias", "crossattention.masked_bias"]);
+        var fresh = new List<string>();
+        var clones = new List<Tensor>();
+        if (Config.AddCrossAttention && !renamed.Keys.Any(IsCrossAttentionKey))
+        {
+            // The strict check must still cover every other key, so the cross-attention parameters stand in for themselves.
+            foreach (var (name, p) in named_parameters())
+                if (IsCrossAttentionKey(name))
+                {
+                    var copy = p.detach().clone();
+                    clones.Add(copy);
+                    renamed[name] = copy;
+                    fresh.Add(name);
+                }
+        }
+        try
+        {
+            var report = StateDictLoader.Load(this, renamed, strict, source, prefixes: [],
+                ignore: ["lm_head.weight", "attn.bias", "attn.masked_bias", "crossattention.bias", "crossattention.masked_bias"]);
+            if (fresh.Count == 0) return report;
+            var kept = fresh.ToHashSet(StringComparer.Ordinal);
+            return report with
+            {
+                Loaded = report.Loaded.Where(k => !kept.Contains(k)).ToList(),
+                Missing = report.Missing.Concat(fresh).ToList(),
+            };
+        }
+        finally
+        {
+            foreach (var c in clones) c.Dispose();
+        }
     }
+
+    /// <summary>Whether <paramref name="key"/> names a cross-attention parameter (<c>ln_cross_attn</c> or <c>crossattention</c>).</summary>
+    public static bool IsCrossAttentionKey(string key) =>
+        key.Contains(".crossattention.", StringComparison.Ordinal) || key.Contains(".ln_cross_attn.", StringComparison.Ordinal);
 }

@@ -41,7 +41,9 @@ public sealed record DecodedReport(int[] Tokens, double Score, bool EndedWithEos
 /// <summary>
 /// Greedy and beam-search decoding of a <see cref="Gpt2Model"/> conditioned on an encoder memory,
 /// batched over records: every step runs one forward pass over all live hypotheses of all records.
-/// Each step re-runs the whole prefix (no key/value cache), which costs O(T²) forward tokens.
+/// By default a key/value cache (<see cref="Gpt2KvCache"/>) lets each step feed only the newest token, its rows
+/// reordered when beams are selected or records finish; without it (<c>useCache: false</c>, kept for checking) each
+/// step re-runs the whole prefix, which costs O(T²) forward tokens.
 /// Logit processing follows Hugging Face's beam search and is applied to log-probabilities in
 /// both modes (so greedy equals beam 1): repetition penalty, then no-repeat n-gram and minimum-length bans.
 /// </summary>
@@ -50,9 +52,13 @@ public sealed class ReportDecoder
     private readonly Gpt2Model model;
     private readonly int bosId;
     private readonly int eosId;
+    private readonly bool useCache;
 
-    /// <summary>Creates a decoder that starts every sequence with <paramref name="bosId"/> and ends it at <paramref name="eosId"/>.</summary>
-    public ReportDecoder(Gpt2Model model, int bosId, int eosId)
+    /// <summary>
+    /// Creates a decoder that starts every sequence with <paramref name="bosId"/> and ends it at <paramref name="eosId"/>;
+    /// <paramref name="useCache"/> false re-runs the whole prefix every step (same results up to float rounding, slower).
+    /// </summary>
+    public ReportDecoder(Gpt2Model model, int bosId, int eosId, bool useCache = true)
     {
         var v = model.Config.VocabSize;
         if (bosId < 0 || bosId >= v) throw new ArgumentException($"BOS id {bosId} is outside the vocabulary (size {v})");
@@ -60,6 +66,7 @@ public sealed class ReportDecoder
         this.model = model;
         this.bosId = bosId;
         this.eosId = eosId;
+        this.useCache = useCache;
     }
 
     /// <summary>Decodes one report per memory row: greedy when <see cref="DecodingOptions.NumBeams"/> is 1, beam search otherwise.</summary>
@@ -78,11 +85,16 @@ public sealed class ReportDecoder
         var sums = new double[b];
         var done = new bool[b];
         var eos = new bool[b];
+        using var cache = useCache ? model.NewCache() : null;
+        var previous = Array.Empty<int>();
         while (true)
         {
             var live = Enumerable.Range(0, b).Where(r => !done[r]).ToArray();
             if (live.Length == 0) break;
-            var logProbs = NextLogProbs(memory, live, live.Select(r => seqs[r]).ToArray(), options);
+            // Row i of this step continues row parents[i] of the previous step (the same record).
+            var parents = live.Select(r => Array.IndexOf(previous, r)).ToArray();
+            var logProbs = NextLogProbs(memory, live, live.Select(r => seqs[r]).ToArray(), cache, parents, options);
+            previous = live;
             for (var i = 0; i < live.Length; i++)
             {
                 var r = live[i];
@@ -116,9 +128,11 @@ public sealed class ReportDecoder
     {
         var b = CheckMemory(memory, options);
         var k = options.NumBeams;
-        var running = Enumerable.Range(0, b).Select(_ => new List<(List<int> Seq, double Sum)> { ([], 0.0) }).ToArray();
+        // Parent: the row of the previous step's forward pass whose cached keys and values this hypothesis extends.
+        var running = Enumerable.Range(0, b).Select(_ => new List<(List<int> Seq, double Sum, int Parent)> { ([], 0.0, -1) }).ToArray();
         var finished = Enumerable.Range(0, b).Select(_ => new List<DecodedReport>()).ToArray();
         var done = new bool[b];
+        using var cache = useCache ? model.NewCache() : null;
 
         void AddFinished(int r, List<int> seq, double sum, bool endedWithEos)
         {
@@ -133,6 +147,7 @@ public sealed class ReportDecoder
             var records = new List<int>();
             var seqs = new List<List<int>>();
             var owners = new List<(int Record, int Beam)>();
+            var parents = new List<int>();
             for (var r = 0; r < b; r++)
             {
                 if (done[r]) continue;
@@ -141,26 +156,37 @@ public sealed class ReportDecoder
                     records.Add(r);
                     seqs.Add(running[r][j].Seq);
                     owners.Add((r, j));
+                    parents.Add(running[r][j].Parent);
                 }
             }
             if (records.Count == 0) break;
-            var logProbs = NextLogProbs(memory, records.ToArray(), seqs.ToArray(), options);
+            var logProbs = NextLogProbs(memory, records.ToArray(), seqs.ToArray(), cache, parents.ToArray(), options);
 
             var byRecord = owners.Select((o, i) => (o, i)).GroupBy(x => x.o.Record);
             foreach (var group in byRecord)
             {
                 var r = group.Key;
-                var candidates = new List<(double Sum, int Beam, int Token)>();
+                // Only the best 2k candidates can be used: each beam has one [EOS] candidate (at most k ranks go to
+                // finished) and the loop below stops after k live ones; at max length the finished list keeps the best k.
+                // A bounded insertion keeps them without sorting all beams × V candidates.
+                var candidates = new List<(double Sum, int Beam, int Token)>(2 * k + 1);
+                var rowOfBeam = new Dictionary<int, int>();
                 foreach (var (o, i) in group)
                 {
+                    rowOfBeam[o.Beam] = i;
                     var row = logProbs[i];
                     var baseSum = running[r][o.Beam].Sum;
                     for (var t = 0; t < row.Length; t++)
-                        if (!double.IsNegativeInfinity(row[t])) candidates.Add((baseSum + row[t], o.Beam, t));
+                    {
+                        if (double.IsNegativeInfinity(row[t])) continue;
+                        var c = (baseSum + row[t], o.Beam, t);
+                        if (candidates.Count == 2 * k && CompareCandidates(c, candidates[^1]) >= 0) continue;
+                        var at = candidates.BinarySearch(c, CandidateOrder);
+                        candidates.Insert(at < 0 ? ~at : at, c);
+                        if (candidates.Count > 2 * k) candidates.RemoveAt(candidates.Count - 1);
+                    }
                 }
-                // Best first; ties broken by beam then token, as greedy's first-maximum.
-                candidates.Sort((x, y) => y.Sum != x.Sum ? y.Sum.CompareTo(x.Sum) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token));
-                var next = new List<(List<int> Seq, double Sum)>();
+                var next = new List<(List<int> Seq, double Sum, int Parent)>();
                 for (var rank = 0; rank < candidates.Count && next.Count < k; rank++)
                 {
                     var c = candidates[rank];
@@ -170,7 +196,7 @@ public sealed class ReportDecoder
                         if (rank < k) AddFinished(r, seq, c.Sum, true);
                     }
                     else if (seq.Count >= options.MaxLength) AddFinished(r, seq, c.Sum, false);
-                    else next.Add((seq, c.Sum));
+                    else next.Add((seq, c.Sum, rowOfBeam[c.Beam]));
                 }
                 running[r] = next;
                 if (next.Count == 0) done[r] = true;
@@ -185,6 +211,12 @@ public sealed class ReportDecoder
             ? finished[r][0]
             : new DecodedReport([], double.NegativeInfinity, false)).ToArray();
     }
+
+    /// <summary>Best first; ties broken by beam then token, as greedy's first maximum.</summary>
+    private static int CompareCandidates((double Sum, int Beam, int Token) x, (double Sum, int Beam, int Token) y) =>
+        y.Sum != x.Sum ? y.Sum.CompareTo(x.Sum) : x.Beam != y.Beam ? x.Beam.CompareTo(y.Beam) : x.Token.CompareTo(y.Token);
+
+    private static readonly Comparer<(double Sum, int Beam, int Token)> CandidateOrder = Comparer<(double Sum, int Beam, int Token)>.Create(CompareCandidates);
 
     /// <summary>
     /// The best score any completion of a live hypothesis (sum <paramref name="sum"/> ≤ 0 over
@@ -213,28 +245,49 @@ public sealed class ReportDecoder
     }
 
     /// <summary>
-    /// One forward pass over the rows <c>[BOS] + seqs[i]</c> (all the same length) with the memories of
-    /// <paramref name="records"/>; returns the processed next-token log-probabilities, one array per row.
+    /// One forward pass for the rows <c>[BOS] + seqs[i]</c> with the memories of <paramref name="records"/>; returns the
+    /// processed next-token log-probabilities, one array per row. Without a cache the whole prefix (all rows the same
+    /// length) is fed. With one, the first call feeds the prefix and fills it; later calls first keep cache row
+    /// <c>parents[i]</c> (the previous call's row that row i extends) as row i, then feed only each row's newest token.
     /// </summary>
-    private double[][] NextLogProbs(Tensor memory, int[] records, List<int>[] seqs, DecodingOptions options)
+    private double[][] NextLogProbs(Tensor memory, int[] records, List<int>[] seqs, Gpt2KvCache? cache, int[] parents, DecodingOptions options)
     {
         var n = records.Length;
-        var t = seqs[0].Count + 1;
-        var flat = new long[n * t];
-        for (var i = 0; i < n; i++)
-        {
-            flat[i * t] = bosId;
-            for (var j = 0; j < seqs[i].Count; j++) flat[i * t + j + 1] = seqs[i][j];
-        }
         double[] values;
         using (torch.no_grad())
         using (var scope = torch.NewDisposeScope())
         {
             var device = memory.device;
-            var ids = torch.tensor(flat, dtype: ScalarType.Int64, device: device).view(n, t);
-            var mask = torch.ones(n, t, dtype: ScalarType.Int64, device: device);
-            var mem = memory.index_select(0, torch.tensor(records.Select(r => (long)r).ToArray(), device: device));
-            var logits = model.forward(ids, mask, mem)[.., -1, ..];
+            Tensor logits;
+            if (cache is null || cache.Length == 0)
+            {
+                var t = seqs[0].Count + 1;
+                var flat = new long[n * t];
+                for (var i = 0; i < n; i++)
+                {
+                    flat[i * t] = bosId;
+                    for (var j = 0; j < seqs[i].Count; j++) flat[i * t + j + 1] = seqs[i][j];
+                }
+                var ids = torch.tensor(flat, dtype: ScalarType.Int64, device: device).view(n, t);
+                var mem = memory.index_select(0, torch.tensor(records.Select(r => (long)r).ToArray(), device: device));
+                logits = model.NextTokenLogits(ids, torch.ones(n, t, dtype: ScalarType.Int64, device: device), mem, cache);
+            }
+            else
+            {
+                // The cache holds [BOS] + seqs[i] without its newest token for the parent row.
+                var newest = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    if (parents[i] < 0 || parents[i] >= cache.BatchSize || seqs[i].Count != cache.Length)
+                        throw new InvalidOperationException($"decoding row {i} (parent {parents[i]}, {seqs[i].Count} tokens) does not extend the key/value cache ({cache.BatchSize} rows of {cache.Length} tokens)");
+                    newest[i] = seqs[i][^1];
+                }
+                if (n != cache.BatchSize || parents.Where((p, i) => p != i).Any())
+                    cache.Reorder(torch.tensor(parents.Select(p => (long)p).ToArray(), dtype: ScalarType.Int64, device: device));
+                var ids = torch.tensor(newest, dtype: ScalarType.Int64, device: device).view(n, 1);
+                var mask = torch.ones(n, cache.Length + 1, dtype: ScalarType.Int64, device: device);
+                logits = model.NextTokenLogits(ids, mask, null, cache);
+            }
             values = nn.functional.log_softmax(logits.to(ScalarType.Float64), -1).cpu().data<double>().ToArray();
         }
         var v = model.Config.VocabSize;

@@ -9,7 +9,7 @@ public class ReportDecoderTests
     private const int Bos = 0;
 
     /// <summary>A tiny random decoder with weights large enough that next-token distributions are far from uniform.</summary>
-    private static Gpt2Model TinyModel(int vocab, int seed)
+    internal static Gpt2Model TinyModel(int vocab, int seed)
     {
         torch.manual_seed(seed);
         var model = new Gpt2Model(new Gpt2Config(16, 1, 2, 16, vocab, AddCrossAttention: true));
