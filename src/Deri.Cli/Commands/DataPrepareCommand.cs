@@ -24,8 +24,13 @@ public static class DataPrepareCommand
         var seed = new Option<int>("--seed") { Description = "Seed of seeded splits", DefaultValueFactory = _ => 42 };
         var valFraction = new Option<double?>("--val-fraction") { Description = "Validation fraction of seeded splits (MIMIC 0.02, others 0.1)" };
         var normalize = new Option<string>("--normalize") { Description = "minmax (global), none or zscore (per lead)", DefaultValueFactory = _ => "minmax" };
-        var cropStart = new Option<int>("--crop-start") { Description = "First sample kept (at 500 Hz)", DefaultValueFactory = _ => 0 };
-        var cropLength = new Option<int?>("--crop-length") { Description = "Samples kept before zero-padding to 5000 (CPSC default 2500)" };
+        var targetRate = new Option<int>("--target-rate")
+        {
+            Description = "Sampling rate of the stored signals in Hz; records keep 10 s, i.e. 10 × rate samples (500 as the paper; 100 for CPU-sized runs)",
+            DefaultValueFactory = _ => 500,
+        };
+        var cropStart = new Option<int>("--crop-start") { Description = "First sample kept (at the target rate)", DefaultValueFactory = _ => 0 };
+        var cropLength = new Option<int?>("--crop-length") { Description = "Samples kept (at the target rate) before zero-padding to 10 s (CPSC default: 5 s)" };
         var normalizePadding = new Option<bool>("--normalize-padding") { Description = "Include the zero padding in the normalisation statistics (default: only recorded samples are normalised, padding stays 0)" };
         var float16 = new Option<bool>("--float16") { Description = "Store signals as float16 (half the size)" };
         var workers = new Option<int>("--workers") { Description = "Records preprocessed in parallel (0 = one per core)", DefaultValueFactory = _ => 0 };
@@ -34,9 +39,9 @@ public static class DataPrepareCommand
             Description = "PTB-XL stratification folds as TRAIN/VAL/TEST ranges, e.g. 1-7/8/9 (default 1-8/9/10)",
         };
         var chunk = new Option<int>("--chunk") { Description = "Records per committed chunk (unit of resumption)", DefaultValueFactory = _ => 256 };
-        var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 5000) at 500 Hz into a memory-mapped store")
+        var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 10 s) at 500 Hz (or --target-rate) into a memory-mapped store")
         {
-            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, cropStart, cropLength, float16, workers, chunk, folds,
+            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, targetRate, cropStart, cropLength, float16, workers, chunk, folds,
         };
         cmd.SetAction(result =>
         {
@@ -65,8 +70,15 @@ public static class DataPrepareCommand
                     PtbXlFolds = result.GetValue(folds) is { } f ? ParseFolds(f) : null,
                 };
                 var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
+                int target = result.GetValue(targetRate);
+                if (target <= 0) throw new ArgumentException($"--target-rate must be a positive number of Hz, got {target}");
+                // Dataset defaults are counted at the paper's 500 Hz (e.g. CPSC keeps 2500 samples = 5 s): keep their durations.
+                int defaultRate = ds.Preprocess.TargetRate;
+                int? datasetCrop = ds.Preprocess.CropLength is { } c ? (int)((long)c * target / defaultRate) : null;
                 var config = ds.Preprocess with
                 {
+                    TargetRate = target,
+                    TargetLength = (int)((long)ds.Preprocess.TargetLength * target / defaultRate),
                     Normalization = result.GetValue(normalize) switch
                     {
                         "minmax" => Normalization.MinMax,
@@ -75,7 +87,7 @@ public static class DataPrepareCommand
                         var s => throw new ArgumentException($"--normalize must be minmax, none or zscore, got '{s}'"),
                     },
                     CropStart = result.GetValue(cropStart),
-                    CropLength = result.GetValue(cropLength) ?? ds.Preprocess.CropLength,
+                    CropLength = result.GetValue(cropLength) ?? datasetCrop,
                     NormalizeAfterPadding = result.GetValue(normalizePadding),
                 };
                 config.Validate();

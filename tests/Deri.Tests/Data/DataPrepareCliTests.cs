@@ -38,6 +38,30 @@ public class DataPrepareCliTests
     }
 
     [Fact]
+    public void TargetRateStoresTenSecondsAtThatRate()
+    {
+        using var dir = new TempDir();
+        SmallPtbXlRoot(dir, 3);
+        string root = Path.Combine(dir.Path, "ptbxl"), s500 = Path.Combine(dir.Path, "s500"), s100 = Path.Combine(dir.Path, "s100");
+        CliRunner.Ok("data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", s500, "--task", "none", "--normalize", "none");
+        CliRunner.Ok("data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", s100, "--task", "none", "--normalize", "none", "--target-rate", "100");
+        using var a = EcgStore.Open(s500);
+        using var b = EcgStore.Open(s100);
+        Assert.Equal(5000, a.Index.Length);
+        Assert.Equal(1000, b.Index.Length);
+        Assert.Equal(100, b.Index.SamplingRate);
+        // The 100 Hz store is the 500 Hz signal resampled: compare the mean absolute amplitude per record (mV).
+        for (int r = 0; r < 3; r++)
+        {
+            double m5 = a.Signal(r).ToArray().Average(v => Math.Abs(v)), m1 = b.Signal(r).ToArray().Average(v => Math.Abs(v));
+            Assert.InRange(m1 / m5, 0.9, 1.1);
+        }
+        var bad = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", Path.Combine(dir.Path, "s0"), "--target-rate", "0"]);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--target-rate", bad.Stderr);
+    }
+
+    [Fact]
     public void BadArgumentsAreClearErrors()
     {
         using var dir = new TempDir();
