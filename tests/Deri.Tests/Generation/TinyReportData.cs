@@ -12,22 +12,23 @@ using static TorchSharp.torch;
 namespace Deri.Tests.Generation;
 
 /// <summary>
-/// A small synthetic store (100 Hz, 10 s), a tiny DERI pretrained on it for one epoch, and a report run trained on top,
-/// shared by the report-generation tests. Building everything takes well under a minute on one core.
+/// A synthetic store (100 Hz, 10 s), a tiny DERI pretrained on it for one epoch, and a report run trained on top.
 /// </summary>
-public sealed class TinyReportData : IDisposable
+public abstract class ReportTestData : IDisposable
 {
-    public const int Records = 400;
-
-    public TinyReportData()
+    protected ReportTestData(int records, int ecgWidth, int reportEpochs, int decoderWidth, double lr)
     {
+        Records = records;
+        ReportEpochs = reportEpochs;
+        DecoderWidth = decoderWidth;
+        Lr = lr;
         var sw = Stopwatch.StartNew();
         Root = Path.Combine(Path.GetTempPath(), $"deri-report-{Guid.NewGuid():N}");
         DataDir = Path.Combine(Root, "data");
         StoreDir = Path.Combine(Root, "store");
         PretrainDir = Path.Combine(Root, "pretrain");
         ReportDir = Path.Combine(Root, "report");
-        SyntheticDatasetWriter.Write(new SyntheticDatasetOptions(DataDir, Records, new SyntheticEcgConfig(Seed: 11)));
+        SyntheticDatasetWriter.Write(new SyntheticDatasetOptions(DataDir, records, new SyntheticEcgConfig(Seed: 11)));
         var dataset = MimicIvEcgDataset.Load(DataDir, new MimicOptions { ValFraction = 0.1, TestFraction = 0.15, Seed = 1 });
         EcgStoreBuilder.Build(dataset, StoreDir, new StoreBuildOptions { Preprocess = PreprocessConfig.Default with { TargetRate = 100, TargetLength = 1000 } });
         Timings.Add($"data {sw.Elapsed.TotalSeconds:F1} s");
@@ -35,7 +36,7 @@ public sealed class TinyReportData : IDisposable
         var pre = DeriConfig.Parse($"""
             network:
               ecg_model: resnet18
-              ecg_base_width: 8
+              ecg_base_width: {ecgWidth}
               feature_dim: 32
               text_max_length: 24
               pool_heads: 2
@@ -83,26 +84,34 @@ public sealed class TinyReportData : IDisposable
             data_path: {StoreDir}
             small_decoder:
               n_layer: 2
-              n_embd: 64
+              n_embd: {DecoderWidth}
               n_head: 2
               dropout: 0.0
             trainer:
               batch_size: 16
               val_batch_size: 64
-              max_epochs: 4
+              max_epochs: {ReportEpochs}
               checkpoint_every_steps: 0
               num_workers: 0
               seed: 3
               log_every_steps: 50
             optimizer:
               params:
-                lr: 0.002
+                lr: {Lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}
             decoding:
               num_beams: 1
               max_new_tokens: 40
             """);
         return path;
     }
+
+    public int Records { get; }
+
+    public int ReportEpochs { get; }
+
+    public int DecoderWidth { get; }
+
+    public double Lr { get; }
 
     public static ITrainingProgress Silent { get; } = new PlainProgress(TextWriter.Null, 1000);
 
@@ -129,3 +138,9 @@ public sealed class TinyReportData : IDisposable
         if (Directory.Exists(Root)) Directory.Delete(Root, true);
     }
 }
+
+/// <summary>The fast variant: 120 records, a ResNet of width 4, two report epochs (a few seconds of training).</summary>
+public sealed class TinyReportData() : ReportTestData(records: 120, ecgWidth: 4, reportEpochs: 2, decoderWidth: 32, lr: 0.002);
+
+/// <summary>The issue's end-to-end setting: enough records and epochs for the model to learn the rhythms (minutes on 2 cores).</summary>
+public sealed class RhythmReportData() : ReportTestData(records: 400, ecgWidth: 8, reportEpochs: 25, decoderWidth: 64, lr: 0.001);
