@@ -136,7 +136,7 @@ public sealed class ReportRun : IDisposable
         {
             GrowTokenTable(weights, gpt);
             var report = model.Generator.Decoder.LoadHuggingFace(weights, strict: false, source: config.Decoder);
-            log?.Invoke($"decoder: {config.Decoder}: {report.Loaded.Count} tensors loaded, {report.Missing.Count} new (cross-attention)");
+            log?.Invoke($"decoder: {config.Decoder}: {report.Loaded.Count} tensors loaded, {report.Missing.Count} not in the checkpoint (freshly initialised, e.g. cross-attention)");
             foreach (var t in weights.Values) t.Dispose();
         }
         model.to(device);

@@ -105,6 +105,30 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         Assert.False(File.Exists(outPath));
     }
 
+    [Fact]
+    public void APretrainedDecoderFolderIsLoadedWithItsTokenTableGrown()
+    {
+        string dir = Path.Combine(data.Root, "hf-decoder");
+        Directory.CreateDirectory(dir);
+        string fixtures = TestFixtures.Dir("gpt2");
+        File.Copy(Path.Combine(fixtures, "gpt2_tiny_config.json"), Path.Combine(dir, "config.json"), true);
+        File.Copy(Path.Combine(fixtures, "gpt2_tiny.safetensors"), Path.Combine(dir, "model.safetensors"), true);
+        // 60 checkpoint rows + 4 new: the tokenizer is bigger than the checkpoint's vocabulary.
+        new Deri.Generation.Tokenization.WordLevelTokenizer(["[PAD]", "[BOS]", "[EOS]", "[UNK]", .. Enumerable.Range(0, 60).Select(i => $"w{i}")]).Save(dir);
+        var config = data.ConfigFor(Path.Combine(data.Root, "hf-run"), $"decoder={dir}", "max_length=30", "decoding.max_new_tokens=20");
+        using var pretrained = Deri.Pretraining.PretrainedRun.Load(data.PretrainDir, "last", TorchSharp.torch.CPU);
+        var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(dir);
+        var model = ReportRun.BuildModel(config, pretrained, tokenizer, TorchSharp.torch.CPU, loadDecoderWeights: true);
+        var weights = Deri.Weights.SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+        var state = model.Generator.Decoder.state_dict();
+        var wte = state["transformer.wte.weight"];
+        Assert.Equal([64L, 32], wte.shape);
+        Assert.True(wte.narrow(0, 0, 60).equal(weights["transformer.wte.weight"]).all().item<bool>());
+        Assert.True(state["transformer.h.1.mlp.c_fc.weight"].equal(weights["transformer.h.1.mlp.c_fc.weight"]).all().item<bool>());
+        Assert.Throws<InvalidDataException>(() => ReportRun.BuildModel(config with { MaxLength = 257 }, pretrained, tokenizer, TorchSharp.torch.CPU, true));
+        model.Generator.Dispose();
+    }
+
     private static void CopyDirectory(string from, string to)
     {
         foreach (string dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
