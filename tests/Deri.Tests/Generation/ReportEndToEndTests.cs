@@ -6,8 +6,10 @@ using static TorchSharp.torch;
 namespace Deri.Tests.Generation;
 
 /// <summary>
-/// The end-to-end test: a report model trained on synthetic data names the right rhythm. Slow: on 2 shared cores
-/// the pretraining and 25 report epochs take several minutes (a 4-epoch run in about a minute still names "sinus rhythm" for all).
+/// The end-to-end test: a report model trained on synthetic data names the right rhythm for ≥ 70 % of the test
+/// records and beats always naming the commonest rhythm. Slow: several minutes on 2 shared cores. Measured once with these
+/// settings: 37 of 60 right (62 %; the commonest rhythm is 55 %), atrial fibrillation found in 6 of 12 — below the 70 %
+/// bar, so this test fails until the setting (or the model's start) learns the rhythms faster.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class ReportEndToEndTests(RhythmReportData data, ITestOutputHelper output) : IClassFixture<RhythmReportData>
