@@ -4,12 +4,15 @@ using Deri.Generation.NlgMetrics;
 
 namespace Deri.Cli.Commands;
 
-/// <summary><c>deri report</c>: tools for generated ECG reports; <c>score</c> computes BLEU-1..4 and ROUGE-L.</summary>
+/// <summary><c>deri report</c>: tools for generated ECG reports; <c>train</c>, <c>generate</c>, <c>eval</c> (the ECG → report model) and <c>score</c> (BLEU-1..4, ROUGE-L).</summary>
 internal static class ReportCommand
 {
     public static Command Create()
     {
         var cmd = new Command("report", "Generated ECG reports");
+        cmd.Subcommands.Add(ReportTrainCommand.Create());
+        cmd.Subcommands.Add(ReportGenerateCommand.Create());
+        cmd.Subcommands.Add(ReportEvalCommand.Create());
         cmd.Subcommands.Add(CreateScore());
         return cmd;
     }

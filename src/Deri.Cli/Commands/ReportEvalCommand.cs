@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Deri.Data.Store;
+using Deri.Evaluation;
+using Deri.Generation;
+
+namespace Deri.Cli.Commands;
+
+/// <summary><c>deri report eval</c>: generates a store split and writes NLG and clinical-efficacy metrics.</summary>
+internal static class ReportEvalCommand
+{
+    public static Command Create()
+    {
+        var model = ReportGenerateCommand.Model();
+        var checkpoint = ReportGenerateCommand.Checkpoint();
+        var store = new Option<string>("--store") { Description = "Prepared store with the reference reports", Required = true };
+        var split = new Option<string>("--split") { Description = "train, val or test", DefaultValueFactory = _ => "test" };
+        var labels = new Option<string[]>("--labels-store")
+        {
+            Description = "Stores whose labels are the CE ground truth (records matched by id; repeatable); default: --store's own labels",
+            AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [],
+        };
+        var prompts = new Option<string?>("--prompts") { Description = "Class prompt JSON (default: the pretrained run's zeroshot.prompt_dict)" };
+        var output = new Option<string>("--out", "-o") { Description = "Output folder (generated.jsonl, metrics.json, metrics.md)", Required = true };
+        var beams = ReportGenerateCommand.Beams();
+        var maxNew = ReportGenerateCommand.MaxNewTokens();
+        var batch = ReportGenerateCommand.Batch();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("eval", "Generate a store split's reports and score them: BLEU-1..4, ROUGE-L, clinical efficacy per label store")
+        {
+            model, checkpoint, store, split, labels, prompts, output, beams, maxNew, batch, device, threads,
+        };
+        cmd.SetAction(result => CliErrors.Run(() =>
+        {
+            string storeDir = result.GetValue(store)!;
+            string sp = result.GetValue(split)!;
+            if (!ReportGeneration.Splits.Contains(sp)) throw new ArgumentException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{sp}'");
+            if (!EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
+            foreach (string l in result.GetValue(labels)!)
+                if (!EcgStore.Exists(l)) throw new DirectoryNotFoundException($"{l}: no prepared label store (no index.json)");
+            var dev = CommonOptions.Settings(result, device, threads).Resolve();
+            using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
+            var options = ReportGenerateCommand.Decoding(result, run, beams, maxNew);
+            string promptFile = result.GetValue(prompts) ?? run.Pretrained.Config.Zeroshot.PromptDict;
+            if (!File.Exists(promptFile))
+                throw new FileNotFoundException($"{promptFile}: class prompt file not found (pass --prompts)", promptFile);
+            var classPrompts = ClassPrompts.Load(promptFile);
+            using var s = EcgStore.Open(storeDir);
+            var labelStores = result.GetValue(labels)!.Select(EcgStore.Open).ToList();
+            try
+            {
+                string outDir = result.GetValue(output)!;
+                var r = ReportEvaluation.Run(run, s, sp, labelStores, classPrompts, options, result.GetValue(batch), outDir, Console.Error.WriteLine);
+                Console.WriteLine(ReportEvaluation.ToMarkdown(r, run, sp));
+                return 0;
+            }
+            finally
+            {
+                foreach (var l in labelStores) l.Dispose();
+            }
+        }));
+        return cmd;
+    }
+}

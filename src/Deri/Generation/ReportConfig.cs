@@ -1,0 +1,163 @@
+using Deri.Config;
+
+namespace Deri.Generation;
+
+/// <summary>
+/// Configuration of a report-generation run (METHOD §4 "Report generation"): which pretrained DERI/MERL run
+/// supplies the ECG side, which decoder, the data, and the trainer, optimizer and decoding settings. Read with
+/// <see cref="Load"/> (unknown keys are errors; <c>--set key.path=value</c> overrides); saved as <c>RUN/config.yaml</c>.
+/// </summary>
+public sealed record ReportConfig
+{
+    /// <summary>Folder of the pretrained run made by <c>deri pretrain</c>.</summary>
+    public string PretrainedRun { get; init; } = "";
+
+    /// <summary>Checkpoint of that run: <c>best</c>, <c>last</c> or a path.</summary>
+    public string Checkpoint { get; init; } = "best";
+
+    /// <summary>
+    /// ECG feature that becomes the decoder's memory token: <c>mixed</c> (DERI's m_e), <c>aligned</c> (DERI-Align's e;
+    /// MERL's embedding) or <c>auto</c> (mixed for DERI runs, aligned for MERL runs).
+    /// </summary>
+    public string Feature { get; init; } = "auto";
+
+    /// <summary>Keep the pretrained ECG side fixed (weights and BatchNorm statistics); METHOD trains the whole model, so false by default.</summary>
+    public bool FreezeEcg { get; init; }
+
+    /// <summary>
+    /// A Hugging Face GPT-2 folder (<c>config.json</c>, <c>model.safetensors</c>, tokenizer files) to start the decoder from;
+    /// empty: a small randomly initialised GPT-2 (<see cref="SmallDecoder"/>) with a word-level tokenizer built from the training reports.
+    /// </summary>
+    public string Decoder { get; init; } = "";
+
+    /// <summary>Size of the decoder used when <see cref="Decoder"/> is empty.</summary>
+    public SmallDecoderConfig SmallDecoder { get; init; } = new();
+
+    /// <summary>Word-level vocabulary settings (used when <see cref="Decoder"/> is empty).</summary>
+    public VocabularyConfig Vocabulary { get; init; } = new();
+
+    /// <summary>Longest target sequence in tokens, <c>[BOS]</c> and <c>[EOS]</c> included (METHOD: 257).</summary>
+    public int MaxLength { get; init; } = 257;
+
+    /// <summary>Store made by <c>deri data prepare</c> with the reports (its train split trains, its val split selects).</summary>
+    public string DataPath { get; init; } = "";
+
+    /// <summary>Trainer settings (the shared <see cref="TrainerConfig"/>; the one loss term is <c>lm</c>).</summary>
+    public TrainerConfig Trainer { get; init; } = new()
+    {
+        BatchSize = 32, ValBatchSize = 64, MaxEpochs = 10, CheckpointEverySteps = 500, LogEverySteps = 20,
+        LossWeights = new() { [ReportTrainingTask.LossName] = 1.0 },
+    };
+
+    /// <summary>AdamW and learning-rate schedule (METHOD: AdamW, lr 1e-3).</summary>
+    public OptimizerConfig Optimizer { get; init; } = new();
+
+    /// <summary>Decoding settings used by <c>deri report generate</c> and <c>eval</c>.</summary>
+    public DecodingConfig Decoding { get; init; } = new();
+
+    /// <summary>Reads <paramref name="path"/> (defaults when null), applies <paramref name="overrides"/> and validates.</summary>
+    /// <exception cref="ConfigException">The file is malformed or a key or value is wrong.</exception>
+    public static ReportConfig Load(string? path, IEnumerable<string>? overrides = null)
+    {
+        var config = ConfigLoader.Load<ReportConfig>(path, overrides);
+        config.Validate(path ?? "(defaults)");
+        return config;
+    }
+
+    /// <summary>Writes the config as YAML atomically.</summary>
+    public void Save(string path) => ConfigLoader.Save(this, path);
+
+    /// <summary>The trainer's view: a <see cref="DeriConfig"/> carrying only this config's trainer and optimizer sections.</summary>
+    public DeriConfig TrainerView() => new() { Trainer = Trainer, Optimizer = Optimizer };
+
+    /// <summary>Checks every value; all problems are reported together with their dotted keys.</summary>
+    /// <exception cref="ConfigException">A value is out of range.</exception>
+    public void Validate(string source)
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string key, object? value, string rule)
+        {
+            if (!ok) problems.Add($"{key} = {value}: {rule}");
+        }
+        Check(Feature is "auto" or "mixed" or "aligned", "feature", Feature, "must be auto, mixed or aligned");
+        Check(MaxLength >= 3, "max_length", MaxLength, "must be at least 3 ([BOS], one word, [EOS])");
+        var d = SmallDecoder;
+        Check(d.NLayer > 0, "small_decoder.n_layer", d.NLayer, "must be positive");
+        Check(d.NEmbd > 0 && d.NHead > 0 && d.NEmbd % d.NHead == 0, "small_decoder.n_embd", d.NEmbd, $"must be positive and divisible by n_head ({d.NHead})");
+        Check(d.Dropout is >= 0 and < 1, "small_decoder.dropout", d.Dropout, "must be in [0, 1)");
+        Check(Vocabulary.MinCount >= 1, "vocabulary.min_count", Vocabulary.MinCount, "must be at least 1");
+        Check(Vocabulary.MaxSize >= 1, "vocabulary.max_size", Vocabulary.MaxSize, "must be at least 1");
+        Check(Trainer.LossWeights.ContainsKey(ReportTrainingTask.LossName), "trainer.loss_weights", string.Join(", ", Trainer.LossWeights.Keys),
+            $"needs the term '{ReportTrainingTask.LossName}'");
+        try
+        {
+            Decoding.ToOptions().Validate(MaxLength);
+        }
+        catch (ArgumentException e)
+        {
+            problems.Add("decoding: " + e.Message);
+        }
+        try
+        {
+            TrainerView().Validate(source);
+        }
+        catch (ConfigException e)
+        {
+            problems.AddRange(e.Message.Split('\n').Skip(1).Select(l => l.Trim()));
+        }
+        if (problems.Count > 0)
+            throw new ConfigException($"{source}: invalid report config:\n  " + string.Join("\n  ", problems));
+    }
+}
+
+/// <summary>The randomly initialised GPT-2 used without a pretrained decoder folder.</summary>
+public sealed record SmallDecoderConfig
+{
+    /// <summary>Transformer blocks.</summary>
+    public int NLayer { get; init; } = 3;
+
+    /// <summary>Width.</summary>
+    public int NEmbd { get; init; } = 256;
+
+    /// <summary>Attention heads.</summary>
+    public int NHead { get; init; } = 4;
+
+    /// <summary>Embedding, attention and residual dropout.</summary>
+    public double Dropout { get; init; } = 0.1;
+}
+
+/// <summary>How the word-level vocabulary is built from the training reports.</summary>
+public sealed record VocabularyConfig
+{
+    /// <summary>Fewest occurrences of a word to be in the vocabulary.</summary>
+    public int MinCount { get; init; } = 1;
+
+    /// <summary>Most words (specials not counted).</summary>
+    public int MaxSize { get; init; } = 30000;
+}
+
+/// <summary>The <c>decoding</c> section: beam search settings (see <see cref="Decoder.DecodingOptions"/>).</summary>
+public sealed record DecodingConfig
+{
+    /// <summary>Beam width (1 = greedy).</summary>
+    public int NumBeams { get; init; } = 3;
+
+    /// <summary>Most generated tokens, <c>[EOS]</c> included.</summary>
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>Fewest generated tokens before <c>[EOS]</c>.</summary>
+    public int MinNewTokens { get; init; } = 1;
+
+    /// <summary>No n-gram of this size repeats (0 = off).</summary>
+    public int NoRepeatNgramSize { get; init; }
+
+    /// <summary>Repetition penalty (1 = off).</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+
+    /// <summary>Length penalty α (score = Σ log p / length^α).</summary>
+    public double LengthPenalty { get; init; } = 1.0;
+
+    /// <summary>The decoder's options.</summary>
+    public Decoder.DecodingOptions ToOptions() =>
+        new(NumBeams, MinNewTokens, MaxNewTokens, NoRepeatNgramSize, RepetitionPenalty, LengthPenalty);
+}

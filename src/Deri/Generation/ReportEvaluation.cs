@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Deri.Data.Store;
+using Deri.Evaluation;
+using Deri.Generation.Decoder;
+using Deri.Generation.NlgMetrics;
+using Deri.Pretraining;
+
+namespace Deri.Generation;
+
+/// <summary>CE metrics against one label source.</summary>
+/// <param name="Name">The label store's folder name.</param>
+/// <param name="Matched">Generated reports whose id the label store has.</param>
+/// <param name="Single">Single-label CE.</param>
+/// <param name="Multi">Multi-label CE.</param>
+/// <param name="MissingPrompts">Label names without a class prompt (left out).</param>
+public sealed record CeResult(string Name, int Matched, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts);
+
+/// <summary>Everything <c>deri report eval</c> measures.</summary>
+/// <param name="Nlg">BLEU-1..4 and ROUGE-L.</param>
+/// <param name="Ce">CE per label source.</param>
+/// <param name="Reports">The generated reports.</param>
+public sealed record ReportEvalResult(ReportScores Nlg, IReadOnlyList<CeResult> Ce, IReadOnlyList<GeneratedReport> Reports);
+
+/// <summary>
+/// Generates the reports of a store split and scores them: NLG metrics against the references, and the clinical-efficacy
+/// metrics per label store (records matched by id) with the class prompts embedded by the <em>pretrained</em> run's text
+/// encoder (a fresh copy, untouched by report training).
+/// </summary>
+public static class ReportEvaluation
+{
+    /// <summary>Runs the evaluation and writes <c>generated.jsonl</c>, <c>metrics.json</c> and <c>metrics.md</c> into <paramref name="outDir"/>.</summary>
+    /// <param name="run">The report run.</param>
+    /// <param name="store">The store whose split is generated.</param>
+    /// <param name="split">train, val or test.</param>
+    /// <param name="labelStores">Stores whose labels are the CE ground truth; empty: <paramref name="store"/>'s own labels, if any.</param>
+    /// <param name="prompts">Class prompts (e.g. CKEPE).</param>
+    /// <param name="options">Decoding settings.</param>
+    /// <param name="batchSize">Records per generation batch.</param>
+    /// <param name="outDir">Output folder.</param>
+    /// <param name="log">Progress messages.</param>
+    public static ReportEvalResult Run(ReportRun run, EcgStore store, string split, IReadOnlyList<EcgStore> labelStores, ClassPrompts prompts,
+        DecodingOptions options, int batchSize, string outDir, Action<string>? log = null)
+    {
+        log ??= Console.WriteLine;
+        var reports = ReportGeneration.FromStore(run, store, split, options, batchSize,
+            (done, total) => log($"generated {done}/{total}"));
+        Directory.CreateDirectory(outDir);
+        ReportGeneration.Write(Path.Combine(outDir, "generated.jsonl"), reports);
+        var nlg = ReportScorer.Score(reports.Select(r => r.Reference!).ToList(), reports.Select(r => r.Report).ToList());
+
+        var sources = labelStores.Count > 0 ? labelStores : store.LabelNames.Count > 0 ? [store] : [];
+        var ce = new List<CeResult>();
+        if (sources.Count > 0)
+        {
+            using var textRun = PretrainedRun.Load(run.Config.PretrainedRun, run.Config.Checkpoint, run.Device);
+            var genEmb = ClinicalEfficacy.Embed(textRun, reports.Select(r => r.Report).ToList());
+            var refEmb = ClinicalEfficacy.Embed(textRun, reports.Select(r => r.Reference!).ToList());
+            foreach (var source in sources) ce.Add(Score(textRun, source, reports, genEmb, refEmb, prompts));
+        }
+        var result = new ReportEvalResult(nlg, ce, reports);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), ToJson(result, run, split).ToJsonString(new() { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.md"), ToMarkdown(result, run, split));
+        return result;
+    }
+
+    private static CeResult Score(PretrainedRun textRun, EcgStore labels, IReadOnlyList<GeneratedReport> reports, double[][] genEmb,
+        double[][] refEmb, ClassPrompts prompts)
+    {
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(labels.Directory));
+        var classes = labels.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
+        var missing = labels.LabelNames.Where(l => !prompts.Descriptions.ContainsKey(l)).ToList();
+        if (classes.Count == 0)
+            throw new InvalidDataException($"{labels.Directory}: none of its labels ({string.Join(", ", labels.LabelNames)}) has a prompt in {prompts.Source}");
+        var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int r = 0; r < labels.Count; r++) rowOf.TryAdd(labels.Entries[r].Id, r);
+        var matched = Enumerable.Range(0, reports.Count).Where(i => rowOf.ContainsKey(reports[i].Id)).ToArray();
+        if (matched.Length == 0)
+            throw new InvalidDataException($"{labels.Directory}: none of the {reports.Count} generated records' ids is in this label store");
+        var columns = classes.Select(c => labels.LabelNames.ToList().IndexOf(c)).ToArray();
+        var promptEmb = ClinicalEfficacy.Embed(textRun, prompts.TextsFor(classes));
+        var gen = ClinicalEfficacy.Dot(matched.Select(i => genEmb[i]).ToArray(), promptEmb);
+        var refs = ClinicalEfficacy.Dot(matched.Select(i => refEmb[i]).ToArray(), promptEmb);
+        var y = new int[matched.Length, classes.Count];
+        for (int i = 0; i < matched.Length; i++)
+        {
+            var entry = labels.Entries[rowOf[reports[matched[i]].Id]];
+            for (int k = 0; k < classes.Count; k++) y[i, k] = entry.Labels[columns[k]] > 0.5f ? 1 : 0;
+        }
+        var single = classes.Count > 1 ? ClinicalEfficacy.SingleLabel(ClinicalEfficacy.Argmax(refs), ClinicalEfficacy.Argmax(gen)) : null;
+        var multi = ClinicalEfficacy.MultiLabel(gen, y, classes);
+        return new CeResult(name, matched.Length, single, multi, missing);
+    }
+
+    /// <summary>The metrics as JSON (the content of <c>metrics.json</c>).</summary>
+    public static JsonObject ToJson(ReportEvalResult r, ReportRun run, string split)
+    {
+        var ce = new JsonObject();
+        foreach (var c in r.Ce)
+        {
+            var o = new JsonObject
+            {
+                ["matched"] = c.Matched,
+                ["multi_label"] = new JsonObject
+                {
+                    ["auc"] = Num(c.Multi.Auc), ["f1"] = Num(c.Multi.F1), ["accuracy"] = Num(c.Multi.Accuracy),
+                    ["threshold"] = Num(c.Multi.Threshold), ["classes"] = new JsonArray(c.Multi.Classes.Select(x => (JsonNode)x).ToArray()),
+                    ["excluded"] = new JsonArray(c.Multi.Excluded.Select(x => (JsonNode)x).ToArray()),
+                },
+                ["missing_prompts"] = new JsonArray(c.MissingPrompts.Select(x => (JsonNode)x).ToArray()),
+            };
+            if (c.Single is { } s)
+                o["single_label"] = new JsonObject { ["precision"] = s.Precision, ["recall"] = s.Recall, ["f1"] = s.F1, ["classes"] = s.Classes };
+            ce[c.Name] = o;
+        }
+        return new JsonObject
+        {
+            ["run"] = run.Directory, ["checkpoint"] = run.CheckpointPath, ["split"] = split, ["records"] = r.Reports.Count,
+            ["bleu_1"] = r.Nlg.Bleu1, ["bleu_2"] = r.Nlg.Bleu2, ["bleu_3"] = r.Nlg.Bleu3, ["bleu_4"] = r.Nlg.Bleu4, ["rouge_l"] = r.Nlg.RougeL,
+            ["ce"] = ce,
+        };
+    }
+
+    private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+
+    /// <summary>A markdown report of the metrics (×100), one table for NLG and one for CE.</summary>
+    public static string ToMarkdown(ReportEvalResult r, ReportRun run, string split)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string P(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", inv) : "–";
+        var sb = new StringBuilder();
+        sb.Append(inv, $"# Report generation: {Path.GetFileName(run.Directory)}, {split} split, {r.Reports.Count} records (×100)\n\n");
+        sb.Append("| BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | ROUGE-L |\n|---|---|---|---|---|\n");
+        sb.Append(inv, $"| {P(r.Nlg.Bleu1)} | {P(r.Nlg.Bleu2)} | {P(r.Nlg.Bleu3)} | {P(r.Nlg.Bleu4)} | {P(r.Nlg.RougeL)} |\n");
+        if (r.Ce.Count > 0)
+        {
+            sb.Append("\n| Labels | Records | Single P | Single R | Single F1 | Multi AUC | Multi F1 | Multi Acc | Threshold |\n");
+            sb.Append("|---|---|---|---|---|---|---|---|---|\n");
+            foreach (var c in r.Ce)
+                sb.Append(inv, $"| {c.Name} | {c.Matched} | {P(c.Single?.Precision ?? double.NaN)} | {P(c.Single?.Recall ?? double.NaN)} | " +
+                               $"{P(c.Single?.F1 ?? double.NaN)} | {P(c.Multi.Auc)} | {P(c.Multi.F1)} | {P(c.Multi.Accuracy)} | " +
+                               $"{(double.IsFinite(c.Multi.Threshold) ? c.Multi.Threshold.ToString("F4", inv) : "–")} |\n");
+        }
+        sb.Append(inv, $"\nCheckpoint: {run.CheckpointPath}\n");
+        return sb.ToString();
+    }
+}

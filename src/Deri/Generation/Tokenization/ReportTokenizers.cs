@@ -1,0 +1,18 @@
+namespace Deri.Generation.Tokenization;
+
+/// <summary>Opens the tokenizer saved in a folder, whichever kind it is.</summary>
+public static class ReportTokenizers
+{
+    /// <summary>
+    /// Loads the tokenizer in <paramref name="directory"/>: the word-level vocabulary when <c>words.txt</c> exists.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">The folder holds no tokenizer this build reads, or its files are invalid.</exception>
+    public static IReportTokenizer Load(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: tokenizer folder not found");
+        if (File.Exists(Path.Combine(directory, WordLevelTokenizer.FileName))) return WordLevelTokenizer.Load(directory);
+        throw new InvalidDataException(
+            $"{directory}: no report tokenizer found (expected {WordLevelTokenizer.FileName} of a word-level vocabulary)");
+    }
+}

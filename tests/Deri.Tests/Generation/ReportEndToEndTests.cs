@@ -1,0 +1,46 @@
+using Deri.Data.Store;
+using Deri.Generation;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Deri.Tests.Generation;
+
+/// <summary>
+/// The end-to-end test: a report model trained on synthetic data names the right rhythm for ≥ 70 % of the test
+/// records and beats always naming the commonest rhythm. Slow: several minutes on 2 shared cores. Measured once with these
+/// settings: 37 of 60 right (62 %; the commonest rhythm is 55 %), atrial fibrillation found in 6 of 12 — below the 70 %
+/// bar, so this test fails until the setting (or the model's start) learns the rhythms faster.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class ReportEndToEndTests(RhythmReportData data, ITestOutputHelper output) : IClassFixture<RhythmReportData>
+{
+    /// <summary>The rhythm a synthetic report states, as its wording gives it (null when none is named).</summary>
+    public static string? Rhythm(string report)
+    {
+        string r = report.ToLowerInvariant();
+        if (r.Contains("atrial fibrillation")) return "atrial fibrillation";
+        if (r.Contains("atrial flutter")) return "atrial flutter";
+        if (r.Contains("sinus bradycardia")) return "sinus bradycardia";
+        if (r.Contains("sinus tachycardia")) return "sinus tachycardia";
+        if (r.Contains("sinus rhythm")) return "sinus rhythm";
+        return null;
+    }
+
+    [Fact]
+    public void GeneratedReportsNameTheRightRhythmForMostTestRecords()
+    {
+        foreach (string t in data.Timings) output.WriteLine(t);
+        using var run = ReportRun.Open(data.ReportDir, "best", CPU);
+        using var store = EcgStore.Open(data.StoreDir);
+        var reports = ReportGeneration.FromStore(run, store, "test", run.Config.Decoding.ToOptions(), 64);
+        int right = reports.Count(r => Rhythm(r.Report) is { } g && g == Rhythm(r.Reference!));
+        var counts = reports.GroupBy(r => Rhythm(r.Reference!) ?? "none").ToDictionary(g => g.Key, g => g.Count());
+        double majority = (double)counts.Values.Max() / reports.Count;
+        double accuracy = (double)right / reports.Count;
+        output.WriteLine($"rhythm right for {right}/{reports.Count} ({accuracy:P0}); majority rhythm share {majority:P0}; " +
+                         string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}")));
+        foreach (var r in reports.Take(8)) output.WriteLine($"{r.Reference}  =>  {r.Report}");
+        Assert.True(accuracy >= 0.7, $"rhythm named right for only {right} of {reports.Count} test records");
+        Assert.True(accuracy > majority, $"rhythm accuracy {accuracy:P0} does not beat always naming the commonest rhythm ({majority:P0})");
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using Deri.Data.Store;
+using Deri.Generation;
+using Deri.Tests.Cli;
+using Deri.Training;
+
+namespace Deri.Tests.Generation;
+
+/// <summary><c>deri report train|generate|eval</c> on a tiny synthetic store and pretrained run (the fast end-to-end variant).</summary>
+public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<TinyReportData>
+{
+    [Fact]
+    public void TrainingWritesTheRunFolderAndLowersTheValidationLoss()
+    {
+        Assert.True(File.Exists(Path.Combine(data.ReportDir, ReportRun.ConfigFile)));
+        Assert.True(File.Exists(Path.Combine(data.ReportDir, ReportRun.TokenizerFolder, "words.txt")));
+        Assert.True(File.Exists(Path.Combine(data.ReportDir, ReportRun.TrainFolder, "best.ckpt")));
+        var saved = ReportConfig.Load(Path.Combine(data.ReportDir, ReportRun.ConfigFile));
+        Assert.True(Path.IsPathRooted(saved.PretrainedRun));
+        var val = MetricsLog.Read(Path.Combine(data.ReportDir, ReportRun.TrainFolder, "metrics.jsonl"))
+            .Where(r => (string?)r["kind"] == "val").Select(r => (double)r["loss"]!).ToList();
+        Assert.Equal(data.ReportEpochs, val.Count);
+        Assert.True(val[^1] < val[0], $"validation loss did not fall: {string.Join(", ", val)}");
+        Assert.Equal(data.ReportEpochs, data.TrainResult.Training.Epochs);
+    }
+
+    [Fact]
+    public void TrainCommandResumesAFinishedRunWithoutNewSteps()
+    {
+        string copy = Path.Combine(data.Root, "resumed");
+        CopyDirectory(data.ReportDir, copy);
+        string output = CliRunner.Ok("report", "train", "--config", data.WriteConfig(data.ReportDir), "--out", copy, "--resume", "auto", "--threads", "1");
+        Assert.Contains($"{data.TrainResult.Training.GlobalSteps} steps", output);
+    }
+
+    [Fact]
+    public void GenerateFromAStoreSplitWritesCsvWithReferences()
+    {
+        string outPath = Path.Combine(data.Root, "gen-test.csv");
+        string stdout = CliRunner.Ok("report", "generate", "--model", data.ReportDir, "--store", data.StoreDir, "--split", "test",
+            "-o", outPath, "--beams", "2", "--max-new-tokens", "12", "--threads", "1");
+        using var store = EcgStore.Open(data.StoreDir);
+        int n = store.IndicesOf("test").Length;
+        Assert.Contains($"{n} reports", stdout);
+        var lines = File.ReadAllLines(outPath);
+        Assert.Equal("id,report,reference", lines[0]);
+        Assert.Equal(n + 1, lines.Length);
+        Assert.Equal(store.Entries[store.IndicesOf("test")[0]].Id, lines[1].Split(',')[0]);
+    }
+
+    [Fact]
+    public void GenerateFromRecordFilesSkipsAndListsABadRecord()
+    {
+        var good = Directory.EnumerateFiles(Path.Combine(data.DataDir, "files"), "*.hea", SearchOption.AllDirectories).Take(2).ToArray();
+        string bad = Path.Combine(data.Root, "broken.hea");
+        File.WriteAllText(bad, "not a header\n");
+        string outPath = Path.Combine(data.Root, "gen-records.jsonl");
+        string stdout = CliRunner.Ok("report", "generate", "--model", data.ReportDir, "--records", good[0], bad, good[1],
+            "-o", outPath, "--beams", "1", "--max-new-tokens", "12", "--threads", "1");
+        Assert.Contains("1 records skipped", stdout);
+        Assert.Contains("broken.hea", stdout);
+        var rows = ReportGeneration.ReadJsonl(outPath);
+        Assert.Equal(good.Select(ReportGeneration.RecordId), rows.Select(r => r.Id));
+        Assert.All(rows, r => Assert.Null(r.Reference));
+    }
+
+    [Fact]
+    public void EvalWritesGeneratedReportsAndMetrics()
+    {
+        string outDir = Path.Combine(data.Root, "eval");
+        string stdout = CliRunner.Ok("report", "eval", "--model", data.ReportDir, "--store", data.StoreDir, "--split", "test",
+            "--labels-store", data.StoreDir, "--prompts", data.Prompts, "--out", outDir, "--beams", "1", "--max-new-tokens", "12", "--threads", "1");
+        Assert.Contains("| BLEU-1 |", stdout);
+        Assert.Contains("| store |", stdout);
+        var m = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")))!;
+        foreach (string key in new[] { "bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l" })
+            Assert.InRange((double)m[key]!, 0, 1);
+        var ce = m["ce"]!["store"]!;
+        Assert.InRange((double)ce["single_label"]!["f1"]!, 0, 1);
+        Assert.InRange((double)ce["multi_label"]!["auc"]!, 0, 1);
+        using var store = EcgStore.Open(data.StoreDir);
+        Assert.Equal(store.IndicesOf("test").Length, ReportGeneration.ReadJsonl(Path.Combine(outDir, "generated.jsonl")).Count);
+        Assert.True(File.Exists(Path.Combine(outDir, "metrics.md")));
+    }
+
+    [Fact]
+    public void CommandsNameWhatIsWrong()
+    {
+        string outPath = Path.Combine(data.Root, "never.csv");
+        var missing = CliRunner.Run(["report", "generate", "--model", Path.Combine(data.Root, "no-such-run"), "--store", data.StoreDir, "-o", outPath]);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("report run folder not found", missing.Stderr);
+        var split = CliRunner.Run(["report", "generate", "--model", data.ReportDir, "--store", data.StoreDir, "--split", "tset", "-o", outPath]);
+        Assert.Equal(1, split.ExitCode);
+        Assert.Contains("--split must be one of train, val, test", split.Stderr);
+        var neither = CliRunner.Run(["report", "generate", "--model", data.ReportDir, "-o", outPath]);
+        Assert.Equal(1, neither.ExitCode);
+        Assert.Contains("either --store", neither.Stderr);
+        var eval = CliRunner.Run(["report", "eval", "--model", data.ReportDir, "--store", Path.Combine(data.Root, "nostore"), "--out", outPath]);
+        Assert.Equal(1, eval.ExitCode);
+        Assert.Contains("no prepared store", eval.Stderr);
+        var config = CliRunner.Run(["report", "train", "--set", "pretrained_run=", "--out", Path.Combine(data.Root, "x")]);
+        Assert.Equal(1, config.ExitCode);
+        Assert.Contains("pretrained_run", config.Stderr);
+        Assert.False(File.Exists(outPath));
+    }
+
+    [Fact]
+    public void APretrainedDecoderFolderIsLoadedWithItsTokenTableGrown()
+    {
+        string dir = Path.Combine(data.Root, "hf-decoder");
+        Directory.CreateDirectory(dir);
+        string fixtures = TestFixtures.Dir("gpt2");
+        File.Copy(Path.Combine(fixtures, "gpt2_tiny_config.json"), Path.Combine(dir, "config.json"), true);
+        File.Copy(Path.Combine(fixtures, "gpt2_tiny.safetensors"), Path.Combine(dir, "model.safetensors"), true);
+        // 60 checkpoint rows + 4 new: the tokenizer is bigger than the checkpoint's vocabulary.
+        new Deri.Generation.Tokenization.WordLevelTokenizer(["[PAD]", "[BOS]", "[EOS]", "[UNK]", .. Enumerable.Range(0, 60).Select(i => $"w{i}")]).Save(dir);
+        var config = data.ConfigFor(Path.Combine(data.Root, "hf-run"), $"decoder={dir}", "max_length=30", "decoding.max_new_tokens=20");
+        using var pretrained = Deri.Pretraining.PretrainedRun.Load(data.PretrainDir, "last", TorchSharp.torch.CPU);
+        var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(dir);
+        var model = ReportRun.BuildModel(config, pretrained, tokenizer, TorchSharp.torch.CPU, loadDecoderWeights: true);
+        var weights = Deri.Weights.SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+        var state = model.Generator.Decoder.state_dict();
+        var wte = state["transformer.wte.weight"];
+        Assert.Equal([64L, 32], wte.shape);
+        Assert.True(wte.narrow(0, 0, 60).equal(weights["transformer.wte.weight"]).all().item<bool>());
+        Assert.True(state["transformer.h.1.mlp.c_fc.weight"].equal(weights["transformer.h.1.mlp.c_fc.weight"]).all().item<bool>());
+        Assert.Throws<InvalidDataException>(() => ReportRun.BuildModel(config with { MaxLength = 257 }, pretrained, tokenizer, TorchSharp.torch.CPU, true));
+        model.Generator.Dispose();
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (string dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+    }
+}
