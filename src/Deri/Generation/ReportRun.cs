@@ -100,8 +100,8 @@ public sealed class ReportRun : IDisposable
 
     /// <summary>
     /// Builds the report model over <paramref name="pretrained"/>'s model: a GPT-2 from the configured Hugging Face folder
-    /// (its weights loaded when <paramref name="loadDecoderWeights"/>; the token table grown to the tokenizer's size with
-    /// new rows drawn from N(0, 0.02²), and cross-attention new) or the small GPT-2 of <c>small_decoder</c>.
+    /// (its weights loaded when <paramref name="loadDecoderWeights"/>, then the token table resized to the tokenizer's size
+    /// by <see cref="Gpt2Model.ResizeTokenEmbeddings"/>; cross-attention is new) or the small GPT-2 of <c>small_decoder</c>.
     /// </summary>
     public static ReportModel BuildModel(ReportConfig config, PretrainedRun pretrained, IReportTokenizer tokenizer, Device device,
         bool loadDecoderWeights, Action<string>? log = null)
@@ -109,13 +109,15 @@ public sealed class ReportRun : IDisposable
         var deri = pretrained.Module.Model;
         var feature = ReportModel.ResolveFeature(config.Feature, deri.Method);
         Gpt2Config gpt;
+        int vocab = tokenizer.VocabSize;
         Dictionary<string, Tensor>? weights = null;
         if (config.Decoder.Length > 0)
         {
             string cfg = Path.Combine(config.Decoder, "config.json");
             if (!File.Exists(cfg)) throw new FileNotFoundException($"decoder: {cfg} not found (decoder must be a Hugging Face GPT-2 folder)", cfg);
             var hf = Gpt2Config.Load(cfg);
-            gpt = hf with { VocabSize = Math.Max(hf.VocabSize, tokenizer.VocabSize), AddCrossAttention = true };
+            vocab = Math.Max(hf.VocabSize, tokenizer.VocabSize);
+            gpt = hf with { AddCrossAttention = true };
             if (config.MaxLength > gpt.NPositions)
                 throw new InvalidDataException($"max_length {config.MaxLength} exceeds the decoder's n_positions {gpt.NPositions} ({cfg})");
             if (loadDecoderWeights)
@@ -124,36 +126,31 @@ public sealed class ReportRun : IDisposable
                 if (!File.Exists(file)) throw new FileNotFoundException($"decoder: {file} not found", file);
                 weights = SafeTensors.Load(file);
             }
+            else
+            {
+                // Resuming or reopening: the checkpoint already holds the resized table.
+                gpt = gpt with { VocabSize = vocab };
+            }
         }
         else
         {
             var s = config.SmallDecoder;
-            gpt = new Gpt2Config(NEmbd: s.NEmbd, NLayer: s.NLayer, NHead: s.NHead, NPositions: config.MaxLength, VocabSize: tokenizer.VocabSize,
+            gpt = new Gpt2Config(NEmbd: s.NEmbd, NLayer: s.NLayer, NHead: s.NHead, NPositions: config.MaxLength, VocabSize: vocab,
                 AddCrossAttention: true, EmbdPdrop: s.Dropout, AttnPdrop: s.Dropout, ResidPdrop: s.Dropout);
         }
         var model = new ReportModel(deri, feature, gpt, config.FreezeEcg);
         if (weights is not null)
         {
-            GrowTokenTable(weights, gpt);
             var report = model.Generator.Decoder.LoadHuggingFace(weights, strict: false, source: config.Decoder);
             log?.Invoke($"decoder: {config.Decoder}: {report.Loaded.Count} tensors loaded, {report.Missing.Count} not in the checkpoint (freshly initialised, e.g. cross-attention)");
             foreach (var t in weights.Values) t.Dispose();
+            model.Generator.Decoder.ResizeTokenEmbeddings(vocab);
         }
         model.to(device);
-        log?.Invoke($"report model: {deri.Method} {feature} feature ({deri.Width}-d) → GPT-2 {gpt.NLayer} layers, {gpt.NEmbd}-d, vocabulary {gpt.VocabSize}; " +
+        var final = model.Generator.Decoder.Config;
+        log?.Invoke($"report model: {deri.Method} {feature} feature ({deri.Width}-d) → GPT-2 {final.NLayer} layers, {final.NEmbd}-d, vocabulary {final.VocabSize}; " +
                     (config.FreezeEcg ? "ECG side frozen" : "whole model trained"));
         return model;
-    }
-
-    // Hugging Face's resize_token_embeddings: rows past the checkpoint's vocabulary ([BOS], [PAD]) start from N(0, 0.02²).
-    private static void GrowTokenTable(Dictionary<string, Tensor> weights, Gpt2Config gpt)
-    {
-        string key = weights.ContainsKey("transformer.wte.weight") ? "transformer.wte.weight" : "wte.weight";
-        if (!weights.TryGetValue(key, out var wte) || wte.shape[0] >= gpt.VocabSize) return;
-        var extra = torch.normal(0, 0.02, [gpt.VocabSize - wte.shape[0], wte.shape[1]], dtype: wte.dtype);
-        weights[key] = torch.cat([wte, extra], 0);
-        wte.Dispose();
-        extra.Dispose();
     }
 
     /// <summary>Generates one report per ECG <c>(B, leads, L)</c> with <paramref name="options"/>.</summary>

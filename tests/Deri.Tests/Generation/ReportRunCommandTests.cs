@@ -124,9 +124,21 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         var wte = state["transformer.wte.weight"];
         Assert.Equal([64L, 32], wte.shape);
         Assert.True(wte.narrow(0, 0, 60).equal(weights["transformer.wte.weight"]).all().item<bool>());
+        // The 4 new rows start at the mean of the pretrained rows (Gpt2Model.ResizeTokenEmbeddings, Hugging Face's mean resizing).
+        var mean = weights["transformer.wte.weight"].mean([0]);
+        for (int r = 60; r < 64; r++) Assert.True(wte[r].allclose(mean, rtol: 1e-5, atol: 1e-6));
         Assert.True(state["transformer.h.1.mlp.c_fc.weight"].equal(weights["transformer.h.1.mlp.c_fc.weight"]).all().item<bool>());
         Assert.Throws<InvalidDataException>(() => ReportRun.BuildModel(config with { MaxLength = 257 }, pretrained, tokenizer, TorchSharp.torch.CPU, true));
         model.Generator.Dispose();
+    }
+
+    [Fact]
+    public void AFolderWithVocabJsonAndMergesIsReadAsGpt2Bpe()
+    {
+        var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(TestFixtures.Dir("gpt2/bpe"));
+        Assert.IsType<Deri.Generation.Tokenization.Gpt2BpeTokenizer>(tokenizer);
+        Assert.Equal((50256, 50257, 50258), (tokenizer.EosId, tokenizer.BosId, tokenizer.PadId));
+        Assert.Contains("words.txt", Assert.Throws<InvalidDataException>(() => Deri.Generation.Tokenization.ReportTokenizers.Load(data.Root)).Message);
     }
 
     private static void CopyDirectory(string from, string to)
