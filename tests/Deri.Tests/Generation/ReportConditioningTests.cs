@@ -7,8 +7,11 @@ using static TorchSharp.torch;
 namespace Deri.Tests.Generation;
 
 /// <summary>
-/// The generator must follow its memory: two classes of ECG feature, each with its own report, and a report prior that
-/// alone can only reach 50 %.
+/// The generator must follow its memory: two classes of ECG feature (random centres + noise, standing in for a trained
+/// encoder's sinus-rhythm and atrial-fibrillation features), each with its own report, so the report prior alone gets
+/// 50 %. This checks the path feature → <c>memory_proj</c> → cross-attention → greedy decoding in about 12 s; the ECG
+/// encoder's share is left to the Slow <see cref="ReportEndToEndTests"/> (it needs minutes of pretraining).
+/// Measured: 64 of 64 after 100 AdamW steps at lr 2e-3 (loss 2.45 → 0.09).
 /// </summary>
 public sealed class ReportConditioningTests(ITestOutputHelper output)
 {

@@ -8,7 +8,8 @@ namespace Deri.Tests.Generation;
 /// <summary>
 /// The end-to-end test: a report model trained on synthetic data (<see cref="RhythmReportData"/>) names the right
 /// rhythm for ≥ 70 % of the test records and beats always naming the commonest rhythm. Slow: about 7 minutes on 2
-/// shared cores (data 17 s, pretraining 151 s, report training 262 s). Measured with these settings: 139 of 180 right
+/// cores that other jobs were using (load ≈ 6: data 16 s, pretraining 194 s, report training 204 s); the same
+/// 139/180 in two runs. Measured with these settings: 139 of 180 right
 /// (77 %; the commonest rhythm, sinus rhythm, is 51 %): sinus rhythm 90/92, sinus tachycardia 17/26, sinus bradycardia
 /// 16/23, atrial fibrillation 15/26, atrial flutter 1/13.
 /// </summary>
