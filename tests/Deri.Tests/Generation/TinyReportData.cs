@@ -143,8 +143,11 @@ public abstract class ReportTestData : IDisposable
 public sealed class TinyReportData() : ReportTestData(records: 120, ecgWidth: 4, pretrainEpochs: 1, reportEpochs: 2, decoderWidth: 32, lr: 0.002);
 
 /// <summary>
-/// The end-to-end setting (minutes on 2 cores): 400 records, 12 pretraining epochs, 40 report epochs at lr 2e-3.
-/// The ECG reaches the decoder only through GPT-2's N(0, 0.02²)-initialised cross-attention, so the decoder first learns the
-/// report prior ("sinus rhythm ... normal ecg" for every record, for 10–15 epochs) before it reads the ECG.
+/// The end-to-end setting (about 7 minutes on 2 shared cores): 1200 records (1020 train, 120 val, 180 test),
+/// a width-8 DERI pretrained 10 epochs at lr 1e-3, then 15 report epochs at lr 1e-3 (METHOD's AdamW rate) with the
+/// whole model fine-tuned. The tiny pretraining alone does not give rhythm-separating features (nearest class mean of the
+/// standardised m_e: 78 of 180 test records, below the 51 % majority), so the rhythm is learnt through the report loss:
+/// that needs the ECG side to train (frozen: 97 of 180), on enough records (400 records, 40 epochs at lr 2e-3: 37 of 60),
+/// at a rate that keeps it stable (lr 2e-3 on 1200 records: the validation loss climbs from 0.55 to 0.85 by epoch 9).
 /// </summary>
-public sealed class RhythmReportData() : ReportTestData(records: 400, ecgWidth: 8, pretrainEpochs: 12, reportEpochs: 40, decoderWidth: 64, lr: 0.002);
+public sealed class RhythmReportData() : ReportTestData(records: 1200, ecgWidth: 8, pretrainEpochs: 10, reportEpochs: 15, decoderWidth: 64, lr: 0.001);
