@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using Deri.Config;
-using Deri.Data.Datasets;
-using Deri.Data.Preprocessing;
-using Deri.Data.Store;
 using Deri.Generation;
 using Deri.Pretraining;
 using Deri.Synthetic;
@@ -28,9 +25,7 @@ public abstract class ReportTestData : IDisposable
         StoreDir = Path.Combine(Root, "store");
         PretrainDir = Path.Combine(Root, "pretrain");
         ReportDir = Path.Combine(Root, "report");
-        SyntheticDatasetWriter.Write(new SyntheticDatasetOptions(DataDir, records, new SyntheticEcgConfig(Seed: 11)));
-        var dataset = MimicIvEcgDataset.Load(DataDir, new MimicOptions { ValFraction = 0.1, TestFraction = 0.15, Seed = 1 });
-        EcgStoreBuilder.Build(dataset, StoreDir, new StoreBuildOptions { Preprocess = PreprocessConfig.Default with { TargetRate = 100, TargetLength = 1000 } });
+        SyntheticStores.Make(DataDir, StoreDir, records, seed: 11, testFraction: 0.15);
         Timings.Add($"data {sw.Elapsed.TotalSeconds:F1} s");
 
         var pre = DeriConfig.Parse($"""

@@ -1,6 +1,3 @@
-using Deri.Data.Datasets;
-using Deri.Data.Preprocessing;
-using Deri.Data.Store;
 using Deri.Synthetic;
 
 namespace Deri.Tests.Pretraining;
@@ -13,9 +10,7 @@ public sealed class TinyPretrainingData : IDisposable
         Root = Path.Combine(Path.GetTempPath(), $"deri-pretrain-{Guid.NewGuid():N}");
         DataDir = Path.Combine(Root, "data");
         StoreDir = Path.Combine(Root, "store");
-        SyntheticDatasetWriter.Write(new SyntheticDatasetOptions(DataDir, 120, new SyntheticEcgConfig(Seed: 3)));
-        var dataset = MimicIvEcgDataset.Load(DataDir, new MimicOptions { ValFraction = 0.1, TestFraction = 0.2, Seed = 1 });
-        EcgStoreBuilder.Build(dataset, StoreDir, new StoreBuildOptions { Preprocess = PreprocessConfig.Default with { TargetRate = 100, TargetLength = 1000 } });
+        SyntheticStores.Make(DataDir, StoreDir, records: 120, seed: 3, testFraction: 0.2);
     }
 
     public string Root { get; }
