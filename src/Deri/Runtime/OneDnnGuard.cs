@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Deri.Runtime;
 
 /// <summary>
-/// Keeps LibTorch's oneDNN off its AVX-512 kernels on AMD processors, where the AVX-512 1×1 convolution
+/// Keeps LibTorch's oneDNN on its SSE4.1 kernels on AMD processors with AVX-512, where the AVX-512 and AVX2 1×1 convolution
 /// backward-weights kernel of the oneDNN bundled with LibTorch 2.10 corrupts the heap (seen on an AMD EPYC
 /// with AVX-512: glibc aborts with "corrupted size vs. prev_size", or a segfault inside
 /// <c>jit_avx512_common_1x1_convolution_bwd_weights_t</c>). oneDNN reads <c>ONEDNN_MAX_CPU_ISA</c> from the
@@ -20,7 +20,7 @@ namespace Deri.Runtime;
 public static class OneDnnGuard
 {
     /// <summary>The instruction-set limit applied on affected processors.</summary>
-    public const string Limit = "AVX2";
+    public const string Limit = "SSE41";
 
     private static int _applied;
 
