@@ -63,8 +63,8 @@ public sealed record DeriConfig
             Loss = new LossConfig
             {
                 Temperature = Trainer.Temperature,
-                Cma = W(Losses.LossTerms.Cma), CmaMix = W(Losses.LossTerms.CmaMix), Uma = W(Losses.LossTerms.Uma),
-                RecEcg = W(Losses.LossTerms.RecEcg), RecText = W(Losses.LossTerms.RecText),
+                Cma = W(LossTermNames.Cma), CmaMix = W(LossTermNames.CmaMix), Uma = W(LossTermNames.Uma),
+                RecEcg = W(LossTermNames.RecEcg), RecText = W(LossTermNames.RecText),
             },
         };
     }
@@ -193,11 +193,11 @@ public sealed record TrainerConfig
     /// </summary>
     public Dictionary<string, double> LossWeights { get; init; } = new()
     {
-        ["cma"] = 1.0,
-        ["cma_mix"] = 1.0,
-        ["uma"] = 1.0,
-        ["rec_ecg"] = 1.0,
-        ["rec_text"] = 0.0,
+        [LossTermNames.Cma] = 1.0,
+        [LossTermNames.CmaMix] = 1.0,
+        [LossTermNames.Uma] = 1.0,
+        [LossTermNames.RecEcg] = 1.0,
+        [LossTermNames.RecText] = 0.0,
     };
 }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Deri.IO;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

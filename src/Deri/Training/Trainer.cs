@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Deri.Config;
+using Deri.IO;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

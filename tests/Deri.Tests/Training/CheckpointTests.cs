@@ -1,3 +1,4 @@
+using Deri.IO;
 using Deri.Training;
 using TorchSharp;
 
