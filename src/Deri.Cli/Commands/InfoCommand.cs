@@ -24,7 +24,7 @@ internal static class InfoCommand
                 {
                     ["deri"] = info.DeriVersion, ["torchsharp"] = info.TorchSharpVersion, ["libtorch"] = info.LibTorchVersion,
                     ["threads"] = info.Threads, ["interop_threads"] = info.InteropThreads, ["processors"] = info.ProcessorCount,
-                    ["devices"] = info.Devices, ["selected_device"] = selected.ToString(),
+                    ["devices"] = info.Devices, ["selected_device"] = selected.ToString(), ["onednn"] = OneDnnGuard.Status,
                 };
                 Console.WriteLine(JsonSerializer.Serialize(o));
                 return 0;
@@ -35,6 +35,7 @@ internal static class InfoCommand
             Console.WriteLine($"Threads     {info.Threads} intra-op, {info.InteropThreads} inter-op ({info.ProcessorCount} processors)");
             Console.WriteLine($"Devices     {string.Join(", ", info.Devices)}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
             Console.WriteLine($"Selected    {selected}");
+            Console.WriteLine($"oneDNN      {OneDnnGuard.Status}");
             return 0;
         }));
         return cmd;
