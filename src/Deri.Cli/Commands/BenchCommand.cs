@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Deri.Data.Benchmarks;
+using Deri.Benchmarks;
 using Deri.Data.Store;
 
 namespace Deri.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Deri.Models;
+using Deri.Benchmarks;
 
 namespace Deri.Cli.Commands;
 

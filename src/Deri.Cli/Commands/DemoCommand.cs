@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Deri.Pretraining;
+using Deri.Cli.Progress;
+using Deri.Workflows;
 
 namespace Deri.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class DemoCommand
             var dev = settings.Resolve();
             var options = new DemoOptions(result.GetValue(output)!, result.GetValue(records), result.GetValue(seed),
                 result.GetValue(set), settings.Threads);
-            Demo.Run(options, dev, commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            Demo.Run(options, dev, progress: ConsoleProgress.For(Demo.LogEverySteps), commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
             return 0;
         }));
         return cmd;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Deri.Evaluation;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 

@@ -1,11 +1,13 @@
 using System.CommandLine;
+using Deri.Cli.Progress;
 using Deri.Config;
 using Deri.Evaluation;
 using Deri.Pretraining;
+using Deri.Training;
 
 namespace Deri.Cli.Commands;
 
-/// <summary><c>deri pretrain</c>: DERI (or MERL) pretraining from a config.</summary>
+/// <summary><c>deri pretrain</c>: DERI (or MERL) pretraining from a config; an existing run is never overwritten in place.</summary>
 internal static class PretrainCommand
 {
     public static Command Create()
@@ -17,6 +19,10 @@ internal static class PretrainCommand
         {
             Description = "Continue from a checkpoint; 'auto' uses RUN/last.ckpt when it exists",
         };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "If the run folder already holds a run (and --resume is not given), move it aside to RUN.old-YYYYMMDD-HHMMSS and start afresh",
+        };
         var method = new Option<string?>("--method")
         {
             Description = "Pretraining method, shorthand for --set network.method=NAME: " + string.Join(", ", Deri.Models.ModelFactory.MethodNames),
@@ -26,7 +32,7 @@ internal static class PretrainCommand
         var cmd = new Command("pretrain",
             "Pretrain DERI, MERL or an ECG-only baseline (--method NAME) on a prepared store (dataset.data_path)")
         {
-            file, set, method, output, resume, device, threads,
+            file, set, method, output, resume, overwrite, device, threads,
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
@@ -36,8 +42,9 @@ internal static class PretrainCommand
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);
+            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
             if (from == "auto") from = File.Exists(Path.Combine(run, "last.ckpt")) ? Path.Combine(run, "last.ckpt") : null;
-            var r = Pretrainer.Run(config, run, dev, from);
+            var r = Pretrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps));
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}");
             if (r.TestResults.Count > 0)

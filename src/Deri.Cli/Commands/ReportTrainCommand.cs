@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Deri.Cli.Progress;
 using Deri.Generation;
+using Deri.Training;
 
 namespace Deri.Cli.Commands;
 
@@ -12,11 +14,15 @@ internal static class ReportTrainCommand
         var set = ConfigOptions.Set();
         var output = new Option<string>("--out", "-o") { Description = "Report run folder", DefaultValueFactory = _ => "runs/report" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint; 'auto' uses RUN/train/last.ckpt when it exists" };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "If the run folder already holds a run (and --resume is not given), move it aside to RUN.old-YYYYMMDD-HHMMSS and start afresh",
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("train", "Train the report generator (pretrained ECG side + GPT-2 with cross-attention) on a store's train split")
         {
-            file, set, output, resume, device, threads,
+            file, set, output, resume, overwrite, device, threads,
         };
         cmd.SetAction(result => CliErrors.Run(() =>
         {
@@ -24,8 +30,9 @@ internal static class ReportTrainCommand
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);
+            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
             if (from == "auto") from = File.Exists(ReportTrainer.LastCheckpoint(run)) ? ReportTrainer.LastCheckpoint(run) : null;
-            var r = ReportTrainer.Run(config, run, dev, from);
+            var r = ReportTrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps));
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}; " +
                               $"checkpoint {r.BestCheckpoint}");

@@ -63,8 +63,8 @@ public sealed record DeriConfig
             Loss = new LossConfig
             {
                 Temperature = Trainer.Temperature,
-                Cma = W(Losses.LossTerms.Cma), CmaMix = W(Losses.LossTerms.CmaMix), Uma = W(Losses.LossTerms.Uma),
-                RecEcg = W(Losses.LossTerms.RecEcg), RecText = W(Losses.LossTerms.RecText),
+                Cma = W(LossTermNames.Cma), CmaMix = W(LossTermNames.CmaMix), Uma = W(LossTermNames.Uma),
+                RecEcg = W(LossTermNames.RecEcg), RecText = W(LossTermNames.RecText),
             },
         };
     }
@@ -94,7 +94,25 @@ public sealed record DeriConfig
             problems.Add(e.Message.Replace("model config: ", "", StringComparison.Ordinal));
         }
         Check(Dataset.ValRatio >= 0 && Dataset.ValRatio < 1, "dataset.val_ratio", Dataset.ValRatio, "must be in [0, 1)");
-        var t = Trainer;
+        CheckTraining(Trainer, Optimizer, problems);
+        Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
+        Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
+        Ssl.Validate(problems);
+        if (problems.Count > 0)
+            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
+    }
+
+    /// <summary>
+    /// Checks the <c>trainer</c> and <c>optimizer</c> sections, adding each problem with its dotted key to
+    /// <paramref name="problems"/>: the checks of every config that drives the trainer (pretraining, report generation).
+    /// </summary>
+    public static void CheckTraining(TrainerConfig t, OptimizerConfig optimizer, List<string> problems)
+    {
+        void Check(bool ok, string key, object? value, string rule)
+        {
+            if (!ok) problems.Add($"{key} = {value}: {rule}");
+        }
+
         Check(t.BatchSize > 0, "trainer.batch_size", t.BatchSize, "must be positive");
         Check(t.ValBatchSize > 0, "trainer.val_batch_size", t.ValBatchSize, "must be positive");
         Check(t.MaxEpochs > 0, "trainer.max_epochs", t.MaxEpochs, "must be positive");
@@ -107,20 +125,15 @@ public sealed record DeriConfig
         foreach (var (name, w) in t.LossWeights)
             Check(double.IsFinite(w) && w >= 0, $"trainer.loss_weights.{name}", w, "must be a finite number >= 0");
         Check(t.LossWeights.Values.Any(w => w > 0), "trainer.loss_weights", string.Join(", ", t.LossWeights.Values), "at least one weight must be positive");
-        var p = Optimizer.Params;
+        var p = optimizer.Params;
         Check(double.IsFinite(p.Lr) && p.Lr > 0, "optimizer.params.lr", p.Lr, "must be positive");
         Check(double.IsFinite(p.WeightDecay) && p.WeightDecay >= 0, "optimizer.params.weight_decay", p.WeightDecay, "must be >= 0");
         Check(p.Betas.Count == 2 && p.Betas.All(b => b >= 0 && b < 1), "optimizer.params.betas", "[" + string.Join(", ", p.Betas) + "]", "needs two values in [0, 1)");
         Check(double.IsFinite(p.Eps) && p.Eps > 0, "optimizer.params.eps", p.Eps, "must be positive");
-        var s = Optimizer.Scheduler;
+        var s = optimizer.Scheduler;
         Check(s.T0 >= 1, "optimizer.scheduler.t_0", s.T0, "must be at least 1 step");
         Check(s.TMult >= 1, "optimizer.scheduler.t_mult", s.TMult, "must be at least 1");
         Check(double.IsFinite(s.EtaMin) && s.EtaMin >= 0 && s.EtaMin <= p.Lr, "optimizer.scheduler.eta_min", s.EtaMin, "must be in [0, optimizer.params.lr]");
-        Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
-        Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
-        Ssl.Validate(problems);
-        if (problems.Count > 0)
-            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
     }
 }
 
@@ -155,8 +168,11 @@ public sealed record TrainerConfig
     /// <summary>Records per validation batch.</summary>
     public int ValBatchSize { get; init; } = 512;
 
-    /// <summary>Every this many epochs a numbered copy <c>epoch_NNN.ckpt</c> is kept besides <c>last.ckpt</c>; 0 keeps none.</summary>
-    public int CheckpointInterval { get; init; } = 1;
+    /// <summary>
+    /// Every this many epochs a numbered copy <c>epoch_NNN.ckpt</c> is kept besides <c>last.ckpt</c> and <c>best.ckpt</c>;
+    /// 0 (the default) keeps none, so a run does not grow by one checkpoint per epoch.
+    /// </summary>
+    public int CheckpointInterval { get; init; }
 
     /// <summary>Epochs to train (the release: 50).</summary>
     public int MaxEpochs { get; init; } = 50;
@@ -193,11 +209,11 @@ public sealed record TrainerConfig
     /// </summary>
     public Dictionary<string, double> LossWeights { get; init; } = new()
     {
-        ["cma"] = 1.0,
-        ["cma_mix"] = 1.0,
-        ["uma"] = 1.0,
-        ["rec_ecg"] = 1.0,
-        ["rec_text"] = 0.0,
+        [LossTermNames.Cma] = 1.0,
+        [LossTermNames.CmaMix] = 1.0,
+        [LossTermNames.Uma] = 1.0,
+        [LossTermNames.RecEcg] = 1.0,
+        [LossTermNames.RecText] = 0.0,
     };
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Deri.Data.Store;
 using Deri.Evaluation;
+using Deri.IO;
 using Deri.Pretraining;
 
 namespace Deri.Downstream;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Deri.Evaluation;
+using Deri.IO;
 using ScottPlot;
 
 namespace Deri.Downstream;
@@ -114,7 +115,7 @@ public static class TsneMap
         plot.YLabel("t-SNE 2");
         plot.ShowLegend(Edge.Right);
         byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
-        Training.AtomicFile.Write(pngPath, s => s.Write(png));
+        AtomicFile.Write(pngPath, s => s.Write(png));
     }
 
     private static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;

@@ -75,7 +75,7 @@ public static class ZeroShotEvaluation
                 log($"{store.Directory}: split '{options.ValidationSplit}' is empty; only the paper's threshold protocol is reported");
             else validation = ZeroShotSet.FromSplit($"{dataset}/{options.ValidationSplit}", store, options.ValidationSplit);
         }
-        var (result, missing) = ZeroShotRunner.Evaluate(run.Module, test, validation, prompts, run.Device, options.BatchSize);
+        var (result, missing) = ZeroShotRunner.Evaluate(new DeriZeroShotModel(run.Module, run.Device), test, validation, prompts, options.BatchSize);
         var classes = ZeroShotRunner.ClassesWithPrompts(test, prompts);
 
         var summary = ResultTable.ForZeroShot([(test.Name, result)],

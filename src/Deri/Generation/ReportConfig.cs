@@ -67,8 +67,8 @@ public sealed record ReportConfig
     /// <summary>Writes the config as YAML atomically.</summary>
     public void Save(string path) => ConfigLoader.Save(this, path);
 
-    /// <summary>The trainer's view: a <see cref="DeriConfig"/> carrying only this config's trainer and optimizer sections.</summary>
-    public DeriConfig TrainerView() => new() { Trainer = Trainer, Optimizer = Optimizer };
+    /// <summary>The config as YAML, with the key names it is read with (what <see cref="Save"/> writes).</summary>
+    public string ToYaml() => ConfigLoader.ToYaml(this);
 
     /// <summary>Checks every value; all problems are reported together with their dotted keys.</summary>
     /// <exception cref="ConfigException">A value is out of range.</exception>
@@ -97,14 +97,7 @@ public sealed record ReportConfig
         {
             problems.Add("decoding: " + e.Message);
         }
-        try
-        {
-            TrainerView().Validate(source);
-        }
-        catch (ConfigException e)
-        {
-            problems.AddRange(e.Message.Split('\n').Skip(1).Select(l => l.Trim()));
-        }
+        DeriConfig.CheckTraining(Trainer, Optimizer, problems);
         if (problems.Count > 0)
             throw new ConfigException($"{source}: invalid report config:\n  " + string.Join("\n  ", problems));
     }

@@ -5,6 +5,7 @@ using Deri.Data.Store;
 using Deri.Evaluation;
 using Deri.Generation.Decoder;
 using Deri.Generation.NlgMetrics;
+using Deri.IO;
 using Deri.Pretraining;
 
 namespace Deri.Generation;

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Deri.Data.Preprocessing;
 using Deri.Data.Store;
 using Deri.Generation.Decoder;
+using Deri.IO;
 using Deri.Signals;
 using static TorchSharp.torch;
 
@@ -138,7 +139,7 @@ public static class ReportGeneration
                 sb.Append('\n');
             }
         }
-        Evaluation.AtomicFile.WriteAllText(path, sb.ToString());
+        AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     /// <summary>Reads a JSON-lines file written by <see cref="Write"/>.</summary>

@@ -1,5 +1,6 @@
 using Deri.Losses;
 using Deri.Models;
+using Deri.Training;
 using Deri.Text;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -13,12 +13,9 @@ public sealed class DeriPretrainingTask(DeriPretrainingModule module, torch.Devi
     public LossTerms Step(PairBatch batch, bool train)
     {
         var ecg = OnDevice(batch.Ecg, device) ? batch.Ecg : batch.Ecg.to(device);
-        // The terms live in the trainer's dispose scope for this step. The trainer weights them itself
-        // (trainer.loss_weights, from which the model's loss weights were built), so the model's total is unused.
-        var terms = module.Losses(ecg, batch.Reports);
-        var result = new LossTerms();
-        foreach (var (name, value) in terms.Terms) result.Add(name, value);
-        return result;
+        // The terms live in the trainer's dispose scope for this step; the trainer weights them with
+        // trainer.loss_weights, from which the model's loss weights were built.
+        return module.Losses(ecg, batch.Reports);
     }
 
     // Device has no value equality: compare type and index.

@@ -120,7 +120,7 @@ public static class Pretrainer
     public static PretrainResult Run(DeriConfig config, string runDirectory, Device device, string? resume = null,
         ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
-        log ??= Console.WriteLine;
+        log ??= Console.Error.WriteLine;
         string storeDir = config.Dataset.DataPath;
         if (!EcgStore.Exists(storeDir))
             throw new DirectoryNotFoundException($"dataset.data_path: no prepared store at '{storeDir}' (make one with `deri data prepare`)");
@@ -146,8 +146,9 @@ public static class Pretrainer
         try
         {
             var evaluator = valSets.Count == 0 ? null
-                : new ZeroShotEpochEvaluator(module, valSets, prompts!, device, config.Zeroshot.BatchSize);
-            var trainer = new Trainer<PairBatch>(new DeriPretrainingTask(module, device), train, val, config, runDirectory, evaluator, progress);
+                : new ZeroShotEpochEvaluator(new DeriZeroShotModel(module, device), valSets, prompts!, config.Zeroshot.BatchSize);
+            var trainer = new Trainer<PairBatch>(new DeriPretrainingTask(module, device), train, val, TrainerSettings.For(config), runDirectory, evaluator,
+                progress);
             var summary = trainer.Run(resume, cancel);
 
             string best = File.Exists(trainer.BestCheckpointPath) ? trainer.BestCheckpointPath : trainer.LastCheckpointPath;
@@ -156,7 +157,7 @@ public static class Pretrainer
             foreach (var set in testSets)
             {
                 var validation = valSets.FirstOrDefault(s => s.Store.Directory == set.Store.Directory);
-                var (result, missing) = ZeroShotRunner.Evaluate(module, set, validation, prompts!, device, config.Zeroshot.BatchSize);
+                var (result, missing) = ZeroShotRunner.Evaluate(new DeriZeroShotModel(module, device), set, validation, prompts!, config.Zeroshot.BatchSize);
                 if (missing.Count > 0) log($"{set.Name}: no prompt for {string.Join(", ", missing)}; left out");
                 results.Add((set.Name, result));
             }
@@ -186,7 +187,8 @@ public static class Pretrainer
         {
             log($"{method}: {config.Network.EcgModel} encoder, {module.RepresentationDim}-d representation; loss weights " +
                 string.Join(", ", resolved.Trainer.LossWeights.Select(kv => $"{kv.Key} {kv.Value}")));
-            var trainer = new Trainer<EcgBatch>(new SslPretrainingTask(module, device), train, val, resolved, runDirectory, null, progress);
+            var trainer = new Trainer<EcgBatch>(new SslPretrainingTask(module, device), train, val, TrainerSettings.For(resolved), runDirectory, null,
+                progress);
             var summary = trainer.Run(resume, cancel);
             string best = File.Exists(trainer.BestCheckpointPath) ? trainer.BestCheckpointPath : trainer.LastCheckpointPath;
             return new PretrainResult(summary, best, []);

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deri.Config;
+using Deri.IO;
 using Deri.Training;
 using Deri.Weights;
 

@@ -1,5 +1,7 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Deri.IO;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -63,14 +65,16 @@ public sealed record CheckpointInfo
 
 /// <summary>
 /// One checkpoint file: module state, optimizer state, torch generator state and a JSON
-/// <see cref="CheckpointInfo"/>, as named, length-prefixed sections followed by an end marker. It
-/// is written atomically (<see cref="AtomicFile"/>), so a crash never leaves a half checkpoint, and a
-/// truncated or foreign file is reported by name when read.
+/// <see cref="CheckpointInfo"/>, as named, length-prefixed sections followed by an end marker whose
+/// payload is the SHA-256 of every byte before it. It is written atomically (<see cref="AtomicFile"/>), so a
+/// crash never leaves a half checkpoint; a truncated, foreign or corrupted file (a checksum mismatch) is
+/// refused with a message naming it. Files of format version 1, written before checksums, are read unverified.
 /// </summary>
 public static class Checkpoint
 {
     private static readonly byte[] Magic = "DERICKPT"u8.ToArray();
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
+    private const int UncheckedVersion = 1;
     private const string InfoSection = "info.json";
     private const string ModelSection = "model";
     private const string OptimizerSection = "optimizer";
@@ -90,26 +94,30 @@ public static class Checkpoint
 
         AtomicFile.Write(path, stream =>
         {
-            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-            w.Write(Magic);
-            w.Write(FormatVersion);
-            WriteSection(w, InfoSection, infoBytes);
-            WriteSection(w, ModelSection, model);
-            if (opt is not null) WriteSection(w, OptimizerSection, opt);
-            WriteSection(w, RngSection, rng);
-            WriteSection(w, EndSection, []);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using (var w = new BinaryWriter(new HashingStream(stream, hash), Encoding.UTF8, leaveOpen: true))
+            {
+                w.Write(Magic);
+                w.Write(FormatVersion);
+                WriteSection(w, InfoSection, infoBytes);
+                WriteSection(w, ModelSection, model);
+                if (opt is not null) WriteSection(w, OptimizerSection, opt);
+                WriteSection(w, RngSection, rng);
+            }
+            using var end = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            WriteSection(end, EndSection, hash.GetHashAndReset());
         });
     }
 
     /// <summary>Reads only the <see cref="CheckpointInfo"/> of a checkpoint.</summary>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint or is truncated.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated or fails its checksum.</exception>
     public static CheckpointInfo ReadInfo(string path) => ParseInfo(path, ReadSections(path));
 
     /// <summary>
     /// Restores <paramref name="module"/> (strictly: every key must match), the optimizer state when
     /// <paramref name="optimizer"/> is given, and the torch generator when <paramref name="restoreRng"/>.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, or does not fit the module.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, fails its checksum, or does not fit the module.</exception>
     public static CheckpointInfo Load(string path, nn.Module module, OptimizerHelper? optimizer, bool restoreRng)
     {
         var sections = ReadSections(path);
@@ -160,16 +168,21 @@ public static class Checkpoint
             if (length < Magic.Length + 4 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
                 throw new InvalidDataException($"{path}: not a Deri checkpoint (no DERICKPT header)");
             int version = r.ReadInt32();
-            if (version != FormatVersion)
-                throw new InvalidDataException($"{path}: checkpoint format version {version}, this build reads version {FormatVersion}");
+            if (version != FormatVersion && version != UncheckedVersion)
+                throw new InvalidDataException($"{path}: checkpoint format version {version}, this build reads versions {UncheckedVersion} and {FormatVersion}");
             var sections = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             while (true)
             {
+                long sectionStart = r.BaseStream.Position;
                 string name = r.ReadString();
                 long size = r.ReadInt64();
                 if (size < 0 || size > length - r.BaseStream.Position)
                     throw new InvalidDataException($"{path}: checkpoint section '{name}' claims {size} bytes but the file is truncated");
-                if (name == EndSection) return sections;
+                if (name == EndSection)
+                {
+                    if (version == FormatVersion) VerifyChecksum(path, sectionStart, r.ReadBytes((int)Math.Min(size, 64)));
+                    return sections;
+                }
                 if (size > Array.MaxLength)
                     throw new InvalidDataException($"{path}: checkpoint section '{name}' has {size} bytes, more than one section can hold");
                 sections[name] = r.ReadBytes((int)size);
@@ -178,6 +191,44 @@ public static class Checkpoint
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException($"{path}: the checkpoint is truncated (no end marker)", e);
+        }
+    }
+
+    /// <summary>Compares the stored SHA-256 with that of the file's first <paramref name="prefixLength"/> bytes (everything before the end marker).</summary>
+    private static void VerifyChecksum(string path, long prefixLength, byte[] stored)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var file = File.OpenRead(path);
+        byte[] buffer = new byte[1 << 20];
+        for (long left = prefixLength; left > 0;)
+        {
+            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new InvalidDataException($"{path}: the checkpoint is truncated (no end marker)");
+            hash.AppendData(buffer, 0, n);
+            left -= n;
+        }
+        if (!hash.GetHashAndReset().AsSpan().SequenceEqual(stored))
+            throw new InvalidDataException($"{path}: the checkpoint is corrupted (its SHA-256 checksum does not match its contents); use another checkpoint");
+    }
+
+    /// <summary>A write-only stream that hashes what passes through it on the way to <paramref name="inner"/>.</summary>
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            inner.Write(buffer);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Deri.IO;
 using ScottPlot;
 
 namespace Deri.Training;

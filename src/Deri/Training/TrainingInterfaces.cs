@@ -44,49 +44,6 @@ public interface IPretrainingTask<in TBatch>
     LossTerms Step(TBatch batch, bool train);
 }
 
-/// <summary>Named scalar loss tensors of one batch, in the order the model produced them.</summary>
-public sealed class LossTerms
-{
-    private readonly List<(string Name, Tensor Value)> _terms = [];
-
-    /// <summary>Adds a term; <paramref name="value"/> must be a scalar (a single element).</summary>
-    /// <exception cref="ArgumentException">Duplicate name or non-scalar tensor.</exception>
-    public LossTerms Add(string name, Tensor value)
-    {
-        if (_terms.Any(t => t.Name == name)) throw new ArgumentException($"loss term '{name}' was added twice", nameof(name));
-        if (value.numel() != 1) throw new ArgumentException($"loss term '{name}' must be a scalar, got shape [{string.Join(", ", value.shape)}]", nameof(value));
-        _terms.Add((name, value));
-        return this;
-    }
-
-    /// <summary>The terms in insertion order.</summary>
-    public IReadOnlyList<(string Name, Tensor Value)> Terms => _terms;
-
-    /// <summary>The term called <paramref name="name"/>.</summary>
-    public Tensor this[string name] => _terms.First(t => t.Name == name).Value;
-
-    /// <summary>
-    /// Σ weight·term over the terms. Terms weighted 0 are left out of the graph (they are still
-    /// logged); every term needs a weight, so a renamed term cannot silently drop out of the total.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">A term has no weight, or there are no terms.</exception>
-    public Tensor Weighted(IReadOnlyDictionary<string, double> weights)
-    {
-        if (_terms.Count == 0) throw new InvalidOperationException("the model returned no loss terms");
-        Tensor? total = null;
-        foreach (var (name, value) in _terms)
-        {
-            if (!weights.TryGetValue(name, out double w))
-                throw new InvalidOperationException(
-                    $"loss term '{name}' has no weight in trainer.loss_weights (weights given for: {string.Join(", ", weights.Keys)})");
-            if (w == 0) continue;
-            var term = w == 1 ? value.reshape() : value.reshape() * w;
-            total = total is null ? term : total + term;
-        }
-        return total ?? throw new InvalidOperationException("every loss term returned by the model has weight 0 in trainer.loss_weights");
-    }
-}
-
 /// <summary>Scores of one per-epoch evaluation and the value that selects the best checkpoint (higher is better).</summary>
 /// <param name="Scores">Named scores, e.g. the zero-shot AUC of each validation set.</param>
 /// <param name="SelectionMetric">Name of the selection value, e.g. <c>mean_zeroshot_auc</c>.</param>

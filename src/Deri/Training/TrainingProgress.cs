@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using Spectre.Console;
 
 namespace Deri.Training;
 
@@ -47,22 +45,10 @@ public interface ITrainingProgress
     void Run(string title, long totalSteps, long doneSteps, Action<IProgressSink> body);
 }
 
-/// <summary>Picks the progress display for the console.</summary>
-public static class TrainingProgress
-{
-    /// <summary>
-    /// A Spectre.Console progress bar when standard output is an interactive terminal, otherwise
-    /// (CI, redirected output, tests) plain lines every <paramref name="everySteps"/> steps.
-    /// </summary>
-    public static ITrainingProgress ForConsole(int everySteps)
-    {
-        bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive
-            && AnsiConsole.Profile.Capabilities.Ansi;
-        return interactive ? new SpectreProgress() : new PlainProgress(Console.Out, everySteps);
-    }
-}
-
-/// <summary>Plain text progress: one line every N steps and at the last step; messages as they come.</summary>
+/// <summary>
+/// Plain text progress: one line every N steps and at the last step; messages as they come. The library's
+/// default on standard error (CI, redirected output, tests); the CLI shows a live bar on a terminal instead.
+/// </summary>
 public sealed class PlainProgress(TextWriter output, int everySteps) : ITrainingProgress
 {
     /// <inheritdoc />
@@ -81,46 +67,5 @@ public sealed class PlainProgress(TextWriter output, int everySteps) : ITraining
         }
 
         public void Message(string line) => output.WriteLine(line);
-    }
-}
-
-/// <summary>A live Spectre.Console progress bar with loss, samples/s and remaining time.</summary>
-/// <param name="console">Where to draw; the process console when null.</param>
-public sealed class SpectreProgress(IAnsiConsole? console = null) : ITrainingProgress
-{
-    private readonly IAnsiConsole _console = console ?? AnsiConsole.Console;
-
-    /// <inheritdoc />
-    public void Run(string title, long totalSteps, long doneSteps, Action<IProgressSink> body)
-    {
-        _console.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(1, totalSteps));
-                task.Value = doneSteps;
-                body(new Sink(task, _console));
-            });
-    }
-
-    private sealed class Sink(ProgressTask task, IAnsiConsole console) : IProgressSink
-    {
-        private readonly Stopwatch _sinceRedraw = Stopwatch.StartNew();
-
-        public void Report(ProgressUpdate u)
-        {
-            task.Value = u.Step;
-            // Redrawing the description on every step costs more than a tiny step; 4 Hz is enough to read.
-            if (_sinceRedraw.ElapsedMilliseconds < 250 && u.Step != u.TotalSteps) return;
-            _sinceRedraw.Restart();
-            string eta = u.Eta is { } t ? ProgressUpdate.FormatSpan(t) : "--:--:--";
-            task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {u.Epoch + 1}/{u.Epochs} loss {u.Loss:F4} {u.SamplesPerSecond:F0} samples/s ETA {eta}"));
-        }
-
-        public void Message(string line) => console.MarkupLine(Markup.Escape(line));
     }
 }

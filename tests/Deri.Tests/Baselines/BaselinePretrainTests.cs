@@ -35,13 +35,22 @@ public sealed class BaselinePretrainTests(TinyPretrainingData data) : IClassFixt
         string run = Path.Combine(data.Root, "run-simclr");
         string output = CliRunner.Ok(["pretrain", "--config", config, "--method", "simclr", "--out", run, .. Quick]);
         Assert.Contains("training: 10 steps, 1 epochs", output);
-        foreach (var f in new[] { "last.ckpt", "best.ckpt", "epoch_001.ckpt", "config.yaml", "losses.png" })
+        foreach (var f in new[] { "last.ckpt", "best.ckpt", "config.yaml", "losses.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
+        Assert.Empty(Directory.GetFiles(run, "epoch_*.ckpt")); // trainer.checkpoint_interval is 0 by default: no copy per epoch
         Assert.All(Train(run), r => Assert.True(r["nt_xent"] is not null && (double)r["loss"]! == (double)r["nt_xent"]!));
         var saved = DeriConfig.Load(Path.Combine(run, "config.yaml"));
         Assert.Equal("simclr", saved.Network.Method);
         Assert.Equal(new Dictionary<string, double> { ["nt_xent"] = 1 }, saved.Trainer.LossWeights);
         Assert.Contains("best checkpoint: epoch 1, negative_validation_loss", File.ReadAllText(Path.Combine(run, "train.log")));
+
+        // A second run into the same folder without --resume refuses with one line and leaves the first run byte-identical.
+        var kept = new[] { "metrics.jsonl", "train.log", "last.ckpt" }.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(run, f)));
+        var again = CliRunner.Run(["pretrain", "--config", config, "--method", "simclr", "--out", run, .. Quick]);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Equal($"error: {Path.GetFullPath(run)} already holds a run; continue it with --resume auto, or pass --overwrite to move it aside (nothing is deleted)",
+            again.Stderr.Trim());
+        foreach (var (f, bytes) in kept) Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(run, f)));
 
         // --resume auto continues the run from last.ckpt into a second epoch.
         CliRunner.Ok(["pretrain", "--config", config, "--method", "simclr", "--out", run, "--resume", "auto", .. Quick, "--set", "trainer.max_epochs=2"]);
@@ -100,6 +109,21 @@ public sealed class BaselinePretrainTests(TinyPretrainingData data) : IClassFixt
             Deri.Downstream.DownstreamFeature.Encoder, batchSize: 4);
         Assert.Equal(new long[] { 6, loaded.SslMethod!.RepresentationDim }, features.Features.shape);
         Assert.Throws<InvalidOperationException>(() => loaded.Module);
+    }
+
+    [Fact]
+    public void OverwriteMovesAnEarlierRunAsideAndStartsAfresh()
+    {
+        string config = data.WriteConfig("overwrite", SmallSsl);
+        string run = Path.Combine(data.Root, "run-overwrite");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "metrics.jsonl"), "earlier run\n");
+        var r = CliRunner.Run(["pretrain", "--config", config, "--method", "simclr", "--out", run, "--overwrite", .. Quick]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("moved the existing run", r.Stderr);
+        string aside = Assert.Single(Directory.GetDirectories(data.Root, "run-overwrite.old-*"));
+        Assert.Equal("earlier run\n", File.ReadAllText(Path.Combine(aside, "metrics.jsonl")));
+        Assert.Equal(10, Train(run).Count);
     }
 
     [Fact]

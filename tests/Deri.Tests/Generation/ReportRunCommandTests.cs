@@ -17,6 +17,9 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         Assert.True(File.Exists(Path.Combine(data.ReportDir, ReportRun.TrainFolder, "best.ckpt")));
         var saved = ReportConfig.Load(Path.Combine(data.ReportDir, ReportRun.ConfigFile));
         Assert.True(Path.IsPathRooted(saved.PretrainedRun));
+        // The trainer records the report config itself, not a pretraining config with made-up network/dataset sections.
+        Assert.Equal(File.ReadAllText(Path.Combine(data.ReportDir, ReportRun.ConfigFile)),
+            File.ReadAllText(Path.Combine(data.ReportDir, ReportRun.TrainFolder, "config.yaml")));
         var val = MetricsLog.Read(Path.Combine(data.ReportDir, ReportRun.TrainFolder, "metrics.jsonl"))
             .Where(r => (string?)r["kind"] == "val").Select(r => (double)r["loss"]!).ToList();
         Assert.Equal(data.ReportEpochs, val.Count);
@@ -31,6 +34,20 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         CopyDirectory(data.ReportDir, copy);
         string output = CliRunner.Ok("report", "train", "--config", data.WriteConfig(data.ReportDir), "--out", copy, "--resume", "auto", "--threads", "1");
         Assert.Contains($"{data.TrainResult.Training.GlobalSteps} steps", output);
+    }
+
+    [Fact]
+    public void TrainCommandRefusesToStartOverAFinishedRunWithoutOverwrite()
+    {
+        string copy = Path.Combine(data.Root, "kept");
+        CopyDirectory(data.ReportDir, copy);
+        string last = Path.Combine(copy, ReportRun.TrainFolder, "last.ckpt");
+        byte[] before = File.ReadAllBytes(last);
+        var r = CliRunner.Run(["report", "train", "--config", data.WriteConfig(data.ReportDir), "--out", copy, "--threads", "1"]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("already holds a run", r.Stderr);
+        Assert.Contains("--overwrite", r.Stderr);
+        Assert.Equal(before, File.ReadAllBytes(last));
     }
 
     [Fact]

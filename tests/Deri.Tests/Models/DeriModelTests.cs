@@ -1,4 +1,5 @@
 using TorchSharp;
+using Deri.Config;
 using Deri.Losses;
 using Deri.Models;
 using static TorchSharp.torch;
@@ -76,10 +77,11 @@ public class DeriModelTests
         Assert.Null(output.DecodedText);
         // Dropout makes the two views of the same feature differ in training.
         Assert.False(output.View1.allclose(output.View2));
-        using var terms = new DeriLoss(TinyConfigs.Training("merl").Loss).forward(output, pooled);
-        Assert.Equal([LossTerms.Cma, LossTerms.Uma], terms.Terms.Select(t => t.Key));
+        using var loss = new DeriLoss(TinyConfigs.Training("merl").Loss);
+        using var terms = loss.forward(output, pooled);
+        Assert.Equal([LossTermNames.Cma, LossTermNames.Uma], terms.Terms.Select(t => t.Name));
         // float32 sum of two terms near 16: compare within a few ulps, not to 5 rounded decimals.
-        Assert.Equal(terms[LossTerms.Cma].ToDouble() + terms[LossTerms.Uma].ToDouble(), terms.Total.ToDouble(), 1e-5);
+        Assert.Equal(terms[LossTermNames.Cma].ToDouble() + terms[LossTermNames.Uma].ToDouble(), loss.Total(terms).ToDouble(), 1e-5);
         model.eval();
         using var _ = no_grad();
         Assert.Throws<InvalidOperationException>(() => model.ProbeFeature(ecg, ProbeFeatureKind.Mixed));

@@ -29,9 +29,10 @@ public class TrainingStepTests
                 optimizer.zero_grad();
                 using var output = model.Forward(ecg, pooled, hidden);
                 using var terms = loss.forward(output, pooled);
-                terms.Total.backward();
+                using var total = loss.Total(terms);
+                total.backward();
                 optimizer.step();
-                losses.Add(terms.Total.ToDouble());
+                losses.Add(total.ToDouble());
             }
             afterStep?.Invoke(i);
         }

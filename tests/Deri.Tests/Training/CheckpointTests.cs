@@ -1,3 +1,4 @@
+using Deri.IO;
 using Deri.Training;
 using TorchSharp;
 
@@ -81,6 +82,35 @@ public sealed class CheckpointTests
             File.WriteAllText(foreign, "not a checkpoint at all");
             ex = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(foreign));
             Assert.Contains("foreign.ckpt: not a Deri checkpoint", ex.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void ACheckpointWithAFlippedBlockIsRefusedByName()
+    {
+        string dir = Toy.TempDir();
+        try
+        {
+            // A module large enough (≈160 KiB of weights) for a 4 KiB block to land inside a tensor payload.
+            using var module = torch.nn.Linear(200, 200);
+            string path = Path.Combine(dir, "good.ckpt");
+            Checkpoint.Save(path, new CheckpointInfo { GlobalStep = 5 }, module, null);
+            Assert.Equal(5, Checkpoint.ReadInfo(path).GlobalStep);
+
+            byte[] bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 3 * 4096);
+            for (int i = bytes.Length / 2; i < bytes.Length / 2 + 4096; i++) bytes[i] ^= 0xFF;
+            string flipped = Path.Combine(dir, "flipped.ckpt");
+            File.WriteAllBytes(flipped, bytes);
+            using var other = torch.nn.Linear(200, 200);
+            var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(flipped, other, null, restoreRng: false));
+            Assert.Contains(flipped, ex.Message);
+            Assert.Contains("checksum", ex.Message);
+            Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(flipped));
         }
         finally
         {

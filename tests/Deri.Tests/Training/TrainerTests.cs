@@ -22,9 +22,9 @@ public sealed class TrainerTests
         try
         {
             var ta = Toy.Task(1);
-            new Trainer<ToyBatch>(ta, new ToyData(40, 3), null, Toy.Config(), a, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(ta, new ToyData(40, 3), null, TrainerSettings.For(Toy.Config()), a, progress: Toy.Quiet()).Run();
             var tb = Toy.Task(1);
-            new Trainer<ToyBatch>(tb, new ToyData(40, 3), null, Toy.Config(), b, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(tb, new ToyData(40, 3), null, TrainerSettings.For(Toy.Config()), b, progress: Toy.Quiet()).Run();
             var la = TrainRecords(Path.Combine(a, "metrics.jsonl")).Select(LossFields).ToList();
             var lb = TrainRecords(Path.Combine(b, "metrics.jsonl")).Select(LossFields).ToList();
             Assert.Equal(15, la.Count);
@@ -49,14 +49,14 @@ public sealed class TrainerTests
             // Loads run on the training thread (workers 0) so that "the 9th load" is always the same batch;
             // prefetching may load ahead and concurrently. Run A: 3 epochs of 5 batches, uninterrupted.
             var taskA = Toy.Task(11);
-            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(workers: 0), a, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), new ToyData(20, 6), TrainerSettings.For(Toy.Config(workers: 0)), a, progress: Toy.Quiet()).Run();
 
             // Run B: same setup, but the loader dies on its 9th load: a periodic checkpoint was written
             // after step 6 (epoch 2, batch 1), then steps 7 and 8 ran, then the "crash".
             var taskB = Toy.Task(11);
             var failing = new ToyData(40, 5) { BeforeLoad = n => { if (n == 8) throw new IOException("simulated crash"); } };
             var crash = Assert.Throws<IOException>(() =>
-                new Trainer<ToyBatch>(taskB, failing, new ToyData(20, 6), Toy.Config(workers: 0), b, progress: Toy.Quiet()).Run());
+                new Trainer<ToyBatch>(taskB, failing, new ToyData(20, 6), TrainerSettings.For(Toy.Config(workers: 0)), b, progress: Toy.Quiet()).Run());
             Assert.Equal("simulated crash", crash.Message);
             var beforeResume = TrainRecords(Path.Combine(b, "metrics.jsonl"));
             Assert.Equal(8, beforeResume.Count);
@@ -65,7 +65,7 @@ public sealed class TrainerTests
 
             // Resume in a fresh model initialised differently: everything must come from the checkpoint.
             var taskB2 = Toy.Task(999);
-            var summary = new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), new ToyData(20, 6), Toy.Config(workers: 0), b, progress: Toy.Quiet())
+            var summary = new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), new ToyData(20, 6), TrainerSettings.For(Toy.Config(workers: 0)), b, progress: Toy.Quiet())
                 .Run(resumeFrom: Path.Combine(b, "last.ckpt"));
             Assert.Equal(15, summary.GlobalSteps);
 
@@ -90,9 +90,9 @@ public sealed class TrainerTests
         string dir = Toy.TempDir();
         try
         {
-            new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, Toy.Config(epochs: 1), dir, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, TrainerSettings.For(Toy.Config(epochs: 1)), dir, progress: Toy.Quiet()).Run();
             var ex = Assert.Throws<InvalidDataException>(() =>
-                new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, Toy.Config(batchSize: 4), dir, progress: Toy.Quiet())
+                new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, TrainerSettings.For(Toy.Config(batchSize: 4)), dir, progress: Toy.Quiet())
                     .Run(resumeFrom: Path.Combine(dir, "last.ckpt")));
             Assert.Contains("batch_size 8", ex.Message);
             Assert.Contains("last.ckpt", ex.Message);
@@ -110,7 +110,7 @@ public sealed class TrainerTests
         try
         {
             var config = Toy.Config(epochs: 2);
-            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), config, dir, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), TrainerSettings.For(config), dir, progress: Toy.Quiet()).Run();
             var records = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl"));
             var train = records.Where(r => (string?)r["kind"] == "train").ToList();
             Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), train.Select(r => r["step"]!.GetValue<long>()));
@@ -141,12 +141,29 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void ByDefaultOnlyLastAndBestCheckpointsAreKept()
+    {
+        string dir = Toy.TempDir();
+        try
+        {
+            var config = Toy.Config(epochs: 3);
+            config = config with { Trainer = config.Trainer with { CheckpointInterval = new TrainerConfig().CheckpointInterval } };
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), TrainerSettings.For(config), dir, progress: Toy.Quiet()).Run();
+            Assert.Equal(["best.ckpt", "last.ckpt"], Directory.GetFiles(dir, "*.ckpt").Select(Path.GetFileName).Order());
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void LossPlotIsAPng()
     {
         string dir = Toy.TempDir();
         try
         {
-            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(80, 3), new ToyData(20, 4), Toy.Config(epochs: 3), dir, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(80, 3), new ToyData(20, 4), TrainerSettings.For(Toy.Config(epochs: 3)), dir, progress: Toy.Quiet()).Run();
             string png = Path.Combine(dir, "losses.png");
             byte[] bytes = File.ReadAllBytes(png);
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
@@ -177,7 +194,7 @@ public sealed class TrainerTests
         try
         {
             var config = Toy.Config(epochs: 3) with { Trainer = Toy.Config().Trainer with { MaxEpochs = 3, CheckpointInterval = 2 } };
-            var summary = new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), config, dir,
+            var summary = new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), TrainerSettings.For(config), dir,
                 new ScriptedEvaluator([0.6, 0.8, 0.7]), Toy.Quiet()).Run();
             Assert.Equal(1, summary.BestEpoch);
             Assert.Equal(0.8, summary.BestSelection);
@@ -208,7 +225,7 @@ public sealed class TrainerTests
         string dir = Toy.TempDir();
         try
         {
-            var summary = new Trainer<ToyBatch>(Toy.Task(2), new ToyData(80, 3), new ToyData(20, 4), Toy.Config(epochs: 2), dir,
+            var summary = new Trainer<ToyBatch>(Toy.Task(2), new ToyData(80, 3), new ToyData(20, 4), TrainerSettings.For(Toy.Config(epochs: 2)), dir,
                 progress: Toy.Quiet()).Run();
             var val = MetricsLog.Read(Path.Combine(dir, "metrics.jsonl")).Where(r => (string?)r["kind"] == "val")
                 .Select(r => r["loss"]!.GetValue<double>()).ToList();
@@ -229,7 +246,7 @@ public sealed class TrainerTests
         try
         {
             var output = new StringWriter();
-            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), Toy.Config(epochs: 1), dir,
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(20, 4), TrainerSettings.For(Toy.Config(epochs: 1)), dir,
                 progress: new PlainProgress(output, 2)).Run();
             var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var progress = lines.Where(l => l.StartsWith("epoch 1/1 step", StringComparison.Ordinal)).ToList();
@@ -254,7 +271,7 @@ public sealed class TrainerTests
             task.ForcedMse = float.NaN;
             float[] before = Toy.Parameters(task.Module);
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                new Trainer<ToyBatch>(task, new ToyData(400, 3), null, Toy.Config(epochs: 1, checkpointEvery: 0), dir, progress: Toy.Quiet()).Run());
+                new Trainer<ToyBatch>(task, new ToyData(400, 3), null, TrainerSettings.For(Toy.Config(epochs: 1, checkpointEvery: 0)), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("diverged", ex.Message);
             Assert.Equal(before, Toy.Parameters(task.Module));
             var train = TrainRecords(Path.Combine(dir, "metrics.jsonl"));
@@ -274,7 +291,7 @@ public sealed class TrainerTests
         try
         {
             var data = new ToyData(40, 3) { BeforeLoad = n => { if (n == 2) throw new InvalidDataException("record 17: NaN in lead V3"); } };
-            var summary = new Trainer<ToyBatch>(Toy.Task(2), data, null, Toy.Config(epochs: 2), dir, progress: Toy.Quiet()).Run();
+            var summary = new Trainer<ToyBatch>(Toy.Task(2), data, null, TrainerSettings.For(Toy.Config(epochs: 2)), dir, progress: Toy.Quiet()).Run();
             Assert.Equal(10, summary.GlobalSteps);
             Assert.Equal(1, summary.SkippedBatches);
             Assert.True(double.IsFinite(summary.LastLoss));
@@ -303,7 +320,7 @@ public sealed class TrainerTests
                 Trainer = Toy.Config().Trainer with { MaxEpochs = 1, LossWeights = new() { ["mse"] = 1.0, ["l1"] = 1.0 } },
             };
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), null, config, dir, progress: Toy.Quiet()).Run());
+                new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), null, TrainerSettings.For(config), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("'pred_abs' has no weight in trainer.loss_weights", ex.Message);
         }
         finally
@@ -319,7 +336,7 @@ public sealed class TrainerTests
         try
         {
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                new Trainer<ToyBatch>(Toy.Task(2), new ToyData(5, 3), null, Toy.Config(), dir, progress: Toy.Quiet()).Run());
+                new Trainer<ToyBatch>(Toy.Task(2), new ToyData(5, 3), null, TrainerSettings.For(Toy.Config()), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("5 records", ex.Message);
             Assert.Contains("trainer.batch_size = 8", ex.Message);
         }
@@ -354,7 +371,7 @@ public sealed class TrainerTests
             });
             // One epoch of 300 batches, loaded on the training thread so the counts are not racing a loader.
             var config = Toy.Config(epochs: 1, checkpointEvery: 0, workers: 0);
-            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(2400, 3), null, config, dir, progress: probe).Run();
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(2400, 3), null, TrainerSettings.For(config), dir, progress: probe).Run();
             Assert.True(tensorsAt20 > 0);
             Assert.Equal(tensorsAt20, tensorsAt300);
             Assert.Equal(threadAt20, threadAt300);
@@ -390,19 +407,19 @@ public sealed class TrainerStopAndProgressTests
         try
         {
             var taskA = Toy.Task(5);
-            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), a, progress: Toy.Quiet()).Run();
+            new Trainer<ToyBatch>(taskA, new ToyData(40, 5), null, TrainerSettings.For(Toy.Config(checkpointEvery: 0)), a, progress: Toy.Quiet()).Run();
 
             using var cts = new CancellationTokenSource();
             var taskB = Toy.Task(5);
             Assert.ThrowsAny<OperationCanceledException>(() =>
-                new Trainer<ToyBatch>(taskB, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), b, progress: new CancelAt(7, cts))
+                new Trainer<ToyBatch>(taskB, new ToyData(40, 5), null, TrainerSettings.For(Toy.Config(checkpointEvery: 0)), b, progress: new CancelAt(7, cts))
                     .Run(cancellation: cts.Token));
             var info = Checkpoint.ReadInfo(Path.Combine(b, "last.ckpt"));
             Assert.Equal((1, 2, 7L), (info.Epoch, info.StepInEpoch, info.GlobalStep));
             Assert.Contains("stopped at epoch 2, step 2 of 5", File.ReadAllText(Path.Combine(b, "train.log")));
 
             var taskB2 = Toy.Task(6);
-            new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), null, Toy.Config(checkpointEvery: 0), b, progress: Toy.Quiet())
+            new Trainer<ToyBatch>(taskB2, new ToyData(40, 5), null, TrainerSettings.For(Toy.Config(checkpointEvery: 0)), b, progress: Toy.Quiet())
                 .Run(resumeFrom: Path.Combine(b, "last.ckpt"));
             static string Losses(string dir) => string.Join("\n", MetricsLog.Read(Path.Combine(dir, "metrics.jsonl"))
                 .Where(r => (string?)r["kind"] == "train").Select(r => $"{r["step"]} {r["loss"]!.ToJsonString()} {r["lr"]!.ToJsonString()}"));
@@ -430,8 +447,8 @@ public sealed class TrainerStopAndProgressTests
                 ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
                 Out = new Spectre.Console.AnsiConsoleOutput(output),
             });
-            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(16, 4), Toy.Config(epochs: 1), dir,
-                progress: new SpectreProgress(console)).Run();
+            new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), new ToyData(16, 4), TrainerSettings.For(Toy.Config(epochs: 1)), dir,
+                progress: new Deri.Cli.Progress.SpectreProgress(console)).Run();
             string text = output.ToString();
             Assert.Matches(@"epoch 1/1 loss \d+\.\d{4} \d+ samples/s ETA \d\d:\d\d:\d\d", text);
             Assert.Contains("100%", text);

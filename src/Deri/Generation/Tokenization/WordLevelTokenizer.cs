@@ -1,4 +1,5 @@
 using System.Text;
+using Deri.IO;
 
 namespace Deri.Generation.Tokenization;
 
@@ -110,7 +111,7 @@ public sealed class WordLevelTokenizer : IReportTokenizer
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        Evaluation.AtomicFile.WriteAllText(Path.Combine(directory, FileName), string.Join('\n', _tokens) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(directory, FileName), string.Join('\n', _tokens) + "\n");
     }
 
     /// <inheritdoc />

@@ -5,11 +5,12 @@ using Deri.Data.Datasets;
 using Deri.Data.Preprocessing;
 using Deri.Data.Store;
 using Deri.Evaluation;
+using Deri.Pretraining;
 using Deri.Synthetic;
 using Deri.Training;
 using static TorchSharp.torch;
 
-namespace Deri.Pretraining;
+namespace Deri.Workflows;
 
 /// <summary>Settings of the end-to-end demo.</summary>
 /// <param name="OutputDirectory">Folder for the data, the store, the run and the tables.</param>
@@ -38,6 +39,9 @@ public static class Demo
     /// <summary>Sampling rate of the demo's model input (10 s at 100 Hz = 1000 samples).</summary>
     public const int Rate = 100;
 
+    /// <summary>Steps between plain progress lines (<c>trainer.log_every_steps</c> of the demo's config).</summary>
+    public const int LogEverySteps = 10;
+
     /// <summary>
     /// The demo's configuration: DERI as in METHOD §2–3 but sized for 2 CPU cores — ResNet18 of base width 32 on
     /// 100 Hz input, a jointly trained 256-d text encoder over 64 tokens, batch 64, 4 epochs. The learning rate is
@@ -53,7 +57,7 @@ public static class Demo
             Dataset = baseline.Dataset with { DataPath = Path.GetFullPath(storeDir), SeqLength = 10 * Rate, SamplingRate = Rate, DatasetName = "synthetic" },
             Trainer = baseline.Trainer with
             {
-                BatchSize = 64, ValBatchSize = 128, MaxEpochs = 4, Seed = seed, CheckpointEverySteps = 20, LogEverySteps = 10,
+                BatchSize = 64, ValBatchSize = 128, MaxEpochs = 4, Seed = seed, CheckpointEverySteps = 20, LogEverySteps = LogEverySteps,
                 TextComputeOnLongest = true, NumWorkers = 1,
             },
             Optimizer = baseline.Optimizer with { Params = baseline.Optimizer.Params with { Lr = 5e-4 } },

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
 using Deri.Cli.Commands;
-using Deri.Models;
+using Deri.Benchmarks;
 using static TorchSharp.torch;
 
-namespace Deri.Tests.Models;
+namespace Deri.Tests.Benchmarks;
 
 public class BenchTrainCommandTests
 {

@@ -1,10 +1,23 @@
 using Deri.Data.Store;
-using Deri.Evaluation;
 using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Deri.Pretraining;
+namespace Deri.Evaluation;
+
+/// <summary>
+/// A model that classifies zero-shot: its ECG and text embeddings (<see cref="IZeroShotEncoder"/>), the module
+/// that is put in eval mode while scoring, and the device its inputs go to. The pretraining code implements it,
+/// so evaluation depends on this interface rather than on any model type.
+/// </summary>
+public interface IZeroShotModel : IZeroShotEncoder
+{
+    /// <summary>The module whose training mode is switched off while scoring and restored afterwards.</summary>
+    nn.Module Module { get; }
+
+    /// <summary>Where ECG batches are moved before <see cref="IZeroShotEncoder.EncodeEcg"/>.</summary>
+    Device Device { get; }
+}
 
 /// <summary>A labelled split of a prepared store to classify zero-shot.</summary>
 /// <param name="Name">Name used in logs and tables.</param>
@@ -25,8 +38,8 @@ public sealed record ZeroShotSet(string Name, EcgStore Store, int[] Rows)
 }
 
 /// <summary>
-/// Zero-shot classification (METHOD §4) of a store's records with a pretraining module: class prompts through
-/// the text encoder and <c>proj_t</c>, ECGs through the zero-shot embedding, cosine scores, then the metrics.
+/// Zero-shot classification (METHOD §4) of a store's records with a model: class prompts through its text side,
+/// ECGs through its zero-shot embedding, cosine scores, then the metrics.
 /// </summary>
 public static class ZeroShotRunner
 {
@@ -35,18 +48,16 @@ public static class ZeroShotRunner
         set.Store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
 
     /// <summary>Cosine scores <c>(N, C)</c> of the set's records against the classes' prompts.</summary>
-    public static double[,] Scores(DeriPretrainingModule module, ZeroShotSet set, IReadOnlyList<string> classNames,
-        ClassPrompts prompts, Device device, int batchSize)
+    public static double[,] Scores(IZeroShotModel model, ZeroShotSet set, IReadOnlyList<string> classNames,
+        ClassPrompts prompts, int batchSize)
     {
+        var module = model.Module;
         bool wasTraining = module.training;
         module.eval();
         try
         {
-            var encoder = new DelegateZeroShotEncoder(
-                ecg => module.Model.ZeroShotEcgEmbedding(ecg),
-                texts => module.ClassEmbeddings(texts, device));
-            using var classEmbeddings = ZeroShotClassifier.ClassEmbeddings(encoder, prompts.TextsFor(classNames));
-            return ZeroShotClassifier.Scores(encoder, Batches(set, batchSize, device), classEmbeddings);
+            using var classEmbeddings = ZeroShotClassifier.ClassEmbeddings(model, prompts.TextsFor(classNames));
+            return ZeroShotClassifier.Scores(model, Batches(set, batchSize, model.Device), classEmbeddings);
         }
         finally
         {
@@ -59,17 +70,17 @@ public static class ZeroShotRunner
     /// is given (thresholds from validation applied to test), otherwise the paper's protocol only.
     /// Classes without a prompt are left out (named in the returned list).
     /// </summary>
-    public static (ZeroShotResult Result, IReadOnlyList<string> MissingPrompts) Evaluate(DeriPretrainingModule module, ZeroShotSet test,
-        ZeroShotSet? validation, ClassPrompts prompts, Device device, int batchSize = 256)
+    public static (ZeroShotResult Result, IReadOnlyList<string> MissingPrompts) Evaluate(IZeroShotModel model, ZeroShotSet test,
+        ZeroShotSet? validation, ClassPrompts prompts, int batchSize = 256)
     {
         var classes = ClassesWithPrompts(test, prompts);
         var missing = test.Store.LabelNames.Except(classes).ToList();
         if (classes.Count == 0)
             throw new InvalidDataException($"{prompts.Source}: no prompt for any class of {test.Name} ({string.Join(", ", test.Store.LabelNames)})");
-        var scores = Scores(module, test, classes, prompts, device, batchSize);
+        var scores = Scores(model, test, classes, prompts, batchSize);
         var labels = Labels(test, classes);
         if (validation is null) return (ZeroShotClassifier.Evaluate(scores, labels, classes, splitName: test.Name), missing);
-        var valScores = Scores(module, validation, classes, prompts, device, batchSize);
+        var valScores = Scores(model, validation, classes, prompts, batchSize);
         return (ZeroShotClassifier.Evaluate(scores, labels, classes, valScores, Labels(validation, classes), test.Name), missing);
     }
 
@@ -92,7 +103,9 @@ public static class ZeroShotRunner
         {
             int n = Math.Min(batchSize, set.Rows.Length - start);
             var batch = set.Store.ReadTensor(set.Rows.AsSpan(start, n));
-            if (DeriPretrainingTask.OnDevice(batch, device)) yield return batch;
+            // Device has no value equality: compare type and index.
+            bool onDevice = batch.device_type == device.type && (device.index < 0 || batch.device_index == device.index);
+            if (onDevice) yield return batch;
             else
             {
                 var moved = batch.to(device);
@@ -104,8 +117,8 @@ public static class ZeroShotRunner
 }
 
 /// <summary>Zero-shot AUC on validation sets at each epoch end; their mean selects the best checkpoint.</summary>
-public sealed class ZeroShotEpochEvaluator(DeriPretrainingModule module, IReadOnlyList<ZeroShotSet> sets, ClassPrompts prompts,
-    Device device, int batchSize) : IEpochEvaluator
+public sealed class ZeroShotEpochEvaluator(IZeroShotModel model, IReadOnlyList<ZeroShotSet> sets, ClassPrompts prompts,
+    int batchSize) : IEpochEvaluator
 {
     /// <inheritdoc />
     public EpochEvaluation Evaluate(int epoch)
@@ -113,7 +126,7 @@ public sealed class ZeroShotEpochEvaluator(DeriPretrainingModule module, IReadOn
         var scores = new Dictionary<string, double>();
         foreach (var set in sets)
         {
-            var (result, _) = ZeroShotRunner.Evaluate(module, set, null, prompts, device, batchSize);
+            var (result, _) = ZeroShotRunner.Evaluate(model, set, null, prompts, batchSize);
             scores[$"zeroshot_auc/{set.Name}"] = result.Paper.MacroAuc;
         }
         double mean = scores.Values.Average();

@@ -3,7 +3,7 @@ using Deri.Data.Datasets;
 using Deri.Data.Preprocessing;
 using Deri.Data.Store;
 
-namespace Deri.Data.Benchmarks;
+namespace Deri.Benchmarks;
 
 /// <summary>A throughput measurement.</summary>
 /// <param name="Records">Records handled in the timed part.</param>
