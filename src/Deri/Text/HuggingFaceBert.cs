@@ -122,9 +122,9 @@ public static class HuggingFaceBert
         StateDictLoader.Save(model, Path.Combine(folder, "model.safetensors"), new Dictionary<string, string> { ["format"] = "pt" });
         string vocab = Path.Combine(folder, "vocab.txt");
         if (!string.Equals(Path.GetFullPath(vocab), Path.GetFullPath(tokenizer.VocabPath), StringComparison.Ordinal))
-            AtomicFile.Write(vocab, temp => File.Copy(tokenizer.VocabPath, temp));
+            IO.AtomicFile.Copy(tokenizer.VocabPath, vocab);
         var tokConfig = new JsonObject { ["do_lower_case"] = tokenizer.LowerCase, ["model_max_length"] = tokenizer.MaxLength };
-        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        IO.AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     private static string Require(string folder, string file)

@@ -110,7 +110,7 @@ public sealed class WordLevelTokenizer : IReportTokenizer
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
-        Evaluation.AtomicFile.WriteAllText(Path.Combine(directory, FileName), string.Join('\n', _tokens) + "\n");
+        IO.AtomicFile.WriteAllText(Path.Combine(directory, FileName), string.Join('\n', _tokens) + "\n");
     }
 
     /// <inheritdoc />
