@@ -72,10 +72,8 @@ public static class HuggingFaceBert
             var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
             try
             {
-                var report = StateDictLoader.Load(model, tensors, strict: false, source: weights, ignore: IgnoredKeys);
-                var unexpected = report.Unexpected.Where(k => !HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList();
-                if (report.Missing.Count > 0 || report.Mismatched.Count > 0 || unexpected.Count > 0)
-                    throw new StateDictMismatchException(weights, report with { Unexpected = unexpected });
+                var heads = tensors.Keys.Where(k => HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)));
+                var report = StateDictLoader.Load(model, tensors, source: weights, ignore: [.. IgnoredKeys, .. heads]);
                 return (model, report);
             }
             finally
