@@ -144,7 +144,7 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         string weights = Path.Combine(dir, "model.safetensors");
         Deri.Weights.SafeTensors.Save(weights, original.ToDictionary(kv => "decoder.layers." + kv.Key, kv => kv.Value));
         new Deri.Generation.Tokenization.WordLevelTokenizer(["[PAD]", "[BOS]", "[EOS]", "[UNK]", .. Enumerable.Range(0, 60).Select(i => $"w{i}")]).Save(dir);
-        var config = data.ConfigFor(Path.Combine(data.Root, "hf-renamed-run"), $"decoder={dir}", "max_length=30");
+        var config = data.ConfigFor(Path.Combine(data.Root, "hf-renamed-run"), $"decoder={dir}", "max_length=30", "decoding.max_new_tokens=20");
         using var pretrained = Deri.Pretraining.PretrainedRun.Load(data.PretrainDir, "last", TorchSharp.torch.CPU);
         var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(dir);
         var e = Assert.Throws<Deri.Weights.StateDictMismatchException>(
