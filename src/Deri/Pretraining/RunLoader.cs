@@ -114,8 +114,8 @@ public sealed class PretrainedRun : IDisposable
             }
         }
         var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
-            $"{dir}: the run trained its text encoder from scratch (network.text_model: {Deri.Text.TextModelSetting.Scratch}) but its vocabulary " +
-            $"{Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")} is missing"),
+            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}), which its text encoder " +
+            $"trained from scratch needs (network.text_model: {Deri.Text.TextModelSetting.Scratch})"),
             device);
         try
         {
