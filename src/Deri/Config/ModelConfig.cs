@@ -50,7 +50,12 @@ public sealed record NetworkConfig
     /// <summary><c>network.num_leads</c>: input channels of the ECG encoder.</summary>
     public int NumLeads { get; init; } = 12;
 
-    /// <summary><c>network.text_model</c>: the (frozen) text encoder; used by the text side, recorded with the model.</summary>
+    /// <summary>
+    /// <c>network.text_model</c>: a local Hugging Face BERT folder (frozen, as the release freezes MedCPT), or <c>scratch</c>
+    /// for a small BERT trained jointly from the training reports. The default is the release's hub name, which Deri
+    /// cannot download: without a local folder of that name, a DERI/MERL run stops and asks for a folder or <c>scratch</c>.
+    /// A run records what it used (<c>scratch</c> or the folder's full path).
+    /// </summary>
     public string TextModel { get; init; } = "ncbi/MedCPT-Query-Encoder";
 
     /// <summary><c>network.free_layers</c>: text encoder layers kept frozen (12 = all, DERI's setting).</summary>

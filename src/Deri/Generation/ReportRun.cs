@@ -141,9 +141,23 @@ public sealed class ReportRun : IDisposable
         var model = new ReportModel(deri, feature, gpt, config.FreezeEcg);
         if (weights is not null)
         {
-            var report = model.Generator.Decoder.LoadHuggingFace(weights, strict: false, source: config.Decoder);
-            log?.Invoke($"decoder: {config.Decoder}: {report.Loaded.Count} tensors loaded, {report.Missing.Count} not in the checkpoint (freshly initialised, e.g. cross-attention)");
-            foreach (var t in weights.Values) t.Dispose();
+            // Strict: every key but the cross-attention a plain GPT-2 checkpoint lacks must load, or this throws with the list.
+            StateDictReport report;
+            try
+            {
+                report = model.Generator.Decoder.LoadHuggingFace(weights, source: Path.Combine(config.Decoder, "model.safetensors"));
+            }
+            catch
+            {
+                model.Generator.Dispose();
+                throw;
+            }
+            finally
+            {
+                foreach (var t in weights.Values) t.Dispose();
+            }
+            log?.Invoke($"decoder: {config.Decoder}: {report.Loaded.Count} tensors loaded" + (report.Missing.Count == 0 ? ""
+                : $"; {report.Missing.Count} cross-attention tensors are new (the checkpoint has none): {string.Join(", ", report.Missing)}"));
             model.Generator.Decoder.ResizeTokenEmbeddings(vocab);
         }
         model.to(device);

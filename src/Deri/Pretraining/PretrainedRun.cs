@@ -114,8 +114,8 @@ public sealed class PretrainedRun : IDisposable
             }
         }
         var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
-            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) and the pretrained text encoder " +
-            $"folder its config names (network.text_model = '{config.Network.TextModel}') is not found from {Environment.CurrentDirectory}"),
+            $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}), which its text encoder " +
+            $"trained from scratch needs (network.text_model: {Deri.Text.TextModelSetting.Scratch})"),
             device);
         try
         {

@@ -30,9 +30,10 @@ public static class Pretrainer
 
     /// <summary>
     /// Builds the pretraining module for <paramref name="config"/>. The text encoder is the Hugging Face folder
-    /// named by <c>network.text_model</c> when it exists (frozen, as the release freezes MedCPT); otherwise a small
-    /// BERT of width <c>network.feature_dim</c> over a vocabulary built from <paramref name="trainReports"/>
-    /// (saved in <c>RUN/text/vocab.txt</c> and reused from there on resume and evaluation), trained jointly.
+    /// named by <c>network.text_model</c> (frozen, as the release freezes MedCPT), or, only when it says
+    /// <c>scratch</c>, a small BERT of width <c>network.feature_dim</c> over a vocabulary built from
+    /// <paramref name="trainReports"/> (saved in <c>RUN/text/vocab.txt</c> and reused from there on resume and
+    /// evaluation), trained jointly. Any other value is an error (<see cref="TextModelSetting.Resolve"/>).
     /// </summary>
     public static DeriPretrainingModule Build(DeriConfig config, string runDirectory, Func<IEnumerable<string>> trainReports,
         Device device, Action<string>? log = null)
@@ -40,10 +41,11 @@ public static class Pretrainer
         var network = config.Network;
         var options = new TextEncoderOptions(MaxLength: network.TextMaxLength, ComputeOnLongest: config.Trainer.TextComputeOnLongest);
         TextEncoder text;
-        if (Directory.Exists(network.TextModel) && File.Exists(Path.Combine(network.TextModel, "config.json")))
+        string textModel = TextModelSetting.Resolve(network.TextModel);
+        if (!TextModelSetting.IsScratch(textModel))
         {
-            text = TextEncoder.FromHuggingFace(network.TextModel, options with { Frozen = true });
-            log?.Invoke($"text encoder: pretrained {network.TextModel} (frozen, {text.OutputDim}-d)");
+            text = TextEncoder.FromHuggingFace(textModel, options with { Frozen = true });
+            log?.Invoke($"text encoder: pretrained {textModel} (frozen, {text.OutputDim}-d)");
         }
         else
         {
@@ -60,7 +62,7 @@ public static class Pretrainer
                 MaxPositionEmbeddings = Math.Max(256, network.TextMaxLength),
             };
             text = TextEncoder.FromVocabulary(vocab, bert, options with { Frozen = false });
-            log?.Invoke($"text encoder: no pretrained folder at '{network.TextModel}'; a small BERT ({bert.NumHiddenLayers} layers, " +
+            log?.Invoke($"text encoder: network.text_model is {TextModelSetting.Scratch}: a small BERT ({bert.NumHiddenLayers} layers, " +
                         $"{bert.HiddenSize}-d, vocabulary of {probe.VocabSize} from the training reports) is trained jointly");
         }
         var modelConfig = config.ToModelConfig();
@@ -133,6 +135,8 @@ public static class Pretrainer
                 $"{storeDir}: records have {store.Index.Leads} leads but network.num_leads is {config.Network.NumLeads}");
         if (ModelFactory.IsEcgOnly(config.Network.Method))
             return RunEcgOnly(config, store, runDirectory, device, resume, progress, log, cancel);
+        // The run records the text encoder it actually uses (scratch, or the folder's full path).
+        config = config with { Network = config.Network with { TextModel = TextModelSetting.Resolve(config.Network.TextModel) } };
         var train = StorePairData.ForSplit(store, "train");
         var val = store.IndicesOf("val") is { Length: > 0 } v ? new StorePairData(store, v) : null;
         log($"pretraining data: {storeDir}: {train.Count} train, {val?.Count ?? 0} val pairs");

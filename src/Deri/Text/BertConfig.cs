@@ -119,6 +119,6 @@ public sealed record BertConfig(
             ["attention_probs_dropout_prob"] = AttentionProbsDropoutProb,
             ["pad_token_id"] = PadTokenId,
         };
-        AtomicFile.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        IO.AtomicFile.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -72,10 +72,8 @@ public static class HuggingFaceBert
             var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
             try
             {
-                var report = StateDictLoader.Load(model, tensors, strict: false, source: weights, ignore: IgnoredKeys);
-                var unexpected = report.Unexpected.Where(k => !HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList();
-                if (report.Missing.Count > 0 || report.Mismatched.Count > 0 || unexpected.Count > 0)
-                    throw new StateDictMismatchException(weights, report with { Unexpected = unexpected });
+                var heads = tensors.Keys.Where(k => HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)));
+                var report = StateDictLoader.Load(model, tensors, source: weights, ignore: [.. IgnoredKeys, .. heads]);
                 return (model, report);
             }
             finally
@@ -122,9 +120,9 @@ public static class HuggingFaceBert
         StateDictLoader.Save(model, Path.Combine(folder, "model.safetensors"), new Dictionary<string, string> { ["format"] = "pt" });
         string vocab = Path.Combine(folder, "vocab.txt");
         if (!string.Equals(Path.GetFullPath(vocab), Path.GetFullPath(tokenizer.VocabPath), StringComparison.Ordinal))
-            AtomicFile.Write(vocab, temp => File.Copy(tokenizer.VocabPath, temp));
+            IO.AtomicFile.Copy(tokenizer.VocabPath, vocab);
         var tokConfig = new JsonObject { ["do_lower_case"] = tokenizer.LowerCase, ["model_max_length"] = tokenizer.MaxLength };
-        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        IO.AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     private static string Require(string folder, string file)

@@ -251,10 +251,9 @@ public sealed class TextFeatureStore : IDisposable
         }
         int h = source.OutputDim, l = source.MaxLength, es = FeatureRows.ElementSize(options.Precision);
         var entries = new List<(TextKey Key, long Offset, int Tokens, int HiddenRows)>(distinct.Count);
-        AtomicFile.Write(path, temp =>
+        IO.AtomicFile.Write(path, stream =>
         {
-            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-            using var writer = new BinaryWriter(stream);
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(new byte[HeaderBytes]);
             for (int start = 0; start < distinct.Count; start += options.BatchSize)
             {

@@ -62,7 +62,7 @@ public static class WordPieceVocabulary
                 throw new ArgumentException($"invalid vocabulary token '{t}'", nameof(tokens));
             if (!seen.Add(t)) throw new ArgumentException($"vocabulary token '{t}' repeats", nameof(tokens));
         }
-        AtomicFile.Write(path, temp => File.WriteAllText(temp, string.Join("\n", tokens) + "\n", new UTF8Encoding(false)));
+        IO.AtomicFile.WriteAllLines(path, tokens);
     }
 
     /// <summary>

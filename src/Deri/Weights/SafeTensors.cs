@@ -298,30 +298,17 @@ public static class SafeTensors
         json.CopyTo(headerBytes, 0);
         headerBytes.AsSpan(json.Length).Fill((byte)' ');
 
-        string full = System.IO.Path.GetFullPath(path);
-        string? dir = System.IO.Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        string temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        Deri.IO.AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            Span<byte> lengthBytes = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
+            stream.Write(lengthBytes);
+            stream.Write(headerBytes);
+            foreach (var name in names)
             {
-                Span<byte> lengthBytes = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
-                stream.Write(lengthBytes);
-                stream.Write(headerBytes);
-                foreach (var name in names)
-                {
-                    using var cpu = tensors[name].detach().cpu().contiguous();
-                    if (cpu.numel() > 0) stream.Write(cpu.bytes);
-                }
+                using var cpu = tensors[name].detach().cpu().contiguous();
+                if (cpu.numel() > 0) stream.Write(cpu.bytes);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-            throw;
-        }
+        });
     }
 }

@@ -50,11 +50,14 @@ public sealed class StateDictMismatchException : Exception
 /// <summary>
 /// Copies a state dict (name → tensor, e.g. from <see cref="SafeTensors.Load(string)"/>) into a
 /// module's parameters and buffers by name, converting dtype and device to the module's.
+/// Loads are strict unless a caller opts out: a checkpoint that leaves a module key without a value
+/// would otherwise leave that part of the model at its random initialisation without a word.
 /// </summary>
 public static class StateDictLoader
 {
     /// <summary>
-    /// Copies <paramref name="tensors"/> into <paramref name="module"/>.
+    /// Copies <paramref name="tensors"/> into <paramref name="module"/>; by default every module key must receive a value
+    /// and every checkpoint key must be used or ignored, or nothing is copied and the exception lists the keys.
     /// A checkpoint key is matched to a module key as is, or with one of <paramref name="prefixes"/>
     /// removed (default: the Hugging Face <c>bert.</c> prefix of task checkpoints such as
     /// <c>BertForMaskedLM</c>). Keys listed in <paramref name="ignore"/> (exact, or ending with
@@ -62,12 +65,16 @@ public static class StateDictLoader
     /// </summary>
     /// <param name="module">Target module.</param>
     /// <param name="tensors">Checkpoint tensors; not disposed.</param>
-    /// <param name="strict">When true, any missing, unexpected or shape-mismatched key throws and nothing is copied.</param>
+    /// <param name="strict">
+    /// True (the default): any missing, unexpected or shape-mismatched key throws and nothing is copied. False copies
+    /// what matches and leaves the rest as it was; only for callers that check the returned report themselves.
+    /// </param>
     /// <param name="source">Name of the checkpoint for error messages (typically its path).</param>
     /// <param name="prefixes">Prefixes to strip from checkpoint keys; null means <c>["bert."]</c>.</param>
     /// <param name="ignore">Checkpoint keys (or dotted key suffixes) to skip.</param>
-    /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match.</exception>
-    public static StateDictReport Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, bool strict,
+    /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match (the message lists every missing,
+    /// unexpected and mis-shaped key).</exception>
+    public static StateDictReport Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, bool strict = true,
         string source = "state dict", IReadOnlyList<string>? prefixes = null, IReadOnlyList<string>? ignore = null)
     {
         prefixes ??= ["bert."];

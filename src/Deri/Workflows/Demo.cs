@@ -53,7 +53,7 @@ public static class Demo
         var baseline = DeriConfig.Load(null, overrides: null);
         var config = baseline with
         {
-            Network = baseline.Network with { EcgBaseWidth = 32, FeatureDim = 256, TextMaxLength = 64 },
+            Network = baseline.Network with { TextModel = Deri.Text.TextModelSetting.Scratch, EcgBaseWidth = 32, FeatureDim = 256, TextMaxLength = 64 },
             Dataset = baseline.Dataset with { DataPath = Path.GetFullPath(storeDir), SeqLength = 10 * Rate, SamplingRate = Rate, DatasetName = "synthetic" },
             Trainer = baseline.Trainer with
             {

@@ -150,6 +150,31 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
     }
 
     [Fact]
+    public void ADecoderFolderWhoseTensorNamesMatchNothingIsAnError()
+    {
+        string dir = Path.Combine(data.Root, "hf-decoder-renamed");
+        Directory.CreateDirectory(dir);
+        string fixtures = TestFixtures.Dir("gpt2");
+        File.Copy(Path.Combine(fixtures, "gpt2_tiny_config.json"), Path.Combine(dir, "config.json"), true);
+        // The same tensors under names no GPT-2 uses (as in a checkpoint of another architecture): 0 of them would load.
+        var original = Deri.Weights.SafeTensors.Load(Path.Combine(fixtures, "gpt2_tiny.safetensors"));
+        string weights = Path.Combine(dir, "model.safetensors");
+        Deri.Weights.SafeTensors.Save(weights, original.ToDictionary(kv => "decoder.layers." + kv.Key, kv => kv.Value));
+        new Deri.Generation.Tokenization.WordLevelTokenizer(["[PAD]", "[BOS]", "[EOS]", "[UNK]", .. Enumerable.Range(0, 60).Select(i => $"w{i}")]).Save(dir);
+        var config = data.ConfigFor(Path.Combine(data.Root, "hf-renamed-run"), $"decoder={dir}", "max_length=30", "decoding.max_new_tokens=20");
+        using var pretrained = Deri.Pretraining.PretrainedRun.Load(data.PretrainDir, "last", TorchSharp.torch.CPU);
+        var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(dir);
+        var e = Assert.Throws<Deri.Weights.StateDictMismatchException>(
+            () => ReportRun.BuildModel(config, pretrained, tokenizer, TorchSharp.torch.CPU, loadDecoderWeights: true));
+        Assert.StartsWith(weights, e.Message);
+        Assert.Empty(e.Report.Loaded);
+        Assert.Contains("transformer.wte.weight", e.Report.Missing);
+        Assert.Contains("transformer.h.1.mlp.c_fc.weight", e.Message);
+        Assert.Contains("decoder.layers.transformer.wte.weight", e.Message);
+        foreach (var t in original.Values) t.Dispose();
+    }
+
+    [Fact]
     public void AFolderWithVocabJsonAndMergesIsReadAsGpt2Bpe()
     {
         var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(TestFixtures.Dir("gpt2/bpe"));

@@ -31,6 +31,7 @@ public abstract class ReportTestData : IDisposable
         var pre = DeriConfig.Parse($"""
             network:
               ecg_model: resnet18
+              text_model: scratch
               ecg_base_width: {ecgWidth}
               feature_dim: 32
               text_max_length: 24

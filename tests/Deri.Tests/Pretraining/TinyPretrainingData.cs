@@ -28,6 +28,7 @@ public sealed class TinyPretrainingData : IDisposable
         File.WriteAllText(path, $"""
             network:
               ecg_model: resnet18
+              text_model: scratch
               ecg_base_width: 4
               feature_dim: 32
               text_max_length: 24

@@ -68,7 +68,22 @@ public class SafeTensorsTests
             Assert.Equal(t.shape, loaded[name].shape);
             Assert.Equal(t.bytes.ToArray(), loaded[name].bytes.ToArray());
         }
-        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp-*"));
+        Assert.DoesNotContain(Directory.GetFiles(dir.Path), Deri.IO.AtomicFile.IsTemporary);
+    }
+
+    [Fact]
+    public void AFailedSaveNamesTheTargetAndLeavesNoTemporaryFile()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("w.safetensors");
+        using var old = torch.ones(2);
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = old });
+        // A target that cannot be replaced (a folder of that name) is reported under its own name, not a temporary file's.
+        string blocked = dir.File("blocked.safetensors");
+        Directory.CreateDirectory(blocked);
+        var e = Assert.ThrowsAny<IOException>(() => SafeTensors.Save(blocked, new Dictionary<string, Tensor> { ["w"] = old }));
+        Assert.StartsWith(blocked, e.Message);
+        Assert.Equal([path], Directory.GetFiles(dir.Path));
     }
 
     private static string WriteBytes(TempDir dir, byte[] bytes)

@@ -65,6 +65,21 @@ public class StateDictLoaderTests
     }
 
     [Fact]
+    public void ALoadIsStrictUnlessTheCallerOptsOut()
+    {
+        using var net = new Net();
+        // A checkpoint whose names match nothing: by default an error that lists every module key left without a value.
+        var renamed = Full().ToDictionary(kv => "model." + kv.Key, kv => kv.Value);
+        var e = Assert.Throws<StateDictMismatchException>(() => StateDictLoader.Load(net, renamed, source: "other.safetensors"));
+        Assert.Empty(e.Report.Loaded);
+        Assert.Equal(net.named_parameters().Select(p => p.name).Concat(net.named_buffers().Select(b => b.name)).Distinct().Order(StringComparer.Ordinal),
+            e.Report.Missing);
+        foreach (var key in e.Report.Missing) Assert.Contains(key, e.Message);
+        Assert.StartsWith("other.safetensors: ", e.Message);
+        Assert.NotEqual(3.0f, Value(net, "norm.weight"));
+    }
+
+    [Fact]
     public void LenientLoadCopiesWhatFitsAndReports()
     {
         using var net = new Net();

@@ -407,10 +407,12 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// A checkpoint of a plain language model (e.g. DistilGPT2's <c>model.safetensors</c>) has no cross-attention
     /// weights: when this model has cross-attention and the checkpoint none at all, the cross-attention parameters
     /// (<c>ln_cross_attn</c>, <c>crossattention.*</c>) keep their fresh initialisation and are listed in the report's
-    /// <see cref="StateDictReport.Missing"/> even in strict mode, which then only checks the other keys.
+    /// <see cref="StateDictReport.Missing"/> even in strict mode, which then only checks the other keys. That is the only
+    /// exception: in strict mode (the default) any other missing, unexpected or mis-shaped key throws with the list of keys,
+    /// so a checkpoint whose names match nothing can never leave a randomly initialised decoder behind.
     /// </summary>
     /// <exception cref="StateDictMismatchException">Strict mode and the keys do not match.</exception>
-    public StateDictReport LoadHuggingFace(IReadOnlyDictionary<string, Tensor> tensors, bool strict, string source = "GPT-2 checkpoint")
+    public StateDictReport LoadHuggingFace(IReadOnlyDictionary<string, Tensor> tensors, bool strict = true, string source = "GPT-2 checkpoint")
     {
         var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, value) in tensors)

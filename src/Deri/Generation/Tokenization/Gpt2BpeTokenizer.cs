@@ -212,11 +212,11 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
             ["pad_token"] = PadToken,
         };
         var indented = new JsonSerializerOptions { WriteIndented = true };
-        WriteAtomic(Path.Combine(directory, VocabFile), vocabBytes);
-        WriteAtomic(Path.Combine(directory, MergesFile), mergesBytes);
-        WriteAtomic(Path.Combine(directory, AddedTokensFile), Encoding.UTF8.GetBytes(added.ToJsonString(indented)));
-        WriteAtomic(Path.Combine(directory, SpecialTokensMapFile), Encoding.UTF8.GetBytes(specials.ToJsonString(indented)));
-        WriteAtomic(Path.Combine(directory, ConfigFile), Encoding.UTF8.GetBytes(config.ToJsonString(indented)));
+        IO.AtomicFile.WriteAllBytes(Path.Combine(directory, VocabFile), vocabBytes);
+        IO.AtomicFile.WriteAllBytes(Path.Combine(directory, MergesFile), mergesBytes);
+        IO.AtomicFile.WriteAllBytes(Path.Combine(directory, AddedTokensFile), Encoding.UTF8.GetBytes(added.ToJsonString(indented)));
+        IO.AtomicFile.WriteAllBytes(Path.Combine(directory, SpecialTokensMapFile), Encoding.UTF8.GetBytes(specials.ToJsonString(indented)));
+        IO.AtomicFile.WriteAllBytes(Path.Combine(directory, ConfigFile), Encoding.UTF8.GetBytes(config.ToJsonString(indented)));
     }
 
     private static byte[] ReadRequired(string path)
@@ -305,12 +305,5 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
             map[b] = printable ? (char)b : (char)(256 + n++);
         }
         return map;
-    }
-
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
     }
 }
