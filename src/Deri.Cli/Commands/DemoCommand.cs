@@ -19,7 +19,7 @@ internal static class DemoCommand
         {
             output, records, seed, set, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var settings = CommonOptions.Settings(result, device, threads);
             var dev = settings.Resolve();
@@ -27,7 +27,7 @@ internal static class DemoCommand
                 result.GetValue(set), settings.Threads);
             Demo.Run(options, dev, commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
             return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -18,19 +18,19 @@ internal static class ReportTrainCommand
         {
             file, set, output, resume, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var config = ReportConfig.Load(result.GetValue(file), result.GetValue(set));
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);
             if (from == "auto") from = File.Exists(ReportTrainer.LastCheckpoint(run)) ? ReportTrainer.LastCheckpoint(run) : null;
-            var r = ReportTrainer.Run(config, run, dev, from);
+            var r = ReportTrainer.Run(config, run, dev, from, StatusOutput.Progress(config.Trainer.LogEverySteps), StatusOutput.Log);
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}; " +
                               $"checkpoint {r.BestCheckpoint}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }
