@@ -11,7 +11,7 @@ namespace Deri.Cli.Commands;
 /// <see cref="Program.Run"/> catches them here and turns them into one line on stderr and an exit code
 /// (the contract is in the README's "Errors and exit codes").
 /// </summary>
-internal static class CliErrors
+public static class CliErrors
 {
     /// <summary>Bad input: a file (or a value the library checks against the data) is wrong; the message names it.</summary>
     public const int BadInput = 1;
@@ -63,4 +63,5 @@ internal static class CliErrors
 }
 
 /// <summary>A command line that is wrong in a way the parser cannot see (exit code 2, like a parse error).</summary>
-internal sealed class CliUsageException(string message) : Exception(message);
+/// <param name="message">The complete, user-facing message naming the option.</param>
+public sealed class CliUsageException(string message) : Exception(message);
