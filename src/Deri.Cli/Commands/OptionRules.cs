@@ -62,7 +62,7 @@ internal static class OptionRules
         {
             Description = description + " (comma-separated and/or repeated)",
             Required = required,
-            Arity = required ? ArgumentArity.OneOrMore : ArgumentArity.ZeroOrMore,
+            Arity = ArgumentArity.OneOrMore,
         };
         option.CustomParser = r =>
         {

@@ -85,6 +85,9 @@ public class ErrorContractTests
         var empty = CommandTreeTests.RunInProcess(["metrics", "--scores", Scores, "--labels", Labels, "--names", "STTC,,NORM"]);
         Assert.Equal(2, empty.Code);
         Assert.Contains("--names: empty value", empty.Stderr);
+        var noValue = CommandTreeTests.RunInProcess(["probe", "--run", "r", "--store", "s", "--ratios"]);
+        Assert.Equal(2, noValue.Code);
+        Assert.Contains("--ratios", noValue.Stderr);
         var notInt = CommandTreeTests.RunInProcess(["data", "export", "rec.hea", "--channels", "0,x"]);
         Assert.Equal(2, notInt.Code);
         Assert.Contains("--channels: 'x' is not a non-negative integer", notInt.Stderr);
