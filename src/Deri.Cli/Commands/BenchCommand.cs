@@ -8,15 +8,9 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri bench</c>: throughput benchmarks that print one JSON line each.</summary>
 public static class BenchCommand
 {
-    /// <summary>Builds the <c>bench</c> group with <c>data</c> and any further subcommands given.</summary>
-    public static Command Create(params Command[] more)
-    {
-        var cmd = new Command("bench", "Throughput benchmarks (one JSON line each)");
-        cmd.Subcommands.Add(CreateData());
-        cmd.Subcommands.Add(BenchDecodeCommand.Create());
-        foreach (var c in more) cmd.Subcommands.Add(c);
-        return cmd;
-    }
+    /// <summary>Builds the <c>bench</c> group: data, train, decode and text.</summary>
+    public static Command Create() => CommandGroup.Create("bench", "Throughput benchmarks (one JSON line each)",
+        CreateData(), BenchTrainCommand.Create(), BenchDecodeCommand.Create(), BenchTextCommand.Create());
 
     private static Command CreateData()
     {
@@ -28,49 +22,41 @@ public static class BenchCommand
         var cmd = new Command("data", "Records/s of raw WFDB 500 Hz → normalised (12, 5000), and of shuffled batches read from a store") { records, store, workers, batch, seconds };
         cmd.SetAction(result =>
         {
+            string dir = result.GetValue(records) ?? FindShared(Path.Combine("data", "ptbxl", "records500"));
+            var files = DataBenchmark.Headers(dir);
+            int w = result.GetValue(workers) > 0 ? result.GetValue(workers) : Environment.ProcessorCount;
+            double secs = result.GetValue(seconds);
+            var pre = DataBenchmark.Preprocess(files, w, secs);
+            string? temp = null;
+            string storeDir = result.GetValue(store) ?? "";
+            if (storeDir.Length == 0)
+            {
+                temp = Path.Combine(Path.GetTempPath(), "deri-bench-" + Guid.NewGuid().ToString("N"));
+                storeDir = Path.Combine(temp, "store");
+                EcgStoreBuilder.Build(DataBenchmark.FromFiles("bench", files), storeDir, new StoreBuildOptions { Workers = w });
+            }
             try
             {
-                string dir = result.GetValue(records) ?? FindShared(Path.Combine("data", "ptbxl", "records500"));
-                var files = DataBenchmark.Headers(dir);
-                int w = result.GetValue(workers) > 0 ? result.GetValue(workers) : Environment.ProcessorCount;
-                double secs = result.GetValue(seconds);
-                var pre = DataBenchmark.Preprocess(files, w, secs);
-                string? temp = null;
-                string storeDir = result.GetValue(store) ?? "";
-                if (storeDir.Length == 0)
+                using var s = EcgStore.Open(storeDir);
+                var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w);
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    temp = Path.Combine(Path.GetTempPath(), "deri-bench-" + Guid.NewGuid().ToString("N"));
-                    storeDir = Path.Combine(temp, "store");
-                    EcgStoreBuilder.Build(DataBenchmark.FromFiles("bench", files), storeDir, new StoreBuildOptions { Workers = w });
-                }
-                try
-                {
-                    using var s = EcgStore.Open(storeDir);
-                    var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w);
-                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-                    {
-                        ["bench"] = "data",
-                        ["records"] = files.Count,
-                        ["workers"] = w,
-                        ["processors"] = Environment.ProcessorCount,
-                        ["preprocess_records_per_s"] = Math.Round(pre.RecordsPerSecond, 1),
-                        ["store_batch"] = result.GetValue(batch),
-                        ["store_records"] = s.Count,
-                        ["store_dtype"] = s.Index.DType,
-                        ["store_read_records_per_s"] = Math.Round(read.RecordsPerSecond, 1),
-                    }));
-                }
-                finally
-                {
-                    if (temp != null) Directory.Delete(temp, recursive: true);
-                }
-                return 0;
+                    ["bench"] = "data",
+                    ["records"] = files.Count,
+                    ["workers"] = w,
+                    ["processors"] = Environment.ProcessorCount,
+                    ["preprocess_records_per_s"] = Math.Round(pre.RecordsPerSecond, 1),
+                    ["store_batch"] = result.GetValue(batch),
+                    ["store_records"] = s.Count,
+                    ["store_dtype"] = s.Index.DType,
+                    ["store_read_records_per_s"] = Math.Round(read.RecordsPerSecond, 1),
+                }));
             }
-            catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException)
+            finally
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
+                if (temp != null) Directory.Delete(temp, recursive: true);
             }
+            return 0;
         });
         return cmd;
     }

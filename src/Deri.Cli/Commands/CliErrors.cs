@@ -1,24 +1,67 @@
+using System.CommandLine;
+using System.Text.Json;
 using Deri.Config;
 using Deri.Signals;
 using Deri.Weights;
 
 namespace Deri.Cli.Commands;
 
-/// <summary>Turns the library's bad-input exceptions into one clear line on stderr and exit code 1.</summary>
-internal static class CliErrors
+/// <summary>
+/// The one error handler of the <c>deri</c> command. Every command action lets its exceptions escape;
+/// <see cref="Program.Run"/> catches them here and turns them into one line on stderr and an exit code
+/// (the contract is in the README's "Errors and exit codes").
+/// </summary>
+public static class CliErrors
 {
-    public static int Run(Func<int> body)
+    /// <summary>Bad input: a file (or a value the library checks against the data) is wrong; the message names it.</summary>
+    public const int BadInput = 1;
+
+    /// <summary>Bad usage: the command line itself is wrong (parse errors, bad option values, option combinations).</summary>
+    public const int BadUsage = 2;
+
+    /// <summary>An unexpected exception, i.e. a bug in Deri; its type is printed so that it can be reported.</summary>
+    public const int Unexpected = 3;
+
+    /// <summary>The global <c>--verbose</c> option: print the full exception, stack trace included.</summary>
+    public static Option<bool> Verbose() => new("--verbose")
     {
-        try
+        Description = "On an error, print the full exception with its stack trace",
+        Recursive = true,
+    };
+
+    /// <summary>Writes the error line (and with <paramref name="verbose"/> the full exception) and returns the exit code.</summary>
+    public static int Report(Exception e, bool verbose, TextWriter error)
+    {
+        int code = e switch
         {
-            return body();
-        }
-        catch (Exception e) when (e is EcgFormatException or ConfigException or SafeTensorsFormatException or ArgumentException
-                                      or StateDictMismatchException or InvalidDataException or InvalidOperationException or KeyNotFoundException
-                                      or IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+            CliUsageException => BadUsage,
+            _ when IsBadInput(e) => BadInput,
+            _ => Unexpected,
+        };
+        error.WriteLine(code == Unexpected
+            ? $"error: unexpected {e.GetType().Name}: {e.Message}{(verbose ? "" : " (run with --verbose for details)")}"
+            : $"error: {Describe(e)}");
+        if (verbose) error.WriteLine(e);
+        return code;
+    }
+
+    // The library's exceptions for input it cannot use (their messages name the file), and the .NET ones its readers let through.
+    private static bool IsBadInput(Exception e) => e is EcgFormatException or ConfigException or SafeTensorsFormatException
+        or StateDictMismatchException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException
+        or KeyNotFoundException or IOException or UnauthorizedAccessException;
+
+    // The message, with the file and position that the exception carries but its message leaves out.
+    private static string Describe(Exception e)
+    {
+        string message = e.Message;
+        if (e is FileNotFoundException { FileName: { } file } && !message.Contains(file, StringComparison.Ordinal))
+            message = $"{file}: {message}";
+        if (e is JsonException { LineNumber: { } line } json && !message.Contains("LineNumber", StringComparison.Ordinal))
+            message += $" (line {line + 1}, column {(json.BytePositionInLine ?? 0) + 1})";
+        return message;
     }
 }
+
+/// <summary>A command line that is wrong in a way the parser cannot see (exit code 2, like a parse error).</summary>
+/// <param name="message">The complete, user-facing message naming the option.</param>
+public sealed class CliUsageException(string message) : Exception(message);

@@ -17,16 +17,7 @@ internal static class ConfigCommand
         };
         cmd.SetAction(result =>
         {
-            DeriConfig config;
-            try
-            {
-                config = ConfigOptions.Load(result, file, set);
-            }
-            catch (ConfigException e)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
+            var config = ConfigOptions.Load(result, file, set);
             string? path = result.GetValue(output);
             if (path is null)
             {

@@ -5,19 +5,13 @@ using Deri.Signals;
 
 namespace Deri.Cli.Commands;
 
-/// <summary><c>deri data</c>: look at ECG records (<c>inspect</c>, <c>export</c>, <c>plot</c>), plus any subcommands passed in.</summary>
+/// <summary><c>deri data</c>: look at ECG records (<c>inspect</c>, <c>export</c>, <c>plot</c>) and prepare datasets (<c>prepare</c>).</summary>
 public static class DataCommand
 {
-    /// <summary>Builds the <c>data</c> command group; <paramref name="more"/> adds further subcommands (e.g. <c>prepare</c>).</summary>
-    public static Command Create(params Command[] more)
-    {
-        var cmd = new Command("data", "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5): inspect, export, plot")
-        {
-            Inspect(), Export(), Plot(),
-        };
-        foreach (var c in more) cmd.Subcommands.Add(c);
-        return cmd;
-    }
+    /// <summary>Builds the <c>data</c> group: inspect, export, plot and prepare.</summary>
+    public static Command Create() => CommandGroup.Create("data",
+        "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5): inspect, export, plot; prepare a dataset into a store",
+        Inspect(), Export(), Plot(), DataPrepareCommand.Create());
 
     private static Argument<string> RecordArgument() => new("record")
     {
@@ -29,7 +23,7 @@ public static class DataCommand
         var record = RecordArgument();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
         var cmd = new Command("inspect", "Print a record's header fields and per-lead statistics (physical units) with checksum status") { record, json };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             string path = result.GetValue(record)!;
             var r = RecordReader.Read(path);
@@ -94,7 +88,7 @@ public static class DataCommand
                     $"{s.Lead,-8} {s.Units,-6} {r.Gain[c],10:0.####} {r.Baseline[c],9} {s.Min,11:0.00000} {s.Max,11:0.00000} {s.Mean,11:0.00000} {s.Std,11:0.00000} {s.Missing,8}  {s.ChecksumOk switch { true => "OK", false => "bad", null => "-" }}"));
             }
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -103,7 +97,7 @@ public static class DataCommand
     private static Command Export()
     {
         var record = RecordArgument();
-        var channels = new Option<string?>("--channels") { Description = "Comma-separated channel indices in output order, e.g. 13,0,4 (default: all)" };
+        var channels = OptionRules.IntList("--channels", "Channel indices in output order, e.g. 13,0,4 (default: all)");
         var from = new Option<int>("--from") { Description = "First sample (inclusive)", DefaultValueFactory = _ => 0 };
         var to = new Option<int?>("--to") { Description = "End sample (exclusive; default: end of record)" };
         var output = new Option<string?>("--output", "-o") { Description = "Output file (default: standard output)" };
@@ -112,10 +106,10 @@ public static class DataCommand
         {
             record, channels, from, to, output, noHeader,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var r = RecordReader.Read(result.GetValue(record)!);
-            IReadOnlyList<int> chans = ParseChannels(result.GetValue(channels), r.Channels);
+            IReadOnlyList<int> chans = CheckChannels(result.GetValue(channels)!, r.Channels, result.GetValue(record)!);
             int a = result.GetValue(from), b = result.GetValue(to) ?? r.Samples;
             string? o = result.GetValue(output);
             bool header = !result.GetValue(noHeader);
@@ -126,30 +120,24 @@ public static class DataCommand
                 stdout.Flush();
                 return 0;
             }
-            string full = Path.GetFullPath(o);
-            string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-            try
+            Deri.IO.AtomicFile.Write(o, stream =>
             {
-                using (var w = new StreamWriter(tmp, false, new System.Text.UTF8Encoding(false), 1 << 16))
-                    SignalExport.WriteTsv(r, chans, a, b, w, header);
-                File.Move(tmp, full, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(tmp)) File.Delete(tmp);
-            }
+                using var w = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
+                SignalExport.WriteTsv(r, chans, a, b, w, header);
+            });
             Console.Error.WriteLine($"wrote {b - a} samples × {chans.Count} channels to {o}");
             return 0;
-        }));
+        });
         return cmd;
     }
 
-    private static int[] ParseChannels(string? text, int channels)
+    // The channels asked for must exist in this record; none asked for means all of them.
+    private static int[] CheckChannels(int[] asked, int channels, string record)
     {
-        if (string.IsNullOrWhiteSpace(text)) return Enumerable.Range(0, channels).ToArray();
-        return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s =>
-            int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 0 && c < channels
-                ? c : throw new ArgumentException($"--channels: '{s}' is not a channel index 0–{channels - 1}")).ToArray();
+        if (asked.Length == 0) return Enumerable.Range(0, channels).ToArray();
+        foreach (int c in asked)
+            if (c >= channels) throw new ArgumentException($"--channels: '{c}' is not a channel index 0–{channels - 1} of {record}");
+        return asked;
     }
 
     private static Command Plot()
@@ -157,14 +145,14 @@ public static class DataCommand
         var record = RecordArgument();
         var output = new Option<string>("--output", "-o") { Description = "PNG file to write", Required = true };
         var cmd = new Command("plot", "Draw a record on ECG paper: 12-lead 3×4 layout of 2.5 s segments plus a lead II rhythm strip (PNG)") { record, output };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var r = RecordReader.Read(result.GetValue(record)!);
             string o = result.GetValue(output)!;
             var (w, h) = EcgPlot.SavePng(r, o);
             Console.WriteLine($"wrote {o} ({w}×{h} px)");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -45,74 +45,66 @@ public static class DataPrepareCommand
         };
         cmd.SetAction(result =>
         {
-            try
+            var request = new DatasetRequest
             {
-                var request = new DatasetRequest
+                Task = PtbXlDataset.ParseTask(result.GetValue(task)!),
+                Rate = result.GetValue(rate),
+                Labels = result.GetValue(labels) switch
                 {
-                    Task = PtbXlDataset.ParseTask(result.GetValue(task)!),
-                    Rate = result.GetValue(rate),
-                    Labels = result.GetValue(labels) switch
-                    {
-                        "derived" => LabelSource.Derived,
-                        "splits" => LabelSource.SplitFiles,
-                        var s => throw new ArgumentException($"--labels must be derived or splits, got '{s}'"),
-                    },
-                    SplitsDir = result.GetValue(splits),
-                    Report = result.GetValue(report) switch
-                    {
-                        "original" => PtbXlReport.Original,
-                        "composed" => PtbXlReport.Composed,
-                        var s => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
-                    },
-                    Csv = result.GetValue(csv)!,
-                    Seed = result.GetValue(seed),
-                    ValFraction = result.GetValue(valFraction),
-                    PtbXlFolds = result.GetValue(folds) is { } f ? ParseFolds(f) : null,
-                };
-                var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
-                int target = result.GetValue(targetRate);
-                if (target <= 0) throw new ArgumentException($"--target-rate must be a positive number of Hz, got {target}");
-                // Dataset defaults are counted at the paper's 500 Hz (e.g. CPSC keeps 2500 samples = 5 s): keep their durations.
-                int defaultRate = ds.Preprocess.TargetRate;
-                int? datasetCrop = ds.Preprocess.CropLength is { } c ? (int)((long)c * target / defaultRate) : null;
-                var config = ds.Preprocess with
+                    "derived" => LabelSource.Derived,
+                    "splits" => LabelSource.SplitFiles,
+                    var s => throw new ArgumentException($"--labels must be derived or splits, got '{s}'"),
+                },
+                SplitsDir = result.GetValue(splits),
+                Report = result.GetValue(report) switch
                 {
-                    TargetRate = target,
-                    TargetLength = (int)((long)ds.Preprocess.TargetLength * target / defaultRate),
-                    Normalization = result.GetValue(normalize) switch
-                    {
-                        "minmax" => Normalization.MinMax,
-                        "none" => Normalization.None,
-                        "zscore" => Normalization.ZScorePerLead,
-                        var s => throw new ArgumentException($"--normalize must be minmax, none or zscore, got '{s}'"),
-                    },
-                    CropStart = result.GetValue(cropStart),
-                    CropLength = result.GetValue(cropLength) ?? datasetCrop,
-                    NormalizeAfterPadding = result.GetValue(normalizePadding),
-                };
-                config.Validate();
-                AnsiConsole.MarkupLine($"[bold]{ds.Name}[/]: {ds.Entries.Count} records listed, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
-                StoreBuildResult? built = null;
-                var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
-                AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var bar = ctx.AddTask("preprocessing", maxValue: Math.Max(1, ds.Entries.Count));
-                        built = EcgStoreBuilder.Build(ds, result.GetValue(output)!, options with { Progress = (done, _) => bar.Value = done });
-                        bar.Value = bar.MaxValue;
-                    });
-                var r = built!;
-                string splitsText = string.Join(", ", r.SplitCounts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"));
-                Console.WriteLine(r.AlreadyComplete
-                    ? $"store {r.Directory} already prepared: {r.Written} records ({splitsText}); reopened, not rebuilt"
-                    : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), {r.ProcessedNow} preprocessed by this run");
-                return 0;
-            }
-            catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+                    "original" => PtbXlReport.Original,
+                    "composed" => PtbXlReport.Composed,
+                    var s => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
+                },
+                Csv = result.GetValue(csv)!,
+                Seed = result.GetValue(seed),
+                ValFraction = result.GetValue(valFraction),
+                PtbXlFolds = result.GetValue(folds) is { } f ? ParseFolds(f) : null,
+            };
+            var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
+            int target = result.GetValue(targetRate);
+            if (target <= 0) throw new ArgumentException($"--target-rate must be a positive number of Hz, got {target}");
+            // Dataset defaults are counted at the paper's 500 Hz (e.g. CPSC keeps 2500 samples = 5 s): keep their durations.
+            int defaultRate = ds.Preprocess.TargetRate;
+            int? datasetCrop = ds.Preprocess.CropLength is { } c ? (int)((long)c * target / defaultRate) : null;
+            var config = ds.Preprocess with
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
-            }
+                TargetRate = target,
+                TargetLength = (int)((long)ds.Preprocess.TargetLength * target / defaultRate),
+                Normalization = result.GetValue(normalize) switch
+                {
+                    "minmax" => Normalization.MinMax,
+                    "none" => Normalization.None,
+                    "zscore" => Normalization.ZScorePerLead,
+                    var s => throw new ArgumentException($"--normalize must be minmax, none or zscore, got '{s}'"),
+                },
+                CropStart = result.GetValue(cropStart),
+                CropLength = result.GetValue(cropLength) ?? datasetCrop,
+                NormalizeAfterPadding = result.GetValue(normalizePadding),
+            };
+            config.Validate();
+            AnsiConsole.MarkupLine($"[bold]{ds.Name}[/]: {ds.Entries.Count} records listed, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
+            StoreBuildResult? built = null;
+            var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
+            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var bar = ctx.AddTask("preprocessing", maxValue: Math.Max(1, ds.Entries.Count));
+                    built = EcgStoreBuilder.Build(ds, result.GetValue(output)!, options with { Progress = (done, _) => bar.Value = done });
+                    bar.Value = bar.MaxValue;
+                });
+            var r = built!;
+            string splitsText = string.Join(", ", r.SplitCounts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"));
+            Console.WriteLine(r.AlreadyComplete
+                ? $"store {r.Directory} already prepared: {r.Written} records ({splitsText}); reopened, not rebuilt"
+                : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), {r.ProcessedNow} preprocessed by this run");
+            return 0;
         });
         return cmd;
     }

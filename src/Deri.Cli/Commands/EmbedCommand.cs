@@ -28,7 +28,7 @@ internal static class EmbedCommand
         {
             run, checkpoint, store, split, feature, output, batch, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             string featureText = result.GetValue(feature)!;
             DownstreamFeature? chosen = featureText == "auto" ? null : FeatureExtractor.Parse(featureText);
@@ -40,7 +40,7 @@ internal static class EmbedCommand
             if (skipped.Count > 0) Console.Error.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");
             Console.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -13,7 +13,7 @@ internal static class InfoCommand
         var threads = CommonOptions.Threads();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
         var cmd = new Command("info", "Print the Deri, TorchSharp and LibTorch versions, threads in use and available devices") { device, threads, json };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var settings = CommonOptions.Settings(result, device, threads);
             var selected = settings.Resolve();
@@ -37,7 +37,7 @@ internal static class InfoCommand
             Console.WriteLine($"Selected    {selected}");
             Console.WriteLine($"oneDNN      {OneDnnGuard.Status}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

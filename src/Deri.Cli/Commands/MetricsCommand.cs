@@ -12,11 +12,7 @@ internal static class MetricsCommand
     {
         var scores = new Option<string>("--scores") { Description = "CSV of scores: header row of class names, one row per sample", Required = true };
         var labels = new Option<string>("--labels") { Description = "CSV of 0/1 labels with the same header and rows as --scores", Required = true };
-        var names = new Option<string[]>("--names")
-        {
-            Description = "Evaluate only these classes (header names), in this order (default: every column)",
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var names = OptionRules.StringList("--names", "Evaluate only these classes (header names), in this order (default: every column)");
         var valScores = new Option<string?>("--val-scores") { Description = "Validation-split scores: adds the held-out protocol (thresholds chosen on validation)" };
         var valLabels = new Option<string?>("--val-labels") { Description = "Validation-split labels, required with --val-scores" };
         var output = new Option<string?>("--output") { Description = "Also write the JSON to this file (atomically)" };
@@ -26,29 +22,22 @@ internal static class MetricsCommand
         {
             scores, labels, names, valScores, valLabels, output, table, checkpoint,
         };
+        OptionRules.Together(cmd, valScores, valLabels);
         cmd.SetAction(result =>
         {
-            try
+            var (json, reports) = Run(result.GetValue(scores)!, result.GetValue(labels)!, result.GetValue(names),
+                result.GetValue(valScores), result.GetValue(valLabels));
+            string text = MetricsJson.Format(json);
+            if (result.GetValue(output) is { } path) Deri.IO.AtomicFile.WriteAllText(path, text + "\n");
+            if (result.GetValue(table) is { } prefix)
             {
-                var (json, reports) = Run(result.GetValue(scores)!, result.GetValue(labels)!, result.GetValue(names),
-                    result.GetValue(valScores), result.GetValue(valLabels));
-                string text = MetricsJson.Format(json);
-                if (result.GetValue(output) is { } path) AtomicFile.WriteAllText(path, text + "\n");
-                if (result.GetValue(table) is { } prefix)
-                {
-                    var provenance = new RunProvenance("deri " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).Select(Quote)), result.GetValue(checkpoint));
-                    string full = Path.GetFullPath(prefix);
-                    ResultTable.ForClasses($"Metrics of {Path.GetFileName(result.GetValue(scores))} (x100)", reports)
-                        .WriteAll(Path.GetDirectoryName(full)!, Path.GetFileName(full), provenance);
-                }
-                Console.WriteLine(text);
-                return 0;
+                var provenance = new RunProvenance("deri " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).Select(Quote)), result.GetValue(checkpoint));
+                string full = Path.GetFullPath(prefix);
+                ResultTable.ForClasses($"Metrics of {Path.GetFileName(result.GetValue(scores))} (x100)", reports)
+                    .WriteAll(Path.GetDirectoryName(full)!, Path.GetFileName(full), provenance);
             }
-            catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ArgumentException)
-            {
-                Console.Error.WriteLine($"deri metrics: error: {e.Message}");
-                return 1;
-            }
+            Console.WriteLine(text);
+            return 0;
         });
         return cmd;
     }
@@ -57,8 +46,6 @@ internal static class MetricsCommand
 
     private static (JsonObject, MetricsReport[]) Run(string scoresPath, string labelsPath, string[]? names, string? valScoresPath, string? valLabelsPath)
     {
-        if ((valScoresPath is null) != (valLabelsPath is null))
-            throw new ArgumentException("--val-scores and --val-labels go together: give both or neither");
         var s = ScoreTableReader.ReadScores(scoresPath);
         var y = ScoreTableReader.ReadLabels(labelsPath);
         ScoreTableReader.CheckPaired(s, y);

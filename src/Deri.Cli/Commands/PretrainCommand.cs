@@ -34,7 +34,7 @@ internal static class PretrainCommand
         {
             file, set, method, output, resume, overwrite, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var overrides = result.GetValue(set)!.ToList();
             if (result.GetValue(method) is { } m) overrides.Add($"network.method={m}");
@@ -44,7 +44,7 @@ internal static class PretrainCommand
             string? from = result.GetValue(resume);
             RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
             if (from == "auto") from = File.Exists(Path.Combine(run, "last.ckpt")) ? Path.Combine(run, "last.ckpt") : null;
-            var r = Pretrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps));
+            var r = Pretrainer.Run(config, run, dev, from, StatusOutput.Progress(config.Trainer.LogEverySteps), StatusOutput.Log);
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}");
             if (r.TestResults.Count > 0)
@@ -55,7 +55,7 @@ internal static class PretrainCommand
                 Console.WriteLine(table.ToMarkdown(provenance));
             }
             return 0;
-        }));
+        });
         return cmd;
     }
 }

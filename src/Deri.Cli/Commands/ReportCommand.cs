@@ -7,15 +7,8 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri report</c>: tools for generated ECG reports; <c>train</c>, <c>generate</c>, <c>eval</c> (the ECG → report model) and <c>score</c> (BLEU-1..4, ROUGE-L).</summary>
 internal static class ReportCommand
 {
-    public static Command Create()
-    {
-        var cmd = new Command("report", "Generated ECG reports");
-        cmd.Subcommands.Add(ReportTrainCommand.Create());
-        cmd.Subcommands.Add(ReportGenerateCommand.Create());
-        cmd.Subcommands.Add(ReportEvalCommand.Create());
-        cmd.Subcommands.Add(CreateScore());
-        return cmd;
-    }
+    public static Command Create() => CommandGroup.Create("report", "Generated ECG reports: train the generator, generate, evaluate, score",
+        ReportTrainCommand.Create(), ReportGenerateCommand.Create(), ReportEvalCommand.Create(), CreateScore());
 
     private static Command CreateScore()
     {
@@ -32,7 +25,7 @@ internal static class ReportCommand
         {
             refs, hyps, porter,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var mode = result.GetValue(porter) == "original" ? PorterMode.OriginalAlgorithm : PorterMode.NltkExtensions;
             var s = ReportScorer.ScoreFiles(result.GetValue(refs)!, result.GetValue(hyps)!, new RougeL(new PorterStemmer(mode)));
@@ -47,7 +40,7 @@ internal static class ReportCommand
             };
             Console.WriteLine(o.ToJsonString());
             return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -14,11 +14,8 @@ internal static class ReportEvalCommand
         var checkpoint = ReportGenerateCommand.Checkpoint();
         var store = new Option<string>("--store") { Description = "Prepared store with the reference reports", Required = true };
         var split = new Option<string>("--split") { Description = "train, val or test", DefaultValueFactory = _ => "test" };
-        var labels = new Option<string[]>("--labels-store")
-        {
-            Description = "Stores whose labels are the CE ground truth (records matched by id; repeatable); default: --store's own labels",
-            AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [],
-        };
+        var labels = OptionRules.StringList("--labels-store",
+            "Stores whose labels are the CE ground truth (records matched by id; default: --store's own labels)");
         var prompts = new Option<string?>("--prompts") { Description = "Class prompt JSON (default: the pretrained run's zeroshot.prompt_dict)" };
         var output = new Option<string>("--out", "-o") { Description = "Output folder (generated.jsonl, metrics.json, metrics.md)", Required = true };
         var beams = ReportGenerateCommand.Beams();
@@ -30,11 +27,11 @@ internal static class ReportEvalCommand
         {
             model, checkpoint, store, split, labels, prompts, output, beams, maxNew, batch, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             string storeDir = result.GetValue(store)!;
             string sp = result.GetValue(split)!;
-            if (!ReportGeneration.Splits.Contains(sp)) throw new ArgumentException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{sp}'");
+            if (!ReportGeneration.Splits.Contains(sp)) throw new CliUsageException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{sp}'");
             if (!EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
             foreach (string l in result.GetValue(labels)!)
                 if (!EcgStore.Exists(l)) throw new DirectoryNotFoundException($"{l}: no prepared label store (no index.json)");
@@ -58,7 +55,7 @@ internal static class ReportEvalCommand
             {
                 foreach (var l in labelStores) l.Dispose();
             }
-        }));
+        });
         return cmd;
     }
 }

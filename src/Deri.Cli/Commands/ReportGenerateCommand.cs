@@ -32,11 +32,7 @@ internal static class ReportGenerateCommand
         var checkpoint = Checkpoint();
         var store = new Option<string?>("--store") { Description = "Prepared store whose split is generated (with --split)" };
         var split = new Option<string>("--split") { Description = "Split of --store: train, val or test", DefaultValueFactory = _ => "test" };
-        var records = new Option<string[]>("--records")
-        {
-            Description = "Raw record files (e.g. WFDB .hea), preprocessed like the run's training store", AllowMultipleArgumentsPerToken = true,
-            DefaultValueFactory = _ => [],
-        };
+        var records = OptionRules.StringList("--records", "Raw record files (e.g. WFDB .hea), preprocessed like the run's training store");
         var output = new Option<string>("--out", "-o") { Description = "Output file: .csv or .jsonl", Required = true };
         var beams = Beams();
         var maxNew = MaxNewTokens();
@@ -47,14 +43,13 @@ internal static class ReportGenerateCommand
         {
             model, checkpoint, store, split, records, output, beams, maxNew, batch, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        OptionRules.OneOf(cmd, store, "--store (with --split)", records, "--records");
+        cmd.SetAction(result =>
         {
             string? storeDir = result.GetValue(store);
             var files = result.GetValue(records)!;
-            if ((storeDir is null) == (files.Length == 0))
-                throw new ArgumentException("give either --store (with --split) or --records, not both");
             if (storeDir is not null && !ReportGeneration.Splits.Contains(result.GetValue(split)!))
-                throw new ArgumentException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{result.GetValue(split)}'");
+                throw new CliUsageException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{result.GetValue(split)}'");
             if (storeDir is not null && !EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
@@ -75,10 +70,10 @@ internal static class ReportGenerateCommand
             using (var ts = EcgStore.Open(trainStore)) preprocess = ts.Index.Preprocess;
             var r = ReportGeneration.FromRecords(run, files, preprocess, options, result.GetValue(batch));
             ReportGeneration.Write(outPath, r.Reports);
-            Console.WriteLine($"{r.Reports.Count} reports → {outPath}" + (r.Skipped.Count > 0 ? $"; {r.Skipped.Count} records skipped:" : ""));
-            foreach (var s in r.Skipped) Console.WriteLine($"  skipped {s.Path}: {s.Reason}");
+            Console.WriteLine($"{r.Reports.Count} reports → {outPath}" + (r.Skipped.Count > 0 ? $"; {r.Skipped.Count} records skipped (listed on stderr)" : ""));
+            foreach (var s in r.Skipped) Console.Error.WriteLine($"skipped {s.Path}: {s.Reason}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

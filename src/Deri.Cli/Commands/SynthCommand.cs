@@ -40,7 +40,7 @@ internal static class SynthCommand
                 ["seed"] = config.Seed,
                 ["noise"] = config.Noise.ToString().ToLower(CultureInfo.InvariantCulture),
             }));
-            return summary.Failed.Count == 0 ? 0 : 2;
+            return summary.Failed.Count == 0 ? 0 : CliErrors.BadInput;
         });
         return cmd;
     }

@@ -10,16 +10,10 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri text</c>: the text encoder — vocabulary, model folders, encoding and the feature store.</summary>
 internal static class TextCommand
 {
-    public static Command Create()
-    {
-        var cmd = new Command("text", "Text encoder: build a vocabulary, create or load a BERT, encode reports, precompute features");
-        cmd.Subcommands.Add(Vocab());
-        cmd.Subcommands.Add(Init());
-        cmd.Subcommands.Add(Encode());
-        cmd.Subcommands.Add(Cache());
-        cmd.Subcommands.Add(Bench());
-        return cmd;
-    }
+    /// <summary>Builds the <c>text</c> group and its commands.</summary>
+    public static Command Create() => CommandGroup.Create("text",
+        "Text encoder: build a vocabulary, create or load a BERT, encode reports, precompute features",
+        Vocab(), Init(), Encode(), Cache());
 
     private static Option<string> Reports() => new("--reports")
     {
@@ -33,13 +27,13 @@ internal static class TextCommand
         DefaultValueFactory = _ => "report",
     };
 
-    private static Option<int> MaxLength() => new("--max-length")
+    internal static Option<int> MaxLength() => new("--max-length")
     {
         Description = "Tokens per text including [CLS] and [SEP]",
         DefaultValueFactory = _ => TextTokenizer.DefaultMaxLength,
     };
 
-    private static Option<bool> Longest() => new("--compute-on-longest")
+    internal static Option<bool> Longest() => new("--compute-on-longest")
     {
         Description = "Run the BERT only over each batch's longest report; padding rows of hidden become zeros",
     };
@@ -53,7 +47,7 @@ internal static class TextCommand
         var output = new Option<string>("--out") { Description = "vocab.txt to write", Required = true };
         var cmd = new Command("vocab", "Build a WordPiece vocab.txt from training reports (for an encoder trained from scratch)")
             { reports, column, minCount, maxWords, output };
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction(r =>
         {
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
             var tokens = WordPieceVocabulary.Build(corpus.Reports, new VocabularyOptions(r.GetValue(minCount), r.GetValue(maxWords)));
@@ -65,7 +59,7 @@ internal static class TextCommand
                 ["reports"] = corpus.Reports.Count, ["skipped_empty"] = corpus.Skipped.Count,
             }));
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -80,7 +74,7 @@ internal static class TextCommand
         var seed = new Option<long>("--seed") { Description = "Random seed of the initial weights", DefaultValueFactory = _ => 0 };
         var cmd = new Command("init", "Create a randomly initialised small BERT folder over a vocabulary, to train jointly with DERI")
             { vocab, output, hidden, layers, heads, maxLength, seed };
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction(r =>
         {
             torch.manual_seed(r.GetValue(seed));
             var tokenizer = TextTokenizer.Create(r.GetValue(vocab)!, maxLength: r.GetValue(maxLength));
@@ -99,7 +93,7 @@ internal static class TextCommand
                 ["layers"] = config.NumHiddenLayers, ["heads"] = config.NumAttentionHeads, ["parameters"] = parameters,
             }));
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -113,7 +107,7 @@ internal static class TextCommand
         var longest = Longest();
         var cmd = new Command("encode", "Encode texts with a BERT folder; prints one JSON line per text (tokens, pooled norm, shapes, first values)")
             { model, text, maxLength, longest, device, threads };
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction(r =>
         {
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
@@ -134,7 +128,7 @@ internal static class TextCommand
                 }));
             }
             return 0;
-        }));
+        });
         return cmd;
     }
 
@@ -156,7 +150,7 @@ internal static class TextCommand
         var longest = Longest();
         var cmd = new Command("cache", "Encode every distinct report once with a frozen BERT and write a memory-mappable feature store")
             { model, reports, column, output, precision, truncate, batch, maxLength, longest, device, threads };
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction(r =>
         {
             var p = r.GetValue(precision)!.ToLowerInvariant() switch
             {
@@ -180,50 +174,7 @@ internal static class TextCommand
                 ["reports_per_second"] = Math.Round(written / Math.Max(seconds, 1e-9), 1), ["device"] = target.ToString(),
             }));
             return 0;
-        }));
-        return cmd;
-    }
-
-    private static Command Bench()
-    {
-        var model = new Option<string>("--model") { Description = "BERT folder to time", Required = true };
-        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass", DefaultValueFactory = _ => 16 };
-        var iterations = new Option<int>("--iterations") { Description = "Timed forward passes (after one warm-up)", DefaultValueFactory = _ => 3 };
-        var maxLength = MaxLength();
-        var device = CommonOptions.Device();
-        var threads = CommonOptions.Threads();
-        var longest = Longest();
-        var cmd = new Command("bench", "Time frozen forward passes of a BERT folder; prints one JSON line")
-            { model, batch, iterations, maxLength, longest, device, threads };
-        cmd.SetAction(r => CliErrors.Run(() =>
-        {
-            int b = r.GetValue(batch), n = r.GetValue(iterations);
-            if (b < 1 || n < 1) throw new ArgumentException("--batch-size and --iterations must be positive");
-            var target = CommonOptions.Settings(r, device, threads).Resolve();
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
-                new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
-            var texts = Enumerable.Range(0, b).Select(i => $"sinus rhythm with {i} premature ventricular complexes. left axis deviation. abnormal ecg").ToList();
-            using (encoder.Encode(texts, target)) { }
-            var times = new List<double>();
-            for (int i = 0; i < n; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                using (var f = encoder.Encode(texts, target))
-                    f.Pooled.cpu().Dispose();
-                times.Add(clock.Elapsed.TotalSeconds);
-            }
-            times.Sort();
-            double median = times[times.Count / 2];
-            var c = encoder.Model.Config;
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["bench"] = "text-encode", ["model"] = r.GetValue(model)!, ["hidden_size"] = c.HiddenSize, ["layers"] = c.NumHiddenLayers,
-                ["batch"] = b, ["max_length"] = encoder.MaxLength, ["iterations"] = n, ["median_seconds_per_batch"] = Math.Round(median, 4),
-                ["texts_per_second"] = Math.Round(b / median, 1), ["compute_on_longest"] = encoder.ComputeOnLongest,
-                ["device"] = target.ToString(), ["threads"] = torch.get_num_threads(),
-            }));
-            return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -20,7 +20,7 @@ internal static class TsneCommand
         {
             embeddings, output, classes, perplexity, seed, iterations, maxPoints,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             int iters = result.GetValue(iterations);
             var tsne = new TsneOptions
@@ -32,7 +32,7 @@ internal static class TsneCommand
                 new TsneMapOptions(result.GetValue(classes), result.GetValue(maxPoints), tsne), Console.Error.WriteLine);
             Console.WriteLine($"{r.Points} records: {string.Join(", ", r.Classes.Select(c => $"{c.Class} {c.Count}"))} → {r.Png}, {r.Csv}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

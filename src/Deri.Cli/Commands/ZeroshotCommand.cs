@@ -32,7 +32,7 @@ internal static class ZeroshotCommand
         {
             run, checkpoint, store, split, valSplit, prompts, output, batch, device, threads,
         };
-        cmd.SetAction(result => CliErrors.Run(() =>
+        cmd.SetAction(result =>
         {
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string storeDir = result.GetValue(store)!, splitName = result.GetValue(split)!;
@@ -47,7 +47,7 @@ internal static class ZeroshotCommand
             Console.WriteLine(z.Summary.ToMarkdown(provenance));
             Console.WriteLine($"tables: {string.Join(", ", z.Files)}");
             return 0;
-        }));
+        });
         return cmd;
     }
 }

@@ -22,8 +22,10 @@ public class DataPrepareCliTests
         SmallPtbXlRoot(dir, 6);
         string root = Path.Combine(dir.Path, "ptbxl"), store = Path.Combine(dir.Path, "store");
         string splits = Path.Combine(SharedData.Root, "splits", "ptbxl");
-        string o = CliRunner.Ok("data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", store, "--task", "rhythm", "--splits", splits, "--workers", "2", "--chunk", "4");
-        Assert.Contains("ptbxl: 6 records listed", o);
+        var run = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", store, "--task", "rhythm", "--splits", splits, "--workers", "2", "--chunk", "4"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        string o = run.Stdout;
+        Assert.Contains("ptbxl: 6 records listed", run.Stderr);
         Assert.Contains("6 records (train 6)", o);
         Assert.Contains("0 bad records", o);
         using (var s = EcgStore.Open(store))

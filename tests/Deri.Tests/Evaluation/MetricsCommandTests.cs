@@ -40,7 +40,7 @@ public class MetricsCommandTests
         using var dir = new MetricFixtures.TempDir();
         string outFile = dir.File("m.json");
         string stdout = CliRunner.Ok("metrics", "--scores", MetricFixtures.File("cli_scores.csv"), "--labels", MetricFixtures.File("cli_labels.csv"),
-            "--names", "STTC", "NORM", "--val-scores", MetricFixtures.File("cli_scores.csv"), "--val-labels", MetricFixtures.File("cli_labels.csv"),
+            "--names", "STTC,NORM", "--val-scores", MetricFixtures.File("cli_scores.csv"), "--val-labels", MetricFixtures.File("cli_labels.csv"),
             "--output", outFile);
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(["STTC", "NORM"], doc.RootElement.GetProperty("paper").GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()));

@@ -50,7 +50,7 @@ public class TextCommandTests
     [Fact]
     public void BenchPrintsOneJsonLine()
     {
-        var o = CliRunner.Ok("text", "bench", "--model", TextFixtures.File("hf_tiny"), "--batch-size", "2", "--iterations", "1",
+        var o = CliRunner.Ok("bench", "text", "--model", TextFixtures.File("hf_tiny"), "--batch-size", "2", "--iterations", "1",
             "--max-length", "16", "--device", "cpu", "--threads", "1");
         using var doc = JsonDocument.Parse(o);
         Assert.Equal("text-encode", doc.RootElement.GetProperty("bench").GetString());
