@@ -30,13 +30,23 @@ public sealed record DeriConfig
 
     /// <summary>
     /// Reads <paramref name="path"/> (or only the defaults when null), applies <c>--set</c> style
-    /// overrides (<c>trainer.batch_size=64</c>) and checks every value.
+    /// overrides (<c>trainer.batch_size=64</c>) and checks every value. Relative paths written in the file
+    /// (<c>dataset.data_path</c>, <c>zeroshot.prompt_dict</c>, …) are resolved against the file's folder.
     /// </summary>
     /// <exception cref="ConfigException">The file is missing or malformed, a key is unknown, a value has the wrong type or is out of range.</exception>
     public static DeriConfig Load(string? path, IEnumerable<string>? overrides = null)
     {
         var config = ConfigLoader.Load<DeriConfig>(path, overrides);
         config.Validate(path ?? "(defaults)");
+        return config;
+    }
+
+    /// <summary>Reads the config a run recorded (<c>RUN/config.yaml</c>) with its paths as written, and checks every value.</summary>
+    /// <exception cref="ConfigException">As for <see cref="Load"/>.</exception>
+    public static DeriConfig LoadRecorded(string path)
+    {
+        var config = ConfigLoader.LoadRecorded<DeriConfig>(path);
+        config.Validate(path);
         return config;
     }
 
@@ -63,8 +73,8 @@ public sealed record DeriConfig
             Loss = new LossConfig
             {
                 Temperature = Trainer.Temperature,
-                Cma = W(Losses.LossTerms.Cma), CmaMix = W(Losses.LossTerms.CmaMix), Uma = W(Losses.LossTerms.Uma),
-                RecEcg = W(Losses.LossTerms.RecEcg), RecText = W(Losses.LossTerms.RecText),
+                Cma = W(LossTermNames.Cma), CmaMix = W(LossTermNames.CmaMix), Uma = W(LossTermNames.Uma),
+                RecEcg = W(LossTermNames.RecEcg), RecText = W(LossTermNames.RecText),
             },
         };
     }
@@ -79,11 +89,8 @@ public sealed record DeriConfig
     /// <exception cref="ConfigException">One or more values are out of range.</exception>
     public void Validate(string source)
     {
-        var problems = new List<string>();
-        void Check(bool ok, string key, object? value, string rule)
-        {
-            if (!ok) problems.Add($"{key} = {value}: {rule}");
-        }
+        var problems = new ConfigProblems();
+        void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
 
         try
         {
@@ -118,9 +125,9 @@ public sealed record DeriConfig
         Check(double.IsFinite(s.EtaMin) && s.EtaMin >= 0 && s.EtaMin <= p.Lr, "optimizer.scheduler.eta_min", s.EtaMin, "must be in [0, optimizer.params.lr]");
         Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
         Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
-        Ssl.Validate(problems);
-        if (problems.Count > 0)
-            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
+        Ssl.Validate(problems, Network.Method, Network.NumLeads, Dataset.SeqLength);
+        if (problems.Any)
+            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems.Items));
     }
 }
 
@@ -131,6 +138,7 @@ public sealed record DatasetConfig
     public string DatasetName { get; init; } = "mimic";
 
     /// <summary>Folder of the pretraining data.</summary>
+    [ConfigPath]
     public string DataPath { get; init; } = "";
 
     /// <summary>Fraction of the pairs held out for validation losses (METHOD §1: 2 %).</summary>
@@ -193,11 +201,11 @@ public sealed record TrainerConfig
     /// </summary>
     public Dictionary<string, double> LossWeights { get; init; } = new()
     {
-        ["cma"] = 1.0,
-        ["cma_mix"] = 1.0,
-        ["uma"] = 1.0,
-        ["rec_ecg"] = 1.0,
-        ["rec_text"] = 0.0,
+        [LossTermNames.Cma] = 1.0,
+        [LossTermNames.CmaMix] = 1.0,
+        [LossTermNames.Uma] = 1.0,
+        [LossTermNames.RecEcg] = 1.0,
+        [LossTermNames.RecText] = 0.0,
     };
 }
 
@@ -249,6 +257,7 @@ public sealed record ZeroshotConfig
     public string PromptType { get; init; } = "CKEPE";
 
     /// <summary>JSON file mapping each class label to its description.</summary>
+    [ConfigPath]
     public string PromptDict { get; init; } = "prompts/CKEPE_prompt.json";
 
     /// <summary>Records per evaluation batch.</summary>
@@ -258,9 +267,11 @@ public sealed record ZeroshotConfig
     public int NumWorkers { get; init; } = 1;
 
     /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.DataPath"/> is relative to.</summary>
+    [ConfigPath]
     public string MetaDataPath { get; init; } = "data";
 
     /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.SplitPath"/> is relative to.</summary>
+    [ConfigPath]
     public string MetaSplitPath { get; init; } = "splits";
 
     /// <summary>

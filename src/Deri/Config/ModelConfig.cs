@@ -40,7 +40,7 @@ public sealed record NetworkConfig
     /// <summary>
     /// <c>network.method</c>: <c>deri</c> (default), <c>merl</c> (CMA + UMA on two dropout views, no decoders), or an ECG-only
     /// self-supervised baseline (<c>simclr</c>, <c>byol</c>, <c>barlowtwins</c>, <c>mocov3</c>, <c>simsiam</c>, …: see
-    /// <see cref="Models.ModelFactory.MethodNames"/> and the <c>ssl</c> section).
+    /// <see cref="MethodNames.All"/> and the <c>ssl</c> section).
     /// </summary>
     public string Method { get; init; } = "deri";
 
@@ -50,7 +50,11 @@ public sealed record NetworkConfig
     /// <summary><c>network.num_leads</c>: input channels of the ECG encoder.</summary>
     public int NumLeads { get; init; } = 12;
 
-    /// <summary><c>network.text_model</c>: the (frozen) text encoder; used by the text side, recorded with the model.</summary>
+    /// <summary>
+    /// <c>network.text_model</c>: the (frozen) text encoder, a folder with a Hugging Face BERT (relative to the config
+    /// file's folder when that folder holds it) or a model name; used by the text side, recorded with the model.
+    /// </summary>
+    [ConfigPath(MayBeName = true)]
     public string TextModel { get; init; } = "ncbi/MedCPT-Query-Encoder";
 
     /// <summary><c>network.free_layers</c>: text encoder layers kept frozen (12 = all, DERI's setting).</summary>
@@ -91,10 +95,10 @@ public sealed record NetworkConfig
 
     internal void Validate()
     {
-        ModelConfig.Require(Models.ModelFactory.MethodNames.Contains(Method), "network.method", Method,
-            "expected one of " + string.Join(", ", Models.ModelFactory.MethodNames));
-        ModelConfig.Require(Models.ModelFactory.EncoderNames.Contains(EcgModel), "network.ecg_model", EcgModel,
-            "expected one of " + string.Join(", ", Models.ModelFactory.EncoderNames));
+        ModelConfig.Require(MethodNames.All.Contains(Method), "network.method", Method,
+            "expected one of " + string.Join(", ", MethodNames.All));
+        ModelConfig.Require(EncoderNames.All.Contains(EcgModel), "network.ecg_model", EcgModel,
+            "expected one of " + string.Join(", ", EncoderNames.All));
         ModelConfig.Require(NumLeads > 0, "network.num_leads", NumLeads, "must be positive");
         ModelConfig.Require(FeatureDim > 0, "network.feature_dim", FeatureDim, "must be positive");
         ModelConfig.Require(EcgBaseWidth > 0, "network.ecg_base_width", EcgBaseWidth, "must be positive");
@@ -170,6 +174,28 @@ public sealed record ModelDatasetConfig
         ModelConfig.Require(SeqLength >= 16, "dataset.seq_length", SeqLength, "must be at least 16");
         ModelConfig.Require(SamplingRate > 0, "dataset.sampling_rate", SamplingRate, "must be positive");
     }
+}
+
+/// <summary>
+/// The names of DERI's and MERL's loss terms, as <c>trainer.loss_weights</c> keys and logged metrics. The config owns
+/// them so that it can map the weights without depending on the losses.
+/// </summary>
+public static class LossTermNames
+{
+    /// <summary>clip(aligned ECG, aligned text).</summary>
+    public const string Cma = "cma";
+
+    /// <summary>clip(mixed ECG, mixed text) (DERI only).</summary>
+    public const string CmaMix = "cma_mix";
+
+    /// <summary>clip(view 1, view 2).</summary>
+    public const string Uma = "uma";
+
+    /// <summary>clip(global ECG, decoded ECG) (DERI only).</summary>
+    public const string RecEcg = "rec_ecg";
+
+    /// <summary>clip(text pooled, decoded text).</summary>
+    public const string RecText = "rec_text";
 }
 
 /// <summary>The <c>loss</c> section: CLIP temperature and term weights (release: every term 1 except REC-TEXT 0).</summary>

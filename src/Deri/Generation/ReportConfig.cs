@@ -10,9 +10,11 @@ namespace Deri.Generation;
 public sealed record ReportConfig
 {
     /// <summary>Folder of the pretrained run made by <c>deri pretrain</c>.</summary>
+    [ConfigPath]
     public string PretrainedRun { get; init; } = "";
 
     /// <summary>Checkpoint of that run: <c>best</c>, <c>last</c> or a path.</summary>
+    [ConfigPath(MayBeName = true)]
     public string Checkpoint { get; init; } = "best";
 
     /// <summary>
@@ -28,6 +30,7 @@ public sealed record ReportConfig
     /// A Hugging Face GPT-2 folder (<c>config.json</c>, <c>model.safetensors</c>, tokenizer files) to start the decoder from;
     /// empty: a small randomly initialised GPT-2 (<see cref="SmallDecoder"/>) with a word-level tokenizer built from the training reports.
     /// </summary>
+    [ConfigPath]
     public string Decoder { get; init; } = "";
 
     /// <summary>Size of the decoder used when <see cref="Decoder"/> is empty.</summary>
@@ -40,6 +43,7 @@ public sealed record ReportConfig
     public int MaxLength { get; init; } = 257;
 
     /// <summary>Store made by <c>deri data prepare</c> with the reports (its train split trains, its val split selects).</summary>
+    [ConfigPath]
     public string DataPath { get; init; } = "";
 
     /// <summary>Trainer settings (the shared <see cref="TrainerConfig"/>; the one loss term is <c>lm</c>).</summary>
@@ -61,6 +65,15 @@ public sealed record ReportConfig
     {
         var config = ConfigLoader.Load<ReportConfig>(path, overrides);
         config.Validate(path ?? "(defaults)");
+        return config;
+    }
+
+    /// <summary>Reads the config a run recorded (<c>RUN/config.yaml</c>) with its paths as written, and validates.</summary>
+    /// <exception cref="ConfigException">The file is malformed or a key or value is wrong.</exception>
+    public static ReportConfig LoadRecorded(string path)
+    {
+        var config = ConfigLoader.LoadRecorded<ReportConfig>(path);
+        config.Validate(path);
         return config;
     }
 
