@@ -28,7 +28,7 @@ public sealed class ConfigFileTests : IDisposable
         { "trainer:\n  batch_size: [1\n", 3 },
         { "trainer: {batch_size: 1\n", 2 },
         { "network:\n  method: 'deri\n", 2 },
-        { "trainer:\n\tbatch_size: 1\n", 2 },
+        { "trainer:\n\tbatch_size: 1\n", 1 },
         { "trainer:\n  batch_size: 1\n    max_epochs: 2\n", 3 },
     };
 
