@@ -1,11 +1,16 @@
 using System.CommandLine;
 using Deri.Config;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
 /// <summary><c>deri config</c>: prints or saves the resolved pretraining config (defaults, file, overrides).</summary>
 internal static class ConfigCommand
 {
+    /// <summary>The first line of the printed or saved config: how its relative paths are read back.</summary>
+    public const string PathNote =
+        "# Relative paths in a config file resolve against the folder of that file (paths given with --set: against the working folder).\n";
+
     public static Command Create()
     {
         var file = ConfigOptions.File();
@@ -21,10 +26,10 @@ internal static class ConfigCommand
             string? path = result.GetValue(output);
             if (path is null)
             {
-                Console.Write(config.ToYaml());
+                Console.Write(PathNote + config.ToYaml());
                 return 0;
             }
-            config.Save(path);
+            AtomicFile.WriteAllText(path, PathNote + config.ToYaml());
             Console.WriteLine($"wrote {Path.GetFullPath(path)}");
             return 0;
         });

@@ -25,7 +25,7 @@ internal static class PretrainCommand
         };
         var method = new Option<string?>("--method")
         {
-            Description = "Pretraining method, shorthand for --set network.method=NAME: " + string.Join(", ", Deri.Models.ModelFactory.MethodNames),
+            Description = "Pretraining method, shorthand for --set network.method=NAME: " + string.Join(", ", Deri.Config.MethodNames.All),
         };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();

@@ -21,10 +21,10 @@ public sealed class EcgAugmentation
     /// <exception cref="ArgumentException">A probability or strength is out of range, or the rate is not positive.</exception>
     public EcgAugmentation(AugmentConfig config, double samplingRate)
     {
-        var problems = new List<string>();
+        var problems = new ConfigProblems();
         config.Validate(problems);
-        if (!(samplingRate > 0)) problems.Add($"sampling rate {samplingRate}: must be positive");
-        if (problems.Count > 0) throw new ArgumentException("augmentation: " + string.Join("; ", problems));
+        problems.Require(samplingRate > 0, "dataset.sampling_rate", samplingRate, "must be positive");
+        if (problems.Any) throw new ArgumentException("augmentation: " + string.Join("; ", problems.Items));
         this.config = config;
         this.samplingRate = samplingRate;
     }

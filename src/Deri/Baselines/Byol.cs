@@ -26,10 +26,8 @@ public sealed class Byol : EcgSslMethod
     private readonly Sequential predictor;
     private readonly EcgEncoder target_encoder;
     private readonly Sequential target_projector;
-    private readonly Tensor ema_step;
     private readonly EcgAugmentation augment;
-    private readonly double baseMomentum;
-    private readonly long totalSteps;
+    private readonly MomentumTeacher teacher;
 
     /// <summary>BYOL with encoders made by <paramref name="createEncoder"/> (called twice: online and target).</summary>
     /// <param name="createEncoder">Builds the backbone.</param>
@@ -44,13 +42,9 @@ public sealed class Byol : EcgSslMethod
         predictor = SslHeads.Mlp([config.OutputDim, config.PredictorHiddenDim, config.OutputDim]);
         target_encoder = createEncoder();
         target_projector = SslHeads.Mlp([c, config.HiddenDim, config.OutputDim]);
-        ema_step = zeros(1, dtype: ScalarType.Int64);
         this.augment = augment;
-        baseMomentum = config.Momentum;
-        this.totalSteps = totalSteps;
         RegisterComponents();
-        SslHeads.CopyToTarget(encoder, target_encoder);
-        SslHeads.CopyToTarget(projector, target_projector);
+        teacher = new MomentumTeacher(this, config.Momentum, totalSteps, (encoder, target_encoder), (projector, target_projector));
     }
 
     /// <inheritdoc />
@@ -60,21 +54,13 @@ public sealed class Byol : EcgSslMethod
     public override long RepresentationDim => encoder.OutputChannels;
 
     /// <summary>Target updates done so far (the k of the momentum schedule).</summary>
-    public long EmaSteps => get_buffer("ema_step")!.item<long>();
+    public long EmaSteps => teacher.Steps;
 
     /// <summary>The momentum the next target update uses.</summary>
-    public double CurrentMomentum => SslHeads.CosineMomentum(baseMomentum, EmaSteps, totalSteps);
+    public double CurrentMomentum => teacher.CurrentMomentum;
 
     /// <inheritdoc />
-    public override void BeforeTrainStep()
-    {
-        double m = CurrentMomentum;
-        SslHeads.Ema(encoder, target_encoder, m);
-        SslHeads.Ema(projector, target_projector, m);
-        using var _ = no_grad();
-        // Looked up by name: moving the module to a device replaces the buffer tensor.
-        get_buffer("ema_step")!.add_(1);
-    }
+    public override void BeforeTrainStep() => teacher.Update();
 
     /// <inheritdoc />
     public override LossTerms Losses(EcgBatch batch)

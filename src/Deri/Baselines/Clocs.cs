@@ -9,62 +9,6 @@ using static TorchSharp.torch.nn;
 
 namespace Deri.Baselines;
 
-/// <summary>Settings of <see cref="Clocs"/> (YAML keys are the snake_case property names, e.g. <c>lead_groups</c>).</summary>
-public sealed record ClocsConfig
-{
-    /// <summary>Accepted values of <see cref="Mode"/>.</summary>
-    public static readonly IReadOnlyList<string> Modes = ["cmsc", "cmlc", "cmsmlc"];
-
-    /// <summary>
-    /// <c>cmsc</c>: two adjacent non-overlapping segments are the views; <c>cmlc</c>: the lead groups of one segment are
-    /// the views; <c>cmsmlc</c>: every (segment, lead group) pair of two adjacent segments is a view.
-    /// </summary>
-    public string Mode { get; init; } = "cmsc";
-
-    /// <summary>Samples per segment; null = half the input length (CLOCS: two 2500-sample halves of a 5000-sample record).</summary>
-    public int? SegmentLength { get; init; }
-
-    /// <summary>Lead indices of each lead-group view (default limb leads 0–5 and chest leads 6–11); leads outside a group are zeroed.</summary>
-    public int[][] LeadGroups { get; init; } = [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]];
-
-    /// <summary>Width of the embedding the loss compares (128 as the paper).</summary>
-    public int EmbeddingDim { get; init; } = 128;
-
-    /// <summary>Temperature τ of the cosine similarities (0.1 as the paper).</summary>
-    public double Temperature { get; init; } = 0.1;
-
-    /// <summary>Records of the same patient are positives (the paper's patient-specific loss); false = instance positives only.</summary>
-    public bool PatientAware { get; init; } = true;
-
-    /// <summary>Checks the values against the input length and lead count.</summary>
-    /// <exception cref="ArgumentException">A value is out of range, naming the key.</exception>
-    public void Validate(int seqLength, int leads)
-    {
-        Require(Modes.Contains(Mode), "mode", Mode, "must be one of " + string.Join(", ", Modes));
-        int s = EffectiveSegmentLength(seqLength);
-        int needed = Mode == "cmlc" ? s : 2 * s;
-        Require(s > 0 && needed <= seqLength, "segment_length", s,
-            $"must be positive and fit {(Mode == "cmlc" ? "once" : "twice")} into the input length {seqLength}");
-        if (Mode != "cmsc")
-        {
-            Require(LeadGroups.Length >= (Mode == "cmlc" ? 2 : 1), "lead_groups", LeadGroups.Length, $"{Mode} needs at least {(Mode == "cmlc" ? 2 : 1)} group(s)");
-            foreach (var g in LeadGroups)
-                Require(g.Length > 0 && g.All(i => i >= 0 && i < leads) && g.Distinct().Count() == g.Length, "lead_groups",
-                    "[" + string.Join(", ", g) + "]", $"each group needs distinct lead indices in 0…{leads - 1}");
-        }
-        Require(EmbeddingDim > 0, "embedding_dim", EmbeddingDim, "must be positive");
-        Require(Temperature > 0, "temperature", Temperature, "must be > 0");
-    }
-
-    /// <summary><see cref="SegmentLength"/>, or half of <paramref name="seqLength"/> when unset.</summary>
-    public int EffectiveSegmentLength(int seqLength) => SegmentLength ?? seqLength / 2;
-
-    private static void Require(bool ok, string key, object value, string why)
-    {
-        if (!ok) throw new ArgumentException($"ssl.clocs.{key} = {value} {why}");
-    }
-}
-
 /// <summary>
 /// CLOCS (Kiyasseh, Zhu and Clifton, ICML 2021, "CLOCS: Contrastive Learning of Cardiac Signals Across Space, Time, and
 /// Patients") on the shared 12-lead backbone. Views of a record: CMSC — two adjacent non-overlapping segments (a random
@@ -106,7 +50,7 @@ public sealed class Clocs : EcgSslMethod
     /// <exception cref="ArgumentException">Invalid config for this input length or lead count.</exception>
     public static Clocs Create(NetworkConfig network, int seqLength, ClocsConfig config)
     {
-        config.Validate(seqLength, network.NumLeads);
+        config.Validated(network.NumLeads, seqLength);
         int s = config.EffectiveSegmentLength(seqLength);
         return new Clocs(ModelFactory.CreateEncoder(network, s), s, config);
     }

@@ -7,83 +7,6 @@ using static TorchSharp.torch.nn;
 
 namespace Deri.Baselines;
 
-/// <summary>
-/// The <c>crt</c> settings of CRT (Zhang et al., IEEE TNNLS 2023). Defaults are small enough for CPU; the authors'
-/// release uses a 6-block encoder with 8 heads, a 2-block decoder of the encoder's width and a drop ratio of 0.5.
-/// </summary>
-public sealed record CrtConfig
-{
-    /// <summary>
-    /// <c>patch_size</c>: samples (time) or frequency bins (magnitude, phase) per patch; 2·patch_size must divide the
-    /// input length, since the spectrum keeps L/2 bins. The release uses 20.
-    /// </summary>
-    public int PatchSize { get; init; } = 50;
-
-    /// <summary><c>width</c>: encoder token width.</summary>
-    public int Width { get; init; } = 64;
-
-    /// <summary><c>depth</c>: encoder blocks (release 6).</summary>
-    public int Depth { get; init; } = 2;
-
-    /// <summary><c>heads</c>: encoder attention heads (release 8).</summary>
-    public int Heads { get; init; } = 4;
-
-    /// <summary><c>head_dim</c>: width of every attention head, encoder and decoder (release 64).</summary>
-    public int HeadDim { get; init; } = 16;
-
-    /// <summary><c>decoder_width</c>: decoder token width (release: the encoder's width).</summary>
-    public int DecoderWidth { get; init; } = 64;
-
-    /// <summary><c>decoder_depth</c>: decoder blocks (release 2).</summary>
-    public int DecoderDepth { get; init; } = 1;
-
-    /// <summary><c>decoder_heads</c>: decoder attention heads (release 8).</summary>
-    public int DecoderHeads { get; init; } = 4;
-
-    /// <summary>
-    /// <c>drop_ratio</c>: fraction of the patches of each domain that are dropped (left out of the encoder's input);
-    /// ⌊ratio·n⌋ of the n time patches and ⌊ratio·n/2⌋ spectral positions (magnitude and phase alike). Release 0.5.
-    /// </summary>
-    public double DropRatio { get; init; } = 0.5;
-
-    /// <summary>
-    /// <c>fft_norm</c>: scaling of the spectrum, <c>ortho</c> (1/√L, so magnitudes are on the signal's scale; the
-    /// default), <c>backward</c> (none, the release's) or <c>forward</c> (1/L).
-    /// </summary>
-    public string FftNorm { get; init; } = "ortho";
-
-    /// <summary>Checks every value for an input of <paramref name="leads"/> × <paramref name="seqLength"/>.</summary>
-    /// <exception cref="ArgumentException">A key has a value the model cannot be built with; the message names it.</exception>
-    public CrtConfig Validate(int leads, int seqLength)
-    {
-        Require(leads > 0, "num_leads", leads, "must be positive");
-        Require(PatchSize > 0 && seqLength % (2 * PatchSize) == 0, "patch_size", PatchSize,
-            $"must be positive and 2·patch_size must divide the input length {seqLength}");
-        Require(Width > 0, "width", Width, "must be positive");
-        Require(Heads > 0, "heads", Heads, "must be positive");
-        Require(HeadDim > 0, "head_dim", HeadDim, "must be positive");
-        Require(Depth > 0, "depth", Depth, "must be positive");
-        Require(DecoderWidth > 0, "decoder_width", DecoderWidth, "must be positive");
-        Require(DecoderHeads > 0, "decoder_heads", DecoderHeads, "must be positive");
-        Require(DecoderDepth > 0, "decoder_depth", DecoderDepth, "must be positive");
-        Require(DropRatio is >= 0 and < 1, "drop_ratio", DropRatio, "must be in [0, 1)");
-        Require(FftNorm is "ortho" or "backward" or "forward", "fft_norm", FftNorm, "expected ortho, backward or forward");
-        return this;
-    }
-
-    internal FFTNormType NormType => FftNorm switch
-    {
-        "backward" => FFTNormType.Backward,
-        "forward" => FFTNormType.Forward,
-        _ => FFTNormType.Ortho,
-    };
-
-    private static void Require(bool ok, string key, object value, string expected)
-    {
-        if (!ok) throw new ArgumentException($"ssl.crt.{key} = '{value}' is invalid: {expected}");
-    }
-}
-
 /// <summary>The targets and predictions of one CRT cross reconstruction, each <c>(B, patches, leads·patch)</c>.</summary>
 /// <param name="Time">Predicted time patches (B, L/p, C·p).</param>
 /// <param name="Magnitude">Predicted magnitude patches (B, L/2p, C·p).</param>
@@ -136,7 +59,7 @@ public sealed class Crt : EcgSslMethod
     /// <exception cref="ArgumentException">The configuration does not fit the input geometry.</exception>
     public Crt(int leads, int seqLength, CrtConfig config) : base("crt")
     {
-        this.config = config.Validate(leads, seqLength);
+        this.config = config.Validated(leads, seqLength);
         (this.leads, length, patch) = (leads, seqLength, config.PatchSize);
         timePatches = seqLength / patch;
         spectralPatches = seqLength / 2 / patch;
@@ -219,7 +142,7 @@ public sealed class Crt : EcgSslMethod
             : CheckKept(keptSpectrum, spectralPatches, KeptSpectralPatches, "spectral");
         using var scope = NewDisposeScope();
         long b = ecg.shape[0];
-        var (magnitude, phase) = Spectrum(ecg, config.NormType);
+        var (magnitude, phase) = Spectrum(ecg, NormType(config.FftNorm));
         var targets = new[] { Patchify(ecg, patch), Patchify(magnitude, patch), Patchify(phase, patch) };
         var embedded = Enumerable.Range(0, 3).Select(i => to_patch[i].forward(targets[i])).ToArray(); // 3 × (B, n_i, W)
 
@@ -267,7 +190,7 @@ public sealed class Crt : EcgSslMethod
         CheckInput(ecg);
         using var scope = NewDisposeScope();
         long b = ecg.shape[0];
-        var (magnitude, phase) = Spectrum(ecg, config.NormType);
+        var (magnitude, phase) = Spectrum(ecg, NormType(config.FftNorm));
         var embedded = new[] { Patchify(ecg, patch), Patchify(magnitude, patch), Patchify(phase, patch) }
             .Select((x, i) => to_patch[i].forward(x)).ToArray();
         var x = Layout(embedded, b) + Embeddings();
@@ -275,6 +198,14 @@ public sealed class Crt : EcgSslMethod
         var cls = x.index_select(1, tensor(new[] { 0L, timePatches + 1, timePatches + spectralPatches + 2 }, device: ecg.device));
         return cls.mean([1]).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The FFT scaling <c>ssl.crt.fft_norm</c> names (validated by <see cref="CrtConfig"/>).</summary>
+    private static FFTNormType NormType(string fftNorm) => fftNorm switch
+    {
+        "backward" => FFTNormType.Backward,
+        "forward" => FFTNormType.Forward,
+        _ => FFTNormType.Ortho,
+    };
 
     /// <summary>
     /// Magnitude and phase <c>(B, C, L/2)</c> of bins 0…L/2−1 of the discrete Fourier transform along the last axis,

@@ -26,11 +26,9 @@ public sealed class MocoV3 : EcgSslMethod
     private readonly Sequential predictor;
     private readonly EcgEncoder momentum_encoder;
     private readonly Sequential momentum_projector;
-    private readonly Tensor ema_step;
     private readonly EcgAugmentation augment;
     private readonly double temperature;
-    private readonly double baseMomentum;
-    private readonly long totalSteps;
+    private readonly MomentumTeacher teacher;
 
     /// <summary>MoCo v3 with encoders made by <paramref name="createEncoder"/> (called twice: base and momentum).</summary>
     /// <param name="createEncoder">Builds the backbone.</param>
@@ -45,14 +43,10 @@ public sealed class MocoV3 : EcgSslMethod
         predictor = SslHeads.Mlp([config.OutputDim, config.PredictorHiddenDim, config.OutputDim]);
         momentum_encoder = createEncoder();
         momentum_projector = SslHeads.Mlp([c, config.HiddenDim, config.OutputDim], lastBatchNorm: false);
-        ema_step = zeros(1, dtype: ScalarType.Int64);
         this.augment = augment;
         temperature = config.Temperature;
-        baseMomentum = config.Momentum;
-        this.totalSteps = totalSteps;
         RegisterComponents();
-        SslHeads.CopyToTarget(encoder, momentum_encoder);
-        SslHeads.CopyToTarget(projector, momentum_projector);
+        teacher = new MomentumTeacher(this, config.Momentum, totalSteps, (encoder, momentum_encoder), (projector, momentum_projector));
     }
 
     /// <inheritdoc />
@@ -62,21 +56,13 @@ public sealed class MocoV3 : EcgSslMethod
     public override long RepresentationDim => encoder.OutputChannels;
 
     /// <summary>Momentum updates done so far (the k of the momentum schedule).</summary>
-    public long EmaSteps => get_buffer("ema_step")!.item<long>();
+    public long EmaSteps => teacher.Steps;
 
     /// <summary>The momentum the next update uses.</summary>
-    public double CurrentMomentum => SslHeads.CosineMomentum(baseMomentum, EmaSteps, totalSteps);
+    public double CurrentMomentum => teacher.CurrentMomentum;
 
     /// <inheritdoc />
-    public override void BeforeTrainStep()
-    {
-        double m = CurrentMomentum;
-        SslHeads.Ema(encoder, momentum_encoder, m);
-        SslHeads.Ema(projector, momentum_projector, m);
-        using var _ = no_grad();
-        // Looked up by name: moving the module to a device replaces the buffer tensor.
-        get_buffer("ema_step")!.add_(1);
-    }
+    public override void BeforeTrainStep() => teacher.Update();
 
     /// <inheritdoc />
     public override LossTerms Losses(EcgBatch batch)

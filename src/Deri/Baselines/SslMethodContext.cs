@@ -12,6 +12,12 @@ public sealed record SslMethodContext(DeriConfig Config, long TotalSteps = 0)
     /// <summary>The <c>ssl</c> section.</summary>
     public SslConfig Ssl => Config.Ssl;
 
+    /// <summary><c>network.num_leads</c>: channels of each record.</summary>
+    public int Leads => Config.Network.NumLeads;
+
+    /// <summary><c>dataset.seq_length</c>: samples of each record.</summary>
+    public int SeqLength => Config.Dataset.SeqLength;
+
     /// <summary>A new backbone as <c>network.ecg_model</c> names it, for records of <c>dataset.seq_length</c> samples.</summary>
     public EcgEncoder CreateEncoder() => ModelFactory.CreateEncoder(Config.Network, Config.Dataset.SeqLength);
 

@@ -8,78 +8,6 @@ using static TorchSharp.torch.nn;
 namespace Deri.Baselines;
 
 /// <summary>
-/// The <c>st_mem</c> settings of ST-MEM (Na et al., ICLR 2024). Defaults are small enough for CPU; the paper's
-/// sizes are given on each key (a ViT-B encoder, a 256-wide 4-block decoder, 0.3 s patches, mask ratio 0.75).
-/// </summary>
-public sealed record StMemConfig
-{
-    /// <summary>
-    /// <c>patch_size</c>: samples per patch; must divide the input length. The paper uses 75 at 250 Hz (0.3 s);
-    /// the default 50 divides every length this project uses (0.1 s at 500 Hz).
-    /// </summary>
-    public int PatchSize { get; init; } = 50;
-
-    /// <summary><c>width</c>: encoder token width (paper 768).</summary>
-    public int Width { get; init; } = 64;
-
-    /// <summary><c>depth</c>: encoder blocks (paper 12).</summary>
-    public int Depth { get; init; } = 2;
-
-    /// <summary><c>heads</c>: encoder attention heads (paper 12).</summary>
-    public int Heads { get; init; } = 4;
-
-    /// <summary><c>head_dim</c>: width of every attention head, encoder and decoder (release 64).</summary>
-    public int HeadDim { get; init; } = 16;
-
-    /// <summary><c>decoder_width</c>: decoder token width (paper 256).</summary>
-    public int DecoderWidth { get; init; } = 32;
-
-    /// <summary><c>decoder_depth</c>: decoder blocks (paper 4).</summary>
-    public int DecoderDepth { get; init; } = 1;
-
-    /// <summary><c>decoder_heads</c>: decoder attention heads (paper 4).</summary>
-    public int DecoderHeads { get; init; } = 4;
-
-    /// <summary>
-    /// <c>mask_ratio</c>: fraction of each lead's patches that are masked (paper 0.75); each lead keeps
-    /// ⌊n·(1−ratio)⌋ ≥ 1 patches visible.
-    /// </summary>
-    public double MaskRatio { get; init; } = 0.75;
-
-    /// <summary>
-    /// <c>norm_targets</c>: standardise each target patch by its own mean and variance (MAE's <c>norm_pix_loss</c>;
-    /// on in the release's pretraining config, hence the default).
-    /// </summary>
-    public bool NormTargets { get; init; } = true;
-
-    /// <summary>Checks every value for an input of <paramref name="leads"/> × <paramref name="seqLength"/>.</summary>
-    /// <exception cref="ArgumentException">A key has a value the model cannot be built with; the message names it.</exception>
-    public StMemConfig Validate(int leads, int seqLength)
-    {
-        Require(leads > 0, "num_leads", leads, "must be positive");
-        Require(PatchSize > 0 && seqLength % PatchSize == 0, "patch_size", PatchSize,
-            $"must be positive and divide the input length {seqLength}");
-        Require(Width > 0 && Width % 2 == 0, "width", Width, "must be positive and even (sine-cosine positions)");
-        Require(Heads > 0, "heads", Heads, "must be positive");
-        Require(HeadDim > 0, "head_dim", HeadDim, "must be positive");
-        Require(Depth > 0, "depth", Depth, "must be positive");
-        Require(DecoderWidth > 0 && DecoderWidth % 2 == 0, "decoder_width", DecoderWidth, "must be positive and even (sine-cosine positions)");
-        Require(DecoderHeads > 0, "decoder_heads", DecoderHeads, "must be positive");
-        Require(DecoderDepth > 0, "decoder_depth", DecoderDepth, "must be positive");
-        // Above 0 so every lead has a masked patch (⌊n·(1−ratio)⌋ < n): the loss averages over them.
-        Require(MaskRatio is > 0 and < 1, "mask_ratio", MaskRatio, "must be in (0, 1)");
-        long visible = (long)(seqLength / PatchSize * (1 - MaskRatio));
-        Require(visible >= 1, "mask_ratio", MaskRatio, $"leaves no visible patch of the {seqLength / PatchSize} per lead");
-        return this;
-    }
-
-    private static void Require(bool ok, string key, object value, string expected)
-    {
-        if (!ok) throw new ArgumentException($"ssl.stmem.{key} = '{value}' is invalid: {expected}");
-    }
-}
-
-/// <summary>
 /// ST-MEM, spatio-temporal masked electrocardiogram modelling (Na et al., ICLR 2024): every lead is cut into
 /// non-overlapping patches embedded by one map shared across leads, with temporal position embeddings, a learnable
 /// embedding per lead and a SEP token at each end of every lead. A random fraction (<c>mask_ratio</c>) of each lead's
@@ -110,7 +38,7 @@ public sealed class StMem : EcgSslMethod
     /// <exception cref="ArgumentException">The configuration does not fit the input geometry.</exception>
     public StMem(int leads, int seqLength, StMemConfig config) : base("st_mem")
     {
-        this.config = config.Validate(leads, seqLength);
+        this.config = config.Validated(leads, seqLength);
         (this.leads, length, patch) = (leads, seqLength, config.PatchSize);
         patches = seqLength / config.PatchSize;
         long d = config.DecoderWidth;
@@ -270,7 +198,7 @@ public sealed class StMemEncoder : nn.Module<Tensor, Tensor>
     /// <summary>The encoder for <paramref name="leads"/> × <paramref name="seqLength"/> inputs.</summary>
     public StMemEncoder(string name, int leads, int seqLength, StMemConfig config) : base(name)
     {
-        config.Validate(leads, seqLength);
+        config.Validated(leads, seqLength);
         (this.leads, patch, width) = (leads, config.PatchSize, config.Width);
         patches = seqLength / patch;
         to_patch_embedding = Sequential(("1", LayerNorm(patch)), ("2", Linear(patch, width)), ("3", LayerNorm(width)));

@@ -10,68 +10,6 @@ using static TorchSharp.torch.nn;
 
 namespace Deri.Baselines;
 
-/// <summary>Settings of <see cref="TsTcc"/> (YAML keys are the snake_case property names, e.g. <c>tc_hidden_dim</c>).</summary>
-public sealed record TsTccConfig
-{
-    /// <summary>Mean of the weak view's per-lead scaling factor (2: the release "scales up" the signal).</summary>
-    public double ScaleMean { get; init; } = 2.0;
-
-    /// <summary>Standard deviation of the weak view's scaling factor (1.1, the release's HAR setting).</summary>
-    public double ScaleSigma { get; init; } = 1.1;
-
-    /// <summary>Standard deviation of the weak view's additive jitter (signals are min–max scaled to about [0, 1]).</summary>
-    public double WeakJitterSigma { get; init; } = 0.01;
-
-    /// <summary>Standard deviation of the strong view's additive jitter after the permutation.</summary>
-    public double StrongJitterSigma { get; init; } = 0.05;
-
-    /// <summary>The strong view cuts each record into 1 … <c>MaxSegments − 1</c> random pieces and shuffles them (5 as the release).</summary>
-    public int MaxSegments { get; init; } = 5;
-
-    /// <summary>K: future latent steps each context predicts.</summary>
-    public int Timesteps { get; init; } = 10;
-
-    /// <summary>Width of the autoregressive transformer (100 as the release).</summary>
-    public int TcHiddenDim { get; init; } = 100;
-
-    /// <summary>Transformer blocks (4).</summary>
-    public int TcDepth { get; init; } = 4;
-
-    /// <summary>Attention heads (4); must divide <see cref="TcHiddenDim"/>.</summary>
-    public int TcHeads { get; init; } = 4;
-
-    /// <summary>Hidden width of each block's feed-forward layer (64).</summary>
-    public int TcMlpDim { get; init; } = 64;
-
-    /// <summary>Dropout inside the transformer blocks (0.1).</summary>
-    public double TcDropout { get; init; } = 0.1;
-
-    /// <summary>Temperature of the contextual contrast's NT-Xent (0.2).</summary>
-    public double Temperature { get; init; } = 0.2;
-
-    /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentException">A value is out of range, naming the key.</exception>
-    public void Validate()
-    {
-        Require(ScaleSigma >= 0, "scale_sigma", ScaleSigma, "must be ≥ 0");
-        Require(WeakJitterSigma >= 0, "weak_jitter_sigma", WeakJitterSigma, "must be ≥ 0");
-        Require(StrongJitterSigma >= 0, "strong_jitter_sigma", StrongJitterSigma, "must be ≥ 0");
-        Require(MaxSegments >= 2, "max_segments", MaxSegments, "must be ≥ 2");
-        Require(Timesteps >= 1, "timesteps", Timesteps, "must be ≥ 1");
-        Require(TcHiddenDim >= 4, "tc_hidden_dim", TcHiddenDim, "must be ≥ 4");
-        Require(TcDepth >= 1, "tc_depth", TcDepth, "must be ≥ 1");
-        Require(TcHeads >= 1 && TcHiddenDim % TcHeads == 0, "tc_heads", TcHeads, $"must divide tc_hidden_dim ({TcHiddenDim})");
-        Require(TcMlpDim >= 1, "tc_mlp_dim", TcMlpDim, "must be ≥ 1");
-        Require(TcDropout is >= 0 and < 1, "tc_dropout", TcDropout, "must be in [0, 1)");
-        Require(Temperature > 0, "temperature", Temperature, "must be > 0");
-    }
-
-    private static void Require(bool ok, string key, object value, string why)
-    {
-        if (!ok) throw new ArgumentException($"ssl.tstcc.{key} = {value} {why}");
-    }
-}
-
 /// <summary>
 /// TS-TCC (Eldele et al., IJCAI 2021, "Time-Series Representation Learning via Temporal and Contextual Contrasting")
 /// on the shared ECG backbone. Per batch: a weak view (per-lead scaling by N(<c>scale_mean</c>, <c>scale_sigma</c>) plus
@@ -109,10 +47,9 @@ public sealed class TsTcc : EcgSslMethod
     private readonly long latentLength;
 
     /// <summary>Builds the method around <paramref name="encoder"/> whose feature map has <paramref name="latentLength"/> steps.</summary>
-    /// <exception cref="ArgumentException">Invalid config, or the latent sequence is too short for K future steps.</exception>
-    public TsTcc(EcgEncoder encoder, long latentLength, TsTccConfig config) : base("ts_tcc")
+    /// <exception cref="ArgumentException">The latent sequence is too short for K future steps.</exception>
+    private TsTcc(EcgEncoder encoder, long latentLength, TsTccConfig config) : base("ts_tcc")
     {
-        config.Validate();
         if (latentLength < config.Timesteps + 1)
             throw new ArgumentException(
                 $"ssl.tstcc.timesteps = {config.Timesteps} needs a latent sequence of more than {config.Timesteps} steps; the backbone gives {latentLength}");
@@ -132,8 +69,10 @@ public sealed class TsTcc : EcgSslMethod
     }
 
     /// <summary>Builds the shared backbone named by <paramref name="network"/> for <paramref name="seqLength"/>-sample inputs and TS-TCC's heads.</summary>
+    /// <exception cref="ArgumentException">Invalid config, or the latent sequence is too short for K future steps.</exception>
     public static TsTcc Create(NetworkConfig network, int seqLength, TsTccConfig config)
     {
+        config.Validated(network.NumLeads, seqLength);
         var encoder = ModelFactory.CreateEncoder(network, seqLength);
         return new TsTcc(encoder, encoder.OutputLength(seqLength), config);
     }

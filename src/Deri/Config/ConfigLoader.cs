@@ -24,28 +24,32 @@ namespace Deri.Config;
 /// </remarks>
 public static class ConfigLoader
 {
-    /// <summary>Reads <paramref name="path"/> (only defaults when null) and applies <paramref name="overrides"/>.</summary>
+    /// <summary>
+    /// Reads the config file <paramref name="path"/> (only defaults when null) and applies <paramref name="overrides"/>.
+    /// Relative values of <see cref="ConfigPathAttribute"/> keys written in the file are resolved against the file's
+    /// folder; override values stay relative to the working folder.
+    /// </summary>
     /// <exception cref="ConfigException">The file is missing or malformed, or a key or value is wrong.</exception>
-    public static T Load<T>(string? path, IEnumerable<string>? overrides = null) where T : class
-    {
-        if (path is null) return Parse<T>("", "(defaults)", overrides);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"{path}: cannot read the config file: {e.Message}", e);
-        }
-        return Parse<T>(text, path, overrides);
-    }
+    public static T Load<T>(string? path, IEnumerable<string>? overrides = null) where T : class =>
+        path is null
+            ? Parse<T>("", "(defaults)", overrides)
+            : Parse<T>(ReadText(path), path, overrides, Path.GetDirectoryName(Path.GetFullPath(path)));
 
-    /// <summary>Binds YAML text; <paramref name="sourceName"/> names it in errors.</summary>
+    /// <summary>
+    /// Reads a config a run recorded (<c>RUN/config.yaml</c>) exactly as written: its paths were resolved when the run
+    /// was started, and relative ones (runs recorded before resolution existed) are relative to the working folder.
+    /// </summary>
+    /// <exception cref="ConfigException">The file is missing or malformed, or a key or value is wrong.</exception>
+    public static T LoadRecorded<T>(string path) where T : class => Parse<T>(ReadText(path), path);
+
+    /// <summary>
+    /// Binds YAML text; <paramref name="sourceName"/> names it in errors. When <paramref name="relativeTo"/> is given,
+    /// relative values of <see cref="ConfigPathAttribute"/> keys in the text are resolved against that folder.
+    /// </summary>
     /// <exception cref="ConfigException">The text is malformed, or a key or value is wrong.</exception>
-    public static T Parse<T>(string yaml, string sourceName, IEnumerable<string>? overrides = null) where T : class
+    public static T Parse<T>(string yaml, string sourceName, IEnumerable<string>? overrides = null, string? relativeTo = null) where T : class
     {
-        var ctx = new BindContext(sourceName);
+        var ctx = new BindContext(sourceName, relativeTo);
         var root = ParseDocument(yaml, sourceName) ?? new YamlMappingNode();
         if (root is not YamlMappingNode map)
             throw new ConfigException($"{ctx.Where(root)}: the config must be a mapping of sections (key: value), found a {Kind(root)}");
@@ -96,9 +100,24 @@ public static class ConfigLoader
         return sb.ToString();
     }
 
-    private sealed class BindContext(string source)
+    private static string ReadText(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"{path}: cannot read the config file: {e.Message}", e);
+        }
+    }
+
+    private sealed class BindContext(string source, string? relativeTo)
     {
         public string Source { get; } = source;
+
+        /// <summary>The folder relative path values of the file resolve against; null keeps them as written.</summary>
+        public string? RelativeTo { get; } = relativeTo;
 
         /// <summary>Nodes created by an override, mapped to that override's text.</summary>
         public Dictionary<YamlNode, string> OverrideOf { get; } = new(ReferenceEqualityComparer.Instance);
@@ -116,13 +135,22 @@ public static class ConfigLoader
     private static YamlNode? ParseDocument(string yaml, string sourceName)
     {
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
             throw new ConfigException($"{sourceName}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {Innermost(e).Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this without a position for some syntax errors (an unclosed "[1" followed
+            // by another key); the scanner's position is where it stopped reading.
+            var at = scanner.CurrentPosition;
+            throw new ConfigException(
+                $"{sourceName}:{at.Line}:{at.Column}: not valid YAML: the text before this point is malformed (an unclosed '[', '{{' or quote?)", e);
         }
         if (stream.Documents.Count > 1)
             throw new ConfigException($"{sourceName}: expected one YAML document, found {stream.Documents.Count}");
@@ -160,6 +188,10 @@ public static class ConfigLoader
         catch (YamlException e)
         {
             throw new ConfigException($"--set {assignment}: the value is not valid YAML: {Innermost(e).Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigException($"--set {assignment}: the value is not valid YAML (an unclosed '[', '{{' or quote?)", e);
         }
         foreach (var n in value.AllNodes) ctx.OverrideOf[n] = assignment;
 
@@ -285,9 +317,21 @@ public static class ConfigLoader
             if (!props.TryGetValue(key, out var prop))
                 throw new ConfigException(
                     $"{ctx.Where(k)}: unknown key '{Dotted(path, key)}' in {Show(path)} (known keys: {string.Join(", ", props.Keys)})");
-            prop.SetValue(instance, BindValue(prop.PropertyType, v, prop.GetValue(instance), Dotted(path, key), ctx));
+            object? value = BindValue(prop.PropertyType, v, prop.GetValue(instance), Dotted(path, key), ctx);
+            if (value is string text && prop.GetCustomAttribute<ConfigPathAttribute>() is { } pathKey && !ctx.OverrideOf.ContainsKey(v))
+                value = ResolvePath(text, pathKey, ctx.RelativeTo);
+            prop.SetValue(instance, value);
         }
         return instance;
+    }
+
+    /// <summary>A relative path of the file, resolved against the file's folder (see <see cref="ConfigPathAttribute"/>).</summary>
+    private static string ResolvePath(string value, ConfigPathAttribute key, string? relativeTo)
+    {
+        if (relativeTo is null || value.Length == 0 || Path.IsPathRooted(value)) return value;
+        string resolved = Path.GetFullPath(Path.Combine(relativeTo, value));
+        if (key.MayBeName && !File.Exists(resolved) && !Directory.Exists(resolved)) return value;
+        return resolved;
     }
 
     private static string KeyText(YamlNode key, string path, BindContext ctx) =>

@@ -30,13 +30,23 @@ public sealed record DeriConfig
 
     /// <summary>
     /// Reads <paramref name="path"/> (or only the defaults when null), applies <c>--set</c> style
-    /// overrides (<c>trainer.batch_size=64</c>) and checks every value.
+    /// overrides (<c>trainer.batch_size=64</c>) and checks every value. Relative paths written in the file
+    /// (<c>dataset.data_path</c>, <c>zeroshot.prompt_dict</c>, …) are resolved against the file's folder.
     /// </summary>
     /// <exception cref="ConfigException">The file is missing or malformed, a key is unknown, a value has the wrong type or is out of range.</exception>
     public static DeriConfig Load(string? path, IEnumerable<string>? overrides = null)
     {
         var config = ConfigLoader.Load<DeriConfig>(path, overrides);
         config.Validate(path ?? "(defaults)");
+        return config;
+    }
+
+    /// <summary>Reads the config a run recorded (<c>RUN/config.yaml</c>) with its paths as written, and checks every value.</summary>
+    /// <exception cref="ConfigException">As for <see cref="Load"/>.</exception>
+    public static DeriConfig LoadRecorded(string path)
+    {
+        var config = ConfigLoader.LoadRecorded<DeriConfig>(path);
+        config.Validate(path);
         return config;
     }
 
@@ -79,11 +89,8 @@ public sealed record DeriConfig
     /// <exception cref="ConfigException">One or more values are out of range.</exception>
     public void Validate(string source)
     {
-        var problems = new List<string>();
-        void Check(bool ok, string key, object? value, string rule)
-        {
-            if (!ok) problems.Add($"{key} = {value}: {rule}");
-        }
+        var problems = new ConfigProblems();
+        void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
 
         try
         {
@@ -97,21 +104,18 @@ public sealed record DeriConfig
         CheckTraining(Trainer, Optimizer, problems);
         Check(Zeroshot.BatchSize > 0, "zeroshot.batch_size", Zeroshot.BatchSize, "must be positive");
         Check(Zeroshot.NumWorkers >= 0, "zeroshot.num_workers", Zeroshot.NumWorkers, "must be 0 or positive");
-        Ssl.Validate(problems);
-        if (problems.Count > 0)
-            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems));
+        Ssl.Validate(problems, Network.Method, Network.NumLeads, Dataset.SeqLength);
+        if (problems.Any)
+            throw new ConfigException($"{source}: invalid config:\n  " + string.Join("\n  ", problems.Items));
     }
 
     /// <summary>
     /// Checks the <c>trainer</c> and <c>optimizer</c> sections, adding each problem with its dotted key to
     /// <paramref name="problems"/>: the checks of every config that drives the trainer (pretraining, report generation).
     /// </summary>
-    public static void CheckTraining(TrainerConfig t, OptimizerConfig optimizer, List<string> problems)
+    public static void CheckTraining(TrainerConfig t, OptimizerConfig optimizer, ConfigProblems problems)
     {
-        void Check(bool ok, string key, object? value, string rule)
-        {
-            if (!ok) problems.Add($"{key} = {value}: {rule}");
-        }
+        void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
 
         Check(t.BatchSize > 0, "trainer.batch_size", t.BatchSize, "must be positive");
         Check(t.ValBatchSize > 0, "trainer.val_batch_size", t.ValBatchSize, "must be positive");
@@ -144,6 +148,7 @@ public sealed record DatasetConfig
     public string DatasetName { get; init; } = "mimic";
 
     /// <summary>Folder of the pretraining data.</summary>
+    [ConfigPath]
     public string DataPath { get; init; } = "";
 
     /// <summary>Fraction of the pairs held out for validation losses (METHOD §1: 2 %).</summary>
@@ -265,6 +270,7 @@ public sealed record ZeroshotConfig
     public string PromptType { get; init; } = "CKEPE";
 
     /// <summary>JSON file mapping each class label to its description.</summary>
+    [ConfigPath]
     public string PromptDict { get; init; } = "prompts/CKEPE_prompt.json";
 
     /// <summary>Records per evaluation batch.</summary>
@@ -274,9 +280,11 @@ public sealed record ZeroshotConfig
     public int NumWorkers { get; init; } = 1;
 
     /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.DataPath"/> is relative to.</summary>
+    [ConfigPath]
     public string MetaDataPath { get; init; } = "data";
 
     /// <summary>Folder that each set's <see cref="ZeroshotSetConfig.SplitPath"/> is relative to.</summary>
+    [ConfigPath]
     public string MetaSplitPath { get; init; } = "splits";
 
     /// <summary>

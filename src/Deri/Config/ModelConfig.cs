@@ -40,7 +40,7 @@ public sealed record NetworkConfig
     /// <summary>
     /// <c>network.method</c>: <c>deri</c> (default), <c>merl</c> (CMA + UMA on two dropout views, no decoders), or an ECG-only
     /// self-supervised baseline (<c>simclr</c>, <c>byol</c>, <c>barlowtwins</c>, <c>mocov3</c>, <c>simsiam</c>, …: see
-    /// <see cref="Models.ModelFactory.MethodNames"/> and the <c>ssl</c> section).
+    /// <see cref="MethodNames.All"/> and the <c>ssl</c> section).
     /// </summary>
     public string Method { get; init; } = "deri";
 
@@ -51,11 +51,12 @@ public sealed record NetworkConfig
     public int NumLeads { get; init; } = 12;
 
     /// <summary>
-    /// <c>network.text_model</c>: a local Hugging Face BERT folder (frozen, as the release freezes MedCPT), or <c>scratch</c>
+    /// <c>network.text_model</c>: a local Hugging Face BERT folder (relative to the config file's folder; frozen, as the release freezes MedCPT), or <c>scratch</c>
     /// for a small BERT trained jointly from the training reports. The default is the release's hub name, which Deri
     /// cannot download: without a local folder of that name, a DERI/MERL run stops and asks for a folder or <c>scratch</c>.
     /// A run records what it used (<c>scratch</c> or the folder's full path).
     /// </summary>
+    [ConfigPath(MayBeName = true)]
     public string TextModel { get; init; } = "ncbi/MedCPT-Query-Encoder";
 
     /// <summary><c>network.free_layers</c>: text encoder layers kept frozen (12 = all, DERI's setting).</summary>
@@ -96,10 +97,10 @@ public sealed record NetworkConfig
 
     internal void Validate()
     {
-        ModelConfig.Require(Models.ModelFactory.MethodNames.Contains(Method), "network.method", Method,
-            "expected one of " + string.Join(", ", Models.ModelFactory.MethodNames));
-        ModelConfig.Require(Models.ModelFactory.EncoderNames.Contains(EcgModel), "network.ecg_model", EcgModel,
-            "expected one of " + string.Join(", ", Models.ModelFactory.EncoderNames));
+        ModelConfig.Require(MethodNames.All.Contains(Method), "network.method", Method,
+            "expected one of " + string.Join(", ", MethodNames.All));
+        ModelConfig.Require(EncoderNames.All.Contains(EcgModel), "network.ecg_model", EcgModel,
+            "expected one of " + string.Join(", ", EncoderNames.All));
         ModelConfig.Require(NumLeads > 0, "network.num_leads", NumLeads, "must be positive");
         ModelConfig.Require(FeatureDim > 0, "network.feature_dim", FeatureDim, "must be positive");
         ModelConfig.Require(EcgBaseWidth > 0, "network.ecg_base_width", EcgBaseWidth, "must be positive");

@@ -10,9 +10,11 @@ namespace Deri.Generation;
 public sealed record ReportConfig
 {
     /// <summary>Folder of the pretrained run made by <c>deri pretrain</c>.</summary>
+    [ConfigPath]
     public string PretrainedRun { get; init; } = "";
 
     /// <summary>Checkpoint of that run: <c>best</c>, <c>last</c> or a path.</summary>
+    [ConfigPath(MayBeName = true)]
     public string Checkpoint { get; init; } = "best";
 
     /// <summary>
@@ -28,6 +30,7 @@ public sealed record ReportConfig
     /// A Hugging Face GPT-2 folder (<c>config.json</c>, <c>model.safetensors</c>, tokenizer files) to start the decoder from;
     /// empty: a small randomly initialised GPT-2 (<see cref="SmallDecoder"/>) with a word-level tokenizer built from the training reports.
     /// </summary>
+    [ConfigPath]
     public string Decoder { get; init; } = "";
 
     /// <summary>Size of the decoder used when <see cref="Decoder"/> is empty.</summary>
@@ -40,6 +43,7 @@ public sealed record ReportConfig
     public int MaxLength { get; init; } = 257;
 
     /// <summary>Store made by <c>deri data prepare</c> with the reports (its train split trains, its val split selects).</summary>
+    [ConfigPath]
     public string DataPath { get; init; } = "";
 
     /// <summary>Trainer settings (the shared <see cref="TrainerConfig"/>; the one loss term is <c>lm</c>).</summary>
@@ -64,6 +68,15 @@ public sealed record ReportConfig
         return config;
     }
 
+    /// <summary>Reads the config a run recorded (<c>RUN/config.yaml</c>) with its paths as written, and validates.</summary>
+    /// <exception cref="ConfigException">The file is malformed or a key or value is wrong.</exception>
+    public static ReportConfig LoadRecorded(string path)
+    {
+        var config = ConfigLoader.LoadRecorded<ReportConfig>(path);
+        config.Validate(path);
+        return config;
+    }
+
     /// <summary>Writes the config as YAML atomically.</summary>
     public void Save(string path) => ConfigLoader.Save(this, path);
 
@@ -74,11 +87,8 @@ public sealed record ReportConfig
     /// <exception cref="ConfigException">A value is out of range.</exception>
     public void Validate(string source)
     {
-        var problems = new List<string>();
-        void Check(bool ok, string key, object? value, string rule)
-        {
-            if (!ok) problems.Add($"{key} = {value}: {rule}");
-        }
+        var problems = new ConfigProblems();
+        void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
         Check(Feature is "auto" or "mixed" or "aligned", "feature", Feature, "must be auto, mixed or aligned");
         Check(MaxLength >= 3, "max_length", MaxLength, "must be at least 3 ([BOS], one word, [EOS])");
         var d = SmallDecoder;
@@ -98,8 +108,8 @@ public sealed record ReportConfig
             problems.Add("decoding: " + e.Message);
         }
         DeriConfig.CheckTraining(Trainer, Optimizer, problems);
-        if (problems.Count > 0)
-            throw new ConfigException($"{source}: invalid report config:\n  " + string.Join("\n  ", problems));
+        if (problems.Any)
+            throw new ConfigException($"{source}: invalid report config:\n  " + string.Join("\n  ", problems.Items));
     }
 }
 

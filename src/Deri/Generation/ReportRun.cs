@@ -74,7 +74,7 @@ public sealed class ReportRun : IDisposable
         if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: report run folder not found");
         string configPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a report run folder (no {ConfigFile})");
-        var config = ReportConfig.Load(configPath);
+        var config = ReportConfig.LoadRecorded(configPath);
         string trainDir = Path.Combine(dir, TrainFolder);
         // A run without a validation split has no best.ckpt: its last checkpoint is the one to use.
         if (checkpoint == "best" && !File.Exists(Path.Combine(trainDir, "best.ckpt")) && File.Exists(Path.Combine(trainDir, "last.ckpt")))

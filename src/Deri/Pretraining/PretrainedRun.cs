@@ -97,8 +97,8 @@ public sealed class PretrainedRun : IDisposable
         if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: run folder not found");
         if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
         string ckpt = ResolveCheckpoint(dir, checkpoint);
-        var config = DeriConfig.Load(configPath);
-        if (ModelFactory.IsEcgOnly(config.Network.Method))
+        var config = DeriConfig.LoadRecorded(configPath);
+        if (MethodNames.IsEcgOnly(config.Network.Method))
         {
             var (method, resolved) = Pretrainer.BuildSsl(config, totalSteps: 0, device);
             try

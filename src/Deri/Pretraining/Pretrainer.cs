@@ -20,7 +20,7 @@ public sealed record PretrainResult(TrainingSummary Training, string Checkpoint,
 /// <summary>
 /// Pretraining from a <see cref="DeriConfig"/>. DERI and MERL: opens the prepared store, builds the text encoder and
 /// the model, trains with zero-shot checkpoint selection, then evaluates the best checkpoint on the test sets.
-/// ECG-only baselines (<see cref="ModelFactory.IsEcgOnly"/>): the same store, encoder and training loop, without
+/// ECG-only baselines (<see cref="MethodNames.IsEcgOnly"/>): the same store, encoder and training loop, without
 /// text encoder or zero-shot evaluation; the lowest validation loss selects <c>best.ckpt</c>.
 /// </summary>
 public static class Pretrainer
@@ -100,7 +100,7 @@ public static class Pretrainer
     /// <exception cref="ConfigException">The loss weights do not fit the method.</exception>
     public static (EcgSslMethod Method, DeriConfig Config) BuildSsl(DeriConfig config, long totalSteps, Device device)
     {
-        var method = ModelFactory.CreateSslMethod(config, totalSteps);
+        var method = SslMethodRegistry.Create(config, totalSteps);
         try
         {
             var resolved = SslLossWeights.Apply(config, method);
@@ -133,7 +133,7 @@ public static class Pretrainer
         if (store.Index.Leads != config.Network.NumLeads)
             throw new InvalidDataException(
                 $"{storeDir}: records have {store.Index.Leads} leads but network.num_leads is {config.Network.NumLeads}");
-        if (ModelFactory.IsEcgOnly(config.Network.Method))
+        if (MethodNames.IsEcgOnly(config.Network.Method))
             return RunEcgOnly(config, store, runDirectory, device, resume, progress, log, cancel);
         // The run records the text encoder it actually uses (scratch, or the folder's full path).
         config = config with { Network = config.Network with { TextModel = TextModelSetting.Resolve(config.Network.TextModel) } };

@@ -1,4 +1,5 @@
 using Deri.Baselines;
+using Deri.Config;
 using Deri.Models;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -86,7 +86,7 @@ public sealed class BaselinePretrainTests(TinyPretrainingData data) : IClassFixt
         Assert.Contains("has only the encoder feature", wrong.Stderr);
     }
 
-    public static TheoryData<string> Methods => new(Deri.Models.ModelFactory.SslMethodNames);
+    public static TheoryData<string> Methods => new(Deri.Config.MethodNames.Ssl);
 
     [Theory]
     [MemberData(nameof(Methods))]

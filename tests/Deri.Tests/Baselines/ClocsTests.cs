@@ -1,4 +1,5 @@
 using Deri.Baselines;
+using Deri.Config;
 using Deri.Data.Datasets;
 using Deri.Data.Store;
 using Deri.Tests.Data;

@@ -5,12 +5,10 @@ using static TorchSharp.torch;
 
 namespace Deri.Tests.Baselines;
 
-/// <summary>Every baseline built by the factory: its terms and representation, and a few steps of training that lower its loss.</summary>
+/// <summary>The baselines' shared pieces (momentum targets, heads, loss weights, method names) and the tiny config every method test uses.</summary>
 [Collection("torch-global-generator")]
 public class SslMethodTests
 {
-    public static TheoryData<string> Methods => new(ModelFactory.SslMethodNames);
-
     /// <summary>A tiny run config: ResNet18 of width 4 on 3 leads × 256 samples, narrow heads.</summary>
     internal static DeriConfig Tiny(string method) => DeriConfig.Parse($"""
         network:
@@ -50,72 +48,13 @@ public class SslMethodTests
     }
 
     [Theory]
-    [MemberData(nameof(Methods))]
-    public void TheMethodReturnsItsWeightedTermsAndARepresentationOfTheEncodersWidth(string name)
-    {
-        using var scope = NewDisposeScope();
-        manual_seed(3);
-        using var method = ModelFactory.CreateSslMethod(Tiny(name), totalSteps: 10);
-        method.train();
-        var terms = method.Losses(new EcgBatch(Signals(6, 1), new string?[6]));
-        Assert.Equal(method.DefaultLossWeights.Keys.Order(), terms.Terms.Select(t => t.Name).Order());
-        foreach (var (term, value) in terms.Terms) Assert.True(double.IsFinite(value.item<float>()), $"{name}: {term} is not finite");
-        method.eval();
-        using (no_grad())
-        {
-            var r = method.Represent(Signals(5, 2));
-            Assert.Equal(new long[] { 5, method.RepresentationDim }, r.shape);
-            Assert.Equal(32, method.RepresentationDim);                // 8·width of ResNet18's last stage, or the transformer width
-        }
-        // Only online weights are optimised: momentum networks are frozen copies, and ST-MEM's sinusoidal position
-        // tables are fixed (parameters only so that the release's state-dict keys exist).
-        foreach (var (pname, p) in method.named_parameters())
-            Assert.Equal(!pname.StartsWith("target_", StringComparison.Ordinal) && !pname.StartsWith("momentum_", StringComparison.Ordinal)
-                         && !(name == "stmem" && (pname.EndsWith("pos_embed", StringComparison.Ordinal) || pname.EndsWith("pos_embedding", StringComparison.Ordinal))),
-                         p.requires_grad);
-    }
-
-    [Theory]
-    [MemberData(nameof(Methods))]
-    public void AFewTrainingStepsLowerTheLossOnTheSameAugmentedViews(string name)
-    {
-        using var scope = NewDisposeScope();
-        manual_seed(11);
-        var config = Tiny(name);
-        using var method = ModelFactory.CreateSslMethod(config, totalSteps: 30);
-        var weights = SslLossWeights.Apply(config, method).Trainer.LossWeights;
-        var batch = new EcgBatch(Signals(8, 5), new string?[8]);
-        double Loss()
-        {
-            // Same augmentation draws every time; train mode (batch statistics), as in training.
-            manual_seed(99);
-            using var _ = no_grad();
-            using var s = NewDisposeScope();
-            return method.Losses(batch).Weighted(weights).item<float>();
-        }
-        method.train();
-        double before = Loss();
-        using var optimizer = optim.AdamW(method.parameters().Where(p => p.requires_grad), lr: 1e-2);
-        for (int step = 0; step < 10; step++)
-        {
-            using var s = NewDisposeScope();
-            method.BeforeTrainStep();
-            optimizer.zero_grad();
-            method.Losses(batch).Weighted(weights).backward();
-            optimizer.step();
-        }
-        double after = Loss();
-        Assert.True(after < before, $"{name}: loss {before:F4} → {after:F4}");
-    }
-
-    [Theory]
     [InlineData("byol")]
     [InlineData("mocov3")]
     public void TheTargetNetworkStartsAsACopyAndFollowsTheOnlineWeightsByEma(string name)
     {
         using var scope = NewDisposeScope();
         manual_seed(2);
-        using var method = ModelFactory.CreateSslMethod(Tiny(name), totalSteps: 0);
+        using var method = SslMethodRegistry.Create(Tiny(name), totalSteps: 0);
         string target = name == "byol" ? "target_" : "momentum_";
         var p = method.named_parameters().ToDictionary(x => x.name, x => x.parameter);
         const string key = "encoder.conv1.weight";
@@ -155,11 +94,11 @@ public class SslMethodTests
     [Fact]
     public void TheMethodNamesAreConfigValuesAndOthersAreRejected()
     {
-        foreach (var name in ModelFactory.SslMethodNames)
+        foreach (var name in MethodNames.Ssl)
             Assert.Equal(name, DeriConfig.Parse("", "x", [$"network.method={name}"]).Network.Method);
         var e = Assert.Throws<ConfigException>(() => DeriConfig.Parse("", "x", ["network.method=simclrr"]));
         Assert.Contains("simclr, byol, barlowtwins, mocov3, simsiam", e.Message);
         Assert.Equal(0.3, DeriConfig.Parse("", "x", ["ssl.mocov3.temperature=0.3"]).Ssl.MocoV3.Temperature);
-        Assert.Throws<ArgumentException>(() => ModelFactory.CreateSslMethod(DeriConfig.Parse("", "x")));
+        Assert.Throws<ArgumentException>(() => SslMethodRegistry.Create(DeriConfig.Parse("", "x")));
     }
 }

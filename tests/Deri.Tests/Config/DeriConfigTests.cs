@@ -82,7 +82,7 @@ public sealed class DeriConfigTests
         {
             var c = DeriConfig.Load(path);
             Assert.Equal("resnet18", c.Network.EcgModel);
-            Assert.Equal("your_path/", c.Dataset.DataPath);
+            Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "your_path/"), c.Dataset.DataPath);   // relative to the file
             Assert.Equal((128, 64, 50, 8), (c.Trainer.BatchSize, c.Trainer.ValBatchSize, c.Trainer.CheckpointInterval, c.Trainer.NumWorkers));
             Assert.Equal(1e-3, c.Optimizer.Params.Lr);
             Assert.Equal(5000, c.Optimizer.Scheduler.T0);

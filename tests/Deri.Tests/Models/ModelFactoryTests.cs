@@ -8,6 +8,27 @@ namespace Deri.Tests.Models;
 public class ModelFactoryTests
 {
     [Fact]
+    public void TheFactoryBuildsExactlyTheEncodersAndEcgTextMethodsTheConfigAccepts()
+    {
+        foreach (var name in EncoderNames.All)
+        {
+            using var encoder = ModelFactory.CreateEncoder(new NetworkConfig { EcgModel = name, EcgBaseWidth = 4, NumLeads = 2 }, 100);
+            Assert.True(encoder.OutputChannels > 0, name);
+        }
+        var unknown = Assert.Throws<ArgumentException>(() => ModelFactory.CreateEncoder(new NetworkConfig { EcgModel = "vit_huge" }, 100));
+        Assert.Contains(string.Join(", ", EncoderNames.All), unknown.Message);
+
+        var tiny = new ModelConfig { Network = new NetworkConfig { EcgBaseWidth = 4, NumLeads = 2 }, Dataset = new ModelDatasetConfig { SeqLength = 200 } };
+        foreach (var name in MethodNames.EcgText)
+        {
+            using var model = ModelFactory.Create(tiny with { Network = tiny.Network with { Method = name } });
+            Assert.Equal(name, model.Method.ToString().ToLowerInvariant());
+        }
+        foreach (var name in MethodNames.Ssl)
+            Assert.Contains("ECG-only", Assert.Throws<ArgumentException>(() => ModelFactory.Create(tiny with { Network = tiny.Network with { Method = name } })).Message);
+    }
+
+    [Fact]
     public void ReleaseDefaultsGiveTheShapesOfTheMethod()
     {
         using var scope = NewDisposeScope();

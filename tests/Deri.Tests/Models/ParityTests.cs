@@ -48,7 +48,7 @@ public class ParityTests
     public void AttentionPoolMatchesPyTorch() => CheckModule("attention_pool", new AttentionPool("pool", 5, 16, 4));
 
     [Fact]
-    public void DecoderBlockMatchesPyTorch() => CheckModule("decoder_block", new DecoderBlock("block", 16, 24, 2, 8, 0));
+    public void DecoderBlockMatchesPyTorch() => CheckModule("decoder_block", PreNormBlock.Decoder("block", 16, 24, 2, 8, 0));
 
     [Fact]
     public void DecoderMatchesPyTorch() =>

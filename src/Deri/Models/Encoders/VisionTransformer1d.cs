@@ -9,14 +9,14 @@ namespace Deri.Models.Encoders;
 /// <summary>
 /// 1-D ViT (sizes as ST-MEM/MERL: tiny 192/12/3, small 384/12/6, middle 512/12/8, base 768/12/12):
 /// <c>to_patch_embedding</c> Conv1d(leads→width, k = s = patch) turns (B, leads, L) into ⌊L/patch⌋ tokens,
-/// + <c>pos_embedding</c> (1, tokens, width), pre-norm blocks (attention, GELU MLP ×4), final <c>norm</c>.
+/// + <c>pos_embedding</c> (1, tokens, width), pre-norm blocks (<see cref="PreNormBlock.Vit"/>: attention, GELU MLP ×4), final <c>norm</c>.
 /// Output <c>(B, width, ⌊L/patch⌋)</c>, a feature map like the ResNets'.
 /// </summary>
 public sealed class VisionTransformer1d : EcgEncoder
 {
     private readonly Conv1d to_patch_embedding;
     private readonly Parameter pos_embedding;
-    private readonly ModuleList<VitBlock> blocks;
+    private readonly ModuleList<PreNormBlock> blocks;
     private readonly LayerNorm norm;
     private readonly long width, patch, tokens;
 
@@ -37,9 +37,9 @@ public sealed class VisionTransformer1d : EcgEncoder
         (this.width, this.patch, tokens) = (width, patch, length / patch);
         to_patch_embedding = Conv1d(leads, width, patch, stride: patch);
         pos_embedding = Parameter(randn(1, tokens, width).mul_(0.02));
-        blocks = new ModuleList<VitBlock>();
+        blocks = new ModuleList<PreNormBlock>();
         for (int i = 0; i < depth; i++)
-            blocks.Add(new VitBlock($"{i}", width, heads, depth > 1 ? dropPath * i / (depth - 1) : 0));
+            blocks.Add(PreNormBlock.Vit($"{i}", width, heads, depth > 1 ? dropPath * i / (depth - 1) : 0));
         norm = LayerNorm(width);
         RegisterComponents();
     }
@@ -59,34 +59,5 @@ public sealed class VisionTransformer1d : EcgEncoder
         var y = to_patch_embedding.forward(x).transpose(1, 2) + pos_embedding; // (B, tokens, width)
         foreach (var block in blocks) y = block.forward(y);
         return norm.forward(y).transpose(1, 2).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>Pre-norm ViT block: x + dp(attn(norm1 x)); x + dp(mlp(norm2 x)), MLP width → 4·width → width with GELU.</summary>
-public sealed class VitBlock : nn.Module<Tensor, Tensor>
-{
-    private readonly LayerNorm norm1, norm2;
-    private readonly SelfAttention attn;
-    private readonly Sequential mlp;
-    private readonly double dropPath;
-
-    /// <summary>Block over <paramref name="width"/>-wide tokens with <paramref name="heads"/> heads.</summary>
-    public VitBlock(string name, long width, long heads, double dropPath) : base(name)
-    {
-        norm1 = LayerNorm(width);
-        attn = new SelfAttention("attn", width, heads, width / heads);
-        norm2 = LayerNorm(width);
-        mlp = Sequential(("fc1", Linear(width, 4 * width)), ("act", GELU()), ("fc2", Linear(4 * width, width)));
-        this.dropPath = dropPath;
-        RegisterComponents();
-    }
-
-    /// <summary>x: (B, n, width) → (B, n, width).</summary>
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        x = x + DropPath.Apply(attn.forward(norm1.forward(x)), dropPath, training);
-        x = x + DropPath.Apply(mlp.forward(norm2.forward(x)), dropPath, training);
-        return x.MoveToOuterDisposeScope();
     }
 }

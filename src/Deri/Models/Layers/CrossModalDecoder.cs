@@ -8,7 +8,7 @@ namespace Deri.Models.Layers;
 /// <summary>
 /// DERI's cross-modal decoder <c>Dec(n, width, out)</c> (METHOD §2.7): input gated MLP, learned positions
 /// <c>pos_embedding (1, n+2, width)</c>, a learned separator (<c>sep_token</c>) at both ends, pre-norm
-/// <see cref="DecoderBlock"/>s with drop-path rising linearly 0 → rate, the separators dropped, LayerNorm,
+/// <see cref="PreNormBlock.Decoder"/> blocks with drop-path rising linearly 0 → rate, the separators dropped, LayerNorm,
 /// output gated MLP. (B, n, input) → (B, n, out).
 /// </summary>
 public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
@@ -16,7 +16,7 @@ public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
     private readonly GatedMlp input_mlp;
     private readonly Parameter pos_embedding;
     private readonly Parameter sep_token;
-    private readonly ModuleList<DecoderBlock> blocks;
+    private readonly ModuleList<PreNormBlock> blocks;
     private readonly LayerNorm norm;
     private readonly GatedMlp output_mlp;
     private readonly long tokens;
@@ -40,9 +40,9 @@ public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
         input_mlp = new GatedMlp("input_mlp", input, mlpHidden, width, dropout);
         pos_embedding = Parameter(randn(1, tokens + 2, width));
         sep_token = Parameter(randn(width));
-        blocks = new ModuleList<DecoderBlock>();
+        blocks = new ModuleList<PreNormBlock>();
         for (int i = 0; i < depth; i++)
-            blocks.Add(new DecoderBlock($"{i}", width, mlpHidden, heads, headDim, depth > 1 ? dropPath * i / (depth - 1) : 0));
+            blocks.Add(PreNormBlock.Decoder($"{i}", width, mlpHidden, heads, headDim, depth > 1 ? dropPath * i / (depth - 1) : 0));
         norm = LayerNorm(width);
         output_mlp = new GatedMlp("output_mlp", width, mlpHidden, output, dropout);
         RegisterComponents();
