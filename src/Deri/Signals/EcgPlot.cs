@@ -213,7 +213,7 @@ public static class EcgPlot
         if (redX.Count == 0) return false;
         var marks = plot.Add.ScatterPoints(redX.ToArray(), redY.ToArray());
         marks.Color = Colors.Red;
-        marks.MarkerSize = 5;
+        marks.MarkerSize = 7;
         marks.MarkerShape = MarkerShape.FilledCircle;
         if (!clipped.TryGetValue(channel, out var c)) clipped[channel] = c = new Clipping();
         c.Samples.UnionWith(redT);
