@@ -124,6 +124,11 @@ public static class ConfigLoader
         {
             throw new ConfigException($"{sourceName}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {Innermost(e).Message}", e);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet fails this way (without a position) on some unterminated flow collections and scalars, and on NUL characters.
+            throw new ConfigException($"{sourceName}: not valid YAML: the parser stopped on malformed input (look for an unclosed '[', '{{' or quote, or a control character)", e);
+        }
         if (stream.Documents.Count > 1)
             throw new ConfigException($"{sourceName}: expected one YAML document, found {stream.Documents.Count}");
         if (stream.Documents.Count == 0) return null;

@@ -277,7 +277,10 @@ public sealed record WfdbHeader(
             {
                 case 'x': spf = ParseInt(num, "samples per frame", path); break;
                 case ':': skew = ParseInt(num, "skew", path); break;
-                case '+': offset = long.Parse(num, CultureInfo.InvariantCulture); break;
+                case '+':
+                    if (!long.TryParse(num, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+                        throw new EcgFormatException(path, $"{where}: byte offset '{num}' is not a 64-bit integer");
+                    break;
                 default: throw new EcgFormatException(path, $"{where}: malformed format field '{spec}'");
             }
             rest = rest[j..];
@@ -335,10 +338,12 @@ public sealed record WfdbHeader(
         double seconds = 0;
         foreach (string p in parts)
         {
-            if (!double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < 0)
+            if (!double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0)
                 throw new EcgFormatException(path, $"base time '{s}' is not HH:MM:SS");
             seconds = seconds * 60 + v;
         }
+        // TimeSpan holds about 29,000 years; a base time beyond a year is not a time of day.
+        if (seconds > 366 * 86400.0) throw new EcgFormatException(path, $"base time '{s}' is not HH:MM:SS");
         return TimeSpan.FromSeconds(seconds);
     }
 

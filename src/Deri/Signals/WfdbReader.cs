@@ -300,6 +300,8 @@ public static class WfdbReader
     /// </summary>
     private static string SignalFilePath(string dir, string fileName, string headerPath)
     {
+        if (fileName.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw new EcgFormatException(headerPath, $"signal file name '{fileName.Replace("\0", "\\0")}' contains characters not allowed in a path");
         string full = Path.GetFullPath(Path.Combine(dir, fileName));
         string root = Path.EndsInDirectorySeparator(dir) ? dir : dir + Path.DirectorySeparatorChar;
         if (!full.StartsWith(root, StringComparison.Ordinal))
