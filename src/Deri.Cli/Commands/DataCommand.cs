@@ -144,13 +144,33 @@ public static class DataCommand
     {
         var record = RecordArgument();
         var output = new Option<string>("--output", "-o") { Description = "PNG file to write", Required = true };
-        var cmd = new Command("plot", "Draw a record on ECG paper: 12-lead 3×4 layout of 2.5 s segments plus a lead II rhythm strip (PNG)") { record, output };
+        var from = new Option<double>("--from") { Description = "Start of the window to draw, in seconds (default 0)" };
+        var to = new Option<double?>("--to")
+        {
+            Description = $"End of the window to draw, in seconds (default: {EcgPlot.PageSeconds:0} s after --from; at most {EcgPlot.MaxWindowSeconds:0} s long)",
+        };
+        var gain = new Option<double>("--gain") { Description = "Amplitude scale in mm/mV (10 standard, 5 half, 20 double)", DefaultValueFactory = _ => 10 };
+        var cmd = new Command("plot",
+            "Draw a record on ECG paper: 12-lead 3×4 layout of quarter-window segments plus a lead II rhythm strip (PNG). " +
+            "Samples beyond their row are drawn at its edge in red and the clipped leads are listed.")
+        {
+            record, output, from, to, gain,
+        };
         cmd.SetAction(result =>
         {
             var r = RecordReader.Read(result.GetValue(record)!);
             string o = result.GetValue(output)!;
-            var (w, h) = EcgPlot.SavePng(r, o);
-            Console.WriteLine($"wrote {o} ({w}×{h} px)");
+            var options = new EcgPlotOptions { From = result.GetValue(from), To = result.GetValue(to), Gain = result.GetValue(gain) };
+            var plot = EcgPlot.SavePng(r, o, options);
+            var inv = CultureInfo.InvariantCulture;
+            Console.WriteLine($"wrote {o} ({plot.Width}×{plot.Height} px)");
+            Console.WriteLine(string.Create(inv, $"window {plot.From:0.##}–{plot.To:0.##} s of {plot.Duration:0.##} s") +
+                (plot.To < plot.Duration ? " (choose another with --from/--to)" : ""));
+            if (plot.Clipped.Count > 0)
+            {
+                Console.WriteLine(string.Create(inv, $"clipped at the row edge (marked red; try --gain {options.Gain / 2:0.##}): ") + string.Join(", ",
+                    plot.Clipped.Select(c => string.Create(inv, $"{c.Lead} ({c.Samples} samples, {c.Min:0.###} to {c.Max:0.###} {c.Units})"))));
+            }
             return 0;
         });
         return cmd;

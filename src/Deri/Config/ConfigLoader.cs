@@ -144,13 +144,13 @@ public static class ConfigLoader
         {
             throw new ConfigException($"{sourceName}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {Innermost(e).Message}", e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this without a position for some syntax errors (an unclosed "[1" followed
-            // by another key); the scanner's position is where it stopped reading.
+            // YamlDotNet fails this way (without a position) on some unterminated flow collections and scalars (an
+            // unclosed "[1" followed by another key) and on NUL characters; the scanner's position is where it stopped.
             var at = scanner.CurrentPosition;
             throw new ConfigException(
-                $"{sourceName}:{at.Line}:{at.Column}: not valid YAML: the text before this point is malformed (an unclosed '[', '{{' or quote?)", e);
+                $"{sourceName}:{at.Line}:{at.Column}: not valid YAML: the text before this point is malformed (an unclosed '[', '{{' or quote, or a control character?)", e);
         }
         if (stream.Documents.Count > 1)
             throw new ConfigException($"{sourceName}: expected one YAML document, found {stream.Documents.Count}");

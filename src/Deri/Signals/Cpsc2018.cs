@@ -40,7 +40,7 @@ public static class Cpsc2018
     public static EcgRecord Read(string path, RecordReadOptions? options = null)
     {
         options ??= RecordReadOptions.Default;
-        if (!File.Exists(path)) throw new EcgFormatException(path, "file not found");
+        RegularFile.Length(path, "file");
         var vars = MatV5.Read(File.ReadAllBytes(path), path);
         if (!vars.TryGetValue("ECG", out var ecgVar) || ecgVar is not MatStruct ecg || ecg.Elements.Length != 1)
             throw new EcgFormatException(path, $"no 1×1 struct 'ECG' (variables: {string.Join(", ", vars.Keys)})");

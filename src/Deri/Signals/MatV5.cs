@@ -81,8 +81,9 @@ internal static class MatV5
                 pos = next;
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // Inflating from memory: any I/O error (ZLibException included) is corrupt compressed data.
             throw new EcgFormatException(path, $"corrupt compressed data: {e.Message}", e);
         }
         catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or OutOfMemoryException)

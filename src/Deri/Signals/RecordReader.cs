@@ -144,6 +144,8 @@ public static class RecordReader
 
     private static bool IsMatV5(string path)
     {
+        // A FIFO or device must not block here: only a regular file is opened.
+        RegularFile.Length(path, "file");
         Span<byte> head = stackalloc byte[10];
         using var fs = File.OpenRead(path);
         return fs.ReadAtLeast(head, 10, throwOnEndOfStream: false) == 10 && MatV5.IsMatV5(head);

@@ -61,10 +61,10 @@ public sealed record WfdbHeader(
     public static IReadOnlyList<int> SupportedFormats { get; } = [0, 8, 16, 24, 32, 61, 80, 160, 212, 310, 311];
 
     /// <summary>Reads and parses a header file.</summary>
-    /// <exception cref="EcgFormatException">The file is missing, empty or malformed.</exception>
+    /// <exception cref="EcgFormatException">The file is missing, not a regular file, empty or malformed.</exception>
     public static WfdbHeader Read(string path)
     {
-        if (!File.Exists(path)) throw new EcgFormatException(path, "header file not found");
+        RegularFile.Length(path, "header file");
         return Parse(File.ReadAllText(path), path);
     }
 
@@ -72,8 +72,33 @@ public sealed record WfdbHeader(
     /// <exception cref="EcgFormatException">The text is empty or malformed.</exception>
     public static WfdbHeader Parse(string text, string path)
     {
+        var (recordFields, bodyLines, comments) = SplitLines(text);
+        if (recordFields is null) throw new EcgFormatException(path, text.Length == 0 ? "header file is empty" : "header has no record line");
+        var record = ParseRecordLine(recordFields, path);
+
+        IReadOnlyList<WfdbSignalSpec> signals = [];
+        IReadOnlyList<WfdbSegment> segments = [];
+        if (record.SegmentCount is int nseg) segments = ParseSegments(bodyLines, nseg, path);
+        else signals = ParseSignals(bodyLines, record.SignalCount, record.Name, path);
+
+        var (age, sex, dx) = LiftComments(comments);
+        return new WfdbHeader(record.Name, record.SegmentCount, record.SignalCount, record.SamplingFrequency, record.CounterFrequency,
+            record.BaseCounter, record.SampleCount, record.BaseTime, record.BaseDate, signals, segments, comments, age, sex, dx);
+    }
+
+    /// <summary>The fields of the record line (the first non-comment line).</summary>
+    private readonly record struct RecordLine(
+        string Name, int? SegmentCount, int SignalCount, double SamplingFrequency, double? CounterFrequency, double BaseCounter,
+        long? SampleCount, TimeSpan? BaseTime, DateOnly? BaseDate);
+
+    /// <summary>
+    /// Splits header text into the record line's fields, the fields of every further line, and the comments
+    /// (whole-line <c>#</c> comments and those trailing a line's fields). Blank lines are skipped.
+    /// </summary>
+    private static (string[]? RecordFields, List<string[]> BodyLines, List<string> Comments) SplitLines(string text)
+    {
         var comments = new List<string>();
-        string[]? recordLine = null;
+        string[]? recordFields = null;
         var lines = new List<string[]>();
         foreach (var raw in text.AsSpan().EnumerateLines())
         {
@@ -92,12 +117,16 @@ public sealed record WfdbHeader(
                 line = line[..hash].TrimEnd();
             }
             var fields = line.ToString().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (recordLine is null) recordLine = fields;
+            if (recordFields is null) recordFields = fields;
             else lines.Add(fields);
         }
-        if (recordLine is null) throw new EcgFormatException(path, text.Length == 0 ? "header file is empty" : "header has no record line");
-        if (recordLine.Length < 2) throw new EcgFormatException(path, $"record line '{string.Join(' ', recordLine)}' needs at least a name and a signal count");
+        return (recordFields, lines, comments);
+    }
 
+    /// <summary>Parses <c>NAME[/SEGMENTS] NSIG [FS[/CF[(BASE)]] [NSAMP [BASETIME [BASEDATE]]]]</c>.</summary>
+    private static RecordLine ParseRecordLine(string[] recordLine, string path)
+    {
+        if (recordLine.Length < 2) throw new EcgFormatException(path, $"record line '{string.Join(' ', recordLine)}' needs at least a name and a signal count");
         string name = recordLine[0];
         int? segmentCount = null;
         int slash = name.IndexOf('/');
@@ -108,29 +137,7 @@ public sealed record WfdbHeader(
         }
         int nsig = ParseInt(recordLine[1], "signal count", path);
         if (nsig < 0) throw new EcgFormatException(path, $"negative signal count {nsig}");
-        double fs = 250;
-        double? counterFreq = null;
-        double baseCounter = 0;
-        if (recordLine.Length > 2)
-        {
-            string f = recordLine[2];
-            int cf = f.IndexOf('/');
-            if (cf >= 0)
-            {
-                string rest = f[(cf + 1)..];
-                f = f[..cf];
-                int paren = rest.IndexOf('(');
-                if (paren >= 0)
-                {
-                    if (!rest.EndsWith(')')) throw new EcgFormatException(path, $"malformed counter frequency '{recordLine[2]}'");
-                    baseCounter = ParseDouble(rest[(paren + 1)..^1], "base counter value", path);
-                    rest = rest[..paren];
-                }
-                counterFreq = ParseDouble(rest, "counter frequency", path);
-            }
-            fs = ParseDouble(f, "sampling frequency", path);
-            if (!(fs > 0)) throw new EcgFormatException(path, $"sampling frequency must be positive, got '{recordLine[2]}'");
-        }
+        var (fs, counterFreq, baseCounter) = recordLine.Length > 2 ? ParseFrequencies(recordLine[2], path) : (250, null, 0);
         long? nsamp = null;
         if (recordLine.Length > 3)
         {
@@ -140,25 +147,59 @@ public sealed record WfdbHeader(
         }
         TimeSpan? baseTime = recordLine.Length > 4 ? ParseTime(recordLine[4], path) : null;
         DateOnly? baseDate = recordLine.Length > 5 ? ParseDate(recordLine[5], path) : null;
+        return new RecordLine(name, segmentCount, nsig, fs, counterFreq, baseCounter, nsamp, baseTime, baseDate);
+    }
 
-        var signals = new List<WfdbSignalSpec>();
-        var segments = new List<WfdbSegment>();
-        if (segmentCount is int nseg)
+    /// <summary>Parses the frequency field <c>FS[/CF[(BASE)]]</c>: sampling frequency, counter frequency and base counter value.</summary>
+    private static (double Fs, double? CounterFrequency, double BaseCounter) ParseFrequencies(string field, string path)
+    {
+        string f = field;
+        double? counterFreq = null;
+        double baseCounter = 0;
+        int cf = f.IndexOf('/');
+        if (cf >= 0)
         {
-            if (lines.Count != nseg) throw new EcgFormatException(path, $"record line declares {nseg} segments but {lines.Count} segment lines follow");
-            foreach (var l in lines)
+            string rest = f[(cf + 1)..];
+            f = f[..cf];
+            int paren = rest.IndexOf('(');
+            if (paren >= 0)
             {
-                if (l.Length < 2 || !long.TryParse(l[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long len))
-                    throw new EcgFormatException(path, $"malformed segment line '{string.Join(' ', l)}'");
-                segments.Add(new WfdbSegment(l[0], len));
+                if (!rest.EndsWith(')')) throw new EcgFormatException(path, $"malformed counter frequency '{field}'");
+                baseCounter = ParseDouble(rest[(paren + 1)..^1], "base counter value", path);
+                rest = rest[..paren];
             }
+            counterFreq = ParseDouble(rest, "counter frequency", path);
         }
-        else
-        {
-            if (lines.Count != nsig) throw new EcgFormatException(path, $"record line declares {nsig} signals but {lines.Count} signal lines follow");
-            for (int i = 0; i < lines.Count; i++) signals.Add(ParseSignal(lines[i], i, name, path));
-        }
+        double fs = ParseDouble(f, "sampling frequency", path);
+        if (!(fs > 0)) throw new EcgFormatException(path, $"sampling frequency must be positive, got '{field}'");
+        return (fs, counterFreq, baseCounter);
+    }
 
+    /// <summary>Parses the segment lines (<c>NAME SAMPLES</c>) of a multi-segment record.</summary>
+    private static List<WfdbSegment> ParseSegments(List<string[]> lines, int nseg, string path)
+    {
+        if (lines.Count != nseg) throw new EcgFormatException(path, $"record line declares {nseg} segments but {lines.Count} segment lines follow");
+        var segments = new List<WfdbSegment>(lines.Count);
+        foreach (var l in lines)
+        {
+            if (l.Length < 2 || !long.TryParse(l[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long len))
+                throw new EcgFormatException(path, $"malformed segment line '{string.Join(' ', l)}'");
+            segments.Add(new WfdbSegment(l[0], len));
+        }
+        return segments;
+    }
+
+    private static List<WfdbSignalSpec> ParseSignals(List<string[]> lines, int nsig, string record, string path)
+    {
+        if (lines.Count != nsig) throw new EcgFormatException(path, $"record line declares {nsig} signals but {lines.Count} signal lines follow");
+        var signals = new List<WfdbSignalSpec>(lines.Count);
+        for (int i = 0; i < lines.Count; i++) signals.Add(ParseSignal(lines[i], i, record, path));
+        return signals;
+    }
+
+    /// <summary>Lifts the <c>Age:</c>, <c>Sex:</c> and <c>Dx:</c> comment conventions into typed values.</summary>
+    private static (int? Age, string? Sex, List<string> Diagnoses) LiftComments(List<string> comments)
+    {
         int? age = null;
         string? sex = null;
         var dx = new List<string>();
@@ -184,18 +225,40 @@ public sealed record WfdbHeader(
                     if (!code.Equals("unknown", StringComparison.OrdinalIgnoreCase)) dx.Add(code);
             }
         }
-        return new WfdbHeader(name, segmentCount, nsig, fs, counterFreq, baseCounter, nsamp, baseTime, baseDate,
-            signals, segments, comments, age, sex, dx);
+        return (age, sex, dx);
     }
 
+    /// <summary>Parses one signal line (see <see cref="WfdbSignalSpec"/> for its fields).</summary>
     private static WfdbSignalSpec ParseSignal(string[] f, int index, string record, string path)
     {
         string where = $"signal {index}";
         if (f.Length < 2) throw new EcgFormatException(path, $"{where}: signal line '{string.Join(' ', f)}' needs a file name and a format");
         string file = f[0];
+        var (format, spf, skew, offset) = ParseFormatField(f[1], where, path);
+        if (!SupportedFormats.Contains(format))
+            throw new EcgFormatException(path, $"{where} ({file}): unknown signal format {format} (supported: {string.Join(", ", SupportedFormats.Skip(1))})");
+        if (spf < 1) throw new EcgFormatException(path, $"{where}: samples per frame must be at least 1, got '{f[1]}'");
 
-        // FORMAT[xSPF][:SKEW][+OFFSET]
-        string spec = f[1];
+        var (gain, baseline, units) = f.Length > 2 ? ParseGainField(f[2], where, path) : (200, null, "mV");
+        int adcRes = f.Length > 3 ? ParseInt(f[3], "ADC resolution", path) : 0;
+        if (adcRes == 0) adcRes = DefaultResolution(format);
+        int adcZero = f.Length > 4 ? ParseInt(f[4], "ADC zero", path) : 0;
+        int init = f.Length > 5 ? ParseInt(f[5], "initial value", path) : adcZero;
+        int? checksum = null;
+        if (f.Length > 6)
+        {
+            if (!long.TryParse(f[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out long cs))
+                throw new EcgFormatException(path, $"{where}: checksum '{f[6]}' is not an integer");
+            checksum = (int)(cs & 0xFFFF);
+        }
+        int block = f.Length > 7 ? ParseInt(f[7], "block size", path) : 0;
+        string desc = f.Length > 8 ? string.Join(' ', f, 8, f.Length - 8) : $"record {record}, signal {index}";
+        return new WfdbSignalSpec(file, format, spf, skew, offset, gain, baseline ?? adcZero, units, adcRes, adcZero, init, checksum, block, desc);
+    }
+
+    /// <summary>Parses <c>FORMAT[xSPF][:SKEW][+OFFSET]</c>.</summary>
+    private static (int Format, int SamplesPerFrame, int Skew, long ByteOffset) ParseFormatField(string spec, string where, string path)
+    {
         int end = 0;
         while (end < spec.Length && char.IsAsciiDigit(spec[end])) end++;
         if (end == 0) throw new EcgFormatException(path, $"{where}: format '{spec}' is not a number");
@@ -214,52 +277,39 @@ public sealed record WfdbHeader(
             {
                 case 'x': spf = ParseInt(num, "samples per frame", path); break;
                 case ':': skew = ParseInt(num, "skew", path); break;
-                case '+': offset = long.Parse(num, CultureInfo.InvariantCulture); break;
+                case '+':
+                    if (!long.TryParse(num, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+                        throw new EcgFormatException(path, $"{where}: byte offset '{num}' is not a 64-bit integer");
+                    break;
                 default: throw new EcgFormatException(path, $"{where}: malformed format field '{spec}'");
             }
             rest = rest[j..];
         }
-        if (!SupportedFormats.Contains(format))
-            throw new EcgFormatException(path, $"{where} ({file}): unknown signal format {format} (supported: {string.Join(", ", SupportedFormats.Skip(1))})");
-        if (spf < 1) throw new EcgFormatException(path, $"{where}: samples per frame must be at least 1, got '{spec}'");
+        return (format, spf, skew, offset);
+    }
 
-        double gain = 200;
-        int? baseline = null;
+    /// <summary>Parses <c>GAIN[(BASELINE)][/UNITS]</c>; a gain of 0 means the WFDB default 200.</summary>
+    private static (double Gain, int? Baseline, string Units) ParseGainField(string field, string where, string path)
+    {
+        string g = field;
         string units = "mV";
-        if (f.Length > 2)
+        int? baseline = null;
+        int u = g.IndexOf('/');
+        if (u >= 0)
         {
-            string g = f[2];
-            int u = g.IndexOf('/');
-            if (u >= 0)
-            {
-                units = g[(u + 1)..];
-                g = g[..u];
-            }
-            int p = g.IndexOf('(');
-            if (p >= 0)
-            {
-                if (!g.EndsWith(')')) throw new EcgFormatException(path, $"{where}: malformed gain '{f[2]}'");
-                baseline = ParseInt(g[(p + 1)..^1], "baseline", path);
-                g = g[..p];
-            }
-            if (!double.TryParse(g, NumberStyles.Float, CultureInfo.InvariantCulture, out gain) || !double.IsFinite(gain))
-                throw new EcgFormatException(path, $"{where}: gain '{f[2]}' is not a number");
-            if (gain == 0) gain = 200;
+            units = g[(u + 1)..];
+            g = g[..u];
         }
-        int adcRes = f.Length > 3 ? ParseInt(f[3], "ADC resolution", path) : 0;
-        if (adcRes == 0) adcRes = DefaultResolution(format);
-        int adcZero = f.Length > 4 ? ParseInt(f[4], "ADC zero", path) : 0;
-        int init = f.Length > 5 ? ParseInt(f[5], "initial value", path) : adcZero;
-        int? checksum = null;
-        if (f.Length > 6)
+        int p = g.IndexOf('(');
+        if (p >= 0)
         {
-            if (!long.TryParse(f[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out long cs))
-                throw new EcgFormatException(path, $"{where}: checksum '{f[6]}' is not an integer");
-            checksum = (int)(cs & 0xFFFF);
+            if (!g.EndsWith(')')) throw new EcgFormatException(path, $"{where}: malformed gain '{field}'");
+            baseline = ParseInt(g[(p + 1)..^1], "baseline", path);
+            g = g[..p];
         }
-        int block = f.Length > 7 ? ParseInt(f[7], "block size", path) : 0;
-        string desc = f.Length > 8 ? string.Join(' ', f, 8, f.Length - 8) : $"record {record}, signal {index}";
-        return new WfdbSignalSpec(file, format, spf, skew, offset, gain, baseline ?? adcZero, units, adcRes, adcZero, init, checksum, block, desc);
+        if (!double.TryParse(g, NumberStyles.Float, CultureInfo.InvariantCulture, out double gain) || !double.IsFinite(gain))
+            throw new EcgFormatException(path, $"{where}: gain '{field}' is not a number");
+        return (gain == 0 ? 200 : gain, baseline, units);
     }
 
     private static int DefaultResolution(int format) => format switch
@@ -288,10 +338,12 @@ public sealed record WfdbHeader(
         double seconds = 0;
         foreach (string p in parts)
         {
-            if (!double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < 0)
+            if (!double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0)
                 throw new EcgFormatException(path, $"base time '{s}' is not HH:MM:SS");
             seconds = seconds * 60 + v;
         }
+        // TimeSpan holds about 29,000 years; a base time beyond a year is not a time of day.
+        if (seconds > 366 * 86400.0) throw new EcgFormatException(path, $"base time '{s}' is not HH:MM:SS");
         return TimeSpan.FromSeconds(seconds);
     }
 

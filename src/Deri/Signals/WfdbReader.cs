@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Deri.Signals;
 
@@ -24,89 +25,112 @@ public static class WfdbReader
         options ??= RecordReadOptions.Default;
         if (header.SegmentCount is not null)
             throw new EcgFormatException(headerPath, $"multi-segment record ({header.SegmentCount} segments): read each segment's header instead");
-        int nsig = header.SignalCount;
-        var sigs = header.Signals;
-        string dir = Path.GetDirectoryName(Path.GetFullPath(headerPath))!;
-        var digital = new int[nsig][];
-        var computed = new int[nsig];
-        long? nsampDeclared = header.SampleCount;
-        int nsamp = -1;
-        int missing = 0;
+        string dir = RecordFolder(headerPath);
+        var decoded = new Decoded(header.SignalCount);
         var noData = new List<Group>();
-
         foreach (var group in FileGroups(header, headerPath))
         {
-            var first = sigs[group.Start];
-            if (first.Format == 0)
-            {
-                // Format 0: signals with no stored samples; filled once the other files fix the length.
-                noData.Add(group);
-                continue;
-            }
-            string file = Path.Combine(dir, first.FileName);
-            using var handle = OpenSignalFile(file, headerPath);
-            long length = RandomAccess.GetLength(handle);
-            if (length == 0) throw new EcgFormatException(file, "signal file is empty");
-            if (length < first.ByteOffset) throw new EcgFormatException(file, $"signal file has {length} bytes, fewer than its byte offset {first.ByteOffset}");
-
-            if (first.ByteOffset >= 20 && file.EndsWith(".mat", StringComparison.OrdinalIgnoreCase))
-                CheckMatV4(handle, first.ByteOffset, group.End - group.Start, nsampDeclared, file);
-            int frameSize = 0, maxSkew = 0;
-            for (int c = group.Start; c < group.End; c++)
-            {
-                frameSize += sigs[c].SamplesPerFrame;
-                maxSkew = Math.Max(maxSkew, sigs[c].Skew);
-            }
-            long framesInFile = WfdbFormats.SamplesIn(first.Format, length - first.ByteOffset) / frameSize;
-            long want = nsampDeclared ?? framesInFile;
-            if (framesInFile < want)
-                throw new EcgFormatException(file,
-                    $"signal file is truncated: {length - first.ByteOffset} bytes after offset {first.ByteOffset} hold {framesInFile} frames of {group.End - group.Start} signal(s) in format {first.Format}, but the header declares {want} samples");
-            if (want > Array.MaxLength) throw new EcgFormatException(file, $"{want} samples per signal are too many to hold in memory");
-            int n = (int)want;
-            if (nsamp >= 0 && n != nsamp) throw new EcgFormatException(file, $"signal file holds {n} samples per signal but another file of the record holds {nsamp}");
-            nsamp = n;
-            int frames = (int)Math.Min(framesInFile, (long)n + maxSkew);
-
-            if (first.Format == 16 && frameSize == group.End - group.Start && maxSkew == 0 && BitConverter.IsLittleEndian)
-            {
-                missing += ReadFormat16(handle, first.ByteOffset, group.Start, group.End, n, digital, computed, file);
-                continue;
-            }
-
-            long byteCount = WfdbFormats.BytesFor(first.Format, (long)frames * frameSize);
-            if ((long)frames * frameSize > Array.MaxLength) throw new EcgFormatException(file, "signal file is too large to read at once");
-            byte[] bytes = ArrayPool<byte>.Shared.Rent((int)byteCount);
-            int[] raw = ArrayPool<int>.Shared.Rent(frames * frameSize);
-            try
-            {
-                ReadExactly(handle, bytes.AsSpan(0, (int)byteCount), first.ByteOffset, file);
-                WfdbFormats.Decode(first.Format, bytes.AsSpan(0, (int)byteCount), raw.AsSpan(0, frames * frameSize));
-                missing += Distribute(sigs, group.Start, group.End, raw, frames, frameSize, n, digital, computed);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(bytes);
-                ArrayPool<int>.Shared.Return(raw);
-            }
+            // Format 0: signals with no stored samples; filled once the other files fix the length.
+            if (header.Signals[group.Start].Format == 0) noData.Add(group);
+            else ReadFileGroup(header, headerPath, dir, group, decoded);
         }
-        if (nsamp < 0) nsamp = (int)Math.Min(nsampDeclared ?? 0, Array.MaxLength);
+        FillWithoutData(header, noData, decoded);
+        var record = ToRecord(header, headerPath, decoded);
+        Verify(record, headerPath, options);
+        return record;
+    }
+
+    /// <summary>The samples decoded so far: one array per signal, checksums, the common length and the missing-sample count.</summary>
+    private sealed class Decoded(int signals)
+    {
+        public int[][] Digital { get; } = new int[signals][];
+
+        public int[] Computed { get; } = new int[signals];
+
+        /// <summary>Samples per signal, fixed by the first signal file read (-1 before).</summary>
+        public int Samples { get; set; } = -1;
+
+        public int Missing { get; set; }
+    }
+
+    /// <summary>Reads the signals <c>group.Start..group.End</c>, which share one signal file, into <paramref name="decoded"/>.</summary>
+    private static void ReadFileGroup(WfdbHeader header, string headerPath, string dir, Group group, Decoded decoded)
+    {
+        var sigs = header.Signals;
+        var first = sigs[group.Start];
+        using var signalFile = OpenSignalFile(dir, first, group.End - group.Start, header.SampleCount, headerPath);
+        string file = signalFile.Path;
+        long frameSize = 0;
+        int maxSkew = 0;
+        for (int c = group.Start; c < group.End; c++)
+        {
+            frameSize += sigs[c].SamplesPerFrame;
+            maxSkew = Math.Max(maxSkew, sigs[c].Skew);
+        }
+        if (frameSize > Array.MaxLength) throw new EcgFormatException(headerPath, $"{frameSize} samples per frame in {first.FileName} are too many");
+        long framesInFile = WfdbFormats.SamplesIn(first.Format, signalFile.Length - first.ByteOffset) / frameSize;
+        long want = header.SampleCount ?? framesInFile;
+        if (framesInFile < want)
+            throw new EcgFormatException(file,
+                $"signal file is truncated: {signalFile.Length - first.ByteOffset} bytes after offset {first.ByteOffset} hold {framesInFile} frames of {group.End - group.Start} signal(s) in format {first.Format}, but the header declares {want} samples");
+        if (want > Array.MaxLength) throw new EcgFormatException(file, $"{want} samples per signal are too many to hold in memory");
+        int n = (int)want;
+        if (decoded.Samples >= 0 && n != decoded.Samples)
+            throw new EcgFormatException(file, $"signal file holds {n} samples per signal but another file of the record holds {decoded.Samples}");
+        decoded.Samples = n;
+        int frames = (int)Math.Min(framesInFile, (long)n + maxSkew);
+
+        if (first.Format == 16 && frameSize == group.End - group.Start && maxSkew == 0 && BitConverter.IsLittleEndian)
+            decoded.Missing += ReadFormat16(signalFile.Handle, first.ByteOffset, group.Start, group.End, n, decoded.Digital, decoded.Computed, file);
+        else
+            decoded.Missing += ReadAnyFormat(signalFile.Handle, sigs, group, frames, (int)frameSize, n, decoded, file);
+    }
+
+    /// <summary>Decodes <paramref name="frames"/> frames of any supported format and distributes them to the group's signals.</summary>
+    private static int ReadAnyFormat(SafeFileHandle handle, IReadOnlyList<WfdbSignalSpec> sigs, Group group, int frames, int frameSize, int n,
+        Decoded decoded, string file)
+    {
+        var first = sigs[group.Start];
+        long byteCount = WfdbFormats.BytesFor(first.Format, (long)frames * frameSize);
+        if ((long)frames * frameSize > Array.MaxLength) throw new EcgFormatException(file, "signal file is too large to read at once");
+        byte[] bytes = ArrayPool<byte>.Shared.Rent((int)byteCount);
+        int[] raw = ArrayPool<int>.Shared.Rent(frames * frameSize);
+        try
+        {
+            ReadExactly(handle, bytes.AsSpan(0, (int)byteCount), first.ByteOffset, file);
+            WfdbFormats.Decode(first.Format, bytes.AsSpan(0, (int)byteCount), raw.AsSpan(0, frames * frameSize));
+            return Distribute(sigs, group.Start, group.End, raw, frames, frameSize, n, decoded.Digital, decoded.Computed);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<int>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>Gives format-0 signals (no stored samples) the record's length, every sample missing.</summary>
+    private static void FillWithoutData(WfdbHeader header, List<Group> noData, Decoded decoded)
+    {
+        if (decoded.Samples < 0) decoded.Samples = (int)Math.Min(header.SampleCount ?? 0, Array.MaxLength);
+        int n = decoded.Samples;
         foreach (var group in noData)
             for (int c = group.Start; c < group.End; c++)
             {
-                digital[c] = new int[nsamp];
-                Array.Fill(digital[c], int.MinValue);
-                missing += nsamp;
+                decoded.Digital[c] = new int[n];
+                Array.Fill(decoded.Digital[c], int.MinValue);
+                decoded.Missing += n;
             }
+    }
 
-        var declared = new int?[nsig];
-        for (int c = 0; c < nsig; c++) declared[c] = sigs[c].Checksum;
-        var record = new EcgRecord
+    private static EcgRecord ToRecord(WfdbHeader header, string headerPath, Decoded decoded)
+    {
+        var sigs = header.Signals;
+        return new EcgRecord
         {
             Id = header.Name,
             SamplingRate = header.SamplingFrequency,
             Leads = sigs.Select(s => s.Description).ToArray(),
-            Digital = digital,
+            Digital = decoded.Digital,
             Gain = sigs.Select(s => s.Gain).ToArray(),
             Baseline = sigs.Select(s => s.Baseline).ToArray(),
             Units = sigs.Select(s => s.Units).ToArray(),
@@ -116,20 +140,24 @@ public static class WfdbReader
             Comments = header.Comments,
             SourcePath = headerPath,
             Header = header,
-            DeclaredChecksums = declared,
-            ComputedChecksums = computed,
-            MissingSamples = missing,
+            DeclaredChecksums = sigs.Select(s => s.Checksum).ToArray(),
+            ComputedChecksums = decoded.Computed,
+            MissingSamples = decoded.Missing,
         };
+    }
+
+    /// <summary>Applies the checks that <paramref name="options"/> ask for: checksums and missing samples.</summary>
+    private static void Verify(EcgRecord record, string headerPath, RecordReadOptions options)
+    {
         if (options.VerifyChecksums)
         {
             var bad = record.ChecksumMismatches();
             if (bad.Count > 0)
                 throw new EcgFormatException(headerPath, "checksum mismatch in signal(s) " + string.Join(", ",
-                    bad.Select(c => $"{c} ({record.Leads[c]}: declared {declared[c]! & 0xFFFF}, computed {computed[c]})")));
+                    bad.Select(c => $"{c} ({record.Leads[c]}: declared {record.DeclaredChecksums![c]! & 0xFFFF}, computed {record.ComputedChecksums![c]})")));
         }
-        if (!options.AllowMissing && missing > 0)
-            throw new EcgFormatException(headerPath, $"{missing} missing (invalid) samples");
-        return record;
+        if (!options.AllowMissing && record.MissingSamples > 0)
+            throw new EcgFormatException(headerPath, $"{record.MissingSamples} missing (invalid) samples");
     }
 
     /// <summary>
@@ -152,11 +180,9 @@ public static class WfdbReader
         foreach (int c in channels)
             if ((uint)c >= (uint)nsig) throw new ArgumentException($"channel {c} is out of range: the record has {nsig} channels", nameof(channels));
 
-        string file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(headerPath))!, first.FileName);
-        using var handle = OpenSignalFile(file, headerPath);
-        long length = RandomAccess.GetLength(handle);
-        if (length == 0) throw new EcgFormatException(file, "signal file is empty");
-        long framesInFile = Math.Max(0, length - first.ByteOffset) / 2 / nsig;
+        using var signalFile = OpenSignalFile(RecordFolder(headerPath), first, nsig, header.SampleCount, headerPath);
+        var (handle, file, length) = (signalFile.Handle, signalFile.Path, signalFile.Length);
+        long framesInFile = (length - first.ByteOffset) / 2 / nsig;
         long want = header.SampleCount ?? framesInFile;
         if (framesInFile < want)
             throw new EcgFormatException(file, $"signal file is truncated: it holds {framesInFile} frames of {nsig} signal(s) in format 16, but the header declares {want} samples");
@@ -218,27 +244,72 @@ public static class WfdbReader
         return groups;
     }
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenSignalFile(string file, string headerPath)
+    private static string RecordFolder(string headerPath) => Path.GetDirectoryName(Path.GetFullPath(headerPath))!;
+
+    /// <summary>An open signal file with its full path and length in bytes.</summary>
+    private sealed class SignalFile(SafeFileHandle handle, string path, long length) : IDisposable
     {
+        public SafeFileHandle Handle { get; } = handle;
+
+        public string Path { get; } = path;
+
+        public long Length { get; } = length;
+
+        public void Dispose() => Handle.Dispose();
+    }
+
+    /// <summary>
+    /// Opens the signal file of <paramref name="first"/> (and the signals after it in the same file) after the integrity checks:
+    /// the file must lie inside the record's folder and be a non-empty regular file (checked before opening, so a FIFO
+    /// or device never blocks the reader), hold at least its byte offset, and — for a WFDB <c>.mat</c> file — start with
+    /// a MAT v4 matrix header that agrees with the WFDB header.
+    /// </summary>
+    private static SignalFile OpenSignalFile(string dir, WfdbSignalSpec first, int signals, long? samples, string headerPath)
+    {
+        string file = SignalFilePath(dir, first.FileName, headerPath);
+        long length = RegularFile.Length(file, "signal file", $" (named in header {headerPath})");
+        SafeFileHandle handle;
         try
         {
-            return File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.None);
+            handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.None);
         }
-        catch (FileNotFoundException e)
-        {
-            throw new EcgFormatException(file, $"signal file not found (named in header {headerPath})", e);
-        }
-        catch (DirectoryNotFoundException e)
-        {
-            throw new EcgFormatException(file, $"signal file not found (named in header {headerPath})", e);
-        }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EcgFormatException(file, $"cannot open signal file: {e.Message}", e);
         }
+        try
+        {
+            // The length again from the open file, in case it changed since the check.
+            length = RandomAccess.GetLength(handle);
+            if (length == 0) throw new EcgFormatException(file, "signal file is empty");
+            if (length < first.ByteOffset) throw new EcgFormatException(file, $"signal file has {length} bytes, fewer than its byte offset {first.ByteOffset}");
+            if (file.EndsWith(".mat", StringComparison.OrdinalIgnoreCase))
+                MatV4.CheckWfdbMatrix(handle, length, first, signals, samples, file);
+            return new SignalFile(handle, file, length);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
-    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> buffer, long offset, string file)
+    /// <summary>
+    /// The full path of a signal file named in a header. It must resolve inside the record's folder (sub-folders are
+    /// fine): a header must not make the reader open files elsewhere (<c>../../x.dat</c>, absolute paths).
+    /// </summary>
+    private static string SignalFilePath(string dir, string fileName, string headerPath)
+    {
+        if (fileName.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw new EcgFormatException(headerPath, $"signal file name '{fileName.Replace("\0", "\\0")}' contains characters not allowed in a path");
+        string full = Path.GetFullPath(Path.Combine(dir, fileName));
+        string root = Path.EndsInDirectorySeparator(dir) ? dir : dir + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(root, StringComparison.Ordinal))
+            throw new EcgFormatException(headerPath, $"signal file '{fileName}' resolves to {full}, outside the record's folder {dir}");
+        return full;
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string file)
     {
         int done = 0;
         while (done < buffer.Length)
@@ -249,27 +320,8 @@ public static class WfdbReader
         }
     }
 
-    /// <summary>
-    /// WFDB signals in a <c>.mat</c> file (CinC challenges, <c>wfdb2mat</c>) are a MAT v4 matrix <c>val</c> of
-    /// signals × samples, stored column-major, i.e. frame after frame, so the header's byte offset skips the
-    /// 20-byte matrix header and the name. Checks that the matrix agrees with the WFDB header.
-    /// </summary>
-    private static void CheckMatV4(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, int signals, long? samples, string file)
-    {
-        Span<byte> h = stackalloc byte[20];
-        if (RandomAccess.Read(handle, h, 0) < 20) return;
-        var ints = MemoryMarshal.Cast<byte, int>(h);
-        int type = ints[0], rows = ints[1], cols = ints[2], nameLength = ints[4];
-        // Only a little-endian full numeric matrix whose header ends at the byte offset is a MAT v4 "val" matrix.
-        if (type < 0 || type >= 1000 || type % 10 != 0 || 20L + nameLength != offset) return;
-        if (rows != signals)
-            throw new EcgFormatException(file, $"MAT v4 matrix has {rows} rows but the header stores {signals} signal(s) in this file");
-        if (samples is long n && cols < n)
-            throw new EcgFormatException(file, $"MAT v4 matrix has {cols} columns (samples) but the header declares {n} samples (truncated file)");
-    }
-
     /// <summary>The common case (PTB-XL, MIMIC-IV-ECG, CinC): int16 samples interleaved, one per signal per frame.</summary>
-    private static int ReadFormat16(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, int start, int end, int n,
+    private static int ReadFormat16(SafeFileHandle handle, long offset, int start, int end, int n,
         int[][] digital, int[] computed, string file)
     {
         int k = end - start;

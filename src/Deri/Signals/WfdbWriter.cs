@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using Deri.IO;
 
 namespace Deri.Signals;
 
@@ -119,7 +120,7 @@ public static class WfdbWriter
 
     /// <summary>
     /// Writes <c>{Id}.hea</c> and <c>{Id}.dat</c> into <paramref name="directory"/> (created if needed). With
-    /// <paramref name="atomic"/> each file is written to a temporary name and renamed, so a reader never sees
+    /// <paramref name="atomic"/> each file is written through <see cref="Deri.IO.AtomicFile"/>, so a reader never sees
     /// a partial file; bulk writers that already write into a temporary folder can turn this off.
     /// </summary>
     public static void Write(string directory, EcgRecord record, DateTime? baseTime = null, bool atomic = true)
@@ -131,13 +132,7 @@ public static class WfdbWriter
 
     private static void WriteFile(string path, byte[] bytes, bool atomic)
     {
-        if (!atomic)
-        {
-            File.WriteAllBytes(path, bytes);
-            return;
-        }
-        string tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, path, overwrite: true);
+        if (atomic) AtomicFile.WriteAllBytes(path, bytes);
+        else File.WriteAllBytes(path, bytes);
     }
 }

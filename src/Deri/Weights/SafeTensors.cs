@@ -145,7 +145,8 @@ public static class SafeTensors
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes).TrimEnd(' ')) as JsonObject
+            // Duplicate names would otherwise surface later as an ArgumentException while enumerating.
+            root = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes).TrimEnd(' '), null, new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new SafeTensorsFormatException(path, "header is not a JSON object");
         }
         catch (JsonException e)
@@ -191,7 +192,8 @@ public static class SafeTensors
         if (node is not JsonObject obj) throw new SafeTensorsFormatException(path, $"entry '{name}' is not an object");
         string dtypeText = obj["dtype"] is JsonValue dv && dv.TryGetValue<string>(out var s) ? s
             : throw new SafeTensorsFormatException(path, $"entry '{name}' has no string 'dtype'");
-        if (!Enum.TryParse<SafeTensorDType>(dtypeText, ignoreCase: false, out var dtype))
+        // Enum.TryParse also accepts numbers ("7", "99"); only the dtype names are valid.
+        if (!Enum.GetNames<SafeTensorDType>().Contains(dtypeText) || !Enum.TryParse<SafeTensorDType>(dtypeText, ignoreCase: false, out var dtype))
             throw new SafeTensorsFormatException(path, $"entry '{name}' has unsupported dtype '{dtypeText}'");
         long[] shape = obj["shape"] is JsonArray sa ? sa.Select(x => ReadLong(path, name, "shape", x)).ToArray()
             : throw new SafeTensorsFormatException(path, $"entry '{name}' has no 'shape' array");
