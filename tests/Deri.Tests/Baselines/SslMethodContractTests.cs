@@ -79,7 +79,7 @@ public class SslMethodContractTests
         method.train();
         double before = Loss();
         using var optimizer = optim.AdamW(method.parameters().Where(p => p.requires_grad), lr: 1e-2);
-        for (int step = 0; step < 10; step++)
+        for (int step = 0; step < 30; step++)
         {
             using var s = NewDisposeScope();
             method.BeforeTrainStep();
@@ -121,7 +121,7 @@ public class SslMethodContractTests
         manual_seed(4);
         using var method = SslMethodRegistry.Create(SslMethodTests.Tiny(name), totalSteps: 6);
         method.train();
-        using var optimizer = optim.AdamW(method.parameters().Where(p => p.requires_grad), lr: 1e-3);
+        using var optimizer = optim.AdamW(method.parameters().Where(p => p.requires_grad), lr: 1e-2);
         using var data = SslMethodTests.Signals(4, 6);
         var live = new List<long>();
         for (int step = 0; step < 6; step++)
