@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Deri.IO;
 using Deri.Signals;
 
 namespace Deri.Synthetic;
@@ -168,10 +169,10 @@ public static class SyntheticDatasetWriter
             labels.Append('\n');
             patients.Append(inv, $"{subject},{r.Sex},{r.Age}\n");
         }
-        File.WriteAllText(Path.Combine(root, "record_list.csv"), recordList.ToString());
-        File.WriteAllText(Path.Combine(root, "machine_measurements.csv"), mm.ToString());
-        File.WriteAllText(Path.Combine(root, "labels.csv"), labels.ToString());
-        File.WriteAllText(Path.Combine(root, "patients.csv"), patients.ToString());
+        AtomicFile.WriteAllText(Path.Combine(root, "record_list.csv"), recordList.ToString());
+        AtomicFile.WriteAllText(Path.Combine(root, "machine_measurements.csv"), mm.ToString());
+        AtomicFile.WriteAllText(Path.Combine(root, "labels.csv"), labels.ToString());
+        AtomicFile.WriteAllText(Path.Combine(root, "patients.csv"), patients.ToString());
     }
 
     private static string Csv(string s) =>

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using Deri.IO;
 
 namespace Deri.Synthetic;
 
@@ -22,12 +23,7 @@ public static class SyntheticPrompts
     public static IReadOnlyDictionary<string, string> All { get; } = Parse(Json);
 
     /// <summary>Writes the prompts JSON to <paramref name="path"/> (atomically).</summary>
-    public static void WriteTo(string path)
-    {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, Json);
-        File.Move(tmp, path, overwrite: true);
-    }
+    public static void WriteTo(string path) => AtomicFile.WriteAllText(path, Json);
 
     private static string ReadResource()
     {

@@ -103,7 +103,11 @@ public class EcgStoreTests
         Assert.Equal(4, resumed.ProcessedNow); // chunks 0 and 1 (6 records) were kept
         string fresh = Path.Combine(dir.Path, "fresh");
         EcgStoreBuilder.Build(ds, fresh, new StoreBuildOptions { ChunkSize = 3 });
-        Assert.Equal(File.ReadAllBytes(Path.Combine(fresh, "signals.f32")), File.ReadAllBytes(Path.Combine(path, "signals.f32")));
+        // Every file of the resumed store equals the uninterrupted build's, and no build or temporary file is left.
+        var names = Directory.GetFiles(fresh).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(names, Directory.GetFiles(path).Select(Path.GetFileName).Order().ToArray());
+        foreach (string? name in names)
+            Assert.Equal(File.ReadAllBytes(Path.Combine(fresh, name!)), File.ReadAllBytes(Path.Combine(path, name!)));
 
         var again = EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { ChunkSize = 99 });
         Assert.True(again.AlreadyComplete);

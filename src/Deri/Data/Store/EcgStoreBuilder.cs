@@ -1,9 +1,12 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Deri.Data.Datasets;
 using Deri.Data.Preprocessing;
+using Deri.IO;
 using Deri.Signals;
 
 namespace Deri.Data.Store;
@@ -45,6 +48,7 @@ public sealed record StoreBuildResult(string Directory, int Written, int Bad, in
 /// </summary>
 public static class EcgStoreBuilder
 {
+    /// <summary>One committed chunk: its number, the entries it wrote and the entries that failed (entry, reason).</summary>
     private sealed record JournalLine(
         [property: JsonPropertyName("chunk")] int Chunk,
         [property: JsonPropertyName("written")] int[] Written,
@@ -68,148 +72,260 @@ public static class EcgStoreBuilder
         var pre = new EcgPreprocessor(config);
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
         string fingerprint = Fingerprint(dataset, config, options.Float16);
-        if (EcgStore.Exists(directory))
-        {
-            using var existing = EcgStore.Open(directory);
-            if (existing.Index.Fingerprint != fingerprint)
-                throw new IOException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
-            var counts = existing.Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
-            return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts);
-        }
+        if (EcgStore.Exists(directory)) return Reopen(directory, fingerprint);
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"{directory} exists and is not a prepared store (no {EcgStore.IndexFile}); choose another --out or remove it");
-
         if (options.ChunkSize <= 0) throw new ArgumentException($"ChunkSize must be positive, got {options.ChunkSize}");
-        string work = directory + PartialSuffix;
-        Directory.CreateDirectory(work);
-        string manifestPath = Path.Combine(work, "manifest.json");
-        if (File.Exists(manifestPath))
+
+        var work = new WorkFolder(directory + PartialSuffix);
+        OpenWorkFolder(work, fingerprint, dataset.Entries.Count, options.ChunkSize);
+        var committed = ReplayJournal(work.Journal);
+        int processedNow = PreprocessRemainingChunks(dataset, pre, options, work, committed, cancel);
+        var entries = WriteStoreFiles(dataset, config, options.Float16, fingerprint, work, committed);
+        MoveIntoPlace(work, directory);
+        var splitCounts = entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
+        return new StoreBuildResult(directory, entries.Count, committed.Bad.Count, dataset.Skipped.Count, processedNow, false, splitCounts);
+    }
+
+    /// <summary>The files of an unfinished build in <c>STORE.partial</c>.</summary>
+    private sealed record WorkFolder(string Path)
+    {
+        public string Manifest => System.IO.Path.Combine(Path, "manifest.json");
+
+        public string Journal => System.IO.Path.Combine(Path, "journal.jsonl");
+
+        public string Signals => System.IO.Path.Combine(Path, "signals.bin");
+    }
+
+    /// <summary>What the journal commits: finished chunks, the entries they wrote (in store order) and the entries that failed.</summary>
+    private sealed class Committed
+    {
+        public HashSet<int> Chunks { get; } = [];
+
+        public List<int> Written { get; } = [];
+
+        public List<(int Entry, string Reason)> Bad { get; } = [];
+
+        public void Add(JournalLine line)
         {
-            var m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath));
-            if (m == null || m.Fingerprint != fingerprint || m.ChunkSize != options.ChunkSize)
-                throw new IOException($"{work} holds an unfinished build of different inputs or settings; remove it to start over");
+            Chunks.Add(line.Chunk);
+            Written.AddRange(line.Written);
+            Bad.AddRange(line.Bad.Select(b => (int.Parse(b[0], CultureInfo.InvariantCulture), b[1])));
+        }
+    }
+
+    /// <summary>A finished store of the same inputs is reopened as it is; one of other inputs is refused.</summary>
+    private static StoreBuildResult Reopen(string directory, string fingerprint)
+    {
+        using var existing = EcgStore.Open(directory);
+        if (existing.Index.Fingerprint != fingerprint)
+            throw new IOException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
+        var counts = existing.Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
+        return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts);
+    }
+
+    /// <summary>Creates the work folder with its manifest, or checks that an existing one belongs to the same job.</summary>
+    private static void OpenWorkFolder(WorkFolder work, string fingerprint, int entries, int chunkSize)
+    {
+        Directory.CreateDirectory(work.Path);
+        if (File.Exists(work.Manifest))
+        {
+            var m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(work.Manifest));
+            if (m == null || m.Fingerprint != fingerprint || m.ChunkSize != chunkSize)
+                throw new IOException($"{work.Path} holds an unfinished build of different inputs or settings; remove it to start over");
         }
         else
         {
-            WriteAtomic(manifestPath, JsonSerializer.Serialize(new Manifest(fingerprint, dataset.Entries.Count, options.ChunkSize)));
+            AtomicFile.WriteAllText(work.Manifest, JsonSerializer.Serialize(new Manifest(fingerprint, entries, chunkSize)));
         }
+        // A run killed inside an atomic write leaves its temporary file; it must not end up in the store.
+        foreach (string leftover in Directory.EnumerateFiles(work.Path).Where(AtomicFile.IsTemporary).ToList())
+            File.Delete(leftover);
+    }
 
-        // Replay the journal: committed chunks, their written records and bad records.
-        string journalPath = Path.Combine(work, "journal.jsonl");
-        var written = new List<int>();
-        var bad = new List<(int Entry, string Reason)>();
-        var done = new HashSet<int>();
-        if (File.Exists(journalPath))
+    /// <summary>Replays the journal's complete lines; a torn last line means its chunk was not committed.</summary>
+    private static Committed ReplayJournal(string journalPath)
+    {
+        var committed = new Committed();
+        if (!File.Exists(journalPath)) return committed;
+        foreach (string line in File.ReadLines(journalPath))
         {
-            foreach (string line in File.ReadLines(journalPath))
-            {
-                JournalLine? j;
-                try { j = JsonSerializer.Deserialize<JournalLine>(line); }
-                catch (JsonException) { break; } // a torn last line: that chunk is not committed
-                if (j == null) break;
-                done.Add(j.Chunk);
-                written.AddRange(j.Written);
-                bad.AddRange(j.Bad.Select(b => (int.Parse(b[0], System.Globalization.CultureInfo.InvariantCulture), b[1])));
-            }
+            JournalLine? j;
+            try { j = JsonSerializer.Deserialize<JournalLine>(line); }
+            catch (JsonException) { break; }
+            if (j == null) break;
+            committed.Add(j);
         }
+        return committed;
+    }
+
+    /// <summary>
+    /// Preprocesses every chunk the journal does not commit, in order: one chunk buffer is filled in parallel while the
+    /// previous one is written and committed in the background. Returns the records preprocessed by this call.
+    /// </summary>
+    private static int PreprocessRemainingChunks(EcgDataset dataset, EcgPreprocessor pre, StoreBuildOptions options, WorkFolder work, Committed committed, CancellationToken cancel)
+    {
         int recordValues = pre.OutputSize;
-        int bytesPerValue = options.Float16 ? 2 : 4;
-        long recordBytes = (long)recordValues * bytesPerValue;
-        string signalsPath = Path.Combine(work, "signals.bin");
         int total = dataset.Entries.Count;
         int chunks = (total + options.ChunkSize - 1) / options.ChunkSize;
-        int processedNow = 0;
         int workers = options.Workers > 0 ? options.Workers : Environment.ProcessorCount;
+        int processedNow = 0;
+        int recordsDone = committed.Chunks.Sum(c => Math.Min(options.ChunkSize, total - c * options.ChunkSize));
 
-        using (var signals = new FileStream(signalsPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 20))
-        using (var journal = new StreamWriter(new FileStream(journalPath, FileMode.Append, FileAccess.Write, FileShare.Read)))
+        using var sink = ChunkSink.Open(work, committed.Written.Count, recordValues, options.Float16);
+        // Two chunk buffers of ChunkSize · (12 · TargetLength) values each.
+        float[][] buffers = [new float[(long)options.ChunkSize * recordValues], new float[(long)options.ChunkSize * recordValues]];
+        options.Progress?.Invoke(recordsDone, total);
+        Task? pending = null;
+        int current = 0;
+        try
         {
-            // Anything past the last committed chunk is a torn write of an interrupted run. Signals are flushed before
-            // their journal line, so a shorter file means the folder was tampered with.
-            if (signals.Length < written.Count * recordBytes)
-                throw new IOException($"{signalsPath}: {signals.Length} bytes, the journal commits {written.Count} records ({written.Count * recordBytes} bytes); remove {work} to start over");
-            signals.SetLength(written.Count * recordBytes);
-            signals.Seek(0, SeekOrigin.End);
-            // Two chunk buffers: one is preprocessed while the previous one is written and committed.
-            float[][] buffers = [new float[(long)options.ChunkSize * recordValues], new float[(long)options.ChunkSize * recordValues]];
-            var bytes = new byte[recordBytes];
-            int recordsDone = done.Sum(c => Math.Min(options.ChunkSize, total - c * options.ChunkSize));
-            options.Progress?.Invoke(recordsDone, total);
-
-            void Commit(int chunk, float[] buffer, int start, int count, string?[] errors)
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                var okHere = new List<int>();
-                var badHere = new List<string[]>();
-                for (int i = 0; i < count; i++)
+                if (committed.Chunks.Contains(chunk)) continue;
+                cancel.ThrowIfCancellationRequested();
+                int start = chunk * options.ChunkSize, count = Math.Min(options.ChunkSize, total - start);
+                var buffer = buffers[current];
+                var errors = PreprocessChunk(dataset, pre, buffer, start, count, workers);
+                // Commits stay in chunk order: the previous one finishes before this one starts.
+                var previous = pending;
+                pending = null;
+                previous?.GetAwaiter().GetResult();
+                cancel.ThrowIfCancellationRequested();
+                int c = chunk;
+                pending = Task.Run(() =>
                 {
-                    if (errors[i] != null) { badHere.Add([(start + i).ToString(System.Globalization.CultureInfo.InvariantCulture), errors[i]!]); continue; }
-                    var values = buffer.AsSpan(i * recordValues, recordValues);
-                    if (options.Float16)
-                    {
-                        var half = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
-                        for (int k = 0; k < recordValues; k++) half[k] = (Half)values[k];
-                        signals.Write(bytes);
-                    }
-                    else signals.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
-                    okHere.Add(start + i);
-                }
-                // Signals reach the disk before the journal line that commits them.
-                signals.Flush(flushToDisk: true);
-                journal.WriteLine(JsonSerializer.Serialize(new JournalLine(chunk, okHere.ToArray(), badHere.ToArray())));
-                journal.Flush();
-                written.AddRange(okHere);
-                bad.AddRange(badHere.Select(b => (int.Parse(b[0], System.Globalization.CultureInfo.InvariantCulture), b[1])));
-                processedNow += count;
-                recordsDone += count;
-                options.Progress?.Invoke(recordsDone, total);
+                    committed.Add(sink.Commit(c, buffer, start, count, errors));
+                    processedNow += count;
+                    recordsDone += count;
+                    options.Progress?.Invoke(recordsDone, total);
+                });
+                current ^= 1;
             }
+        }
+        finally
+        {
+            // Whatever happens, the chunk being written is committed (or fails) before the files close.
+            pending?.GetAwaiter().GetResult();
+        }
+        return processedNow;
+    }
 
-            Task? pending = null;
-            int current = 0;
+    /// <summary>
+    /// Preprocesses entries <c>start … start+count−1</c> in parallel into <paramref name="buffer"/> (record i at
+    /// <c>i · 12 · TargetLength</c>). Returns one error message per record, null where it succeeded.
+    /// </summary>
+    private static string?[] PreprocessChunk(EcgDataset dataset, EcgPreprocessor pre, float[] buffer, int start, int count, int workers)
+    {
+        int recordValues = pre.OutputSize;
+        var errors = new string?[count];
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
+        {
+            var entry = dataset.Entries[start + i];
             try
             {
-                for (int chunk = 0; chunk < chunks; chunk++)
-                {
-                    if (done.Contains(chunk)) continue;
-                    cancel.ThrowIfCancellationRequested();
-                    int start = chunk * options.ChunkSize, count = Math.Min(options.ChunkSize, total - start);
-                    var errors = new string?[count];
-                    var buffer = buffers[current];
-                    Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
-                    {
-                        var entry = dataset.Entries[start + i];
-                        try
-                        {
-                            pre.ProcessFile(entry.RecordPath, buffer.AsSpan(i * recordValues, recordValues));
-                        }
-                        catch (Exception ex) when (ex is not OutOfMemoryException)
-                        {
-                            errors[i] = ex.Message.ReplaceLineEndings(" ");
-                        }
-                    });
-                    // Commits stay in chunk order: the previous one finishes before this one starts.
-                    var previous = pending;
-                    pending = null;
-                    previous?.GetAwaiter().GetResult();
-                    cancel.ThrowIfCancellationRequested();
-                    int c = chunk;
-                    pending = Task.Run(() => Commit(c, buffer, start, count, errors));
-                    current ^= 1;
-                }
+                pre.ProcessFile(entry.RecordPath, buffer.AsSpan(i * recordValues, recordValues));
             }
-            finally
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // Whatever happens, the chunk being written is committed (or fails) before the files close.
-                pending?.GetAwaiter().GetResult();
+                errors[i] = ex.Message.ReplaceLineEndings(" ");
+            }
+        });
+        return errors;
+    }
+
+    /// <summary>
+    /// The append-only files of a build: <c>signals.bin</c> and <c>journal.jsonl</c>. A chunk's signals reach the disk
+    /// before the journal line that commits them, so the journal never commits signals that are not there.
+    /// </summary>
+    private sealed class ChunkSink : IDisposable
+    {
+        private readonly FileStream _signals;
+        private readonly StreamWriter _journal;
+        private readonly int _recordValues;
+        private readonly bool _float16;
+        private readonly byte[] _half;
+
+        private ChunkSink(FileStream signals, StreamWriter journal, int recordValues, bool float16)
+        {
+            _signals = signals;
+            _journal = journal;
+            _recordValues = recordValues;
+            _float16 = float16;
+            _half = float16 ? new byte[recordValues * 2] : [];
+        }
+
+        /// <summary>Opens both files and cuts <c>signals.bin</c> back to the <paramref name="committedRecords"/> the journal commits.</summary>
+        public static ChunkSink Open(WorkFolder work, int committedRecords, int recordValues, bool float16)
+        {
+            long recordBytes = (long)recordValues * (float16 ? 2 : 4);
+            var signals = new FileStream(work.Signals, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+            try
+            {
+                // Anything past the last committed chunk is a torn write of an interrupted run. Signals are flushed before
+                // their journal line, so a shorter file means the folder was tampered with.
+                if (signals.Length < committedRecords * recordBytes)
+                    throw new IOException($"{work.Signals}: {signals.Length} bytes, the journal commits {committedRecords} records ({committedRecords * recordBytes} bytes); remove {work.Path} to start over");
+                signals.SetLength(committedRecords * recordBytes);
+                signals.Seek(0, SeekOrigin.End);
+                var journal = new StreamWriter(new FileStream(work.Journal, FileMode.Append, FileAccess.Write, FileShare.Read));
+                return new ChunkSink(signals, journal, recordValues, float16);
+            }
+            catch
+            {
+                signals.Dispose();
+                throw;
             }
         }
 
-        // Finalise: index, bad and skipped lists, then one rename of the whole folder.
-        var entries = written.Select(i => dataset.Entries[i]).Select(e => new StoreEntry(e.Id, e.Split, e.Report, e.Labels, e.Patient)).ToList();
+        /// <summary>Appends the chunk's good records, flushes them, then appends and flushes its journal line, which it returns.</summary>
+        public JournalLine Commit(int chunk, float[] buffer, int start, int count, string?[] errors)
+        {
+            var written = new List<int>();
+            var bad = new List<string[]>();
+            for (int i = 0; i < count; i++)
+            {
+                if (errors[i] is { } error) { bad.Add([(start + i).ToString(CultureInfo.InvariantCulture), error]); continue; }
+                WriteRecord(buffer.AsSpan(i * _recordValues, _recordValues));
+                written.Add(start + i);
+            }
+            _signals.Flush(flushToDisk: true);
+            var line = new JournalLine(chunk, written.ToArray(), bad.ToArray());
+            _journal.WriteLine(JsonSerializer.Serialize(line));
+            _journal.Flush();
+            return line;
+        }
+
+        private void WriteRecord(ReadOnlySpan<float> values)
+        {
+            if (!_float16)
+            {
+                _signals.Write(MemoryMarshal.AsBytes(values));
+                return;
+            }
+            var half = MemoryMarshal.Cast<byte, Half>(_half.AsSpan());
+            for (int k = 0; k < values.Length; k++) half[k] = (Half)values[k];
+            _signals.Write(_half);
+        }
+
+        public void Dispose()
+        {
+            _journal.Dispose();
+            _signals.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Writes the store's index, <c>bad_records.csv</c> and <c>skipped.csv</c> into the work folder, renames the signals
+    /// to their final name and removes the build's own files. Returns the store's entries.
+    /// </summary>
+    private static List<StoreEntry> WriteStoreFiles(EcgDataset dataset, PreprocessConfig config, bool float16, string fingerprint, WorkFolder work, Committed committed)
+    {
+        var entries = committed.Written.Select(i => dataset.Entries[i]).Select(e => new StoreEntry(e.Id, e.Split, e.Report, e.Labels, e.Patient)).ToList();
         var index = new StoreIndex
         {
             Dataset = dataset.Name,
-            DType = options.Float16 ? "float16" : "float32",
+            DType = float16 ? "float16" : "float32",
             Leads = PreprocessConfig.Leads,
             Length = config.TargetLength,
             SamplingRate = config.TargetRate,
@@ -217,25 +333,39 @@ public static class EcgStoreBuilder
             LabelNames = dataset.LabelNames,
             Preprocess = config,
             Fingerprint = fingerprint,
-            BadRecords = bad.Count,
+            BadRecords = committed.Bad.Count,
             Skipped = dataset.Skipped.Count,
             Entries = entries,
         };
-        var badCsv = new StringBuilder("id,path,reason\n");
-        foreach (var (i, reason) in bad.OrderBy(b => b.Entry))
-            badCsv.Append(Csv(dataset.Entries[i].Id)).Append(',').Append(Csv(dataset.Entries[i].RecordPath)).Append(',').Append(Csv(reason)).Append('\n');
-        var skippedCsv = new StringBuilder("id,reason\n");
-        foreach (var s in dataset.Skipped) skippedCsv.Append(Csv(s.Id)).Append(',').Append(Csv(s.Reason)).Append('\n');
-        WriteAtomic(Path.Combine(work, EcgStore.BadRecordsFile), badCsv.ToString());
-        WriteAtomic(Path.Combine(work, EcgStore.SkippedFile), skippedCsv.ToString());
-        File.Move(signalsPath, Path.Combine(work, EcgStore.SignalFile(options.Float16)), overwrite: true);
-        WriteAtomic(Path.Combine(work, EcgStore.IndexFile), JsonSerializer.Serialize(index));
-        File.Delete(journalPath);
-        File.Delete(manifestPath);
+        AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.BadRecordsFile), BadRecordsCsv(dataset, committed.Bad));
+        AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.SkippedFile), SkippedCsv(dataset.Skipped));
+        File.Move(work.Signals, Path.Combine(work.Path, EcgStore.SignalFile(float16)), overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.IndexFile), JsonSerializer.Serialize(index));
+        File.Delete(work.Journal);
+        File.Delete(work.Manifest);
+        return entries;
+    }
+
+    /// <summary>The finished work folder becomes the store in one rename (an empty target folder is replaced).</summary>
+    private static void MoveIntoPlace(WorkFolder work, string directory)
+    {
         if (Directory.Exists(directory)) Directory.Delete(directory);
-        Directory.Move(work, directory);
-        var splitCounts = entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
-        return new StoreBuildResult(directory, entries.Count, bad.Count, dataset.Skipped.Count, processedNow, false, splitCounts);
+        Directory.Move(work.Path, directory);
+    }
+
+    private static string BadRecordsCsv(EcgDataset dataset, IEnumerable<(int Entry, string Reason)> bad)
+    {
+        var csv = new StringBuilder("id,path,reason\n");
+        foreach (var (i, reason) in bad.OrderBy(b => b.Entry))
+            csv.Append(Csv(dataset.Entries[i].Id)).Append(',').Append(Csv(dataset.Entries[i].RecordPath)).Append(',').Append(Csv(reason)).Append('\n');
+        return csv.ToString();
+    }
+
+    private static string SkippedCsv(IEnumerable<DatasetIssue> skipped)
+    {
+        var csv = new StringBuilder("id,reason\n");
+        foreach (var s in skipped) csv.Append(Csv(s.Id)).Append(',').Append(Csv(s.Reason)).Append('\n');
+        return csv.ToString();
     }
 
     /// <summary>Hash of everything that decides a store's content, so a resumed build continues only the same job.</summary>
@@ -259,12 +389,4 @@ public static class EcgStoreBuilder
 
     private static string Csv(string s) =>
         s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-
-    /// <summary>Writes <paramref name="text"/> to a temporary file beside <paramref name="path"/> and renames it into place.</summary>
-    internal static void WriteAtomic(string path, string text)
-    {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
 }
