@@ -26,7 +26,7 @@ internal static class DemoCommand
             var dev = settings.Resolve();
             var options = new DemoOptions(result.GetValue(output)!, result.GetValue(records), result.GetValue(seed),
                 result.GetValue(set), settings.Threads);
-            Demo.Run(options, dev, progress: StatusOutput.Progress(Demo.LogEverySteps), commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            Demo.Run(options, dev, progress: ConsoleProgress.For(Demo.LogEverySteps), commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
             return 0;
         });
         return cmd;

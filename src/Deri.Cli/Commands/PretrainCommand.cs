@@ -44,7 +44,7 @@ internal static class PretrainCommand
             string? from = result.GetValue(resume);
             RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
             if (from == "auto") from = File.Exists(Path.Combine(run, "last.ckpt")) ? Path.Combine(run, "last.ckpt") : null;
-            var r = Pretrainer.Run(config, run, dev, from, StatusOutput.Progress(config.Trainer.LogEverySteps), StatusOutput.Log);
+            var r = Pretrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), StatusOutput.Log);
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}");
             if (r.TestResults.Count > 0)

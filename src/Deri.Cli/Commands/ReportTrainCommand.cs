@@ -32,7 +32,7 @@ internal static class ReportTrainCommand
             string? from = result.GetValue(resume);
             RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
             if (from == "auto") from = File.Exists(ReportTrainer.LastCheckpoint(run)) ? ReportTrainer.LastCheckpoint(run) : null;
-            var r = ReportTrainer.Run(config, run, dev, from, StatusOutput.Progress(config.Trainer.LogEverySteps), StatusOutput.Log);
+            var r = ReportTrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), StatusOutput.Log);
             Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}; " +
                               $"checkpoint {r.BestCheckpoint}");

@@ -1,6 +1,3 @@
-using Deri.Training;
-using Deri.Cli.Progress;
-
 namespace Deri.Cli.Commands;
 
 /// <summary>
@@ -11,10 +8,4 @@ internal static class StatusOutput
 {
     /// <summary>One log line on stderr.</summary>
     public static void Log(string line) => Console.Error.WriteLine(line);
-
-    /// <summary>
-    /// Training progress on stderr: a live Spectre.Console bar on an interactive terminal, otherwise
-    /// (CI, redirected stderr, tests) a plain line every <paramref name="everySteps"/> steps.
-    /// </summary>
-    public static ITrainingProgress Progress(int everySteps) => ConsoleProgress.For(everySteps);
 }

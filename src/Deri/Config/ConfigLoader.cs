@@ -189,7 +189,7 @@ public static class ConfigLoader
         {
             throw new ConfigException($"--set {assignment}: the value is not valid YAML: {Innermost(e).Message}", e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             throw new ConfigException($"--set {assignment}: the value is not valid YAML (an unclosed '[', '{{' or quote?)", e);
         }

@@ -61,7 +61,7 @@ public static class ReportGeneration
     /// Reports for raw record files (any format <see cref="RecordReader"/> reads), preprocessed with <paramref name="preprocess"/>
     /// (the training store's, from its <c>index.json</c>). A record that cannot be read or preprocessed is skipped and listed.
     /// </summary>
-    /// <exception cref="InvalidDataException">The preprocessing does not produce the model's input shape.</exception>
+    /// <exception cref="InvalidDataException">The preprocessing does not produce the model's input shape, or no record could be read.</exception>
     public static GenerationResult FromRecords(ReportRun run, IReadOnlyList<string> paths, PreprocessConfig preprocess, DecodingOptions options,
         int batchSize)
     {
@@ -106,6 +106,10 @@ public static class ReportGeneration
             if (ids.Count == batchSize) Flush();
         }
         Flush();
+        // Every record failing is an input error, not an empty result: nothing would show it but a blank output file.
+        if (reports.Count == 0)
+            throw new InvalidDataException($"none of the {paths.Count} records could be read: " +
+                string.Join("; ", skipped.Take(5).Select(s => $"{s.Path}: {s.Reason}")) + (skipped.Count > 5 ? $"; … ({skipped.Count - 5} more)" : ""));
         return new GenerationResult(reports, skipped);
     }
 

@@ -101,27 +101,23 @@ public sealed class PretrainedRun : IDisposable
         if (MethodNames.IsEcgOnly(config.Network.Method))
         {
             var (method, resolved) = Pretrainer.BuildSsl(config, totalSteps: 0, device);
-            try
-            {
-                Checkpoint.Load(ckpt, method, optimizer: null, restoreRng: false);
-                method.eval();
-                return new PretrainedRun(dir, ckpt, resolved, null, method, device);
-            }
-            catch
-            {
-                method.Dispose();
-                throw;
-            }
+            return new PretrainedRun(dir, ckpt, resolved, null, LoadWeights(method, ckpt), device);
         }
         var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
             $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}), which its text encoder " +
             $"trained from scratch needs (network.text_model: {Deri.Text.TextModelSetting.Scratch})"),
             device);
+        return new PretrainedRun(dir, ckpt, config, LoadWeights(module, ckpt), null, device);
+    }
+
+    /// <summary>Loads <paramref name="checkpoint"/> into <paramref name="module"/> for inference; disposes it if that fails.</summary>
+    private static T LoadWeights<T>(T module, string checkpoint) where T : nn.Module
+    {
         try
         {
-            Checkpoint.Load(ckpt, module, optimizer: null, restoreRng: false);
+            Checkpoint.Load(checkpoint, module, optimizer: null, restoreRng: false);
             module.eval();
-            return new PretrainedRun(dir, ckpt, config, module, null, device);
+            return module;
         }
         catch
         {

@@ -27,7 +27,7 @@ internal static class MatV4
     {
         if (length < HeaderBytes) throw new EcgFormatException(file, $"MAT v4 signal file has {length} bytes, fewer than the {HeaderBytes}-byte matrix header");
         Span<byte> h = stackalloc byte[HeaderBytes];
-        ReadAt(handle, h, 0, file);
+        WfdbReader.ReadExactly(handle, h, 0, file, "the MAT v4 matrix header");
         if (MatV5.IsMatV5(h[..10])) throw new EcgFormatException(file, "is a MAT v5 file; WFDB .mat signal files are MAT v4 matrices (wfdb2mat layout)");
         int type = BinaryPrimitives.ReadInt32LittleEndian(h);
         int rows = BinaryPrimitives.ReadInt32LittleEndian(h[4..]);
@@ -48,7 +48,7 @@ internal static class MatV4
             throw new EcgFormatException(file, $"MAT v4 matrix data starts at byte {HeaderBytes + nameLength} but the WFDB header's byte offset is {first.ByteOffset}");
         if (length < HeaderBytes + nameLength) throw new EcgFormatException(file, $"MAT v4 matrix name ends past the end of the file ({length} bytes)");
         Span<byte> name = stackalloc byte[nameLength];
-        ReadAt(handle, name, HeaderBytes, file);
+        WfdbReader.ReadExactly(handle, name, HeaderBytes, file, "the MAT v4 matrix header");
         if (name[^1] != 0 || name[..^1].IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0)
             throw new EcgFormatException(file, "MAT v4 matrix name is not a NUL-terminated printable ASCII name");
         if (rows != signals)
@@ -73,16 +73,5 @@ internal static class MatV4
         if (m != 0) throw new EcgFormatException(file, $"MAT v4 matrix type {type} is not little-endian IEEE (M = {m}); only M = 0 is supported");
         if (t != 0) throw new EcgFormatException(file, $"MAT v4 matrix type {type} is a {(t == 1 ? "text" : "sparse")} matrix, not a full numeric one");
         return p switch { 0 => 8, 1 => 4, 2 => 4, 3 => 2, 4 => 2, _ => 1 };
-    }
-
-    private static void ReadAt(SafeFileHandle handle, Span<byte> buffer, long offset, string file)
-    {
-        int done = 0;
-        while (done < buffer.Length)
-        {
-            int r = RandomAccess.Read(handle, buffer[done..], offset + done);
-            if (r <= 0) throw new EcgFormatException(file, $"file ended after {offset + done} bytes while reading the MAT v4 matrix header");
-            done += r;
-        }
     }
 }

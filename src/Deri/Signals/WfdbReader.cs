@@ -309,13 +309,17 @@ public static class WfdbReader
         return full;
     }
 
-    private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string file)
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; a short file is an error naming <paramref name="what"/> was being read.</summary>
+    internal static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, string file, string? what = null)
     {
         int done = 0;
         while (done < buffer.Length)
         {
             int r = RandomAccess.Read(handle, buffer[done..], offset + done);
-            if (r <= 0) throw new EcgFormatException(file, $"signal file ended after {offset + done} bytes while reading {buffer.Length} bytes at offset {offset}");
+            if (r <= 0)
+                throw new EcgFormatException(file, what is null
+                    ? $"signal file ended after {offset + done} bytes while reading {buffer.Length} bytes at offset {offset}"
+                    : $"file ended after {offset + done} bytes while reading {what}");
             done += r;
         }
     }

@@ -161,8 +161,12 @@ public static class Checkpoint
     private static Dictionary<string, byte[]> ReadSections(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found", path);
-        using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
-        long length = r.BaseStream.Length;
+        // The file is hashed as it is read (BinaryReader reads exactly what it decodes, no read-ahead), so the
+        // checksum costs no second pass over a checkpoint of hundreds of megabytes.
+        using var file = File.OpenRead(path);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var r = new BinaryReader(new HashingStream(file, hash), Encoding.UTF8);
+        long length = file.Length;
         try
         {
             if (length < Magic.Length + 4 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
@@ -173,14 +177,16 @@ public static class Checkpoint
             var sections = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             while (true)
             {
-                long sectionStart = r.BaseStream.Position;
+                byte[] prefixHash = hash.GetCurrentHash();
                 string name = r.ReadString();
                 long size = r.ReadInt64();
-                if (size < 0 || size > length - r.BaseStream.Position)
+                if (size < 0 || size > length - file.Position)
                     throw new InvalidDataException($"{path}: checkpoint section '{name}' claims {size} bytes but the file is truncated");
                 if (name == EndSection)
                 {
-                    if (version == FormatVersion) VerifyChecksum(path, sectionStart, r.ReadBytes((int)Math.Min(size, 64)));
+                    if (version == FormatVersion && !prefixHash.AsSpan().SequenceEqual(r.ReadBytes((int)Math.Min(size, 64))))
+                        throw new InvalidDataException(
+                            $"{path}: the checkpoint is corrupted (its SHA-256 checksum does not match its contents); use another checkpoint");
                     return sections;
                 }
                 if (size > Array.MaxLength)
@@ -194,41 +200,31 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Compares the stored SHA-256 with that of the file's first <paramref name="prefixLength"/> bytes (everything before the end marker).</summary>
-    private static void VerifyChecksum(string path, long prefixLength, byte[] stored)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var file = File.OpenRead(path);
-        byte[] buffer = new byte[1 << 20];
-        for (long left = prefixLength; left > 0;)
-        {
-            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (n == 0) throw new InvalidDataException($"{path}: the checkpoint is truncated (no end marker)");
-            hash.AppendData(buffer, 0, n);
-            left -= n;
-        }
-        if (!hash.GetHashAndReset().AsSpan().SequenceEqual(stored))
-            throw new InvalidDataException($"{path}: the checkpoint is corrupted (its SHA-256 checksum does not match its contents); use another checkpoint");
-    }
-
-    /// <summary>A write-only stream that hashes what passes through it on the way to <paramref name="inner"/>.</summary>
+    /// <summary>A forward-only stream that hashes every byte written to or read from <paramref name="inner"/>.</summary>
     private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
     {
-        public override bool CanRead => false;
+        public override bool CanRead => inner.CanRead;
         public override bool CanSeek => false;
-        public override bool CanWrite => true;
+        public override bool CanWrite => inner.CanWrite;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             hash.AppendData(buffer);
             inner.Write(buffer);
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            hash.AppendData(buffer[..n]);
+            return n;
         }
     }
 

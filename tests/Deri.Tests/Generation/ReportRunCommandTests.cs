@@ -83,6 +83,20 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
     }
 
     [Fact]
+    public void GenerateWhereEveryRecordFailsIsAnErrorAndWritesNothing()
+    {
+        string bad = Path.Combine(data.Root, "all-broken.hea");
+        File.WriteAllText(bad, "not a header\n");
+        string outPath = Path.Combine(data.Root, "gen-none.csv");
+        var run = CliRunner.Run(["report", "generate", "--model", data.ReportDir, "--records", bad,
+            "-o", outPath, "--beams", "1", "--max-new-tokens", "12", "--threads", "1"]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("none of the 1 records could be read", run.Stderr);
+        Assert.Contains("all-broken.hea", run.Stderr);
+        Assert.False(File.Exists(outPath));
+    }
+
+    [Fact]
     public void EvalWritesGeneratedReportsAndMetrics()
     {
         string outDir = Path.Combine(data.Root, "eval");
