@@ -16,6 +16,18 @@ public class DataPrepareCliTests
     }
 
     [Fact]
+    public void AHeaderOnlyCsvIsAnErrorAndMakesNoStore()
+    {
+        using var dir = new TempDir();
+        dir.File("gen/records.csv", "record,report\n");
+        string store = Path.Combine(dir.Path, "store");
+        var run = CliRunner.Run(["data", "prepare", "--dataset", "generic", "--root", Path.Combine(dir.Path, "gen"), "--out", store]);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("the generic metadata lists no usable record", run.Stderr);
+        Assert.False(Directory.Exists(store));
+    }
+
+    [Fact]
     public void PreparesAFewPtbXlRecordsAndReopensTheStore()
     {
         using var dir = new TempDir();

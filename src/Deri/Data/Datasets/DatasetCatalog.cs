@@ -45,9 +45,19 @@ public static class DatasetCatalog
 
     /// <summary>Lists dataset <paramref name="name"/> under <paramref name="root"/>.</summary>
     /// <exception cref="ArgumentException">Unknown dataset name.</exception>
+    /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
     public static EcgDataset Load(string name, string root, DatasetRequest? request = null)
     {
-        request ??= new DatasetRequest();
+        var dataset = List(name, root, request ?? new DatasetRequest());
+        // A store of zero records would be built, reopened and trained on without a word; refuse before any work.
+        if (dataset.Entries.Count == 0)
+            throw new InvalidDataException($"{Path.GetFullPath(root)}: the {dataset.Name} metadata lists no usable record" +
+                (dataset.Skipped.Count == 0 ? "" : $" ({dataset.Skipped.Count} rows left out, first: {dataset.Skipped[0].Id}: {dataset.Skipped[0].Reason})"));
+        return dataset;
+    }
+
+    private static EcgDataset List(string name, string root, DatasetRequest request)
+    {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
         return name.Trim().ToLowerInvariant() switch
         {
