@@ -16,7 +16,13 @@ public static class DataPrepareCommand
         var root = new Option<string>("--root") { Description = "Dataset folder", Required = true };
         var output = new Option<string>("--out") { Description = "Store folder to write (a finished store is reopened, an interrupted one resumed)", Required = true };
         var task = new Option<string>("--task") { Description = "PTB-XL label task: super, sub, form, rhythm or none", DefaultValueFactory = _ => "super" };
-        var rate = new Option<int>("--rate") { Description = "PTB-XL records to read: 500 (records500) or 100 (records100, resampled)", DefaultValueFactory = _ => 500 };
+        // Was --rate, which read like the stored rate; the old name stays an alias so existing scripts keep working.
+        var sourceRate = new Option<int>("--source-rate", "--rate")
+        {
+            Description = "PTB-XL only: which recordings to READ: 500 (records500/, filename_hr) or 100 (records100/, filename_lr). "
+                + "Not the stored rate (see --target-rate)",
+            DefaultValueFactory = _ => 500,
+        };
         var labels = new Option<string>("--labels") { Description = "Label source: derived (metadata / exact SNOMED codes) or splits (the paper's split CSVs)", DefaultValueFactory = _ => "derived" };
         var splits = new Option<string?>("--splits") { Description = "Folder of the paper's split CSVs for this dataset (e.g. shared/splits/ptbxl)" };
         var report = new Option<string>("--report") { Description = "PTB-XL report text: original or composed (English, from SCP statement descriptions)", DefaultValueFactory = _ => "original" };
@@ -26,7 +32,8 @@ public static class DataPrepareCommand
         var normalize = new Option<string>("--normalize") { Description = "minmax (global), none or zscore (per lead)", DefaultValueFactory = _ => "minmax" };
         var targetRate = new Option<int>("--target-rate")
         {
-            Description = "Sampling rate of the stored signals in Hz; records keep 10 s, i.e. 10 × rate samples (500 as the paper; 100 for CPU-sized runs)",
+            Description = "Sampling rate of the STORED signals in Hz, any dataset: every record is resampled to it and keeps 10 s, "
+                + "i.e. 10 × rate samples (500 as the paper; 100 for CPU-sized runs)",
             DefaultValueFactory = _ => 500,
         };
         var cropStart = new Option<int>("--crop-start") { Description = "First sample kept (at the target rate)", DefaultValueFactory = _ => 0 };
@@ -36,19 +43,36 @@ public static class DataPrepareCommand
         var workers = new Option<int>("--workers") { Description = "Records preprocessed in parallel (0 = one per core)", DefaultValueFactory = _ => 0 };
         var folds = new Option<string?>("--folds")
         {
-            Description = "PTB-XL stratification folds as TRAIN/VAL/TEST ranges, e.g. 1-7/8/9 (default 1-8/9/10)",
+            Description = "PTB-XL stratification folds as TRAIN/VAL/TEST ranges, e.g. 1-7/8/9 (default 1-8/9/10); the splits must not overlap",
+        };
+        // Overlapping or reversed folds are a usage error, reported by the parser before anything is read.
+        folds.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 0) return;
+            try
+            {
+                PtbXlDataset.ParseFolds(r.Tokens[0].Value);
+            }
+            catch (ArgumentException e)
+            {
+                r.AddError(e.Message);
+            }
+        });
+        var requireReport = new Option<bool>("--require-report")
+        {
+            Description = "Leave out records without a report (listed in skipped.csv); by default they are stored for ECG-only use and listed in no_report.csv",
         };
         var chunk = new Option<int>("--chunk") { Description = "Records per committed chunk (unit of resumption)", DefaultValueFactory = _ => 256 };
         var cmd = new Command("prepare", "Preprocess a dataset to (N, 12, 10 s) at 500 Hz (or --target-rate) into a memory-mapped store")
         {
-            dataset, root, output, task, rate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, targetRate, cropStart, cropLength, float16, workers, chunk, folds,
+            dataset, root, output, task, sourceRate, labels, splits, report, csv, seed, valFraction, normalize, normalizePadding, targetRate, cropStart, cropLength, float16, workers, chunk, folds, requireReport,
         };
         cmd.SetAction(result =>
         {
             var request = new DatasetRequest
             {
                 Task = PtbXlDataset.ParseTask(result.GetValue(task)!),
-                Rate = result.GetValue(rate),
+                Rate = result.GetValue(sourceRate),
                 Labels = result.GetValue(labels) switch
                 {
                     "derived" => LabelSource.Derived,
@@ -65,9 +89,10 @@ public static class DataPrepareCommand
                 Csv = result.GetValue(csv)!,
                 Seed = result.GetValue(seed),
                 ValFraction = result.GetValue(valFraction),
-                PtbXlFolds = result.GetValue(folds) is { } f ? ParseFolds(f) : null,
+                PtbXlFolds = result.GetValue(folds) is { } f ? PtbXlDataset.ParseFolds(f) : null,
             };
             var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
+            if (result.GetValue(requireReport)) ds = ds.WithReportsOnly();
             int target = result.GetValue(targetRate);
             if (target <= 0) throw new ArgumentException($"--target-rate must be a positive number of Hz, got {target}");
             // Dataset defaults are counted at the paper's 500 Hz (e.g. CPSC keeps 2500 samples = 5 s): keep their durations.
@@ -89,7 +114,12 @@ public static class DataPrepareCommand
                 NormalizeAfterPadding = result.GetValue(normalizePadding),
             };
             config.Validate();
-            AnsiConsole.MarkupLine($"[bold]{ds.Name}[/]: {ds.Entries.Count} records listed, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
+            int unreported = ds.Unreported().Count;
+            string unreportedText = unreported > 0 ? $" ({unreported} without a report: kept for ECG-only use, listed in no_report.csv; --require-report leaves them out)" : "";
+            StatusOutput.Log($"{ds.Name}: {ds.Entries.Count} records listed{unreportedText}, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
+            // With no record at all the store builder refuses with its own error; per-split warnings would only repeat it.
+            if (ds.Entries.Count > 0)
+                foreach (string warning in ds.EmptySplitWarnings()) StatusOutput.Log($"warning: {warning}");
             StoreBuildResult? built = null;
             var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
             AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -103,25 +133,10 @@ public static class DataPrepareCommand
             string splitsText = string.Join(", ", r.SplitCounts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"));
             Console.WriteLine(r.AlreadyComplete
                 ? $"store {r.Directory} already prepared: {r.Written} records ({splitsText}); reopened, not rebuilt"
-                : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), {r.ProcessedNow} preprocessed by this run");
+                : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), "
+                  + (r.NoReport > 0 ? $"{r.NoReport} without a report (no_report.csv), " : "") + $"{r.ProcessedNow} preprocessed by this run");
             return 0;
         });
         return cmd;
-    }
-
-    // "1-7/8/9" → ([1..7], [8], [9]); each part a comma-separated list of folds or ranges.
-    private static (IReadOnlyList<int>, IReadOnlyList<int>, IReadOnlyList<int>) ParseFolds(string text)
-    {
-        var parts = text.Split('/');
-        if (parts.Length != 3) throw new ArgumentException($"--folds must be TRAIN/VAL/TEST, e.g. 1-7/8/9; got '{text}'");
-        IReadOnlyList<int> Part(string p) => p.Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(r =>
-        {
-            var ends = r.Split('-');
-            if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, out int v) && v is >= 1 and <= 10))
-                throw new ArgumentException($"--folds: '{r}' is not a fold (1–10) or a range of folds");
-            int a = int.Parse(ends[0]), b = int.Parse(ends[^1]);
-            return Enumerable.Range(a, Math.Max(0, b - a + 1));
-        }).ToList();
-        return (Part(parts[0]), Part(parts[1]), Part(parts[2]));
     }
 }

@@ -23,7 +23,7 @@ public class DataPrepareCliTests
         string store = Path.Combine(dir.Path, "store");
         var run = CliRunner.Run(["data", "prepare", "--dataset", "generic", "--root", Path.Combine(dir.Path, "gen"), "--out", store]);
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains("the generic metadata lists no usable record", run.Stderr);
+        Assert.Contains("records.csv: no records (the file holds only a header)", run.Stderr);
         Assert.False(Directory.Exists(store));
     }
 
@@ -85,6 +85,81 @@ public class DataPrepareCliTests
         r = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", Path.Combine(dir.Path, "missing"), "--out", Path.Combine(dir.Path, "s")]);
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("dataset folder not found", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("1-8/8/9", "fold 8 is in both train and val")]
+    [InlineData("9-1/8/10", "range '9-1' is reversed")]
+    public void OverlappingOrReversedFoldsAreUsageErrors(string folds, string message)
+    {
+        using var dir = new TempDir();
+        SmallPtbXlRoot(dir, 3);
+        string store = Path.Combine(dir.Path, "s");
+        var r = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", Path.Combine(dir.Path, "ptbxl"), "--out", store, "--folds", folds]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.False(Directory.Exists(store + EcgStoreBuilder.PartialSuffix));
+    }
+
+    [Fact]
+    public void EmptySplitsWarnAndHeaderOnlyMetadataIsAnError()
+    {
+        using var dir = new TempDir();
+        // The first six shared rows are folds 3, 2, 5, 3, 4, 4: with the default folds 1-8/9/10 val and test are empty.
+        SmallPtbXlRoot(dir, 6);
+        string root = Path.Combine(dir.Path, "ptbxl");
+        var r = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", Path.Combine(dir.Path, "s"), "--task", "none", "--chunk", "3"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("warning: ptbxl: the test split is empty (no listed record in strat_fold 10)", r.Stderr);
+        Assert.Contains("warning: ptbxl: the val split is empty (no listed record in strat_fold 9)", r.Stderr);
+
+        string db = Path.Combine(root, "ptbxl_database.csv");
+        File.WriteAllText(db, File.ReadLines(db).First() + "\n");
+        r = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", Path.Combine(dir.Path, "s0")]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"error: {db}: no records (the file holds only a header)", r.Stderr.Trim());
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "s0")));
+    }
+
+    [Fact]
+    public void RowsWithoutScpCodesOrReportDoNotAbortPrepare()
+    {
+        // Modelled on shared/data/ptbxl-zscore, where about half the rows have neither report nor scp_codes.
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "zscore");
+        var lines = File.ReadLines(DataFiles.Shared("ptbxl-zscore", "ptbxl_database.csv")).Take(6);
+        dir.File("zscore/ptbxl_database.csv", string.Join("\n", lines) + "\n");
+        File.Copy(DataFiles.Shared("ptbxl", "scp_statements.csv"), Path.Combine(root, "scp_statements.csv"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "records100"), DataFiles.Shared("ptbxl-zscore", "records100"));
+
+        string store = Path.Combine(dir.Path, "s");
+        var run = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", store, "--task", "none", "--source-rate", "100", "--target-rate", "100"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("ptbxl: 5 records listed (2 without a report: kept for ECG-only use, listed in no_report.csv", run.Stderr);
+        Assert.Contains("2 without a report (no_report.csv)", run.Stdout);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(store, EcgStore.NoReportFile)).Length);
+
+        // The labelled default task leaves those rows out (skipped.csv); --rate is the old name of --source-rate.
+        string labelled = Path.Combine(dir.Path, "labelled");
+        run = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", labelled, "--rate", "100", "--target-rate", "100"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("ptbxl: 3 records listed, 2 metadata rows left out", run.Stderr);
+        Assert.Contains("10000,\"no scp_codes, so no labels\"", File.ReadAllText(Path.Combine(labelled, EcgStore.SkippedFile)));
+
+        // --require-report leaves the records without a report out instead of storing them.
+        run = CliRunner.Run(["data", "prepare", "--dataset", "ptbxl", "--root", root, "--out", Path.Combine(dir.Path, "reported"), "--task", "none", "--source-rate", "100", "--target-rate", "100", "--require-report"]);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("ptbxl: 3 records listed, 2 metadata rows left out", run.Stderr);
+    }
+
+    [Fact]
+    public void RateOptionsSayWhichIsReadAndWhichIsStored()
+    {
+        string help = CliRunner.Ok("data", "prepare", "--help");
+        Assert.Contains("--source-rate", help);
+        Assert.Contains("which recordings to READ", help);
+        Assert.Contains("Not the stored rate (see --target-rate)", help);
+        Assert.Contains("Sampling rate of the STORED signals", help);
     }
 
     [Fact]

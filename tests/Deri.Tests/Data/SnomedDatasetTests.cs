@@ -115,13 +115,16 @@ public class SnomedDatasetTests
     {
         using var dir = new TempDir();
         string rec = DataFiles.Shared("ptbxl", "records500", "00000", "00001_hr");
-        dir.File("records.csv", $"record,report,split,NORM,MI\n{rec},normal ecg,train,1,0\n{rec}.hea,\"old mi, sinus\",test,0,1\n");
+        string rec2 = DataFiles.Shared("ptbxl", "records500", "00000", "00002_hr");
+        // A record path may omit .hea or give it; each record is listed once.
+        dir.File("records.csv", $"record,report,split,NORM,MI\n{rec},normal ecg,train,1,0\n{rec2}.hea,\"old mi, sinus\",test,0,1\n");
         var ds = GenericDataset.Load(dir.Path);
         Assert.Equal(["NORM", "MI"], ds.LabelNames);
         Assert.Equal(2, ds.Entries.Count);
         Assert.Equal("old mi, sinus", ds.Entries[1].Report);
         Assert.Equal(DataSplits.Test, ds.Entries[1].Split);
         Assert.Equal(rec + ".hea", ds.Entries[0].RecordPath);
+        Assert.Equal(rec2 + ".hea", ds.Entries[1].RecordPath);
         dir.File("bad.csv", "record,report,split\nx,y,holdout\n");
         var ex = Assert.Throws<InvalidDataException>(() => GenericDataset.Load(dir.Path, new GenericOptions { Csv = "bad.csv" }));
         Assert.Contains("holdout", ex.Message);

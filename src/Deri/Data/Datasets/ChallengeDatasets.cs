@@ -63,14 +63,19 @@ public static class Cpsc2018Dataset
         var skipped = new List<DatasetIssue>();
         if (reference != null)
         {
-            var t = CsvTable.Read(reference);
+            var t = CsvTable.Read(reference).RequireRows();
             int cRec = t.Column("Recording");
             int[] cLab = new[] { "First_label", "Second_label", "Third_label" }.Select(t.TryColumn).Where(i => i >= 0).ToArray();
             if (cLab.Length == 0) t.Column("First_label");
             int cText = t.TryColumn("reports");
-            foreach (var r in t.Rows)
+            var firstRow = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int row = 0; row < t.Rows.Count; row++)
             {
+                var r = t.Rows[row];
                 string id = r[cRec].Trim();
+                if (id.Length == 0) throw new InvalidDataException($"{t.At(row)}: empty Recording name");
+                if (!firstRow.TryAdd(id, row))
+                    throw new InvalidDataException($"{t.At(row)}: record {id} is already listed on line {t.Lines[firstRow[id]]}; records must be unique");
                 string path = Path.Combine(root, id + ".mat");
                 if (!File.Exists(path)) { skipped.Add(new DatasetIssue(id, "record file missing")); continue; }
                 var labels = new float[map.Names.Count];
@@ -78,9 +83,7 @@ public static class Cpsc2018Dataset
                 {
                     string cell = r[c].Trim();
                     if (cell.Length == 0) continue;
-                    if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !SnomedLabelMap.CpscReferenceClasses.TryGetValue((int)v, out string? name))
-                        throw new InvalidDataException($"{reference}: record {id}: label '{cell}' is not a class number 1–9");
-                    labels[IndexOf(map, name)] = 1;
+                    labels[IndexOf(map, ReferenceClass(cell, $"{t.At(row)}: record {id}"))] = 1;
                 }
                 string report = cText >= 0 && r[cText].Trim().Length > 0 ? r[cText].Trim() : map.Describe(labels);
                 items.Add((id, path, labels, report));
@@ -95,6 +98,18 @@ public static class Cpsc2018Dataset
             }
         }
         return Finish("cpsc", items, skipped, map, options, "icbeb", (t, r) => r[t.Column("filename")].Trim(), PreprocessConfig.Cpsc2018);
+    }
+
+    /// <summary>
+    /// The class named by a REFERENCE label cell: an integer 1–9 (<c>"5"</c>, or <c>"5.0"</c> as pandas writes a column
+    /// with blanks). Anything else, <c>"1.5"</c> included, is an error rather than rounded to a class.
+    /// </summary>
+    private static string ReferenceClass(string cell, string where)
+    {
+        if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v == Math.Floor(v)
+            && v is >= int.MinValue and <= int.MaxValue && SnomedLabelMap.CpscReferenceClasses.TryGetValue((int)v, out string? name))
+            return name;
+        throw new InvalidDataException($"{where}: label '{cell}' is not a class number 1–9");
     }
 
     internal static int IndexOf(SnomedLabelMap map, string name)
@@ -138,7 +153,12 @@ public static class Cpsc2018Dataset
             var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, options.TestFraction, options.Seed);
             entries.AddRange(kept.Select((it, i) => new DatasetEntry(it.Id, it.Path, it.Report, it.Labels, splits[i])));
         }
-        return new EcgDataset(name, map.Names, entries, preprocess, skipped);
+        return new EcgDataset(name, map.Names, entries, preprocess, skipped)
+        {
+            ExpectedSplits = options.SplitsDir != null
+                ? EcgDataset.AllSplits($"the {stem} split files")
+                : EcgDataset.SeededSplits(options.ValFraction, options.TestFraction),
+        };
     }
 }
 
@@ -180,7 +200,11 @@ public sealed record GenericOptions
     public int Seed { get; init; } = 42;
 }
 
-/// <summary>A folder of WFDB records plus a CSV <c>record,report[,split][,labels…]</c>: every column after those is a 0/1 class.</summary>
+/// <summary>
+/// A folder of WFDB records plus a CSV <c>record,report[,split][,labels…]</c>: every column after those is a 0/1 class.
+/// Each record may be listed once; a row with an empty report is kept for ECG-only use and listed by
+/// <see cref="EcgDataset.Unreported"/>.
+/// </summary>
 public static class GenericDataset
 {
     /// <summary>Lists the records of the CSV; a record path is relative to <paramref name="root"/> and may omit <c>.hea</c>.</summary>
@@ -188,30 +212,39 @@ public static class GenericDataset
     {
         options ??= new GenericOptions();
         string csvPath = Path.IsPathRooted(options.Csv) ? options.Csv : Path.Combine(root, options.Csv);
-        var t = CsvTable.Read(csvPath);
+        var t = CsvTable.Read(csvPath).RequireRows();
         int cRec = t.Column("record"), cRep = t.Column("report"), cSplit = t.TryColumn("split");
         var labelCols = Enumerable.Range(0, t.Header.Count).Where(i => i != cRec && i != cRep && i != cSplit).ToArray();
         var names = labelCols.Select(i => t.Header[i]).ToList();
         var rows = new List<(string Id, string Path, string Report, float[] Labels, string? Split)>();
-        foreach (var r in t.Rows)
+        // Two rows naming one record would store it twice under one id: an error, whichever spelling (a.hea, ./a) is used.
+        var firstRow = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int row = 0; row < t.Rows.Count; row++)
         {
+            var r = t.Rows[row];
             string rec = r[cRec].Trim();
-            if (rec.Length == 0) throw new InvalidDataException($"{csvPath}: empty record name");
+            if (rec.Length == 0) throw new InvalidDataException($"{t.At(row)}: empty record name");
             string path = Path.Combine(root, rec);
             if (Path.GetExtension(path) is not (".hea" or ".mat")) path += ".hea";
-            var labels = labelCols.Select(c => PtbXlDataset.ParseBinary(r[c], csvPath, rec)).ToArray();
+            if (!firstRow.TryAdd(Path.GetFullPath(path), row))
+                throw new InvalidDataException($"{t.At(row)}: record {rec} is already listed on line {t.Lines[firstRow[Path.GetFullPath(path)]]}; records must be unique");
+            var labels = labelCols.Select(c => PtbXlDataset.ParseBinary(r[c], t.At(row), rec)).ToArray();
             string? split = null;
             if (cSplit >= 0)
             {
                 split = r[cSplit].Trim().ToLowerInvariant();
                 if (split == "validation") split = DataSplits.Val;
                 if (split is not (DataSplits.Train or DataSplits.Val or DataSplits.Test))
-                    throw new InvalidDataException($"{csvPath}: record {rec}: split '{r[cSplit]}' is not train, val or test");
+                    throw new InvalidDataException($"{t.At(row)}: record {rec}: split '{r[cSplit]}' is not train, val or test");
             }
+            // An empty report is kept (ECG-only jobs and probing can use the record); EcgDataset.Unreported lists it.
             rows.Add((rec, path, r[cRep].Trim(), labels, split));
         }
         var seeded = cSplit < 0 ? DatasetSplitter.Assign(rows.Count, options.ValFraction, options.TestFraction, options.Seed) : null;
         var entries = rows.Select((x, i) => new DatasetEntry(x.Id, x.Path, x.Report, x.Labels, x.Split ?? seeded![i])).ToList();
-        return new EcgDataset("generic", names, entries, PreprocessConfig.Default);
+        return new EcgDataset("generic", names, entries, PreprocessConfig.Default)
+        {
+            ExpectedSplits = cSplit >= 0 ? EcgDataset.AllSplits("the split column") : EcgDataset.SeededSplits(options.ValFraction, options.TestFraction),
+        };
     }
 }

@@ -55,9 +55,47 @@ public sealed class EcgDataset
     /// <summary>Rows of the metadata left out while listing the dataset, with the reason (e.g. a report under 4 words).</summary>
     public IReadOnlyList<DatasetIssue> Skipped { get; }
 
+    /// <summary>
+    /// The splits the listing meant to fill, each with where its records come from (e.g. <c>strat_fold 10</c>,
+    /// <c>10 % seeded</c>); a split missing here was asked to be empty (e.g. a test fraction of 0). Default: all three.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ExpectedSplits { get; init; } = AllSplits("");
+
     /// <summary>Number of entries per split.</summary>
     public IReadOnlyDictionary<string, int> SplitCounts() =>
         Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>One line per split of <see cref="ExpectedSplits"/> that holds no entry, naming the split and its source.</summary>
+    public IReadOnlyList<string> EmptySplitWarnings()
+    {
+        var counts = SplitCounts();
+        return [.. ExpectedSplits.Where(s => !counts.ContainsKey(s.Key))
+            .Select(s => $"{Name}: the {s.Key} split is empty" + (s.Value.Length > 0 ? $" (no listed record in {s.Value})" : ""))];
+    }
+
+    /// <summary>Entries without a report: usable by ECG-only jobs and probing, refused by report-based training.</summary>
+    public IReadOnlyList<DatasetEntry> Unreported() => [.. Entries.Where(e => string.IsNullOrWhiteSpace(e.Report))];
+
+    /// <summary>This dataset with the entries that have no report moved to <see cref="Skipped"/> (reason <c>no report</c>).</summary>
+    public EcgDataset WithReportsOnly() =>
+        new(Name, LabelNames, [.. Entries.Where(e => !string.IsNullOrWhiteSpace(e.Report))], Preprocess,
+            [.. Skipped, .. Unreported().Select(e => new DatasetIssue(e.Id, "no report"))])
+        {
+            ExpectedSplits = ExpectedSplits,
+        };
+
+    /// <summary>All three splits, each described by <paramref name="source"/>.</summary>
+    public static IReadOnlyDictionary<string, string> AllSplits(string source) =>
+        new Dictionary<string, string> { [DataSplits.Train] = source, [DataSplits.Val] = source, [DataSplits.Test] = source };
+
+    /// <summary>The splits a seeded split fills: train always, val and test when their fraction is positive.</summary>
+    public static IReadOnlyDictionary<string, string> SeededSplits(double valFraction, double testFraction)
+    {
+        var d = new Dictionary<string, string> { [DataSplits.Train] = "the seeded split" };
+        if (valFraction > 0) d[DataSplits.Val] = $"the seeded split, fraction {valFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        if (testFraction > 0) d[DataSplits.Test] = $"the seeded split, fraction {testFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        return d;
+    }
 }
 
 /// <summary>A metadata row or record left out, and why.</summary>

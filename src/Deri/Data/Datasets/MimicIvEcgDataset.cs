@@ -34,7 +34,7 @@ public static class MimicIvEcgDataset
     public static EcgDataset Load(string root, MimicOptions? options = null)
     {
         options ??= new MimicOptions();
-        var records = CsvTable.Read(Path.Combine(root, "record_list.csv"));
+        var records = CsvTable.Read(Path.Combine(root, "record_list.csv")).RequireRows();
         var measurements = CsvTable.Read(Path.Combine(root, "machine_measurements.csv"));
         int mStudy = measurements.Column("study_id");
         var reportCols = Enumerable.Range(0, ReportColumns).Select(i => measurements.TryColumn($"report_{i}")).Where(i => i >= 0).ToArray();
@@ -46,9 +46,15 @@ public static class MimicIvEcgDataset
         int rStudy = records.Column("study_id"), rPath = records.Column("path"), rSubject = records.TryColumn("subject_id");
         var kept = new List<(string Id, string Path, string Report, string? Patient)>();
         var skipped = new List<DatasetIssue>();
-        foreach (var row in records.Rows)
+        var firstRow = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int r = 0; r < records.Rows.Count; r++)
         {
+            var row = records.Rows[r];
             string study = row[rStudy].Trim();
+            // Reports and labels join by study_id: a repeated id would give two records one report.
+            if (study.Length == 0) throw new InvalidDataException($"{records.At(r)}: empty study_id");
+            if (!firstRow.TryAdd(study, r))
+                throw new InvalidDataException($"{records.At(r)}: study_id {study} is already listed on line {records.Lines[firstRow[study]]}; ids must be unique");
             if (!reports.TryGetValue(study, out string? report))
                 skipped.Add(new DatasetIssue(study, "no row in machine_measurements.csv"));
             else if (report == null)
@@ -64,7 +70,10 @@ public static class MimicIvEcgDataset
         }
         var splits = DatasetSplitter.Assign(kept.Count, options.ValFraction, options.TestFraction, options.Seed);
         var entries = kept.Select((k, i) => new DatasetEntry(k.Id, k.Path, k.Report, labels?[k.Id] ?? [], splits[i], k.Patient)).ToList();
-        return new EcgDataset("mimic", labelNames, entries, PreprocessConfig.Default, skipped);
+        return new EcgDataset("mimic", labelNames, entries, PreprocessConfig.Default, skipped)
+        {
+            ExpectedSplits = EcgDataset.SeededSplits(options.ValFraction, options.TestFraction),
+        };
     }
 
     // A blank subject_id cell means the patient is unknown, not a patient called "".

@@ -111,7 +111,8 @@ public static partial class PtbXlDataset
     {
         options ??= new PtbXlOptions();
         if (options.Rate is not (100 or 500)) throw new ArgumentException($"PTB-XL rate must be 100 or 500, got {options.Rate}");
-        var db = CsvTable.Read(Path.Combine(root, "ptbxl_database.csv"));
+        CheckFolds(options.TrainFolds, options.ValFolds, options.TestFolds, "PTB-XL folds");
+        var db = CsvTable.Read(Path.Combine(root, "ptbxl_database.csv")).RequireRows();
         var statements = ReadStatements(Path.Combine(root, "scp_statements.csv"));
         int cId = db.Column("ecg_id"), cCodes = db.Column("scp_codes"), cFold = db.Column("strat_fold");
         int cPatient = db.TryColumn("patient_id");
@@ -130,20 +131,26 @@ public static partial class PtbXlDataset
                 labelNames = AllClasses(statements.Values, options.Task);
         }
         var labelIndex = labelNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i);
+        var ids = ReadIds(db, cId);
 
         var entries = new List<DatasetEntry>();
         var skipped = new List<DatasetIssue>();
-        foreach (var row in db.Rows)
+        for (int r = 0; r < db.Rows.Count; r++)
         {
-            string id = NormalizeId(row[cId]);
-            var codes = ParseScpCodes(row[cCodes], db.Path, id);
+            var row = db.Rows[r];
+            string id = ids[r];
+            // About half the rows of some public copies have neither report nor scp_codes: no codes, not a bad row.
+            bool noCodes = string.IsNullOrWhiteSpace(row[cCodes]);
+            IReadOnlyList<(string Code, double Likelihood)> codes = noCodes ? [] : ParseScpCodes(row[cCodes], db.At(r), id);
             string report = cReport >= 0 ? row[cReport].Trim() : ComposeReport(codes, statements);
-            string path = Path.Combine(root, row[cFile].Trim()) + ".hea";
+            string file = row[cFile].Trim();
+            if (file.Length == 0) { skipped.Add(new DatasetIssue(id, $"{db.Header[cFile]} is empty: no {options.Rate} Hz record" + (options.Rate == 500 ? " (--source-rate 100 reads filename_lr)" : ""))); continue; }
+            string path = Path.Combine(root, file) + ".hea";
             float[] labels = [];
             string? split;
             if (options.Task == PtbXlTask.None)
             {
-                split = FoldSplit(row[cFold], options, db.Path, id);
+                split = FoldSplit(row[cFold], options, db.At(r));
             }
             else if (options.Labels == LabelSource.SplitFiles)
             {
@@ -153,6 +160,7 @@ public static partial class PtbXlDataset
             }
             else
             {
+                if (noCodes) { skipped.Add(new DatasetIssue(id, "no scp_codes, so no labels")); continue; }
                 var classes = DeriveClasses(codes.Select(c => c.Code), statements, options.Task);
                 if (classes.Count == 0) { skipped.Add(new DatasetIssue(id, $"no {TaskFileName(options.Task)} label")); continue; }
                 labels = new float[labelNames.Count];
@@ -162,14 +170,88 @@ public static partial class PtbXlDataset
                     labels[k] = 1;
                 }
                 if (labels.Length == 0) continue;
-                split = FoldSplit(row[cFold], options, db.Path, id);
+                split = FoldSplit(row[cFold], options, db.At(r));
             }
             if (split == null) { skipped.Add(new DatasetIssue(id, $"fold {row[cFold]} is in no split")); continue; }
             // patient_id is a float cell ("15709.0"); a blank cell leaves the patient unknown.
             string? patient = cPatient >= 0 && !string.IsNullOrWhiteSpace(row[cPatient]) ? NormalizeId(row[cPatient]) : null;
             entries.Add(new DatasetEntry(id, path, report, labels, split, patient));
         }
-        return new EcgDataset("ptbxl", labelNames, entries, PreprocessConfig.Default, skipped);
+        var expected = options.Task != PtbXlTask.None && options.Labels == LabelSource.SplitFiles
+            ? EcgDataset.AllSplits($"the {TaskFileName(options.Task)} split files")
+            : FoldSources(options);
+        return new EcgDataset("ptbxl", labelNames, entries, PreprocessConfig.Default, skipped) { ExpectedSplits = expected };
+    }
+
+    /// <summary>
+    /// Parses <c>TRAIN/VAL/TEST</c> stratification folds, each part a comma-separated list of folds (1–10) or ranges
+    /// <c>a-b</c> with a ≤ b, e.g. <c>1-7/8/9</c> or <c>1-6,8/7/9</c>. A part may be empty (that split is not wanted).
+    /// </summary>
+    /// <exception cref="ArgumentException">Not three parts, a fold outside 1–10, a reversed range, or a fold in two places.</exception>
+    public static (IReadOnlyList<int> Train, IReadOnlyList<int> Val, IReadOnlyList<int> Test) ParseFolds(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 3) throw new ArgumentException($"--folds must be TRAIN/VAL/TEST, e.g. 1-7/8/9; got '{text}'");
+        List<int> Part(string p)
+        {
+            var folds = new List<int>();
+            foreach (string r in p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var ends = r.Split('-');
+                if (ends.Length > 2 || !ends.All(e => int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 1 and <= 10))
+                    throw new ArgumentException($"--folds '{text}': '{r}' is not a fold (1–10) or a range of folds");
+                int a = int.Parse(ends[0], CultureInfo.InvariantCulture), b = int.Parse(ends[^1], CultureInfo.InvariantCulture);
+                if (b < a) throw new ArgumentException($"--folds '{text}': range '{r}' is reversed (write {b}-{a})");
+                folds.AddRange(Enumerable.Range(a, b - a + 1));
+            }
+            return folds;
+        }
+        var (train, val, test) = (Part(parts[0]), Part(parts[1]), Part(parts[2]));
+        CheckFolds(train, val, test, $"--folds '{text}'");
+        return (train, val, test);
+    }
+
+    /// <summary>Checks that no fold is listed twice, within one split or across splits.</summary>
+    /// <exception cref="ArgumentException">A fold is listed twice; the message starts with <paramref name="what"/>.</exception>
+    private static void CheckFolds(IReadOnlyList<int> train, IReadOnlyList<int> val, IReadOnlyList<int> test, string what)
+    {
+        var owner = new Dictionary<int, string>();
+        foreach (var (split, folds) in new[] { (DataSplits.Train, train), (DataSplits.Val, val), (DataSplits.Test, test) })
+            foreach (int f in folds)
+                if (!owner.TryAdd(f, split))
+                    throw new ArgumentException(owner[f] == split
+                        ? $"{what}: fold {f} is listed twice in {split}"
+                        : $"{what}: fold {f} is in both {owner[f]} and {split}; the splits must not overlap");
+    }
+
+    // Splits with folds are expected to hold records; one given no folds was asked to be empty.
+    private static Dictionary<string, string> FoldSources(PtbXlOptions o)
+    {
+        var d = new Dictionary<string, string>();
+        foreach (var (split, folds) in new[] { (DataSplits.Train, o.TrainFolds), (DataSplits.Val, o.ValFolds), (DataSplits.Test, o.TestFolds) })
+            if (folds.Count > 0) d[split] = $"strat_fold {string.Join(",", folds)}";
+        return d;
+    }
+
+    /// <summary>
+    /// The <c>ecg_id</c> of every row as an integer string (<c>"12.0"</c> → <c>"12"</c>), checked before anything
+    /// else: later joins (split files, labels, stores) match records by id, so ids must be integers and unique.
+    /// </summary>
+    private static string[] ReadIds(CsvTable db, int cId)
+    {
+        var ids = new string[db.Rows.Count];
+        var firstRow = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int r = 0; r < ids.Length; r++)
+        {
+            string cell = db.Rows[r][cId];
+            string id = NormalizeId(cell);
+            if (!long.TryParse(id, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+                throw new InvalidDataException($"{db.At(r)}: ecg_id '{cell}' is not an integer");
+            if (!firstRow.TryAdd(id, r))
+                throw new InvalidDataException($"{db.At(r)}: ecg_id {id} is already used on line {db.Lines[firstRow[id]]}; ids must be unique");
+            ids[r] = id;
+        }
+        return ids;
     }
 
     /// <summary>Reads <c>scp_statements.csv</c> keyed by code.</summary>
@@ -218,7 +300,11 @@ public static partial class PtbXlDataset
             throw new InvalidDataException($"{file}: record {id}: scp_codes '{cell}' is not a dict literal");
         var list = new List<(string, double)>();
         foreach (Match m in ScpPair().Matches(s))
-            list.Add((m.Groups[1].Value, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
+        {
+            if (!double.TryParse(m.Groups[2].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double likelihood))
+                throw new InvalidDataException($"{file}: record {id}: scp_codes '{cell}': likelihood '{m.Groups[2].Value}' of {m.Groups[1].Value} is not a number");
+            list.Add((m.Groups[1].Value, likelihood));
+        }
         if (list.Count == 0 && s.Length > 2 && s[1..^1].Trim().Length > 0)
             throw new InvalidDataException($"{file}: record {id}: cannot parse scp_codes '{cell}'");
         return list;
@@ -262,10 +348,10 @@ public static partial class PtbXlDataset
         statements.SelectMany(s => DeriveClasses([s.Code], new Dictionary<string, ScpStatement> { [s.Code] = s }, task))
             .Distinct().OrderBy(c => c, StringComparer.Ordinal).ToList();
 
-    private static string? FoldSplit(string foldCell, PtbXlOptions o, string file, string id)
+    private static string? FoldSplit(string foldCell, PtbXlOptions o, string where)
     {
         if (!int.TryParse(foldCell.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int fold))
-            throw new InvalidDataException($"{file}: record {id}: strat_fold '{foldCell}' is not an integer");
+            throw new InvalidDataException($"{where}: strat_fold '{foldCell}' is not an integer");
         return o.TrainFolds.Contains(fold) ? DataSplits.Train : o.ValFolds.Contains(fold) ? DataSplits.Val : o.TestFolds.Contains(fold) ? DataSplits.Test : null;
     }
 

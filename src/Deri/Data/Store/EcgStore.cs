@@ -84,6 +84,9 @@ public sealed unsafe class EcgStore : IDisposable
     /// <summary>Skipped metadata rows file name.</summary>
     public const string SkippedFile = "skipped.csv";
 
+    /// <summary>Records stored without a report (<c>id,path</c>): usable by ECG-only jobs, refused by report-based training.</summary>
+    public const string NoReportFile = "no_report.csv";
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;

@@ -38,13 +38,18 @@ public sealed record StoreBuildOptions
 /// <param name="ProcessedNow">Records preprocessed by this call (less than the total when it resumed).</param>
 /// <param name="AlreadyComplete">The store existed and was reopened, not rebuilt.</param>
 /// <param name="SplitCounts">Records per split.</param>
-public sealed record StoreBuildResult(string Directory, int Written, int Bad, int Skipped, int ProcessedNow, bool AlreadyComplete, IReadOnlyDictionary<string, int> SplitCounts);
+public sealed record StoreBuildResult(string Directory, int Written, int Bad, int Skipped, int ProcessedNow, bool AlreadyComplete, IReadOnlyDictionary<string, int> SplitCounts)
+{
+    /// <summary>Records stored without a report (listed in <c>no_report.csv</c>).</summary>
+    public int NoReport { get; init; }
+}
 
 /// <summary>
 /// Prepares a dataset into an <see cref="EcgStore"/>: records are preprocessed in parallel chunk by chunk; after each
 /// chunk its signals are appended and flushed to <c>STORE.partial/signals.bin</c> and a line is appended to
 /// <c>journal.jsonl</c>, so a killed run continues from the last committed chunk. A record that fails is listed
-/// with its reason, never fatal. The finished folder is renamed into place in one step.
+/// with its reason, never fatal; records without a report are stored and listed in <c>no_report.csv</c>. An empty
+/// listing is refused. The finished folder is renamed into place in one step.
 /// </summary>
 public static class EcgStoreBuilder
 {
@@ -76,6 +81,7 @@ public static class EcgStoreBuilder
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"{directory} exists and is not a prepared store (no {EcgStore.IndexFile}); choose another --out or remove it");
         if (options.ChunkSize <= 0) throw new ArgumentException($"ChunkSize must be positive, got {options.ChunkSize}");
+        if (dataset.Entries.Count == 0) throw new InvalidDataException(NothingToPrepare(dataset));
 
         var work = new WorkFolder(directory + PartialSuffix);
         OpenWorkFolder(work, fingerprint, dataset.Entries.Count, options.ChunkSize);
@@ -84,7 +90,19 @@ public static class EcgStoreBuilder
         var entries = WriteStoreFiles(dataset, config, options.Float16, fingerprint, work, committed);
         MoveIntoPlace(work, directory);
         var splitCounts = entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
-        return new StoreBuildResult(directory, entries.Count, committed.Bad.Count, dataset.Skipped.Count, processedNow, false, splitCounts);
+        return new StoreBuildResult(directory, entries.Count, committed.Bad.Count, dataset.Skipped.Count, processedNow, false, splitCounts)
+        {
+            NoReport = entries.Count(e => string.IsNullOrWhiteSpace(e.Report)),
+        };
+    }
+
+    /// <summary>Why an empty listing is refused: a store of 0 records is never what was asked for.</summary>
+    private static string NothingToPrepare(EcgDataset dataset)
+    {
+        string why = dataset.Skipped.Count == 0
+            ? "its metadata lists no records"
+            : $"all {dataset.Skipped.Count} listed rows were left out, e.g. {dataset.Skipped[0].Id}: {dataset.Skipped[0].Reason}";
+        return $"{dataset.Name}: nothing to prepare: {why}";
     }
 
     /// <summary>The files of an unfinished build in <c>STORE.partial</c>.</summary>
@@ -121,7 +139,10 @@ public static class EcgStoreBuilder
         if (existing.Index.Fingerprint != fingerprint)
             throw new IOException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
         var counts = existing.Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
-        return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts);
+        return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts)
+        {
+            NoReport = existing.Entries.Count(e => string.IsNullOrWhiteSpace(e.Report)),
+        };
     }
 
     /// <summary>Creates the work folder with its manifest, or checks that an existing one belongs to the same job.</summary>
@@ -339,6 +360,7 @@ public static class EcgStoreBuilder
         };
         AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.BadRecordsFile), BadRecordsCsv(dataset, committed.Bad));
         AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.SkippedFile), SkippedCsv(dataset.Skipped));
+        AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.NoReportFile), NoReportCsv(committed.Written.Select(i => dataset.Entries[i])));
         File.Move(work.Signals, Path.Combine(work.Path, EcgStore.SignalFile(float16)), overwrite: true);
         AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.IndexFile), JsonSerializer.Serialize(index));
         File.Delete(work.Journal);
@@ -358,6 +380,14 @@ public static class EcgStoreBuilder
         var csv = new StringBuilder("id,path,reason\n");
         foreach (var (i, reason) in bad.OrderBy(b => b.Entry))
             csv.Append(Csv(dataset.Entries[i].Id)).Append(',').Append(Csv(dataset.Entries[i].RecordPath)).Append(',').Append(Csv(reason)).Append('\n');
+        return csv.ToString();
+    }
+
+    private static string NoReportCsv(IEnumerable<DatasetEntry> stored)
+    {
+        var csv = new StringBuilder("id,path\n");
+        foreach (var e in stored.Where(e => string.IsNullOrWhiteSpace(e.Report)))
+            csv.Append(Csv(e.Id)).Append(',').Append(Csv(e.RecordPath)).Append('\n');
         return csv.ToString();
     }
 
