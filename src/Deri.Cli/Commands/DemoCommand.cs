@@ -26,7 +26,10 @@ internal static class DemoCommand
             var dev = settings.Resolve();
             var options = new DemoOptions(result.GetValue(output)!, result.GetValue(records), result.GetValue(seed),
                 result.GetValue(set), settings.Threads);
-            Demo.Run(options, dev, progress: ConsoleProgress.For(Demo.LogEverySteps), commandLine: "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            var demo = Demo.Run(options, dev, StatusOutput.Log, ConsoleProgress.For(Demo.LogEverySteps),
+                "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            // Status went to stderr while it ran; the result table and its summary line are the command's output.
+            Console.WriteLine(demo.Summary());
             return 0;
         });
         return cmd;

@@ -48,6 +48,7 @@ public static class ZeroShotRunner
         set.Store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
 
     /// <summary>Cosine scores <c>(N, C)</c> of the set's records against the classes' prompts.</summary>
+    /// <exception cref="InvalidDataException">A score is NaN or infinite; the message names the records.</exception>
     public static double[,] Scores(IZeroShotModel model, ZeroShotSet set, IReadOnlyList<string> classNames,
         ClassPrompts prompts, int batchSize)
     {
@@ -57,12 +58,34 @@ public static class ZeroShotRunner
         try
         {
             using var classEmbeddings = ZeroShotClassifier.ClassEmbeddings(model, prompts.TextsFor(classNames));
-            return ZeroShotClassifier.Scores(model, Batches(set, batchSize, model.Device), classEmbeddings);
+            var scores = ZeroShotClassifier.Scores(model, Batches(set, batchSize, model.Device), classEmbeddings);
+            ThrowOnNonFinite(scores, set, classNames);
+            return scores;
         }
         finally
         {
             module.train(wasTraining);
         }
+    }
+
+    // A non-finite score poisons every metric of its class; name the records (by store id) so the user can look at
+    // their signals, instead of an AUC error that names no record.
+    private static void ThrowOnNonFinite(double[,] scores, ZeroShotSet set, IReadOnlyList<string> classNames)
+    {
+        var bad = new List<string>();
+        int badCount = 0;
+        for (int i = 0; i < scores.GetLength(0); i++)
+        {
+            int c = Enumerable.Range(0, scores.GetLength(1)).FirstOrDefault(j => !double.IsFinite(scores[i, j]), -1);
+            if (c < 0) continue;
+            badCount++;
+            if (bad.Count < 10) bad.Add($"{set.Store.Entries[set.Rows[i]].Id} ({classNames[c]}: {scores[i, c]})");
+        }
+        if (badCount == 0) return;
+        throw new InvalidDataException(
+            $"{set.Store.Directory}: zero-shot scores of {badCount} of {scores.GetLength(0)} {set.Name} records are not finite " +
+            $"(NaN or infinite model output; check these records' signals and the run's weights): {string.Join(", ", bad)}" +
+            (badCount > bad.Count ? $", and {badCount - bad.Count} more" : ""));
     }
 
     /// <summary>

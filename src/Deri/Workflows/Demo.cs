@@ -26,7 +26,17 @@ public sealed record DemoOptions(string OutputDirectory = "runs/demo", int Recor
 /// <param name="Table">Per-condition table (both threshold protocols).</param>
 /// <param name="Files">The table files written.</param>
 /// <param name="Seconds">Wall time of the whole demo.</param>
-public sealed record DemoResult(ZeroShotResult Result, ResultTable Table, IReadOnlyList<string> Files, double Seconds);
+/// <param name="Checkpoint">The checkpoint the table was computed with.</param>
+/// <param name="CommandLine">The command line recorded as the table's provenance.</param>
+public sealed record DemoResult(ZeroShotResult Result, ResultTable Table, IReadOnlyList<string> Files, double Seconds, string Checkpoint, string CommandLine)
+{
+    /// <summary>The result as a user reads it: the zero-shot table (Markdown) and one summary line.</summary>
+    public string Summary() =>
+        Table.ToMarkdown(new RunProvenance(CommandLine, Checkpoint)) + Environment.NewLine +
+        string.Create(CultureInfo.InvariantCulture,
+            $"mean zero-shot AUC {Result.Paper.MacroAuc:F2} (paper protocol), F1 {Result.Paper.MacroF1:F2}, accuracy {Result.Paper.MacroAccuracy:F2}; " +
+            $"{Seconds / 60:F1} min in all");
+}
 
 /// <summary>
 /// The main job on the embedded default: synthesise ECG–report pairs in the MIMIC-IV-ECG layout, prepare them
@@ -74,11 +84,14 @@ public static class Demo
         return config;
     }
 
-    /// <summary>Runs the demo; <paramref name="log"/> receives progress messages.</summary>
+    /// <summary>
+    /// Runs the demo; <paramref name="log"/> receives status messages (none by default). The result table is not logged:
+    /// the caller shows <see cref="DemoResult.Summary"/> where results go (the CLI: stdout).
+    /// </summary>
     public static DemoResult Run(DemoOptions options, Device device, Action<string>? log = null, ITrainingProgress? progress = null,
         string? commandLine = null, CancellationToken cancel = default)
     {
-        log ??= Console.WriteLine;
+        log ??= _ => { };
         var sw = Stopwatch.StartNew();
         string root = Path.GetFullPath(options.OutputDirectory);
         string dataDir = Path.Combine(root, "data"), storeDir = Path.Combine(root, "store"), runDir = Path.Combine(root, "run");
@@ -107,11 +120,8 @@ public static class Demo
 
         var table = ResultTable.ForClasses($"Zero-shot classification on the held-out synthetic test split (x100), checkpoint {Path.GetFileName(result.Checkpoint)}",
             zs.HeldOut is null ? [zs.Paper] : [zs.Paper, zs.HeldOut]);
-        var files = table.WriteAll(root, "zeroshot", new RunProvenance(commandLine ?? "deri demo", result.Checkpoint));
-        log(table.ToMarkdown(new RunProvenance(commandLine ?? "deri demo", result.Checkpoint)));
-        log(string.Create(CultureInfo.InvariantCulture,
-            $"mean zero-shot AUC {zs.Paper.MacroAuc:F2} (paper protocol), F1 {zs.Paper.MacroF1:F2}, accuracy {zs.Paper.MacroAccuracy:F2}; " +
-            $"{sw.Elapsed.TotalMinutes:F1} min in all"));
-        return new DemoResult(zs, table, files, sw.Elapsed.TotalSeconds);
+        commandLine ??= "deri demo";
+        var files = table.WriteAll(root, "zeroshot", new RunProvenance(commandLine, result.Checkpoint));
+        return new DemoResult(zs, table, files, sw.Elapsed.TotalSeconds, result.Checkpoint, commandLine);
     }
 }

@@ -14,7 +14,15 @@ public sealed class DownstreamRunFixture : IDisposable
         var r = CliRunner.Run(["demo", "--out", Root, "--records", "200", "--set", "trainer.max_epochs=1", "--set", "trainer.batch_size=32",
             "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
         if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
+        DemoStdout = r.Stdout;
+        DemoStderr = r.Stderr;
     }
+
+    /// <summary>What <c>deri demo</c> printed on stdout (its result) and stderr (its status).</summary>
+    public string DemoStdout { get; }
+
+    /// <inheritdoc cref="DemoStdout"/>
+    public string DemoStderr { get; }
 
     public string Root { get; }
     public string Run => Path.Combine(Root, "run");
