@@ -1,4 +1,6 @@
+using System.Globalization;
 using Deri.Evaluation;
+using Deri.IO;
 using Deri.Pretraining;
 
 namespace Deri.Downstream;
@@ -75,7 +77,10 @@ public static class ZeroShotEvaluation
                 log($"{store.Directory}: split '{options.ValidationSplit}' is empty; only the paper's threshold protocol is reported");
             else validation = ZeroShotSet.FromSplit($"{dataset}/{options.ValidationSplit}", store, options.ValidationSplit);
         }
-        var (result, missing) = ZeroShotRunner.Evaluate(new DeriZeroShotModel(run.Module, run.Device), test, validation, prompts, options.BatchSize);
+        double[,]? testScores = null;
+        int[,]? testLabels = null;
+        var (result, missing) = ZeroShotRunner.Evaluate(new DeriZeroShotModel(run.Module, run.Device), test, validation, prompts, options.BatchSize,
+            (s, l) => (testScores, testLabels) = (s, l));
         var classes = ZeroShotRunner.ClassesWithPrompts(test, prompts);
 
         var summary = ResultTable.ForZeroShot([(test.Name, result)],
@@ -98,7 +103,21 @@ public static class ZeroShotEvaluation
             var provenance = new RunProvenance(commandLine, run.CheckpointPath);
             files = summary.WriteAll(outputDirectory, "zeroshot_summary", provenance)
                 .Concat(perClass.WriteAll(outputDirectory, "zeroshot_classes", provenance)).ToList();
+            // Per-record scores and labels in `deri metrics`' format (rows in store order of the split), so that results
+            // can be recomputed, compared across runs on the same records, or bootstrapped.
+            string scoresFile = Path.Combine(outputDirectory, "zeroshot_scores.csv"), labelsFile = Path.Combine(outputDirectory, "zeroshot_labels.csv");
+            AtomicFile.WriteAllLines(scoresFile, MatrixCsv(classes, testScores!, v => v.ToString("R", CultureInfo.InvariantCulture)));
+            AtomicFile.WriteAllLines(labelsFile, MatrixCsv(classes, testLabels!, v => v.ToString(CultureInfo.InvariantCulture)));
+            files = [.. files, scoresFile, labelsFile];
         }
         return new ZeroShotEvaluationResult(test.Name, result, classes, missing, promptFile, summary, perClass, files);
+    }
+
+    // Header of class names (quoted where needed), then one row per record.
+    private static IEnumerable<string> MatrixCsv<T>(IReadOnlyList<string> classes, T[,] values, Func<T, string> format)
+    {
+        yield return string.Join(',', classes.Select(c => c.Contains(',') || c.Contains('"') ? "\"" + c.Replace("\"", "\"\"") + "\"" : c));
+        for (int i = 0; i < values.GetLength(0); i++)
+            yield return string.Join(',', Enumerable.Range(0, values.GetLength(1)).Select(j => format(values[i, j])));
     }
 }

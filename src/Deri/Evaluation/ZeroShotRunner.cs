@@ -91,10 +91,11 @@ public static class ZeroShotRunner
     /// <summary>
     /// Classifies <paramref name="test"/> and reports both threshold protocols when <paramref name="validation"/>
     /// is given (thresholds from validation applied to test), otherwise the paper's protocol only.
-    /// Classes without a prompt are left out (named in the returned list).
+    /// Classes without a prompt are left out (named in the returned list). <paramref name="testScores"/>, when given,
+    /// receives the test split's scores <c>(N, C)</c> and 0/1 labels in the order of <see cref="ZeroShotSet.Rows"/>.
     /// </summary>
     public static (ZeroShotResult Result, IReadOnlyList<string> MissingPrompts) Evaluate(IZeroShotModel model, ZeroShotSet test,
-        ZeroShotSet? validation, ClassPrompts prompts, int batchSize = 256)
+        ZeroShotSet? validation, ClassPrompts prompts, int batchSize = 256, Action<double[,], int[,]>? testScores = null)
     {
         var classes = ClassesWithPrompts(test, prompts);
         var missing = test.Store.LabelNames.Except(classes).ToList();
@@ -102,6 +103,7 @@ public static class ZeroShotRunner
             throw new InvalidDataException($"{prompts.Source}: no prompt for any class of {test.Name} ({string.Join(", ", test.Store.LabelNames)})");
         var scores = Scores(model, test, classes, prompts, batchSize);
         var labels = Labels(test, classes);
+        testScores?.Invoke(scores, labels);
         if (validation is null) return (ZeroShotClassifier.Evaluate(scores, labels, classes, splitName: test.Name), missing);
         var valScores = Scores(model, validation, classes, prompts, batchSize);
         return (ZeroShotClassifier.Evaluate(scores, labels, classes, valScores, Labels(validation, classes), test.Name), missing);

@@ -52,6 +52,11 @@ public class DownstreamCommandTests(DownstreamRunFixture f)
         Assert.Contains("paper AUC", columns);
         Assert.Contains("held-out threshold", columns);
         Assert.Contains("Checkpoint: `" + Path.Combine(f.Run, "best.ckpt"), File.ReadAllText(Path.Combine(outDir, "zeroshot_classes.md")));
+
+        // The per-record scores and labels reproduce the table's macro AUC through `deri metrics`.
+        string metrics = CliRunner.Ok("metrics", "--scores", Path.Combine(outDir, "zeroshot_scores.csv"), "--labels", Path.Combine(outDir, "zeroshot_labels.csv"));
+        double recomputed = (double)JsonNode.Parse(metrics)!["paper"]!["macro"]!["auc"]!;
+        Assert.Equal((double)rows[0]!["AUC"]!, recomputed, 6);
     }
 
     [Fact]
