@@ -28,6 +28,8 @@ public static class Program
             ProbeCommand.Create(),
             EmbedCommand.Create(),
             TsneCommand.Create(),
+            IndexCommand.Create(),
+            SearchCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
             TextCommand.Create(),
