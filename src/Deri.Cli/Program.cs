@@ -30,6 +30,7 @@ public static class Program
             TsneCommand.Create(),
             IndexCommand.Create(),
             SearchCommand.Create(),
+            ServeCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
             TextCommand.Create(),

@@ -1,4 +1,9 @@
 using Deri.Retrieval;
+using Deri.Server;
+using Deri.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Deri.Tests.Cli;
 
 namespace Deri.Tests.Retrieval;
@@ -16,6 +21,24 @@ public sealed class ServeRunFixture : IDisposable
             "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
         if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
         BuildOutput = CliRunner.Ok("index", "build", "--run", Run, "--store", Store, "--split", "test", "--out", Index, "--threads", "1");
+        server = new Lazy<(InferenceService, WebApplication, HttpClient)>(StartServer);
+    }
+
+    private readonly Lazy<(InferenceService Service, WebApplication App, HttpClient Client)> server;
+
+    /// <summary>The service on the run and index, loaded once.</summary>
+    public InferenceService Service => server.Value.Service;
+
+    /// <summary>A client of the in-memory test server around <see cref="Service"/> (upload cap 2 MB so that the size tests stay small).</summary>
+    public HttpClient Client => server.Value.Client;
+
+    private (InferenceService, WebApplication, HttpClient) StartServer()
+    {
+        var service = new InferenceService(new ServiceOptions { Run = Run, Index = Index, MaxBatch = 8 });
+        var app = DeriServer.Build(service, new ServerOptions { Port = 0, Limits = new UploadLimits { MaxBytes = 2 * 1024 * 1024 } },
+            b => b.WebHost.UseTestServer());
+        app.StartAsync().GetAwaiter().GetResult();
+        return (service, app, app.GetTestClient());
     }
 
     public string Root { get; }
@@ -40,6 +63,13 @@ public sealed class ServeRunFixture : IDisposable
 
     public void Dispose()
     {
+        if (server.IsValueCreated)
+        {
+            server.Value.Client.Dispose();
+            server.Value.App.StopAsync().GetAwaiter().GetResult();
+            ((IDisposable)server.Value.App).Dispose();
+            server.Value.Service.Dispose();
+        }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
