@@ -1,0 +1,78 @@
+using Deri.Retrieval;
+using Deri.Server;
+using Deri.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Deri.Tests.Cli;
+
+namespace Deri.Tests.Retrieval;
+
+/// <summary>
+/// A tiny pretrained run made once for the retrieval and serving tests: <c>deri demo</c> on 200 synthetic records, one
+/// epoch of batch 32 (a few seconds), and a retrieval index of its store's test split built with <c>deri index build</c>.
+/// </summary>
+public sealed class ServeRunFixture : IDisposable
+{
+    public ServeRunFixture()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "deri-serve-" + Guid.NewGuid().ToString("N"));
+        var r = CliRunner.Run(["demo", "--out", Root, "--records", "200", "--set", "trainer.max_epochs=1", "--set", "trainer.batch_size=32",
+            "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
+        BuildOutput = CliRunner.Ok("index", "build", "--run", Run, "--store", Store, "--split", "test", "--out", Index, "--threads", "1");
+        server = new Lazy<(InferenceService, WebApplication, HttpClient)>(StartServer);
+    }
+
+    private readonly Lazy<(InferenceService Service, WebApplication App, HttpClient Client)> server;
+
+    /// <summary>The service on the run and index, loaded once.</summary>
+    public InferenceService Service => server.Value.Service;
+
+    /// <summary>A client of the in-memory test server around <see cref="Service"/> (upload cap 2 MB so that the size tests stay small).</summary>
+    public HttpClient Client => server.Value.Client;
+
+    private (InferenceService, WebApplication, HttpClient) StartServer()
+    {
+        var service = new InferenceService(new ServiceOptions { Run = Run, Index = Index, MaxBatch = 8 });
+        var app = DeriServer.Build(service, new ServerOptions { Port = 0, Limits = new UploadLimits { MaxBytes = 2 * 1024 * 1024 } },
+            b => b.WebHost.UseTestServer());
+        app.StartAsync().GetAwaiter().GetResult();
+        return (service, app, app.GetTestClient());
+    }
+
+    public string Root { get; }
+    public string Run => Path.Combine(Root, "run");
+    public string Store => Path.Combine(Root, "store");
+    public string Index => Path.Combine(Root, "index");
+    public string BuildOutput { get; }
+
+    /// <summary>A synthetic record header written by the demo (MIMIC-IV-ECG layout, 500 Hz WFDB).</summary>
+    public string RecordHeader => Directory.EnumerateFiles(Path.Combine(Root, "data"), "*.hea", SearchOption.AllDirectories).Order().First();
+
+    /// <summary>Opens the index (the caller disposes it).</summary>
+    public RetrievalIndex OpenIndex() => RetrievalIndex.Open(Index);
+
+    /// <summary>A fresh folder inside the fixture's root.</summary>
+    public string NewDir(string name)
+    {
+        string d = Path.Combine(Root, "t-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    public void Dispose()
+    {
+        if (server.IsValueCreated)
+        {
+            server.Value.Client.Dispose();
+            server.Value.App.StopAsync().GetAwaiter().GetResult();
+            ((IDisposable)server.Value.App).Dispose();
+            server.Value.Service.Dispose();
+        }
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+[CollectionDefinition("serve-run")]
+public sealed class ServeRunCollection : ICollectionFixture<ServeRunFixture>;
