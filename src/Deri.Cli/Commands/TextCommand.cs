@@ -65,17 +65,38 @@ internal static class TextCommand
 
     private static Command Init()
     {
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt (e.g. from 'deri text vocab')", Required = true };
+        var from = new Option<string>("--from")
+        {
+            Description = $"Write a pretrained built-in model ({BuiltInTextModel.Names}) as a Hugging Face BERT folder, instead of a random one over --vocab",
+        };
+        from.AcceptOnlyFromAmong([.. BuiltInTextModel.All.Select(m => m.Name)]);
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt (e.g. from 'deri text vocab') of a randomly initialised BERT" };
         var output = new Option<string>("--out") { Description = "Model folder to write (config.json, model.safetensors, vocab.txt)", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "With --from: move a non-empty --out aside (to OUT.old-…) instead of refusing" };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size = the encoder's output width", DefaultValueFactory = _ => 256 };
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 4 };
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
         var maxLength = MaxLength();
         var seed = new Option<long>("--seed") { Description = "Random seed of the initial weights", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("init", "Create a randomly initialised small BERT folder over a vocabulary, to train jointly with DERI")
-            { vocab, output, hidden, layers, heads, maxLength, seed };
+        var cmd = new Command("init",
+            "Create a BERT folder: a pretrained built-in model (--from minilm|arcticxs), or a randomly initialised small BERT over a vocabulary (--vocab), to train jointly with DERI")
+            { from, vocab, output, overwrite, hidden, layers, heads, maxLength, seed };
+        OptionRules.OneOf(cmd, from, "--from", vocab, "--vocab");
         cmd.SetAction(r =>
         {
+            if (r.GetValue(from) is { } name)
+            {
+                using var bert = BuiltInTextModel.Get(name).WriteNewFolder(r.GetValue(output)!, r.GetValue(overwrite), Console.Error.WriteLine);
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["model"] = r.GetValue(output)!, ["from"] = name, ["vocab_size"] = bert.Config.VocabSize,
+                    ["hidden_size"] = bert.Config.HiddenSize, ["layers"] = bert.Config.NumHiddenLayers,
+                    ["heads"] = bert.Config.NumAttentionHeads, ["pooler"] = bert.HasPooler,
+                    ["pooling"] = BuiltInTextModel.Get(name).Pooling.ToString().ToLowerInvariant(),
+                    ["mapped_matrices"] = bert.Matrices.Count, ["onnx_inputs"] = bert.Inputs, ["onnx_outputs"] = bert.Outputs,
+                }));
+                return 0;
+            }
             torch.manual_seed(r.GetValue(seed));
             var tokenizer = TextTokenizer.Create(r.GetValue(vocab)!, maxLength: r.GetValue(maxLength));
             var config = BertConfig.Small(tokenizer.VocabSize, r.GetValue(hidden)) with
@@ -99,7 +120,7 @@ internal static class TextCommand
 
     private static Command Encode()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)", Required = true };
+        var model = new Option<string>("--model") { Description = $"Built-in model ({BuiltInTextModel.Names}) or Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)", Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to encode (repeatable)", Required = true, Arity = ArgumentArity.OneOrMore };
         var maxLength = MaxLength();
         var device = CommonOptions.Device();
@@ -110,7 +131,7 @@ internal static class TextCommand
         cmd.SetAction(r =>
         {
             var target = CommonOptions.Settings(r, device, threads).Resolve();
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+            using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(r.GetValue(model)!),
                 new TextEncoderOptions(r.GetValue(maxLength), ComputeOnLongest: r.GetValue(longest)));
             var texts = r.GetValue(text)!;
             using var features = encoder.Encode(texts, target);
@@ -134,7 +155,7 @@ internal static class TextCommand
 
     private static Command Cache()
     {
-        var model = new Option<string>("--model") { Description = "Pretrained (frozen) Hugging Face BERT folder", Required = true };
+        var model = new Option<string>("--model") { Description = $"Pretrained (frozen) built-in model ({BuiltInTextModel.Names}) or Hugging Face BERT folder", Required = true };
         var reports = Reports();
         var column = Column();
         var output = new Option<string>("--out") { Description = "Feature store file to write", Required = true };
@@ -160,7 +181,7 @@ internal static class TextCommand
             };
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+            using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(r.GetValue(model)!),
                 new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
             var clock = Stopwatch.StartNew();
             int written = TextFeatureStore.Build(r.GetValue(output)!, corpus.Reports, encoder, target,

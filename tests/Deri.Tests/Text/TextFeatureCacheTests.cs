@@ -12,6 +12,7 @@ public class TextFeatureCacheTests
         public List<string> Seen { get; } = [];
         public int OutputDim => 4;
         public int MaxLength => 6;
+        public string Identity => "counting source";
 
         public TextFeatures Encode(IReadOnlyList<string> texts, Device device)
         {
