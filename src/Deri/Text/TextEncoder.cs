@@ -95,11 +95,11 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         var tokenizer = HuggingFaceBert.LoadTokenizer(folder, options.MaxLength);
         var pooling = HuggingFaceBert.ReadPooling(folder);
         bool frozen = options.Frozen ?? true;
-        identity ??= frozen ? $"folder {Path.GetFullPath(folder)} (weights {Sha256(Path.Combine(folder, "model.safetensors"))}, vocabulary {Sha256(tokenizer.VocabPath)})"
-            : $"trainable from {Path.GetFullPath(folder)}";
         var (model, _) = HuggingFaceBert.LoadModel(folder);
         try
         {
+            identity ??= frozen ? $"folder {Path.GetFullPath(folder)} (weights {Sha256(Path.Combine(folder, "model.safetensors"))}, vocabulary {Sha256(tokenizer.VocabPath)})"
+                : $"trainable from {Path.GetFullPath(folder)}";
             return new TextEncoder(model, tokenizer, frozen, options.LowerCaseText, options.ComputeOnLongest, pooling, identity);
         }
         catch
