@@ -13,7 +13,7 @@ internal static class TextCommand
     /// <summary>Builds the <c>text</c> group and its commands.</summary>
     public static Command Create() => CommandGroup.Create("text",
         "Text encoder: build a vocabulary, create or load a BERT, encode reports, precompute features",
-        Vocab(), Init(), Encode(), Cache());
+        Vocab(), Init(), Encode(), Cache(), Probe());
 
     private static Option<string> Reports() => new("--reports")
     {
@@ -194,6 +194,37 @@ internal static class TextCommand
                 ["bytes"] = new FileInfo(r.GetValue(output)!).Length, ["seconds"] = Math.Round(seconds, 3),
                 ["reports_per_second"] = Math.Round(written / Math.Max(seconds, 1e-9), 1), ["device"] = target.ToString(),
             }));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Probe()
+    {
+        var models = OptionRules.StringList("--model", $"Frozen text encoders to compare: built-in names ({BuiltInTextModel.Names}) or BERT folders", required: true);
+        var ptbxl = new Option<string>("--ptbxl") { Description = "PTB-XL folder (ptbxl_database.csv, scp_statements.csv)", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "Class prompts JSON (e.g. CKEPE_prompt.json)", Required = true };
+        var folds = OptionRules.IntList("--folds", "Selection folds (never 9 or 10, the test folds); default 1-8");
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("probe",
+            "Choose a frozen text encoder without ECGs: macro AUC of report–prompt cosine similarity per PTB-XL task (super, sub, form, rhythm) on the selection folds")
+            { models, ptbxl, prompts, folds, device, threads };
+        cmd.SetAction(r =>
+        {
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            var classPrompts = Deri.Evaluation.ClassPrompts.Load(r.GetValue(prompts)!);
+            var chosen = r.GetValue(folds) is { Length: > 0 } f ? f : null;
+            foreach (string name in r.GetValue(models)!)
+            {
+                using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(name), new TextEncoderOptions(ComputeOnLongest: true));
+                var results = TextZeroShotProbe.Run(encoder, r.GetValue(ptbxl)!, classPrompts, target, chosen);
+                var line = new Dictionary<string, object> { ["model"] = name, ["pooling"] = encoder.Pooling.ToString().ToLowerInvariant() };
+                foreach (var t in results) line[$"{t.Task}_macro_auc"] = Math.Round(t.MacroAuc, 2);
+                foreach (var t in results) line[$"{t.Task}_reports_classes"] = new[] { t.Reports, t.Classes };
+                line["mean_macro_auc"] = Math.Round(results.Average(t => t.MacroAuc), 2);
+                Console.WriteLine(JsonSerializer.Serialize(line));
+            }
             return 0;
         });
         return cmd;
