@@ -4,7 +4,8 @@
 Run from the repository root:  /usr/bin/python3 tools/nlg/make_nlg_fixtures.py [path/to/ptbxl_reports.csv]
 
 * BLEU: nltk.translate.bleu_score.sentence_bleu itself, one reference, whitespace tokens (str.split()),
-  SmoothingFunction().method1, weights (1,), (.5,.5), (1/3,1/3,1/3), (.25,.25,.25,.25).
+  SmoothingFunction().method1, weights (1,), (.5,.5), (.33,.33,.33), (.25,.25,.25,.25) -- BLEU-3's weights as the
+  authors' release and METHOD.md write them (they sum to 0.99, so BLEU-3 is (p1 p2 p3)^0.33, not the geometric mean).
 * ROUGE-L: rouge-score is not installed, so rouge_l() below mirrors Google's rouge-score code line for line:
   rouge/tokenize.py (tokenize), rouge/tokenizers.py (DefaultTokenizer(use_stemmer=True) builds
   nltk.stem.porter.PorterStemmer() -- NLTK's default NLTK_EXTENSIONS mode), rouge/rouge_scorer.py
@@ -33,7 +34,7 @@ warnings.simplefilter("ignore")
 
 OUT = "tests/Deri.Tests/Fixtures/nlg"
 CSV = sys.argv[1] if len(sys.argv) > 1 else "../../shared/data/ptbxl-reports/ptbxl_reports.csv"
-WEIGHTS = [(1,), (0.5, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.25, 0.25, 0.25, 0.25)]
+WEIGHTS = [(1,), (0.5, 0.5), (0.33, 0.33, 0.33), (0.25, 0.25, 0.25, 0.25)]
 
 # --- rouge-score, mirrored ---------------------------------------------------------------------------------
 NON_ALPHANUM_RE = re.compile(r"[^a-z0-9]+")
@@ -125,7 +126,7 @@ def main():
     mean["rouge_l"] = sum(p["rouge_l"] for p in real) / n
     mean["n"] = n
     with open(f"{OUT}/report_pairs.json", "w", encoding="utf-8") as f:
-        json.dump({"special": pairs, "real": real, "real_mean": mean}, f, ensure_ascii=False, indent=0)
+        json.dump({"weights": WEIGHTS, "special": pairs, "real": real, "real_mean": mean}, f, ensure_ascii=False, indent=0)
     with open(f"{OUT}/real_refs.txt", "w", encoding="utf-8") as f:
         f.writelines(p["ref"] + "\n" for p in real)
     with open(f"{OUT}/real_hyps.txt", "w", encoding="utf-8") as f:

@@ -13,7 +13,7 @@ internal static class TextCommand
     /// <summary>Builds the <c>text</c> group and its commands.</summary>
     public static Command Create() => CommandGroup.Create("text",
         "Text encoder: build a vocabulary, create or load a BERT, encode reports, precompute features",
-        Vocab(), Init(), Encode(), Cache());
+        Vocab(), Init(), Encode(), Cache(), Probe());
 
     private static Option<string> Reports() => new("--reports")
     {
@@ -65,17 +65,38 @@ internal static class TextCommand
 
     private static Command Init()
     {
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt (e.g. from 'deri text vocab')", Required = true };
+        var from = new Option<string>("--from")
+        {
+            Description = $"Write a pretrained built-in model ({BuiltInTextModel.Names}) as a Hugging Face BERT folder, instead of a random one over --vocab",
+        };
+        from.AcceptOnlyFromAmong([.. BuiltInTextModel.All.Select(m => m.Name)]);
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt (e.g. from 'deri text vocab') of a randomly initialised BERT" };
         var output = new Option<string>("--out") { Description = "Model folder to write (config.json, model.safetensors, vocab.txt)", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "With --from: move a non-empty --out aside (to OUT.old-…) instead of refusing" };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size = the encoder's output width", DefaultValueFactory = _ => 256 };
         var layers = new Option<int>("--layers") { Description = "Transformer layers", DefaultValueFactory = _ => 4 };
         var heads = new Option<int>("--heads") { Description = "Attention heads", DefaultValueFactory = _ => 4 };
         var maxLength = MaxLength();
         var seed = new Option<long>("--seed") { Description = "Random seed of the initial weights", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("init", "Create a randomly initialised small BERT folder over a vocabulary, to train jointly with DERI")
-            { vocab, output, hidden, layers, heads, maxLength, seed };
+        var cmd = new Command("init",
+            "Create a BERT folder: a pretrained built-in model (--from minilm|arcticxs), or a randomly initialised small BERT over a vocabulary (--vocab), to train jointly with DERI")
+            { from, vocab, output, overwrite, hidden, layers, heads, maxLength, seed };
+        OptionRules.OneOf(cmd, from, "--from", vocab, "--vocab");
         cmd.SetAction(r =>
         {
+            if (r.GetValue(from) is { } name)
+            {
+                using var bert = BuiltInTextModel.Get(name).WriteNewFolder(r.GetValue(output)!, r.GetValue(overwrite), Console.Error.WriteLine);
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["model"] = r.GetValue(output)!, ["from"] = name, ["vocab_size"] = bert.Config.VocabSize,
+                    ["hidden_size"] = bert.Config.HiddenSize, ["layers"] = bert.Config.NumHiddenLayers,
+                    ["heads"] = bert.Config.NumAttentionHeads, ["pooler"] = bert.HasPooler,
+                    ["pooling"] = BuiltInTextModel.Get(name).Pooling.ToString().ToLowerInvariant(),
+                    ["mapped_matrices"] = bert.Matrices.Count, ["onnx_inputs"] = bert.Inputs, ["onnx_outputs"] = bert.Outputs,
+                }));
+                return 0;
+            }
             torch.manual_seed(r.GetValue(seed));
             var tokenizer = TextTokenizer.Create(r.GetValue(vocab)!, maxLength: r.GetValue(maxLength));
             var config = BertConfig.Small(tokenizer.VocabSize, r.GetValue(hidden)) with
@@ -99,7 +120,7 @@ internal static class TextCommand
 
     private static Command Encode()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)", Required = true };
+        var model = new Option<string>("--model") { Description = $"Built-in model ({BuiltInTextModel.Names}) or Hugging Face BERT folder (config.json, model.safetensors, vocab.txt)", Required = true };
         var text = new Option<string[]>("--text") { Description = "Text to encode (repeatable)", Required = true, Arity = ArgumentArity.OneOrMore };
         var maxLength = MaxLength();
         var device = CommonOptions.Device();
@@ -110,7 +131,7 @@ internal static class TextCommand
         cmd.SetAction(r =>
         {
             var target = CommonOptions.Settings(r, device, threads).Resolve();
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+            using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(r.GetValue(model)!),
                 new TextEncoderOptions(r.GetValue(maxLength), ComputeOnLongest: r.GetValue(longest)));
             var texts = r.GetValue(text)!;
             using var features = encoder.Encode(texts, target);
@@ -134,7 +155,7 @@ internal static class TextCommand
 
     private static Command Cache()
     {
-        var model = new Option<string>("--model") { Description = "Pretrained (frozen) Hugging Face BERT folder", Required = true };
+        var model = new Option<string>("--model") { Description = $"Pretrained (frozen) built-in model ({BuiltInTextModel.Names}) or Hugging Face BERT folder", Required = true };
         var reports = Reports();
         var column = Column();
         var output = new Option<string>("--out") { Description = "Feature store file to write", Required = true };
@@ -160,7 +181,7 @@ internal static class TextCommand
             };
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
-            using var encoder = TextEncoder.FromHuggingFace(r.GetValue(model)!,
+            using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(r.GetValue(model)!),
                 new TextEncoderOptions(r.GetValue(maxLength), Frozen: true, ComputeOnLongest: r.GetValue(longest)));
             var clock = Stopwatch.StartNew();
             int written = TextFeatureStore.Build(r.GetValue(output)!, corpus.Reports, encoder, target,
@@ -173,6 +194,37 @@ internal static class TextCommand
                 ["bytes"] = new FileInfo(r.GetValue(output)!).Length, ["seconds"] = Math.Round(seconds, 3),
                 ["reports_per_second"] = Math.Round(written / Math.Max(seconds, 1e-9), 1), ["device"] = target.ToString(),
             }));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Probe()
+    {
+        var models = OptionRules.StringList("--model", $"Frozen text encoders to compare: built-in names ({BuiltInTextModel.Names}) or BERT folders", required: true);
+        var ptbxl = new Option<string>("--ptbxl") { Description = "PTB-XL folder (ptbxl_database.csv, scp_statements.csv)", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "Class prompts JSON (e.g. CKEPE_prompt.json)", Required = true };
+        var folds = OptionRules.IntList("--folds", "Selection folds (never 9 or 10, the test folds); default 1-8");
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("probe",
+            "Choose a frozen text encoder without ECGs: macro AUC of report–prompt cosine similarity per PTB-XL task (super, sub, form, rhythm) on the selection folds")
+            { models, ptbxl, prompts, folds, device, threads };
+        cmd.SetAction(r =>
+        {
+            var target = CommonOptions.Settings(r, device, threads).Resolve();
+            var classPrompts = Deri.Evaluation.ClassPrompts.Load(r.GetValue(prompts)!);
+            var chosen = r.GetValue(folds) is { Length: > 0 } f ? f : null;
+            foreach (string name in r.GetValue(models)!)
+            {
+                using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(name), new TextEncoderOptions(ComputeOnLongest: true));
+                var results = TextZeroShotProbe.Run(encoder, r.GetValue(ptbxl)!, classPrompts, target, chosen);
+                var line = new Dictionary<string, object> { ["model"] = name, ["pooling"] = encoder.Pooling.ToString().ToLowerInvariant() };
+                foreach (var t in results) line[$"{t.Task}_macro_auc"] = Math.Round(t.MacroAuc, 2);
+                foreach (var t in results) line[$"{t.Task}_reports_classes"] = new[] { t.Reports, t.Classes };
+                line["mean_macro_auc"] = Math.Round(results.Average(t => t.MacroAuc), 2);
+                Console.WriteLine(JsonSerializer.Serialize(line));
+            }
             return 0;
         });
         return cmd;

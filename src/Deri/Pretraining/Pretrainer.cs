@@ -44,7 +44,7 @@ public static class Pretrainer
         string textModel = TextModelSetting.Resolve(network.TextModel);
         if (!TextModelSetting.IsScratch(textModel))
         {
-            text = TextEncoder.FromHuggingFace(textModel, options with { Frozen = true });
+            text = TextEncoder.FromSetting(textModel, options with { Frozen = true });
             log?.Invoke($"text encoder: pretrained {textModel} (frozen, {text.OutputDim}-d)");
         }
         else

@@ -221,21 +221,26 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
 /// A BERT encoder whose state dict has exactly the Hugging Face <c>BertModel</c> names
 /// (<c>embeddings.*</c>, <c>encoder.layer.N.*</c>, <c>pooler.dense.*</c>), so a
 /// <c>model.safetensors</c> of any BERT loads into it with <see cref="Weights.StateDictLoader"/>.
+/// Built without a pooler (Hugging Face's <c>add_pooling_layer=False</c>, e.g. snowflake-arctic-embed, whose
+/// checkpoint has no <c>pooler.*</c>), <c>pooled</c> is the <c>[CLS]</c> row of <c>hidden</c>.
 /// </summary>
 public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled, Tensor Hidden)>
 {
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
-    private readonly BertPooler pooler;
+    private readonly BertPooler? pooler;
 
-    /// <summary>Creates a randomly initialised encoder (BERT's N(0, 0.02) weights, zero biases, unit LayerNorm).</summary>
-    public BertModel(BertConfig config) : base(nameof(BertModel))
+    /// <summary>
+    /// Creates a randomly initialised encoder (BERT's N(0, 0.02) weights, zero biases, unit LayerNorm), with the
+    /// <c>pooler.dense</c> layer unless <paramref name="addPoolingLayer"/> is false.
+    /// </summary>
+    public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel))
     {
         config.Validate();
         Config = config;
         embeddings = new BertEmbeddings(config);
         encoder = new BertEncoder(config);
-        pooler = new BertPooler(config);
+        pooler = addPoolingLayer ? new BertPooler(config) : null;
         RegisterComponents();
         InitialiseWeights();
     }
@@ -245,6 +250,9 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled
 
     /// <summary>Width of <c>pooled</c> and of every <c>hidden</c> token.</summary>
     public int OutputDim => Config.HiddenSize;
+
+    /// <summary>Whether the model has the <c>pooler.dense</c> layer (otherwise <c>pooled</c> is the <c>[CLS]</c> row).</summary>
+    public bool HasPooler => pooler is not null;
 
     private void InitialiseWeights()
     {
@@ -282,7 +290,7 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled
         double min = torch.finfo(x.dtype).min;
         var additive = (1.0 - keep) * min;
         var hidden = encoder.forward(x, additive);
-        var pooled = pooler.forward(hidden);
+        var pooled = pooler is null ? hidden[.., 0] : pooler.forward(hidden);
         return (pooled.MoveToOuterDisposeScope(), hidden.MoveToOuterDisposeScope());
     }
 

@@ -50,7 +50,9 @@ public static class HuggingFaceBert
     /// <summary>
     /// Builds the BERT of <c>config.json</c> and loads <c>model.safetensors</c> into it. The encoder's
     /// keys must all be present with matching shapes; a <c>bert.</c> prefix, the legacy
-    /// <c>embeddings.position_ids</c> buffer and task heads (<see cref="HeadPrefixes"/>) are tolerated.
+    /// <c>embeddings.position_ids</c> buffer and task heads (<see cref="HeadPrefixes"/>) are tolerated. A checkpoint with
+    /// neither <c>pooler.dense.weight</c> nor <c>pooler.dense.bias</c> (a BERT saved with <c>add_pooling_layer=False</c>,
+    /// such as snowflake-arctic-embed) gives a model without a pooler; one of the two alone is an error.
     /// </summary>
     /// <exception cref="FileNotFoundException">A file is missing; when only <c>pytorch_model.bin</c> exists the message gives <see cref="ConvertCommand"/>.</exception>
     /// <exception cref="StateDictMismatchException">The weights do not fit the config.</exception>
@@ -66,26 +68,83 @@ public static class HuggingFaceBert
                     weights);
             throw new FileNotFoundException($"{folder}: model.safetensors not found", weights);
         }
-        var model = new BertModel(config);
+        var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
+        BertModel? model = null;
         try
         {
-            var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
-            try
-            {
-                var heads = tensors.Keys.Where(k => HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)));
-                var report = StateDictLoader.Load(model, tensors, source: weights, ignore: [.. IgnoredKeys, .. heads]);
-                return (model, report);
-            }
-            finally
-            {
-                foreach (var t in tensors.Values) t.Dispose();
-            }
+            var header = tensors.Keys.Select(k => k.StartsWith("bert.", StringComparison.Ordinal) ? k["bert.".Length..] : k).ToHashSet(StringComparer.Ordinal);
+            bool pooler = header.Contains("pooler.dense.weight") || header.Contains("pooler.dense.bias");
+            model = new BertModel(config, addPoolingLayer: pooler);
+            var heads = tensors.Keys.Where(k => HeadPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)));
+            var report = StateDictLoader.Load(model, tensors, source: weights, ignore: [.. IgnoredKeys, .. heads]);
+            return (model, report);
         }
         catch
         {
-            model.Dispose();
+            model?.Dispose();
             throw;
         }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>sentence-transformers' pooling settings inside a model folder.</summary>
+    public const string PoolingFile = "1_Pooling/config.json";
+
+    /// <summary>
+    /// How the folder's model pools: <c>1_Pooling/config.json</c> (sentence-transformers) when present —
+    /// <c>pooling_mode_mean_tokens</c> → <see cref="TextPooling.Mean"/>, <c>pooling_mode_cls_token</c> →
+    /// <see cref="TextPooling.Cls"/> — else <see cref="TextPooling.Pooler"/> (BERT's <c>pooler_output</c>, as for MedCPT).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not JSON, or asks for none or several of those modes, or another (max, weighted, last token).</exception>
+    public static TextPooling ReadPooling(string folder)
+    {
+        string path = Path.Combine(folder, PoolingFile);
+        if (!File.Exists(path)) return TextPooling.Pooler;
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+        }
+        var on = root.Where(p => p.Key.StartsWith("pooling_mode_", StringComparison.Ordinal) && p.Value is JsonValue v && v.TryGetValue<bool>(out var b) && b)
+            .Select(p => p.Key).ToList();
+        return on switch
+        {
+            ["pooling_mode_mean_tokens"] => TextPooling.Mean,
+            ["pooling_mode_cls_token"] => TextPooling.Cls,
+            _ => throw new InvalidDataException(
+                $"{path}: pooling {(on.Count == 0 ? "none" : string.Join(" + ", on))} is not supported (exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token)"),
+        };
+    }
+
+    /// <summary>
+    /// Writes <c>1_Pooling/config.json</c> for <see cref="TextPooling.Mean"/> or <see cref="TextPooling.Cls"/>; for
+    /// <see cref="TextPooling.Pooler"/> removes it (the default when it is absent).
+    /// </summary>
+    public static void SavePooling(string folder, TextPooling pooling, int hiddenSize)
+    {
+        string path = Path.Combine(folder, PoolingFile);
+        if (pooling == TextPooling.Pooler)
+        {
+            if (File.Exists(path)) File.Delete(path);
+            return;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var root = new JsonObject
+        {
+            ["word_embedding_dimension"] = hiddenSize,
+            ["pooling_mode_cls_token"] = pooling == TextPooling.Cls,
+            ["pooling_mode_mean_tokens"] = pooling == TextPooling.Mean,
+            ["pooling_mode_max_tokens"] = false,
+            ["pooling_mode_mean_sqrt_len_tokens"] = false,
+        };
+        IO.AtomicFile.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>
@@ -111,9 +170,10 @@ public static class HuggingFaceBert
 
     /// <summary>
     /// Writes a model folder that <see cref="LoadModel"/> and <see cref="LoadTokenizer"/> read back:
-    /// <c>config.json</c>, <c>model.safetensors</c>, <c>vocab.txt</c> (copied) and <c>tokenizer_config.json</c>.
+    /// <c>config.json</c>, <c>model.safetensors</c>, <c>vocab.txt</c> (copied), <c>tokenizer_config.json</c> and, for
+    /// mean or [CLS] pooling, <see cref="PoolingFile"/>.
     /// </summary>
-    public static void Save(string folder, BertModel model, TextTokenizer tokenizer)
+    public static void Save(string folder, BertModel model, TextTokenizer tokenizer, TextPooling pooling = TextPooling.Pooler)
     {
         Directory.CreateDirectory(folder);
         model.Config.Save(Path.Combine(folder, "config.json"));
@@ -123,6 +183,7 @@ public static class HuggingFaceBert
             IO.AtomicFile.Copy(tokenizer.VocabPath, vocab);
         var tokConfig = new JsonObject { ["do_lower_case"] = tokenizer.LowerCase, ["model_max_length"] = tokenizer.MaxLength };
         IO.AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokConfig.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        SavePooling(folder, pooling, model.Config.HiddenSize);
     }
 
     private static string Require(string folder, string file)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,7 +29,8 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
 {
     private Device? device;
 
-    private TextEncoder(BertModel model, TextTokenizer tokenizer, bool frozen, bool lowerCaseText, bool computeOnLongest)
+    private TextEncoder(BertModel model, TextTokenizer tokenizer, bool frozen, bool lowerCaseText, bool computeOnLongest,
+        TextPooling pooling, string identity)
     {
         if (model.Config.MaxPositionEmbeddings < tokenizer.MaxLength)
             throw new ArgumentException($"max length {tokenizer.MaxLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
@@ -39,6 +41,9 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         Frozen = frozen;
         LowerCaseText = lowerCaseText;
         ComputeOnLongest = computeOnLongest;
+        Pooling = pooling;
+        Identity = $"{identity}; pooling {pooling.ToString().ToLowerInvariant()}; max length {tokenizer.MaxLength}; " +
+                   $"{(lowerCaseText ? "lower-cased" : "as written")}{(computeOnLongest ? "; padding rows zero" : "")}";
         if (frozen)
         {
             foreach (var p in model.parameters()) p.requires_grad = false;
@@ -61,21 +66,41 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
     /// <summary>Whether the BERT runs only over the batch's longest real sequence (see <see cref="TextEncoderOptions.ComputeOnLongest"/>).</summary>
     public bool ComputeOnLongest { get; }
 
+    /// <summary>How <c>pooled</c> is made from the BERT's outputs.</summary>
+    public TextPooling Pooling { get; }
+
+    /// <summary>
+    /// What the features depend on: the weights (a built-in model's name and package version, or the SHA-256 of a
+    /// folder's <c>model.safetensors</c> and <c>vocab.txt</c>), the pooling, the length and the lower-casing. A trainable
+    /// encoder's features change as it trains: its identity says so and is never cached.
+    /// </summary>
+    public string Identity { get; }
+
     /// <inheritdoc/>
     public int OutputDim => Model.OutputDim;
 
     /// <inheritdoc/>
     public int MaxLength => Tokenizer.MaxLength;
 
-    /// <summary>Loads a pretrained BERT folder (see <see cref="HuggingFaceBert"/>); frozen unless <see cref="TextEncoderOptions.Frozen"/> says otherwise.</summary>
-    public static TextEncoder FromHuggingFace(string folder, TextEncoderOptions? options = null)
+    /// <summary>
+    /// Loads a pretrained BERT folder (see <see cref="HuggingFaceBert"/>); frozen unless <see cref="TextEncoderOptions.Frozen"/>
+    /// says otherwise. <c>pooled</c> follows the folder's <see cref="HuggingFaceBert.PoolingFile"/> (BERT's pooler without one).
+    /// </summary>
+    public static TextEncoder FromHuggingFace(string folder, TextEncoderOptions? options = null) =>
+        LoadFolder(folder, options, identity: null);
+
+    private static TextEncoder LoadFolder(string folder, TextEncoderOptions? options, string? identity)
     {
         options ??= new TextEncoderOptions();
         var tokenizer = HuggingFaceBert.LoadTokenizer(folder, options.MaxLength);
+        var pooling = HuggingFaceBert.ReadPooling(folder);
+        bool frozen = options.Frozen ?? true;
         var (model, _) = HuggingFaceBert.LoadModel(folder);
         try
         {
-            return new TextEncoder(model, tokenizer, options.Frozen ?? true, options.LowerCaseText, options.ComputeOnLongest);
+            identity ??= frozen ? $"folder {Path.GetFullPath(folder)} (weights {Sha256(Path.Combine(folder, "model.safetensors"))}, vocabulary {Sha256(tokenizer.VocabPath)})"
+                : $"trainable from {Path.GetFullPath(folder)}";
+            return new TextEncoder(model, tokenizer, frozen, options.LowerCaseText, options.ComputeOnLongest, pooling, identity);
         }
         catch
         {
@@ -97,13 +122,45 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         var model = new BertModel(config);
         try
         {
-            return new TextEncoder(model, tokenizer, options.Frozen ?? false, options.LowerCaseText, options.ComputeOnLongest);
+            bool frozen = options.Frozen ?? false;
+            // Random weights: two encoders built this way differ, so a frozen one is identified by the object itself.
+            string identity = $"randomly initialised over {Path.GetFullPath(vocabPath)} (instance {Guid.NewGuid():N})";
+            return new TextEncoder(model, tokenizer, frozen, options.LowerCaseText, options.ComputeOnLongest, TextPooling.Pooler, identity);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The built-in model <paramref name="builtIn"/> (frozen unless <see cref="TextEncoderOptions.Frozen"/> says otherwise),
+    /// materialised once as a Hugging Face folder under <paramref name="cacheRoot"/> (see <see cref="BuiltInTextModel.Materialise"/>).
+    /// </summary>
+    public static TextEncoder FromBuiltIn(BuiltInTextModel builtIn, TextEncoderOptions? options = null, string? cacheRoot = null)
+    {
+        ArgumentNullException.ThrowIfNull(builtIn);
+        string folder = builtIn.Materialise(cacheRoot);
+        return LoadFolder(folder, options, identity: $"built-in {builtIn.Identity}");
+    }
+
+    /// <summary>
+    /// The pretrained encoder a resolved <c>network.text_model</c> names (<see cref="TextModelSetting.Resolve"/>): a built-in
+    /// model's name or a Hugging Face folder. <c>scratch</c> is not pretrained and is refused here.
+    /// </summary>
+    /// <exception cref="ArgumentException">The setting is <c>scratch</c>.</exception>
+    public static TextEncoder FromSetting(string resolved, TextEncoderOptions? options = null)
+    {
+        if (TextModelSetting.IsScratch(resolved))
+            throw new ArgumentException($"network.text_model '{resolved}' is trained from scratch, not loaded: build it with FromVocabulary");
+        return BuiltInTextModel.Find(resolved) is { } builtIn ? FromBuiltIn(builtIn, options) : FromHuggingFace(resolved, options);
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>Moves the BERT to <paramref name="target"/> (once; later calls with the same device do nothing).</summary>
@@ -137,18 +194,30 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         if (!ComputeOnLongest)
         {
             var (pooled, hidden) = Model.forward(batch.InputIds, batch.AttentionMask);
+            pooled = Pool(pooled, hidden, batch.AttentionMask);
             return new TextFeatures(pooled.MoveToOuterDisposeScope(), hidden.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
         }
         // (B, L') with L' the longest real row; hidden (B, L', H) is zero-padded back to (B, MaxLength, H).
         int longest = batch.Lengths.Max();
         var (pooledShort, hiddenShort) = Model.forward(batch.InputIds[.., ..longest], batch.AttentionMask[.., ..longest]);
+        pooledShort = Pool(pooledShort, hiddenShort, batch.AttentionMask[.., ..longest]);
         // Padding inside the first L' positions is zeroed too, so every padding row is zero whatever the batch.
         var hiddenFull = torch.nn.functional.pad(hiddenShort, [0, 0, 0, MaxLength - longest]) * mask.unsqueeze(-1).to(hiddenShort.dtype);
         return new TextFeatures(pooledShort.MoveToOuterDisposeScope(), hiddenFull.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Writes the encoder as a Hugging Face style folder that <see cref="FromHuggingFace"/> reads back.</summary>
-    public void Save(string folder) => HuggingFaceBert.Save(folder, Model, Tokenizer);
+    // BERT's pooled (B, H), hidden (B, L, H), mask (B, L) → pooled (B, H) as Pooling says. The mean is the
+    // sentence-transformers one: sum over real tokens / max(count, 1e-9).
+    private Tensor Pool(Tensor pooled, Tensor hidden, Tensor mask) => Pooling switch
+    {
+        TextPooling.Pooler => pooled,
+        TextPooling.Cls => hidden[.., 0],
+        TextPooling.Mean => (hidden * mask.unsqueeze(-1).to(hidden.dtype)).sum(1) / mask.sum(1, keepdim: true).to(hidden.dtype).clamp_min(1e-9),
+        _ => throw new InvalidOperationException($"unknown pooling {Pooling}"),
+    };
+
+    /// <summary>Writes the encoder as a Hugging Face style folder that <see cref="FromHuggingFace"/> reads back (pooling included).</summary>
+    public void Save(string folder) => HuggingFaceBert.Save(folder, Model, Tokenizer, Pooling);
 
     /// <inheritdoc/>
     public void Dispose() => Model.Dispose();

@@ -127,6 +127,8 @@ public sealed class TextFeatureCache : ITextFeatureSource
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), this.options.BatchSize, "BatchSize must be positive");
         if (store is not null && (store.OutputDim != source.OutputDim || store.MaxLength != source.MaxLength))
             throw new ArgumentException($"{store.Path}: store holds H={store.OutputDim}, L={store.MaxLength} but the encoder gives H={source.OutputDim}, L={source.MaxLength}", nameof(store));
+        if (store is not null && !string.Equals(store.Identity, source.Identity, StringComparison.Ordinal))
+            throw new ArgumentException($"{store.Path}: store was made by another encoder ({store.Identity}) than this one ({source.Identity}); rebuild it with `deri text cache`", nameof(store));
         this.source = source;
         this.store = store;
     }
@@ -136,6 +138,9 @@ public sealed class TextFeatureCache : ITextFeatureSource
 
     /// <inheritdoc/>
     public int MaxLength => source.MaxLength;
+
+    /// <inheritdoc/>
+    public string Identity => source.Identity;
 
     /// <summary>Distinct texts held in memory.</summary>
     public int Count
@@ -191,13 +196,14 @@ public sealed class TextFeatureCache : ITextFeatureSource
 
 /// <summary>
 /// A file of precomputed text features for a large corpus, memory-mapped for reading. Layout
-/// (little-endian): a 64-byte header (<c>DERITXF1</c>, H, L, element size, flags, count, index
-/// offset), the rows (pooled H values, then the stored hidden rows × H), then an index of
+/// (little-endian): a 64-byte header (<c>DERITXF2</c>, H, L, element size, flags, count, index
+/// offset, identity length), the encoder's <see cref="ITextFeatureSource.Identity"/> (UTF-8), the rows (pooled H values, then the stored hidden rows × H), then an index of
 /// (16-byte text key, row offset, real tokens, stored hidden rows) entries.
 /// </summary>
 public sealed class TextFeatureStore : IDisposable
 {
-    private static readonly byte[] Magic = "DERITXF1"u8.ToArray();
+    private static readonly byte[] Magic = "DERITXF2"u8.ToArray();
+    private static readonly byte[] OldMagic = "DERITXF1"u8.ToArray();
     private const int HeaderBytes = 64;
     private const int IndexEntryBytes = 32;
 
@@ -207,9 +213,10 @@ public sealed class TextFeatureStore : IDisposable
     private readonly FeaturePrecision precision;
 
     private TextFeatureStore(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, int h, int l,
-        FeaturePrecision precision, Dictionary<TextKey, (long, int, int)> index)
+        FeaturePrecision precision, Dictionary<TextKey, (long, int, int)> index, string identity)
     {
         Path = path;
+        Identity = identity;
         this.file = file;
         this.view = view;
         OutputDim = h;
@@ -223,6 +230,9 @@ public sealed class TextFeatureStore : IDisposable
 
     /// <summary>H of the stored features.</summary>
     public int OutputDim { get; }
+
+    /// <summary>The identity of the encoder that computed the features (<see cref="ITextFeatureSource.Identity"/>).</summary>
+    public string Identity { get; }
 
     /// <summary>L of the stored features.</summary>
     public int MaxLength { get; }
@@ -255,6 +265,8 @@ public sealed class TextFeatureStore : IDisposable
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(new byte[HeaderBytes]);
+            var identity = Encoding.UTF8.GetBytes(source.Identity);
+            writer.Write(identity);
             for (int start = 0; start < distinct.Count; start += options.BatchSize)
             {
                 var chunk = distinct.Skip(start).Take(options.BatchSize).ToList();
@@ -284,6 +296,7 @@ public sealed class TextFeatureStore : IDisposable
             writer.Write(options.FullHidden ? 1 : 0);
             writer.Write((long)entries.Count);
             writer.Write(indexOffset);
+            writer.Write(identity.Length);
         });
         return entries.Count;
     }
@@ -301,12 +314,20 @@ public sealed class TextFeatureStore : IDisposable
         {
             var magic = new byte[8];
             view.ReadArray(0, magic, 0, 8);
+            if (magic.AsSpan().SequenceEqual(OldMagic))
+                throw new InvalidDataException($"{path}: a feature store from an older Deri that did not record which encoder made it; rebuild it with `deri text cache`");
             if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a text feature store (bad magic)");
             int h = view.ReadInt32(8), l = view.ReadInt32(12), es = view.ReadInt32(16);
             long count = view.ReadInt64(24), indexOffset = view.ReadInt64(32);
+            int identityLength = view.ReadInt32(40);
+            if (identityLength < 0 || HeaderBytes + (long)identityLength > length)
+                throw new InvalidDataException($"{path}: corrupt header (identity of {identityLength} bytes)");
+            var identityBytes = new byte[identityLength];
+            view.ReadArray(HeaderBytes, identityBytes, 0, identityLength);
+            long rowsStart = HeaderBytes + identityLength;
             if (h <= 0 || l <= 0 || es is not (2 or 4) || count < 0)
                 throw new InvalidDataException($"{path}: corrupt header (H={h}, L={l}, element size {es}, count {count})");
-            if (indexOffset < HeaderBytes || indexOffset + count * IndexEntryBytes != length)
+            if (indexOffset < rowsStart || indexOffset + count * IndexEntryBytes != length)
                 throw new InvalidDataException($"{path}: truncated or corrupt: index at {indexOffset} with {count} entries does not end at the file's {length} bytes");
             var index = new Dictionary<TextKey, (long, int, int)>((int)count);
             for (long i = 0; i < count; i++)
@@ -316,11 +337,12 @@ public sealed class TextFeatureStore : IDisposable
                 long offset = view.ReadInt64(at + 16);
                 int tokens = view.ReadInt32(at + 24), rows = view.ReadInt32(at + 28);
                 long bytes = (long)(h + rows * h) * es;
-                if (offset < HeaderBytes || offset + bytes > indexOffset || tokens < 1 || tokens > l || rows < 0 || rows > l)
+                if (offset < rowsStart || offset + bytes > indexOffset || tokens < 1 || tokens > l || rows < 0 || rows > l)
                     throw new InvalidDataException($"{path}: corrupt index entry {i} (offset {offset}, tokens {tokens}, rows {rows})");
                 index[key] = (offset, tokens, rows);
             }
-            return new TextFeatureStore(path, file, view, h, l, es == 2 ? FeaturePrecision.Float16 : FeaturePrecision.Float32, index);
+            return new TextFeatureStore(path, file, view, h, l, es == 2 ? FeaturePrecision.Float16 : FeaturePrecision.Float32, index,
+                Encoding.UTF8.GetString(identityBytes));
         }
         catch
         {

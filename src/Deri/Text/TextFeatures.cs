@@ -43,6 +43,9 @@ public interface ITextFeatureSource
     /// <summary>L, the number of token positions of <c>hidden</c>.</summary>
     int MaxLength { get; }
 
+    /// <summary>What the features depend on (model weights, pooling, length, lower-casing); a feature store records it and is read only by a source with the same identity.</summary>
+    string Identity { get; }
+
     /// <summary>Encodes <paramref name="texts"/>; the tensors are on <paramref name="device"/> and owned by the caller.</summary>
     TextFeatures Encode(IReadOnlyList<string> texts, Device device);
 }

@@ -17,6 +17,10 @@ internal static class NlgFixtures
 
     public static IReadOnlyList<Pair> Real => ReadPairs("real");
 
+    /// <summary>The BLEU-1..4 weights the fixture was made with.</summary>
+    public static double[][] Weights => PairsDoc.Value.RootElement.GetProperty("weights").EnumerateArray()
+        .Select(w => w.EnumerateArray().Select(x => x.GetDouble()).ToArray()).ToArray();
+
     public static double RealMean(string key) => PairsDoc.Value.RootElement.GetProperty("real_mean").GetProperty(key).GetDouble();
 
     public static IReadOnlyList<Word> Words()

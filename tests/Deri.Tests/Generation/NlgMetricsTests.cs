@@ -28,6 +28,19 @@ public class NlgMetricsTests
     }
 
     [Fact]
+    public void Bleu3UsesTheReleaseWeightsAndMatchesNltkExactly()
+    {
+        // The release and METHOD.md weight BLEU-3 by (.33, .33, .33), which sum to 0.99; 1/3 each would give other numbers.
+        Assert.Equal([0.33, 0.33, 0.33], SentenceBleu.PaperWeights[2]);
+        Assert.Equal(NlgFixtures.Weights.Length, SentenceBleu.PaperWeights.Count);
+        for (int k = 0; k < SentenceBleu.PaperWeights.Count; k++) Assert.Equal(NlgFixtures.Weights[k], SentenceBleu.PaperWeights[k]);
+        var real = NlgFixtures.Real;
+        Assert.Contains(real, p => p.Bleu[2] > 0.05);
+        foreach (var p in NlgFixtures.Special.Concat(real))
+            Assert.Equal(p.Bleu[2], SentenceBleu.Score(p.Ref, p.Hyp, SentenceBleu.PaperWeights[2]));
+    }
+
+    [Fact]
     public void SentenceBleuSpecialCasesFollowNltk()
     {
         // One matching word: p1 = 1, p2..p4 have no n-grams (0/1) and method1 makes them 0.1.

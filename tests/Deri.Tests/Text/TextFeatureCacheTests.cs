@@ -12,6 +12,7 @@ public class TextFeatureCacheTests
         public List<string> Seen { get; } = [];
         public int OutputDim => 4;
         public int MaxLength => 6;
+        public string Identity { get; init; } = "counting source";
 
         public TextFeatures Encode(IReadOnlyList<string> texts, Device device)
         {
@@ -101,7 +102,17 @@ public class TextFeatureCacheTests
             var cache = new TextFeatureCache(source, store: store);
             using (cache.Encode(["sinus rhythm", "new report here"], torch.CPU)) { }
             Assert.Equal(["new report here"], source.Seen);
+
+            // The store records which encoder made it; another encoder (other weights, pooling, …) may not read it.
+            Assert.Equal("counting source", store.Identity);
+            var other = Assert.Throws<ArgumentException>(() => new TextFeatureCache(new CountingSource { Identity = "other model" }, store: store));
+            Assert.Contains("made by another encoder (counting source) than this one (other model)", other.Message);
         }
+        // A store of the previous format, which did not record the encoder, is refused with what to do.
+        var old = System.IO.File.ReadAllBytes(path);
+        "DERITXF1"u8.CopyTo(old);
+        System.IO.File.WriteAllBytes(dir.File("old.bin"), old);
+        Assert.Contains("rebuild it with `deri text cache`", Assert.Throws<InvalidDataException>(() => TextFeatureStore.Open(dir.File("old.bin"))).Message);
 
         var bytes = System.IO.File.ReadAllBytes(path);
         System.IO.File.WriteAllBytes(path, bytes[..^7]);

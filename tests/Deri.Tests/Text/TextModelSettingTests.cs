@@ -14,6 +14,10 @@ public sealed class TextModelSettingTests
     public void ScratchAndACompleteFolderResolveAndAnythingElseIsAnErrorNamingThePath()
     {
         Assert.Equal("scratch", TextModelSetting.Resolve("scratch"));
+        // Built-in pretrained models resolve to their names (they ship inside Deri); other spellings are folder names.
+        Assert.Equal("minilm", TextModelSetting.Resolve("minilm"));
+        Assert.Equal("arcticxs", TextModelSetting.Resolve("arcticxs"));
+        Assert.Throws<DirectoryNotFoundException>(() => TextModelSetting.Resolve("MiniLM"));
         string folder = TextFixtures.File("hf_tiny");
         string resolved = TextModelSetting.Resolve(Path.Combine(folder, "..", "hf_tiny"));
         Assert.Equal(Path.GetFullPath(folder), resolved);

@@ -8,12 +8,15 @@ namespace Deri.Generation.NlgMetrics;
 /// </summary>
 public static class SentenceBleu
 {
-    /// <summary>The weights of BLEU-1..4 used by the paper: (1), (1/2,1/2), (1/3,1/3,1/3), (1/4,1/4,1/4,1/4).</summary>
+    /// <summary>
+    /// The weights of BLEU-1..4 used by the paper: (1), (.5,.5), (.33,.33,.33), (.25,.25,.25,.25). BLEU-3's weights are
+    /// written 0.33 in the authors' release and METHOD.md, not 1/3: they sum to 0.99, and the paper's numbers are computed so.
+    /// </summary>
     public static IReadOnlyList<double[]> PaperWeights { get; } =
     [
         [1.0],
         [0.5, 0.5],
-        [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0],
+        [0.33, 0.33, 0.33],
         [0.25, 0.25, 0.25, 0.25],
     ];
 
