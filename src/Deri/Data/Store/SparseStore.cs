@@ -20,8 +20,7 @@ public static class SparseStore
     /// Creates a store of <paramref name="count"/> records of <c>12 × length</c> values in <paramref name="directory"/>
     /// (ids <c>0 … count−1</c>, all in train, no report or labels) whose signals are all zero and not allocated.
     /// </summary>
-    /// <exception cref="IOException">The folder is not empty, or the file system has less free space than the file's size
-    /// (a file system without sparse files would write it out).</exception>
+    /// <exception cref="IOException">The folder is not empty, or it is on a file system without sparse files (FAT, exFAT).</exception>
     public static void Create(string directory, int count, int length = 5000, int rate = 500, bool float16 = false)
     {
         if (count <= 0) throw new ArgumentException($"a sparse store needs at least one record, got {count}");
@@ -30,10 +29,10 @@ public static class SparseStore
             throw new IOException($"{directory} is not empty; a sparse store is made in a new folder");
         Directory.CreateDirectory(directory);
         long bytes = (long)count * PreprocessingLeads * length * (float16 ? 2 : 4);
-        // Where holes are not supported SetLength writes zeros: refuse rather than fill the disk.
-        long free = new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace;
-        if (free < bytes)
-            throw new IOException($"{directory}: the sparse signal file would be {bytes} bytes and only {free} are free; if this file system keeps holes, free space is not used, but it cannot be told beforehand");
+        // Where holes are not supported SetLength writes zeros: refuse the FAT family rather than fill the disk.
+        string format = new DriveInfo(Path.GetFullPath(directory)).DriveFormat;
+        if (NoHoles.Contains(format, StringComparer.OrdinalIgnoreCase))
+            throw new IOException($"{directory}: the {format} file system has no sparse files; the store would take {bytes} bytes of disk");
         using (var f = new FileStream(Path.Combine(directory, EcgStore.SignalFile(float16)), FileMode.CreateNew, FileAccess.Write))
             f.SetLength(bytes);
         var entries = new StoreEntry[count];
@@ -73,6 +72,8 @@ public static class SparseStore
         for (int k = 0; k < n; k++) h[k] = (Half)values[k];
         f.Write(MemoryMarshal.AsBytes(h.AsSpan()));
     }
+
+    private static readonly string[] NoHoles = ["vfat", "msdos", "fat", "fat32", "exfat"];
 
     private const int PreprocessingLeads = Preprocessing.PreprocessConfig.Leads;
 }
