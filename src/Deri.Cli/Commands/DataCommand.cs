@@ -11,7 +11,7 @@ public static class DataCommand
     /// <summary>Builds the <c>data</c> group: inspect, export, plot and prepare.</summary>
     public static Command Create() => CommandGroup.Create("data",
         "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5): inspect, export, plot; prepare a dataset into a store",
-        Inspect(), Export(), Plot(), DataPrepareCommand.Create());
+        Inspect(), Export(), Plot(), DataPrepareCommand.Create(), DataPrepareCommand.CreateReports());
 
     private static Argument<string> RecordArgument() => new("record")
     {

@@ -9,11 +9,54 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri data prepare</c>: lists a dataset, preprocesses every record and writes a memory-mapped store.</summary>
 public static class DataPrepareCommand
 {
+    /// <summary>Builds the <c>reports</c> subcommand: PTB-XL report texts for the text side, never those of the test folds.</summary>
+    public static Command CreateReports()
+    {
+        var root = new Option<string>("--root") { Description = "Report corpus: a CSV with ecg_id, strat_fold, report (and scp_codes), or its folder (e.g. shared/data/ptbxl-reports)", Required = true };
+        var excludeFolds = OptionRules.IntList("--exclude-folds", "Folds whose reports are left out: the test fold(s), e.g. 9");
+        excludeFolds.Required = true;
+        var excludeStore = OptionRules.StringList("--exclude-store", "Stores whose test-split ids are left out too, whatever the corpus says their fold is");
+        var report = new Option<string>("--report") { Description = "original (the report column) or composed (English, from scp_codes; needs --statements)", DefaultValueFactory = _ => "original" };
+        var statements = new Option<string?>("--statements") { Description = "scp_statements.csv for composed reports" };
+        var output = new Option<string>("--out") { Description = "Text file to write, one report per line", Required = true };
+        var cmd = new Command("reports", "Report texts of a PTB-XL metadata CSV for the text side, leaving out every record of the test fold(s)")
+        {
+            root, excludeFolds, excludeStore, report, statements, output,
+        };
+        cmd.SetAction(result =>
+        {
+            var kind = ParseReport(result.GetValue(report)!);
+            var scp = result.GetValue(statements) is { } st ? PtbXlDataset.ReadStatements(st) : null;
+            var testIds = new HashSet<string>(StringComparer.Ordinal);
+            var stores = result.GetValue(excludeStore) ?? [];
+            foreach (string dir in stores)
+            {
+                using var store = EcgStore.Open(dir);
+                testIds.UnionWith(store.Entries.Where(e => e.Split == DataSplits.Test).Select(e => e.Id));
+            }
+            var corpus = PtbXlReportCorpus.Read(result.GetValue(root)!, result.GetValue(excludeFolds)!, kind, scp, stores.Length > 0 ? testIds : null);
+            string o = result.GetValue(output)!;
+            Deri.IO.AtomicFile.WriteAllLines(o, corpus.Reports.Select(r => r.Text));
+            Console.WriteLine($"{o}: {corpus.Reports.Count} reports; left out {corpus.ExcludedByFold} of folds {string.Join(",", result.GetValue(excludeFolds)!)}"
+                + (stores.Length > 0 ? $", {corpus.ExcludedById} in the test split of {string.Join(", ", stores)}" : "") + $", {corpus.Empty} without text");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static PtbXlReport ParseReport(string s) => s switch
+    {
+        "original" => PtbXlReport.Original,
+        "composed" => PtbXlReport.Composed,
+        _ => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
+    };
+
     /// <summary>Builds the <c>prepare</c> subcommand.</summary>
     public static Command Create()
     {
         var dataset = new Option<string>("--dataset") { Description = "mimic, ptbxl, cpsc, csn or generic", Required = true };
-        var root = new Option<string>("--root") { Description = "Dataset folder", Required = true };
+        var root = OptionRules.StringList("--root",
+            "Dataset folder; PTB-XL takes several (e.g. ptbxl and ptbxl-zscore): an ecg_id in several is kept once, from the first listed", required: true);
         var output = new Option<string>("--out") { Description = "Store folder to write (a finished store is reopened, an interrupted one resumed)", Required = true };
         var task = new Option<string>("--task") { Description = "PTB-XL label task: super, sub, form, rhythm or none", DefaultValueFactory = _ => "super" };
         // Was --rate, which read like the stored rate; the old name stays an alias so existing scripts keep working.
@@ -80,12 +123,7 @@ public static class DataPrepareCommand
                     var s => throw new ArgumentException($"--labels must be derived or splits, got '{s}'"),
                 },
                 SplitsDir = result.GetValue(splits),
-                Report = result.GetValue(report) switch
-                {
-                    "original" => PtbXlReport.Original,
-                    "composed" => PtbXlReport.Composed,
-                    var s => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
-                },
+                Report = ParseReport(result.GetValue(report)!),
                 Csv = result.GetValue(csv)!,
                 Seed = result.GetValue(seed),
                 ValFraction = result.GetValue(valFraction),

@@ -44,7 +44,14 @@ public static class DataBenchmark
 
     /// <summary>Reads shuffled batches of <paramref name="batchSize"/> from <paramref name="store"/> for at least <paramref name="minSeconds"/>,
     /// each batch copied by <paramref name="parallelism"/> threads.</summary>
-    public static Throughput StoreBatches(EcgStore store, int batchSize, double minSeconds, int parallelism = 1, int seed = 0)
+    /// <param name="store">The store read.</param>
+    /// <param name="batchSize">Records per batch.</param>
+    /// <param name="minSeconds">Minimum timed seconds.</param>
+    /// <param name="parallelism">Threads copying each batch.</param>
+    /// <param name="seed">Seed of the shuffle.</param>
+    /// <param name="warmUp">Touch every record once before timing (the store then reads from the page cache); off for
+    /// stores larger than memory, where the timing then includes the page faults a training run meets.</param>
+    public static Throughput StoreBatches(EcgStore store, int batchSize, double minSeconds, int parallelism = 1, int seed = 0, bool warmUp = true)
     {
         if (store.Count == 0) throw new ArgumentException($"store {store.Directory} is empty");
         var rng = new Random(seed);
@@ -52,7 +59,8 @@ public static class DataBenchmark
         var buffer = new float[(long)batchSize * store.RecordSize];
         var batch = new int[batchSize];
         // Warm-up: touch every page once so the timing measures reading, not the first page faults of a cold file.
-        for (int i = 0; i < store.Count; i++) store.Read(i, buffer.AsSpan(0, store.RecordSize));
+        if (warmUp)
+            for (int i = 0; i < store.Count; i++) store.Read(i, buffer.AsSpan(0, store.RecordSize));
         long done = 0;
         int pos = store.Count;
         var sw = Stopwatch.StartNew();

@@ -173,4 +173,19 @@ public class DataPrepareCliTests
         Assert.True(doc.RootElement.GetProperty("preprocess_records_per_s").GetDouble() > 0);
         Assert.True(doc.RootElement.GetProperty("store_read_records_per_s").GetDouble() > 0);
     }
+
+    [Fact]
+    public void BenchDataReadsASparseStorePastFourGiB()
+    {
+        string o = CliRunner.Ok("bench", "data", "--sparse-gib", "4.2", "--seconds", "0.2", "--workers", "1", "--batch", "8");
+        var line = Assert.Single(o.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        using var doc = JsonDocument.Parse(line);
+        Assert.True(doc.RootElement.GetProperty("store_sparse").GetBoolean());
+        Assert.True(doc.RootElement.GetProperty("store_bytes").GetInt64() > 4.2 * (1L << 30) - 120_000);
+        Assert.Equal(37_581, doc.RootElement.GetProperty("store_records").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("store_read_records_per_s").GetDouble() > 0);
+        var bad = CliRunner.Run(["bench", "data", "--sparse-gib", "1", "--store", "x"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--sparse-gib makes its own store", bad.Stderr);
+    }
 }

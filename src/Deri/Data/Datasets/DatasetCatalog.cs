@@ -40,18 +40,41 @@ public sealed record DatasetRequest
 /// <summary>Lists a dataset by name: <c>mimic</c>, <c>ptbxl</c>, <c>cpsc</c>, <c>csn</c> or <c>generic</c>.</summary>
 public static class DatasetCatalog
 {
-    /// <summary>Dataset names understood by <see cref="Load"/>.</summary>
+    /// <summary>Dataset names understood by <see cref="Load(string, string, DatasetRequest?)"/>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["mimic", "ptbxl", "cpsc", "csn", "generic"];
 
     /// <summary>Lists dataset <paramref name="name"/> under <paramref name="root"/>.</summary>
     /// <exception cref="ArgumentException">Unknown dataset name.</exception>
     /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
-    public static EcgDataset Load(string name, string root, DatasetRequest? request = null)
+    public static EcgDataset Load(string name, string root, DatasetRequest? request = null) => Load(name, [root], request);
+
+    /// <summary>
+    /// Lists dataset <paramref name="name"/> from one or more root folders. Several roots are supported for PTB-XL only
+    /// (<see cref="PtbXlDataset.LoadRoots"/>: an <c>ecg_id</c> in several roots is kept once, from the earliest root).
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown dataset name, no root, or several roots for a dataset other than PTB-XL.</exception>
+    /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
+    public static EcgDataset Load(string name, IReadOnlyList<string> roots, DatasetRequest? request = null)
     {
-        var dataset = List(name, root, request ?? new DatasetRequest());
+        if (roots.Count == 0) throw new ArgumentException("no dataset folder given");
+        request ??= new DatasetRequest();
+        EcgDataset dataset;
+        if (roots.Count == 1)
+        {
+            dataset = List(name, roots[0], request);
+        }
+        else
+        {
+            if (name.Trim().ToLowerInvariant() is not ("ptbxl" or "ptb-xl"))
+                throw new ArgumentException($"several dataset folders are supported for ptbxl only, not '{name}' (got {roots.Count})");
+            foreach (string r in roots)
+                if (!Directory.Exists(r)) throw new DirectoryNotFoundException($"dataset folder not found: {r}");
+            dataset = PtbXlDataset.LoadRoots(roots, PtbXlOptionsOf(request));
+        }
         // A store of zero records would be built, reopened and trained on without a word; refuse before any work.
+        string root = string.Join(" + ", roots.Select(Path.GetFullPath));
         if (dataset.Entries.Count == 0)
-            throw new InvalidDataException($"{Path.GetFullPath(root)}: the {dataset.Name} metadata lists no usable record" +
+            throw new InvalidDataException($"{root}: the {dataset.Name} metadata lists no usable record" +
                 (dataset.Skipped.Count == 0 ? "" : $" ({dataset.Skipped.Count} rows left out, first: {dataset.Skipped[0].Id}: {dataset.Skipped[0].Reason})"));
         return dataset;
     }
@@ -62,9 +85,7 @@ public static class DatasetCatalog
         return name.Trim().ToLowerInvariant() switch
         {
             "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords, TestFraction = request.TestFraction ?? 0 }),
-            "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, request.PtbXlFolds is { } f
-                ? PtbOptions(request) with { TrainFolds = f.Train, ValFolds = f.Val, TestFolds = f.Test }
-                : PtbOptions(request)),
+            "ptbxl" or "ptb-xl" => PtbXlDataset.Load(root, PtbXlOptionsOf(request)),
             "cpsc" or "cpsc2018" or "icbeb" => Cpsc2018Dataset.Load(root, Challenge(request)),
             "csn" or "chapman" => CsnDataset.Load(root, Challenge(request)),
             "generic" => GenericDataset.Load(root, new GenericOptions { Csv = request.Csv, Seed = request.Seed, ValFraction = request.ValFraction ?? 0.1 }),
@@ -75,6 +96,9 @@ public static class DatasetCatalog
     private static ChallengeOptions Challenge(DatasetRequest r) =>
         new() { Labels = r.Labels, SplitsDir = r.SplitsDir, Seed = r.Seed, ValFraction = r.ValFraction ?? 0.1 };
 
-    private static PtbXlOptions PtbOptions(DatasetRequest r) =>
-        new() { Rate = r.Rate, Task = r.Task, Labels = r.Labels, SplitsDir = r.SplitsDir, Report = r.Report };
+    private static PtbXlOptions PtbXlOptionsOf(DatasetRequest r)
+    {
+        var o = new PtbXlOptions { Rate = r.Rate, Task = r.Task, Labels = r.Labels, SplitsDir = r.SplitsDir, Report = r.Report };
+        return r.PtbXlFolds is { } f ? o with { TrainFolds = f.Train, ValFolds = f.Val, TestFolds = f.Test } : o;
+    }
 }

@@ -73,6 +73,18 @@ public sealed class EcgDataset
             .Select(s => $"{Name}: the {s.Key} split is empty" + (s.Value.Length > 0 ? $" (no listed record in {s.Value})" : ""))];
     }
 
+    /// <summary>
+    /// Patients (by <see cref="DatasetEntry.Patient"/>) whose records are in more than one split, each with its splits in
+    /// train, val, test order; entries without a patient are not counted.
+    /// </summary>
+    public IReadOnlyList<(string Patient, IReadOnlyList<string> Splits)> PatientsInSeveralSplits()
+    {
+        string[] order = [DataSplits.Train, DataSplits.Val, DataSplits.Test];
+        return [.. Entries.Where(e => e.Patient != null).GroupBy(e => e.Patient!, StringComparer.Ordinal)
+            .Select(g => (Patient: g.Key, Splits: (IReadOnlyList<string>)[.. g.Select(e => e.Split).Distinct().OrderBy(s => Array.IndexOf(order, s)).ThenBy(s => s, StringComparer.Ordinal)]))
+            .Where(p => p.Splits.Count > 1)];
+    }
+
     /// <summary>Entries without a report: usable by ECG-only jobs and probing, refused by report-based training.</summary>
     public IReadOnlyList<DatasetEntry> Unreported() => [.. Entries.Where(e => string.IsNullOrWhiteSpace(e.Report))];
 

@@ -180,7 +180,10 @@ public static partial class PtbXlDataset
         var expected = options.Task != PtbXlTask.None && options.Labels == LabelSource.SplitFiles
             ? EcgDataset.AllSplits($"the {TaskFileName(options.Task)} split files")
             : FoldSources(options);
-        return new EcgDataset("ptbxl", labelNames, entries, PreprocessConfig.Default, skipped) { ExpectedSplits = expected };
+        var dataset = new EcgDataset("ptbxl", labelNames, entries, PreprocessConfig.Default, skipped) { ExpectedSplits = expected };
+        // PTB-XL's folds are patient-disjoint; splits made from folds must be too (the paper's split files are taken as given).
+        if (options.Task == PtbXlTask.None || options.Labels != LabelSource.SplitFiles) CheckPatientSplits(dataset, Path.Combine(root, "ptbxl_database.csv"));
+        return dataset;
     }
 
     /// <summary>

@@ -218,6 +218,11 @@ public sealed unsafe class EcgStore : IDisposable
     /// mapped file straight into the tensor's memory, then moved to <paramref name="device"/> when one is given.</summary>
     public Tensor ReadTensor(ReadOnlySpan<int> indices, Device? device = null, int parallelism = 1)
     {
+        // The tensor's memory is filled through one Span<byte>, so a batch is limited to 2 GiB (8,947 records at 500 Hz);
+        // records are addressed with 64-bit offsets, so the store's size is not limited.
+        long bytes = (long)indices.Length * RecordSize * sizeof(float);
+        if (bytes > int.MaxValue)
+            throw new ArgumentException($"a batch of {indices.Length} records is {bytes} bytes; one tensor read is limited to 2 GiB ({int.MaxValue / ((long)RecordSize * sizeof(float))} records)", nameof(indices));
         var t = torch.empty([indices.Length, Index.Leads, Index.Length], ScalarType.Float32);
         ReadBatch(indices, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes), parallelism);
         if (device == null || device.type == DeviceType.CPU) return t;

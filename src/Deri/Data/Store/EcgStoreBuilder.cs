@@ -81,6 +81,9 @@ public static class EcgStoreBuilder
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
             throw new IOException($"{directory} exists and is not a prepared store (no {EcgStore.IndexFile}); choose another --out or remove it");
         if (options.ChunkSize <= 0) throw new ArgumentException($"ChunkSize must be positive, got {options.ChunkSize}");
+        // A chunk buffer is one float array (at most Array.MaxLength values) indexed by int.
+        if ((long)options.ChunkSize * pre.OutputSize > Array.MaxLength)
+            throw new ArgumentException($"ChunkSize {options.ChunkSize} × {pre.OutputSize} values per record exceeds one buffer ({Array.MaxLength} values); use at most {Array.MaxLength / pre.OutputSize} records per chunk");
         if (dataset.Entries.Count == 0) throw new InvalidDataException(NothingToPrepare(dataset));
 
         var work = new WorkFolder(directory + PartialSuffix);
@@ -362,7 +365,8 @@ public static class EcgStoreBuilder
         AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.SkippedFile), SkippedCsv(dataset.Skipped));
         AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.NoReportFile), NoReportCsv(committed.Written.Select(i => dataset.Entries[i])));
         File.Move(work.Signals, Path.Combine(work.Path, EcgStore.SignalFile(float16)), overwrite: true);
-        AtomicFile.WriteAllText(Path.Combine(work.Path, EcgStore.IndexFile), JsonSerializer.Serialize(index));
+        // Streamed: the index of a MIMIC-sized store is hundreds of MB of JSON, which need not exist as one string.
+        AtomicFile.Write(Path.Combine(work.Path, EcgStore.IndexFile), s => JsonSerializer.Serialize(s, index));
         File.Delete(work.Journal);
         File.Delete(work.Manifest);
         return entries;
