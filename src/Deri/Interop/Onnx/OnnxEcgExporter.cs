@@ -91,9 +91,9 @@ public static class OnnxEcgExporter
         }
 
         // Down-projection F (B, d, n), attention pooling E (B, n, d).
-        var down = P("downconv.weight");                                                   // (d, C, 1)
-        string f = g.Op("Conv", [map, g.Weight("downconv.weight", down), g.Weight("downconv.bias", P("downconv.bias"))], null,
-            OnnxGraph.IntList("kernel_shape", 1), OnnxGraph.IntList("strides", network.DownconvStride ?? (model.Encoder is ResNet1d ? 3 : 1)));
+        var downconv = (Conv1d)model.named_children().Single(c => c.name == "downconv").module;   // weight (d, C, 1)
+        string f = g.Op("Conv", [map, g.Weight("downconv.weight", P("downconv.weight")), g.Weight("downconv.bias", P("downconv.bias"))], null,
+            OnnxGraph.IntList("kernel_shape", 1), OnnxGraph.IntList("strides", downconv.stride![0]));
         long tokens = model.Tokens, d = model.Width;
         var (first, middle, last) = Framing(P("att_pool_head.sep_token"), P("att_pool_head.positional_embedding"), tokens);
         string framed = g.Frame(g.Op("Transpose", [f], null, OnnxGraph.IntList("perm", 0, 2, 1)), "att_pool_head", batch, first, middle, last);
