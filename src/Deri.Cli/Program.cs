@@ -24,6 +24,7 @@ public static class Program
             PretrainCommand.Create(),
             DemoCommand.Create(),
             ExportCommand.Create(),
+            ImportCommand.Create(),
             ZeroshotCommand.Create(),
             ProbeCommand.Create(),
             EmbedCommand.Create(),

@@ -8,9 +8,9 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri bench</c>: throughput benchmarks that print one JSON line each.</summary>
 public static class BenchCommand
 {
-    /// <summary>Builds the <c>bench</c> group: data, train, decode and text.</summary>
+    /// <summary>Builds the <c>bench</c> group: data, train, decode, text and embed.</summary>
     public static Command Create() => CommandGroup.Create("bench", "Throughput benchmarks (one JSON line each)",
-        CreateData(), BenchTrainCommand.Create(), BenchDecodeCommand.Create(), BenchTextCommand.Create());
+        CreateData(), BenchTrainCommand.Create(), BenchDecodeCommand.Create(), BenchTextCommand.Create(), BenchEmbedCommand.Create());
 
     private static Command CreateData()
     {

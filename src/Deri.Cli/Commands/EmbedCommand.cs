@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Deri.Downstream;
+using Deri.Interop;
 using Deri.Pretraining;
 
 namespace Deri.Cli.Commands;
@@ -24,7 +25,8 @@ internal static class EmbedCommand
         var batch = DownstreamOptions.BatchSize();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var cmd = new Command("embed", "Write frozen ECG embeddings of a store's records (with id, split and labels) to a CSV file")
+        var cmd = new Command("embed", "Write frozen ECG embeddings of a store's records (with id, split and labels) to a CSV file " +
+            "(DERI and MERL runs through the batch-norm-folded inference path)")
         {
             run, checkpoint, store, split, feature, output, batch, device, threads,
         };
@@ -36,7 +38,7 @@ internal static class EmbedCommand
             using var r = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, dev);
             var kind = chosen ?? FeatureExtractor.DefaultFor(r);
             string path = result.GetValue(output)!;
-            var (n, d, skipped) = EmbeddingFile.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
+            var (n, d, skipped, _) = RunEmbedding.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
             if (skipped.Count > 0) Console.Error.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");
             Console.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
             return 0;
