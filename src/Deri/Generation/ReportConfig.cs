@@ -23,6 +23,23 @@ public sealed record ReportConfig
     /// </summary>
     public string Feature { get; init; } = "auto";
 
+    /// <summary>
+    /// What the decoder's cross-attention reads: <c>feature</c> (METHOD §4: the feature as one memory token) or <c>tokens</c>
+    /// (the ECG encoder's n tokens followed by the feature, n + 1 memory tokens).
+    /// </summary>
+    public string Memory { get; init; } = "feature";
+
+    /// <summary>Label smoothing ε of the teacher-forced cross-entropy (0 = METHOD's plain cross-entropy), in [0, 1).</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>The parsed <see cref="Memory"/>.</summary>
+    public ReportMemory MemoryKind() => Memory switch
+    {
+        "feature" => ReportMemory.Feature,
+        "tokens" => ReportMemory.Tokens,
+        _ => throw new ConfigException($"memory must be feature or tokens, got '{Memory}'"),
+    };
+
     /// <summary>Keep the pretrained ECG side fixed (weights and BatchNorm statistics); METHOD trains the whole model, so false by default.</summary>
     public bool FreezeEcg { get; init; }
 
@@ -90,6 +107,8 @@ public sealed record ReportConfig
         var problems = new ConfigProblems();
         void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
         Check(Feature is "auto" or "mixed" or "aligned", "feature", Feature, "must be auto, mixed or aligned");
+        Check(Memory is "feature" or "tokens", "memory", Memory, "must be feature or tokens");
+        Check(LabelSmoothing is >= 0 and < 1, "label_smoothing", LabelSmoothing, "must be in [0, 1)");
         Check(MaxLength >= 3, "max_length", MaxLength, "must be at least 3 ([BOS], one word, [EOS])");
         var d = SmallDecoder;
         Check(d.NLayer > 0, "small_decoder.n_layer", d.NLayer, "must be positive");
