@@ -32,9 +32,11 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <param name="freezeEcg">Keep the ECG side fixed.</param>
     /// <param name="memory">One feature token or the token sequence plus the feature.</param>
     /// <param name="labelSmoothing">Label smoothing ε of the training loss, in [0, 1).</param>
+    /// <param name="memoryDropout">Probability that a training record's memory features are zeroed (for guided decoding).</param>
     public ReportModel(DeriModel ecgModel, ProbeFeatureKind feature, Gpt2Config decoderConfig, bool freezeEcg,
-        ReportMemory memory = ReportMemory.Feature, double labelSmoothing = 0.0) : base("report_model")
+        ReportMemory memory = ReportMemory.Feature, double labelSmoothing = 0.0, double memoryDropout = 0.0) : base("report_model")
     {
+        if (memoryDropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(memoryDropout), memoryDropout, "memory dropout must be in [0, 1)");
         if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1)");
         if (feature == ProbeFeatureKind.Mixed && ecgModel.Method == PretrainingMethod.Merl)
             throw new InvalidOperationException("feature 'mixed' needs DERI's ECG→text decoder; a MERL run offers 'aligned'");
@@ -46,6 +48,7 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         FreezeEcg = freezeEcg;
         Memory = memory;
         LabelSmoothing = labelSmoothing;
+        MemoryDropout = memoryDropout;
         RegisterComponents();
         if (freezeEcg)
             foreach (var p in ecg.parameters()) p.requires_grad = false;
@@ -59,6 +62,12 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>Label smoothing ε of <see cref="Loss"/>.</summary>
     public double LabelSmoothing { get; }
+
+    /// <summary>
+    /// Probability that, in training mode, a record's memory features are replaced by zeros, so that the decoder also
+    /// learns the report prior given "no ECG" (classifier-free guidance's condition dropout; see <see cref="DecodingOptions.GuidanceScale"/>).
+    /// </summary>
+    public double MemoryDropout { get; }
 
     /// <summary>Whether the ECG side is frozen.</summary>
     public bool FreezeEcg { get; }
@@ -109,7 +118,14 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Loss(Tensor ecgSignal, Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        return generator.Loss(inputIds, attentionMask, Features(ecgSignal), LabelSmoothing).MoveToOuterDisposeScope();
+        var features = Features(ecgSignal);                       // (B, d) or (B, n + 1, d)
+        if (training && MemoryDropout > 0)
+        {
+            var shape = features.dim() == 2 ? new long[] { features.shape[0], 1 } : [features.shape[0], 1, 1];
+            var keep = torch.rand(shape, device: features.device).ge(MemoryDropout).to(features.dtype);
+            features = features * keep;
+        }
+        return generator.Loss(inputIds, attentionMask, features, LabelSmoothing).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decodes one report per ECG; call in eval mode.</summary>

@@ -8,7 +8,7 @@ namespace Deri.Tests.Generation;
 
 /// <summary>
 /// Issue 13: a report model must not collapse to one report. A tiny model trained on synthetic pairs
-/// (<see cref="TinyReportData"/>'s store and pretrained run) with several memory tokens must write more than one distinct
+/// (<see cref="TinyReportData"/>'s store and pretrained run) with several memory tokens, memory dropout and guided decoding must write more than one distinct
 /// report for the test split and beat the most-common-training-report baseline's multi-label clinical-efficacy AUC
 /// (which is exactly 0.5: one report for every record ties every score), measured against the store's own labels.
 /// </summary>
@@ -18,7 +18,8 @@ public sealed class ReportBaselineTests(TinyReportData data, ITestOutputHelper o
     public void TrainedModelWritesSeveralReportsAndBeatsTheConstantBaseline()
     {
         string dir = Path.Combine(data.Root, "report-tokens");
-        var config = data.ConfigFor(dir, "memory=tokens", "label_smoothing=0.1", "trainer.max_epochs=6");
+        var config = data.ConfigFor(dir, "memory=tokens", "label_smoothing=0.1", "memory_dropout=0.2", "decoding.guidance_scale=2",
+            "trainer.max_epochs=6");
         ReportTrainer.Run(config, dir, CPU, progress: ReportTestData.Silent, log: _ => { });
         using var run = ReportRun.Open(dir, "best", CPU);
         using var store = EcgStore.Open(data.StoreDir);

@@ -65,11 +65,16 @@ public sealed class ReportGenerator : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return Gpt2Model.LanguageModelLoss(forward(inputIds, attentionMask, features), inputIds, attentionMask, labelSmoothing).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Decodes one report per feature row (greedy or beam search, see <see cref="ReportDecoder"/>).</summary>
+    /// <summary>
+    /// Decodes one report per feature row (greedy or beam search, see <see cref="ReportDecoder"/>); with guidance, the
+    /// unconditional memory is that of all-zero features.
+    /// </summary>
     public IReadOnlyList<DecodedReport> Generate(Tensor features, int bosId, int eosId, DecodingOptions options)
     {
         using var _ = torch.no_grad();
         using var scope = NewDisposeScope();
-        return new ReportDecoder(decoder, bosId, eosId).Generate(Memory(features), options);
+        // Guidance's "no ECG" is the all-zero feature, which a model trained with memory dropout has learnt to read as such.
+        var unconditional = options.GuidanceScale > 0 ? Memory(torch.zeros_like(features.narrow(0, 0, 1))) : null;
+        return new ReportDecoder(decoder, bosId, eosId).Generate(Memory(features), options, unconditional);
     }
 }
