@@ -118,7 +118,16 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public Tensor Loss(Tensor ecgSignal, Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        var features = Features(ecgSignal);                       // (B, d) or (B, n + 1, d)
+        return LossFromFeatures(Features(ecgSignal), inputIds, attentionMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="Loss"/> from memory features <c>(B, d)</c> or <c>(B, n + 1, d)</c> already computed by <see cref="Features"/>
+    /// (a frozen ECG side's features can be computed once per record).
+    /// </summary>
+    public Tensor LossFromFeatures(Tensor features, Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
         if (training && MemoryDropout > 0)
         {
             var shape = features.dim() == 2 ? new long[] { features.shape[0], 1 } : [features.shape[0], 1, 1];
