@@ -7,25 +7,24 @@ using static TorchSharp.torch;
 namespace Deri.Tests.Generation;
 
 /// <summary>
-/// Issue 13: a report model must not collapse to one report. A tiny model trained on synthetic pairs
-/// (<see cref="TinyReportData"/>'s store and pretrained run) with several memory tokens, memory dropout and guided decoding must write more than one distinct
-/// report for the test split and beat the most-common-training-report baseline's multi-label clinical-efficacy AUC
-/// (which is exactly 0.5: one report for every record ties every score), measured against the store's own labels.
+/// Issue 13: a report model must not collapse to one report. The model of <see cref="RhythmReportData"/> (1,200 synthetic
+/// records, whole model trained; it names the right rhythm for most test records, see <see cref="ReportEndToEndTests"/>)
+/// must write more than one distinct report for the test split and beat the most-common-training-report baseline's
+/// multi-label clinical-efficacy AUC (exactly 0.5: one report for every record ties every score), measured against the
+/// store's own labels. Slow (it shares the end-to-end fixture). On <see cref="TinyReportData"/> (120 records) every variant
+/// tried collapsed or stayed at chance: frozen ECG side + token memory + guidance, 30 epochs: 1 distinct report of 18;
+/// whole model, 20 epochs: 2 distinct, AUC 0.467.
 /// </summary>
-public sealed class ReportBaselineTests(TinyReportData data, ITestOutputHelper output) : IClassFixture<TinyReportData>
+[Trait("Category", "Slow")]
+public sealed class ReportBaselineTests(RhythmReportData data, ITestOutputHelper output) : IClassFixture<RhythmReportData>
 {
     [Fact]
     public void TrainedModelWritesSeveralReportsAndBeatsTheConstantBaseline()
     {
-        string dir = Path.Combine(data.Root, "report-tokens");
-        // Frozen ECG side: its features are computed once, so 30 decoder epochs take seconds.
-        var config = data.ConfigFor(dir, "freeze_ecg=true", "memory=tokens", "label_smoothing=0.1", "memory_dropout=0.2",
-            "decoding.guidance_scale=2", "trainer.max_epochs=30");
-        ReportTrainer.Run(config, dir, CPU, progress: ReportTestData.Silent, log: _ => { });
-        using var run = ReportRun.Open(dir, "best", CPU);
+        using var run = ReportRun.Open(data.ReportDir, "best", CPU);
         using var store = EcgStore.Open(data.StoreDir);
         var result = ReportEvaluation.Run(run, store, "test", [], ClassPrompts.Load(data.Prompts), run.Config.Decoding.ToOptions(), 64,
-            Path.Combine(data.Root, "eval-tokens"), _ => { });
+            Path.Combine(data.Root, "eval-baseline"), _ => { });
         output.WriteLine(ReportEvaluation.ToMarkdown(result, run, "test"));
 
         var (common, count, total) = ReportEvaluation.MostCommonTrainingReport(data.StoreDir);
