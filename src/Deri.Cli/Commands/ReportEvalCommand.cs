@@ -20,12 +20,13 @@ internal static class ReportEvalCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder (generated.jsonl, metrics.json, metrics.md)", Required = true };
         var beams = ReportGenerateCommand.Beams();
         var maxNew = ReportGenerateCommand.MaxNewTokens();
+        var guidance = ReportGenerateCommand.Guidance();
         var batch = ReportGenerateCommand.Batch();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("eval", "Generate a store split's reports and score them: BLEU-1..4, ROUGE-L, clinical efficacy per label store")
         {
-            model, checkpoint, store, split, labels, prompts, output, beams, maxNew, batch, device, threads,
+            model, checkpoint, store, split, labels, prompts, output, beams, maxNew, guidance, batch, device, threads,
         };
         cmd.SetAction(result =>
         {
@@ -37,7 +38,7 @@ internal static class ReportEvalCommand
                 if (!EcgStore.Exists(l)) throw new DirectoryNotFoundException($"{l}: no prepared label store (no index.json)");
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
-            var options = ReportGenerateCommand.Decoding(result, run, beams, maxNew);
+            var options = ReportGenerateCommand.Decoding(result, run, beams, maxNew, guidance);
             string promptFile = result.GetValue(prompts) ?? run.Pretrained.Config.Zeroshot.PromptDict;
             if (!File.Exists(promptFile))
                 throw new FileNotFoundException($"{promptFile}: class prompt file not found (pass --prompts)", promptFile);

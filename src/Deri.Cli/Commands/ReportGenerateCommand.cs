@@ -15,12 +15,24 @@ internal static class ReportGenerateCommand
 
     public static Option<int?> MaxNewTokens() => new("--max-new-tokens") { Description = "Most generated tokens (default: the run's decoding.max_new_tokens)" };
 
+    public static Option<double?> Guidance() => new("--guidance")
+    {
+        Description = "Classifier-free guidance scale (default: the run's decoding.guidance_scale; needs a run trained with memory_dropout > 0)",
+    };
+
     public static Option<int> Batch() => new("--batch") { Description = "Records per generation batch", DefaultValueFactory = _ => 32 };
 
-    public static Generation.Decoder.DecodingOptions Decoding(ParseResult result, ReportRun run, Option<int?> beams, Option<int?> maxNew)
+    public static Generation.Decoder.DecodingOptions Decoding(ParseResult result, ReportRun run, Option<int?> beams, Option<int?> maxNew,
+        Option<double?> guidance)
     {
         var d = run.Config.Decoding;
-        d = d with { NumBeams = result.GetValue(beams) ?? d.NumBeams, MaxNewTokens = result.GetValue(maxNew) ?? d.MaxNewTokens };
+        d = d with
+        {
+            NumBeams = result.GetValue(beams) ?? d.NumBeams, MaxNewTokens = result.GetValue(maxNew) ?? d.MaxNewTokens,
+            GuidanceScale = result.GetValue(guidance) ?? d.GuidanceScale,
+        };
+        if (d.GuidanceScale > 0 && run.Config.MemoryDropout <= 0)
+            throw new CliUsageException($"--guidance {d.GuidanceScale}: the run {run.Directory} was trained without memory_dropout, so it has no unconditional report prior to guide against");
         var options = d.ToOptions();
         options.Validate(run.Model.Generator.Decoder.Config.NPositions);
         return options;
@@ -36,12 +48,13 @@ internal static class ReportGenerateCommand
         var output = new Option<string>("--out", "-o") { Description = "Output file: .csv or .jsonl", Required = true };
         var beams = Beams();
         var maxNew = MaxNewTokens();
+        var guidance = Guidance();
         var batch = Batch();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("generate", "Generate reports for a store split (--store, --split) or for record files (--records)")
         {
-            model, checkpoint, store, split, records, output, beams, maxNew, batch, device, threads,
+            model, checkpoint, store, split, records, output, beams, maxNew, guidance, batch, device, threads,
         };
         OptionRules.OneOf(cmd, store, "--store (with --split)", records, "--records");
         cmd.SetAction(result =>
@@ -53,7 +66,7 @@ internal static class ReportGenerateCommand
             if (storeDir is not null && !EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
-            var options = Decoding(result, run, beams, maxNew);
+            var options = Decoding(result, run, beams, maxNew, guidance);
             string outPath = result.GetValue(output)!;
             if (storeDir is not null)
             {

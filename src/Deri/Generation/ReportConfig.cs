@@ -23,6 +23,29 @@ public sealed record ReportConfig
     /// </summary>
     public string Feature { get; init; } = "auto";
 
+    /// <summary>
+    /// What the decoder's cross-attention reads: <c>feature</c> (METHOD §4: the feature as one memory token) or <c>tokens</c>
+    /// (the ECG encoder's n tokens followed by the feature, n + 1 memory tokens).
+    /// </summary>
+    public string Memory { get; init; } = "feature";
+
+    /// <summary>Label smoothing ε of the teacher-forced cross-entropy (0 = METHOD's plain cross-entropy), in [0, 1).</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>
+    /// Probability that a training record's memory features are zeroed (0 = METHOD's training), in [0, 1): the decoder then
+    /// also learns the report prior without an ECG, which <c>decoding.guidance_scale</c> contrasts against.
+    /// </summary>
+    public double MemoryDropout { get; init; }
+
+    /// <summary>The parsed <see cref="Memory"/>.</summary>
+    public ReportMemory MemoryKind() => Memory switch
+    {
+        "feature" => ReportMemory.Feature,
+        "tokens" => ReportMemory.Tokens,
+        _ => throw new ConfigException($"memory must be feature or tokens, got '{Memory}'"),
+    };
+
     /// <summary>Keep the pretrained ECG side fixed (weights and BatchNorm statistics); METHOD trains the whole model, so false by default.</summary>
     public bool FreezeEcg { get; init; }
 
@@ -90,6 +113,11 @@ public sealed record ReportConfig
         var problems = new ConfigProblems();
         void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
         Check(Feature is "auto" or "mixed" or "aligned", "feature", Feature, "must be auto, mixed or aligned");
+        Check(Memory is "feature" or "tokens", "memory", Memory, "must be feature or tokens");
+        Check(LabelSmoothing is >= 0 and < 1, "label_smoothing", LabelSmoothing, "must be in [0, 1)");
+        Check(MemoryDropout is >= 0 and < 1, "memory_dropout", MemoryDropout, "must be in [0, 1)");
+        Check(Decoding.GuidanceScale == 0 || MemoryDropout > 0, "decoding.guidance_scale", Decoding.GuidanceScale,
+            "needs memory_dropout > 0 (the model must have learnt the report prior without an ECG)");
         Check(MaxLength >= 3, "max_length", MaxLength, "must be at least 3 ([BOS], one word, [EOS])");
         var d = SmallDecoder;
         Check(d.NLayer > 0, "small_decoder.n_layer", d.NLayer, "must be positive");
@@ -160,7 +188,10 @@ public sealed record DecodingConfig
     /// <summary>Length penalty α (score = Σ log p / length^α).</summary>
     public double LengthPenalty { get; init; } = 1.0;
 
+    /// <summary>Classifier-free guidance γ (0 = off; see <see cref="Decoder.DecodingOptions.GuidanceScale"/>); needs <c>memory_dropout</c> &gt; 0.</summary>
+    public double GuidanceScale { get; init; }
+
     /// <summary>The decoder's options.</summary>
     public Decoder.DecodingOptions ToOptions() =>
-        new(NumBeams, MinNewTokens, MaxNewTokens, NoRepeatNgramSize, RepetitionPenalty, LengthPenalty);
+        new(NumBeams, MinNewTokens, MaxNewTokens, NoRepeatNgramSize, RepetitionPenalty, LengthPenalty, GuidanceScale);
 }

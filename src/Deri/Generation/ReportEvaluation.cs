@@ -18,11 +18,27 @@ namespace Deri.Generation;
 /// <param name="MissingPrompts">Label names without a class prompt (left out).</param>
 public sealed record CeResult(string Name, int Matched, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts);
 
+/// <summary>
+/// The baseline every result is shown beside: the most common report of the model's training split written for every
+/// record. Its BLEU/ROUGE-L are what the report prior alone earns; its multi-label AUC is 50 (all scores tie).
+/// </summary>
+/// <param name="Report">The most common training report (ties: the ordinally first).</param>
+/// <param name="Count">How many training reports are exactly it.</param>
+/// <param name="TrainReports">Training reports in all.</param>
+/// <param name="Nlg">Its BLEU-1..4 and ROUGE-L against the references.</param>
+/// <param name="Ce">Its CE per label source.</param>
+public sealed record ReportBaseline(string Report, int Count, int TrainReports, ReportScores Nlg, IReadOnlyList<CeResult> Ce);
+
 /// <summary>Everything <c>deri report eval</c> measures.</summary>
 /// <param name="Nlg">BLEU-1..4 and ROUGE-L.</param>
 /// <param name="Ce">CE per label source.</param>
 /// <param name="Reports">The generated reports.</param>
-public sealed record ReportEvalResult(ReportScores Nlg, IReadOnlyList<CeResult> Ce, IReadOnlyList<GeneratedReport> Reports);
+/// <param name="Baseline">The most-common-training-report baseline, scored the same way.</param>
+public sealed record ReportEvalResult(ReportScores Nlg, IReadOnlyList<CeResult> Ce, IReadOnlyList<GeneratedReport> Reports, ReportBaseline Baseline)
+{
+    /// <summary>Distinct generated reports (ordinal).</summary>
+    public int DistinctReports => Reports.Select(r => r.Report).Distinct(StringComparer.Ordinal).Count();
+}
 
 /// <summary>
 /// Generates the reports of a store split and scores them: NLG metrics against the references, and the clinical-efficacy
@@ -49,21 +65,50 @@ public static class ReportEvaluation
             (done, total) => log($"generated {done}/{total}"));
         Directory.CreateDirectory(outDir);
         ReportGeneration.Write(Path.Combine(outDir, "generated.jsonl"), reports);
-        var nlg = ReportScorer.Score(reports.Select(r => r.Reference!).ToList(), reports.Select(r => r.Report).ToList());
+        var references = reports.Select(r => r.Reference!).ToList();
+        var nlg = ReportScorer.Score(references, reports.Select(r => r.Report).ToList());
+        var (common, count, trainCount) = MostCommonTrainingReport(run.Config.DataPath);
+        var baselineReports = reports.Select(r => r with { Report = common }).ToList();
+        var baselineNlg = ReportScorer.Score(references, baselineReports.Select(r => r.Report).ToList());
 
         var sources = labelStores.Count > 0 ? labelStores : store.LabelNames.Count > 0 ? [store] : [];
         var ce = new List<CeResult>();
+        var baselineCe = new List<CeResult>();
         if (sources.Count > 0)
         {
             using var textRun = PretrainedRun.Load(run.Config.PretrainedRun, run.Config.Checkpoint, run.Device);
             var genEmb = ClinicalEfficacy.Embed(textRun, reports.Select(r => r.Report).ToList());
-            var refEmb = ClinicalEfficacy.Embed(textRun, reports.Select(r => r.Reference!).ToList());
-            foreach (var source in sources) ce.Add(Score(textRun, source, reports, genEmb, refEmb, prompts));
+            var refEmb = ClinicalEfficacy.Embed(textRun, references);
+            var constEmb = ClinicalEfficacy.Embed(textRun, [common])[0];
+            var baseEmb = reports.Select(_ => constEmb).ToArray();
+            foreach (var source in sources)
+            {
+                ce.Add(Score(textRun, source, reports, genEmb, refEmb, prompts));
+                baselineCe.Add(Score(textRun, source, baselineReports, baseEmb, refEmb, prompts));
+            }
         }
-        var result = new ReportEvalResult(nlg, ce, reports);
+        var result = new ReportEvalResult(nlg, ce, reports, new ReportBaseline(common, count, trainCount, baselineNlg, baselineCe));
         AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), ToJson(result, run, split).ToJsonString(new() { WriteIndented = true }) + "\n");
         AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.md"), ToMarkdown(result, run, split));
         return result;
+    }
+
+    /// <summary>
+    /// The most common report of the train split of the store at <paramref name="trainingStore"/> (ties: the ordinally
+    /// first), how often it occurs and how many training reports there are.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The store is gone.</exception>
+    /// <exception cref="InvalidDataException">Its train split has no report.</exception>
+    public static (string Report, int Count, int Total) MostCommonTrainingReport(string trainingStore)
+    {
+        if (!EcgStore.Exists(trainingStore))
+            throw new DirectoryNotFoundException($"{trainingStore}: the report run's training store (data_path) is missing; the most-common-report baseline needs its train split");
+        using var train = EcgStore.Open(trainingStore);
+        var texts = train.IndicesOf("train").Select(r => train.Entries[r].Report).Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
+        if (texts.Count == 0) throw new InvalidDataException($"{trainingStore}: the train split has no report");
+        var best = texts.GroupBy(t => t, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
+        return (best.Key, best.Count(), texts.Count);
     }
 
     private static CeResult Score(PretrainedRun textRun, EcgStore labels, IReadOnlyList<GeneratedReport> reports, double[][] genEmb,
@@ -97,8 +142,23 @@ public static class ReportEvaluation
     /// <summary>The metrics as JSON (the content of <c>metrics.json</c>).</summary>
     public static JsonObject ToJson(ReportEvalResult r, ReportRun run, string split)
     {
+        var b = r.Baseline;
+        var json = new JsonObject
+        {
+            ["run"] = run.Directory, ["checkpoint"] = run.CheckpointPath, ["split"] = split, ["records"] = r.Reports.Count,
+            ["distinct_reports"] = r.DistinctReports,
+        };
+        AddMetrics(json, r.Nlg, r.Ce);
+        var baseline = new JsonObject { ["report"] = b.Report, ["train_count"] = b.Count, ["train_reports"] = b.TrainReports };
+        AddMetrics(baseline, b.Nlg, b.Ce);
+        json["most_common_report_baseline"] = baseline;
+        return json;
+    }
+
+    private static void AddMetrics(JsonObject target, ReportScores nlg, IReadOnlyList<CeResult> ces)
+    {
         var ce = new JsonObject();
-        foreach (var c in r.Ce)
+        foreach (var c in ces)
         {
             var o = new JsonObject
             {
@@ -115,33 +175,41 @@ public static class ReportEvaluation
                 o["single_label"] = new JsonObject { ["precision"] = s.Precision, ["recall"] = s.Recall, ["f1"] = s.F1, ["classes"] = s.Classes };
             ce[c.Name] = o;
         }
-        return new JsonObject
-        {
-            ["run"] = run.Directory, ["checkpoint"] = run.CheckpointPath, ["split"] = split, ["records"] = r.Reports.Count,
-            ["bleu_1"] = r.Nlg.Bleu1, ["bleu_2"] = r.Nlg.Bleu2, ["bleu_3"] = r.Nlg.Bleu3, ["bleu_4"] = r.Nlg.Bleu4, ["rouge_l"] = r.Nlg.RougeL,
-            ["ce"] = ce,
-        };
+        target["bleu_1"] = nlg.Bleu1;
+        target["bleu_2"] = nlg.Bleu2;
+        target["bleu_3"] = nlg.Bleu3;
+        target["bleu_4"] = nlg.Bleu4;
+        target["rouge_l"] = nlg.RougeL;
+        target["ce"] = ce;
     }
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
-    /// <summary>A markdown report of the metrics (×100), one table for NLG and one for CE.</summary>
+    /// <summary>
+    /// A markdown report of the metrics (×100): NLG and CE tables with a row for the model and one for the
+    /// most-common-training-report baseline.
+    /// </summary>
     public static string ToMarkdown(ReportEvalResult r, ReportRun run, string split)
     {
         var inv = CultureInfo.InvariantCulture;
         string P(double v) => double.IsFinite(v) ? (100 * v).ToString("F2", inv) : "–";
+        var b = r.Baseline;
         var sb = new StringBuilder();
         sb.Append(inv, $"# Report generation: {Path.GetFileName(run.Directory)}, {split} split, {r.Reports.Count} records (×100)\n\n");
-        sb.Append("| BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | ROUGE-L |\n|---|---|---|---|---|\n");
-        sb.Append(inv, $"| {P(r.Nlg.Bleu1)} | {P(r.Nlg.Bleu2)} | {P(r.Nlg.Bleu3)} | {P(r.Nlg.Bleu4)} | {P(r.Nlg.RougeL)} |\n");
+        sb.Append(inv, $"Distinct generated reports: {r.DistinctReports}. Baseline: the most common training report, \"{b.Report}\" ");
+        sb.Append(inv, $"({b.Count} of {b.TrainReports} training reports), written for every record.\n\n");
+        sb.Append("| Reports | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | ROUGE-L |\n|---|---|---|---|---|---|\n");
+        foreach (var (name, n) in new[] { ("model", r.Nlg), ("most common report", b.Nlg) })
+            sb.Append(inv, $"| {name} | {P(n.Bleu1)} | {P(n.Bleu2)} | {P(n.Bleu3)} | {P(n.Bleu4)} | {P(n.RougeL)} |\n");
         if (r.Ce.Count > 0)
         {
-            sb.Append("\n| Labels | Records | Single P | Single R | Single F1 | Multi AUC | Multi F1 | Multi Acc | Threshold |\n");
-            sb.Append("|---|---|---|---|---|---|---|---|---|\n");
-            foreach (var c in r.Ce)
-                sb.Append(inv, $"| {c.Name} | {c.Matched} | {P(c.Single?.Precision ?? double.NaN)} | {P(c.Single?.Recall ?? double.NaN)} | " +
-                               $"{P(c.Single?.F1 ?? double.NaN)} | {P(c.Multi.Auc)} | {P(c.Multi.F1)} | {P(c.Multi.Accuracy)} | " +
-                               $"{(double.IsFinite(c.Multi.Threshold) ? c.Multi.Threshold.ToString("F4", inv) : "–")} |\n");
+            sb.Append("\n| Reports | Labels | Records | Single P | Single R | Single F1 | Multi AUC | Multi F1 | Multi Acc | Threshold |\n");
+            sb.Append("|---|---|---|---|---|---|---|---|---|---|\n");
+            foreach (var (name, ces) in new[] { ("model", r.Ce), ("most common report", b.Ce) })
+                foreach (var c in ces)
+                    sb.Append(inv, $"| {name} | {c.Name} | {c.Matched} | {P(c.Single?.Precision ?? double.NaN)} | {P(c.Single?.Recall ?? double.NaN)} | " +
+                                   $"{P(c.Single?.F1 ?? double.NaN)} | {P(c.Multi.Auc)} | {P(c.Multi.F1)} | {P(c.Multi.Accuracy)} | " +
+                                   $"{(double.IsFinite(c.Multi.Threshold) ? c.Multi.Threshold.ToString("F4", inv) : "–")} |\n");
         }
         sb.Append(inv, $"\nCheckpoint: {run.CheckpointPath}\n");
         return sb.ToString();

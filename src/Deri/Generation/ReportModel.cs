@@ -8,7 +8,10 @@ namespace Deri.Generation;
 /// <summary>
 /// The ECG → report model of METHOD §4: a pretrained DERI/MERL model supplies the ECG feature
 /// (<c>mixed</c> = DERI's m_e, <c>aligned</c> = DERI-Align's e / MERL's embedding), which
-/// <see cref="ReportGenerator"/> projects to one memory token for a cross-attention GPT-2.
+/// <see cref="ReportGenerator"/> projects to one memory token for a cross-attention GPT-2 (METHOD's setting,
+/// <see cref="ReportMemory.Feature"/>). With <see cref="ReportMemory.Tokens"/> the decoder attends instead to the ECG
+/// encoder's n tokens E <c>(B, n, d)</c> followed by that feature, n + 1 memory tokens: a pooled vector of a small
+/// pretrained model varies little between records, and the token sequence keeps where in the ECG something happens.
 /// State-dict keys: <c>ecg.*</c> (the pretrained model's keys) and <c>generator.memory_proj.*</c>, <c>generator.decoder.*</c>.
 /// </summary>
 /// <remarks>
@@ -23,8 +26,18 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>Wraps <paramref name="ecgModel"/> (not copied: this module trains it) and a new generator for <paramref name="decoderConfig"/>.</summary>
     /// <exception cref="InvalidOperationException">Mixed features requested from a MERL model.</exception>
-    public ReportModel(DeriModel ecgModel, ProbeFeatureKind feature, Gpt2Config decoderConfig, bool freezeEcg) : base("report_model")
+    /// <param name="ecgModel">The pretrained model.</param>
+    /// <param name="feature">The feature that is (or ends) the memory.</param>
+    /// <param name="decoderConfig">The GPT-2 (cross-attention is switched on).</param>
+    /// <param name="freezeEcg">Keep the ECG side fixed.</param>
+    /// <param name="memory">One feature token or the token sequence plus the feature.</param>
+    /// <param name="labelSmoothing">Label smoothing ε of the training loss, in [0, 1).</param>
+    /// <param name="memoryDropout">Probability that a training record's memory features are zeroed (for guided decoding).</param>
+    public ReportModel(DeriModel ecgModel, ProbeFeatureKind feature, Gpt2Config decoderConfig, bool freezeEcg,
+        ReportMemory memory = ReportMemory.Feature, double labelSmoothing = 0.0, double memoryDropout = 0.0) : base("report_model")
     {
+        if (memoryDropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(memoryDropout), memoryDropout, "memory dropout must be in [0, 1)");
+        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1)");
         if (feature == ProbeFeatureKind.Mixed && ecgModel.Method == PretrainingMethod.Merl)
             throw new InvalidOperationException("feature 'mixed' needs DERI's ECG→text decoder; a MERL run offers 'aligned'");
         if (feature == ProbeFeatureKind.Global)
@@ -33,6 +46,9 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         generator = new ReportGenerator(decoderConfig with { AddCrossAttention = true }, (int)ecgModel.Width);
         Feature = feature;
         FreezeEcg = freezeEcg;
+        Memory = memory;
+        LabelSmoothing = labelSmoothing;
+        MemoryDropout = memoryDropout;
         RegisterComponents();
         if (freezeEcg)
             foreach (var p in ecg.parameters()) p.requires_grad = false;
@@ -40,6 +56,18 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 
     /// <summary>The feature that becomes the memory token.</summary>
     public ProbeFeatureKind Feature { get; }
+
+    /// <summary>What the decoder attends to.</summary>
+    public ReportMemory Memory { get; }
+
+    /// <summary>Label smoothing ε of <see cref="Loss"/>.</summary>
+    public double LabelSmoothing { get; }
+
+    /// <summary>
+    /// Probability that, in training mode, a record's memory features are replaced by zeros, so that the decoder also
+    /// learns the report prior given "no ECG" (classifier-free guidance's condition dropout; see <see cref="DecodingOptions.GuidanceScale"/>).
+    /// </summary>
+    public double MemoryDropout { get; }
 
     /// <summary>Whether the ECG side is frozen.</summary>
     public bool FreezeEcg { get; }
@@ -59,13 +87,21 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         _ => throw new ArgumentException($"feature must be auto, mixed or aligned, got '{feature}'"),
     };
 
-    /// <summary>ECG <c>(B, leads, L)</c> → the feature <c>(B, d)</c>.</summary>
+    /// <summary>ECG <c>(B, leads, L)</c> → the memory features: <c>(B, d)</c> (one token) or <c>(B, n + 1, d)</c> ([E; feature]).</summary>
     public Tensor Features(Tensor ecgSignal)
     {
-        if (!FreezeEcg) return ecg.ProbeFeature(ecgSignal, Feature);
+        if (!FreezeEcg) return MemoryFeatures(ecgSignal);
         ecg.eval();
         using var _ = torch.no_grad();
-        return ecg.ProbeFeature(ecgSignal, Feature);
+        return MemoryFeatures(ecgSignal);
+    }
+
+    private Tensor MemoryFeatures(Tensor ecgSignal)
+    {
+        if (Memory == ReportMemory.Feature) return ecg.ProbeFeature(ecgSignal, Feature);
+        using var scope = NewDisposeScope();
+        var (tokens, feature) = ecg.TokensAndFeature(ecgSignal, Feature);   // (B, n, d), (B, d)
+        return torch.cat([tokens, feature.unsqueeze(1)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -78,11 +114,27 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return generator.forward(inputIds, attentionMask, Features(ecgSignal)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Teacher-forced cross-entropy ignoring padding (scalar).</summary>
+    /// <summary>Teacher-forced cross-entropy ignoring padding, with <see cref="LabelSmoothing"/> (scalar).</summary>
     public Tensor Loss(Tensor ecgSignal, Tensor inputIds, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        return generator.Loss(inputIds, attentionMask, Features(ecgSignal)).MoveToOuterDisposeScope();
+        return LossFromFeatures(Features(ecgSignal), inputIds, attentionMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="Loss"/> from memory features <c>(B, d)</c> or <c>(B, n + 1, d)</c> already computed by <see cref="Features"/>
+    /// (a frozen ECG side's features can be computed once per record).
+    /// </summary>
+    public Tensor LossFromFeatures(Tensor features, Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        if (training && MemoryDropout > 0)
+        {
+            var shape = features.dim() == 2 ? new long[] { features.shape[0], 1 } : [features.shape[0], 1, 1];
+            var keep = torch.rand(shape, device: features.device).ge(MemoryDropout).to(features.dtype);
+            features = features * keep;
+        }
+        return generator.Loss(inputIds, attentionMask, features, LabelSmoothing).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decodes one report per ECG; call in eval mode.</summary>
@@ -92,4 +144,14 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         return generator.Generate(Features(ecgSignal), bosId, eosId, options);
     }
+}
+
+/// <summary>What the report decoder's cross-attention reads.</summary>
+public enum ReportMemory
+{
+    /// <summary>One token: the configured feature (METHOD §4).</summary>
+    Feature,
+
+    /// <summary>The ECG encoder's n tokens E followed by the configured feature: n + 1 tokens.</summary>
+    Tokens,
 }

@@ -138,7 +138,7 @@ public sealed class ReportRun : IDisposable
             gpt = new Gpt2Config(NEmbd: s.NEmbd, NLayer: s.NLayer, NHead: s.NHead, NPositions: config.MaxLength, VocabSize: vocab,
                 AddCrossAttention: true, EmbdPdrop: s.Dropout, AttnPdrop: s.Dropout, ResidPdrop: s.Dropout);
         }
-        var model = new ReportModel(deri, feature, gpt, config.FreezeEcg);
+        var model = new ReportModel(deri, feature, gpt, config.FreezeEcg, config.MemoryKind(), config.LabelSmoothing, config.MemoryDropout);
         if (weights is not null)
         {
             // Strict: every key but the cross-attention a plain GPT-2 checkpoint lacks must load, or this throws with the list.

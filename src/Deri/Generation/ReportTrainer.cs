@@ -72,16 +72,26 @@ public static class ReportTrainer
         }
         config.Save(Path.Combine(dir, ReportRun.ConfigFile));
 
-        var train = new ReportPairData(store, trainRows, tokenizer, config.MaxLength);
-        var val = valRows.Length > 0 ? new ReportPairData(store, valRows, tokenizer, config.MaxLength) : null;
-        log($"report data: {config.DataPath}: {train.Count} train, {val?.Count ?? 0} val pairs");
-
         // The generator's initial weights come from the torch generator: seed it so runs are reproducible.
         torch.random.manual_seed(config.Trainer.Seed);
         var model = BuildModel(config, pretrained, tokenizer, device, resume is null, log);
+        ITrainingData<ReportBatch> train;
+        ITrainingData<ReportBatch>? val = null;
+        if (config.FreezeEcg)
+        {
+            // A frozen ECG side gives every record the same features in every epoch: compute them once.
+            train = new CachedReportPairData(model, store, trainRows, tokenizer, config.MaxLength, device);
+            if (valRows.Length > 0) val = new CachedReportPairData(model, store, valRows, tokenizer, config.MaxLength, device);
+        }
+        else
+        {
+            train = new ReportPairData(store, trainRows, tokenizer, config.MaxLength);
+            if (valRows.Length > 0) val = new ReportPairData(store, valRows, tokenizer, config.MaxLength);
+        }
+        log($"report data: {config.DataPath}: {train.Count} train, {val?.Count ?? 0} val pairs{(config.FreezeEcg ? " (frozen ECG side: features computed once)" : "")}");
         try
         {
-            var trainer = new Trainer<ReportBatch>(new ReportTrainingTask(model, device), train, val,
+            var trainer = new Trainer<ReportBatch>(new ReportTrainingTask(model, device, cachedFeatures: config.FreezeEcg), train, val,
                 new TrainerSettings(config.Trainer, config.Optimizer, config.ToYaml()),
                 Path.Combine(dir, ReportRun.TrainFolder), evaluator: null, progress);
             var summary = trainer.Run(resume, cancel);
@@ -91,6 +101,8 @@ public static class ReportTrainer
         finally
         {
             model.Generator.Dispose();
+            (train as IDisposable)?.Dispose();
+            (val as IDisposable)?.Dispose();
         }
     }
 

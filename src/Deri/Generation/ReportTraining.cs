@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 
 namespace Deri.Generation;
 
-/// <summary>One batch for report training: signals <c>(B, leads, L)</c>, token ids and attention mask <c>(B, T)</c> int64.</summary>
-/// <param name="Ecg">Preprocessed signals, float32.</param>
+/// <summary>One batch for report training: signals <c>(B, leads, L)</c> (or precomputed memory features), token ids and attention mask <c>(B, T)</c> int64.</summary>
+/// <param name="Ecg">Preprocessed signals, float32; with a frozen ECG side, its memory features (<see cref="CachedReportPairData"/>).</param>
 /// <param name="InputIds"><c>[BOS] report [EOS]</c> per row, right-padded with <c>[PAD]</c> to the longest row.</param>
 /// <param name="AttentionMask">1 for tokens, 0 for padding.</param>
 public sealed record ReportBatch(Tensor Ecg, Tensor InputIds, Tensor AttentionMask) : IDisposable
@@ -92,8 +92,63 @@ public sealed class ReportPairData : ITrainingData<ReportBatch>
     }
 }
 
-/// <summary>The report model's objective for the shared trainer: one loss term, <see cref="LossName"/>.</summary>
-public sealed class ReportTrainingTask(ReportModel model, Device device) : IPretrainingTask<ReportBatch>
+/// <summary>
+/// ECG–report pairs whose ECG side is frozen: the memory features of every record are computed once (eval mode, no_grad,
+/// exactly what <see cref="ReportModel.Features"/> gives a frozen model) and batches carry them instead of signals, so
+/// training runs the decoder only. Features <c>(N, d)</c> or <c>(N, n + 1, d)</c> on the CPU.
+/// </summary>
+public sealed class CachedReportPairData : ITrainingData<ReportBatch>, IDisposable
+{
+    private readonly Tensor features;
+    private readonly string[] reports;
+    private readonly IReportTokenizer tokenizer;
+    private readonly int maxLength;
+
+    /// <summary>Computes the features of <paramref name="rows"/> of <paramref name="store"/> with the frozen <paramref name="model"/>.</summary>
+    /// <exception cref="InvalidOperationException">The model's ECG side is not frozen.</exception>
+    /// <exception cref="InvalidDataException">A record has an empty report.</exception>
+    public CachedReportPairData(ReportModel model, EcgStore store, int[] rows, IReportTokenizer tokenizer, int maxLength, Device device,
+        int batchSize = 64)
+    {
+        if (!model.FreezeEcg) throw new InvalidOperationException("cached ECG features need a frozen ECG side (freeze_ecg: true)");
+        foreach (int r in rows)
+            if (string.IsNullOrWhiteSpace(store.Entries[r].Report))
+                throw new InvalidDataException($"{store.Directory}: record {store.Entries[r].Id} has no report; report generation needs ECG–report pairs");
+        var parts = new List<Tensor>();
+        for (int start = 0; start < rows.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var batch = rows.AsSpan(start, Math.Min(batchSize, rows.Length - start)).ToArray();
+            parts.Add(model.Features(store.ReadTensor(batch, device)).cpu().MoveToOuterDisposeScope());
+        }
+        features = parts.Count == 0 ? torch.empty(0) : torch.cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        reports = rows.Select(r => store.Entries[r].Report).ToArray();
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+    }
+
+    /// <inheritdoc />
+    public int Count => reports.Length;
+
+    /// <inheritdoc />
+    public ReportBatch Load(ReadOnlySpan<int> indices)
+    {
+        var idx = indices.ToArray();
+        var (ids, mask) = ReportTargets.Encode(tokenizer, idx.Select(i => reports[i]).ToList(), maxLength);
+        using var index = torch.tensor(idx.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64);
+        return new ReportBatch(features.index_select(0, index), ids, mask);
+    }
+
+    /// <summary>Releases the features.</summary>
+    public void Dispose() => features.Dispose();
+}
+
+/// <summary>
+/// The report model's objective for the shared trainer: one loss term, <see cref="LossName"/>. With
+/// <paramref name="cachedFeatures"/> the batches carry memory features (<see cref="CachedReportPairData"/>), not signals.
+/// </summary>
+public sealed class ReportTrainingTask(ReportModel model, Device device, bool cachedFeatures = false) : IPretrainingTask<ReportBatch>
 {
     /// <summary>Name of the teacher-forced cross-entropy term (its weight in <c>trainer.loss_weights</c>).</summary>
     public const string LossName = "lm";
@@ -102,6 +157,7 @@ public sealed class ReportTrainingTask(ReportModel model, Device device) : IPret
     public nn.Module Module => model;
 
     /// <inheritdoc />
-    public LossTerms Step(ReportBatch batch, bool train) =>
-        new LossTerms().Add(LossName, model.Loss(batch.Ecg.to(device), batch.InputIds.to(device), batch.AttentionMask.to(device)));
+    public LossTerms Step(ReportBatch batch, bool train) => new LossTerms().Add(LossName, cachedFeatures
+        ? model.LossFromFeatures(batch.Ecg.to(device), batch.InputIds.to(device), batch.AttentionMask.to(device))
+        : model.Loss(batch.Ecg.to(device), batch.InputIds.to(device), batch.AttentionMask.to(device)));
 }

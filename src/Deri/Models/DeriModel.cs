@@ -177,6 +177,20 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
         if (kind == ProbeFeatureKind.Mixed && Method == PretrainingMethod.Merl)
             throw new InvalidOperationException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
         using var scope = NewDisposeScope();
+        var (_, feature) = TokensAndFeature(ecg, kind);
+        return feature.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One encoder pass: the ECG tokens E = att_pool(Fᵀ) <c>(B, n, d)</c> and the feature of <paramref name="kind"/> <c>(B, d)</c>
+    /// (as <see cref="ProbeFeature"/>); report generation uses the tokens as several memory tokens.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Mixed features requested from a MERL model.</exception>
+    public (Tensor Tokens, Tensor Feature) TokensAndFeature(Tensor ecg, ProbeFeatureKind kind)
+    {
+        if (kind == ProbeFeatureKind.Mixed && Method == PretrainingMethod.Merl)
+            throw new InvalidOperationException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
+        using var scope = NewDisposeScope();
         var (f, tokens) = EncodeChecked(ecg);
         var feature = kind switch
         {
@@ -185,7 +199,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
             ProbeFeatureKind.Global => f.mean([-1]),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown probe feature"),
         };
-        return feature.MoveToOuterDisposeScope();
+        return (tokens.MoveToOuterDisposeScope(), feature.MoveToOuterDisposeScope());
     }
 
     // mean_tokens(E) + proj_t(mean(D_t([E; sep]))) for DERI, mean_tokens(E) for MERL; E (B, n, d) → (B, d).

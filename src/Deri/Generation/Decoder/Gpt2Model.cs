@@ -390,14 +390,16 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
     /// Teacher-forced cross-entropy: logits at position t predict token t+1; target positions whose
     /// <paramref name="attentionMask"/> is 0 (padding) are ignored. <paramref name="logits"/> <c>(B, T, V)</c>,
     /// <paramref name="inputIds"/> and <paramref name="attentionMask"/> <c>(B, T)</c> → scalar mean over real targets.
+    /// <paramref name="labelSmoothing"/> ε (as PyTorch's <c>label_smoothing</c>) mixes ε/V of every token into each target.
     /// </summary>
-    public static Tensor LanguageModelLoss(Tensor logits, Tensor inputIds, Tensor attentionMask)
+    public static Tensor LanguageModelLoss(Tensor logits, Tensor inputIds, Tensor attentionMask, double labelSmoothing = 0.0)
     {
+        if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1)");
         using var scope = NewDisposeScope();
         long v = logits.shape[2];
         var shifted = logits[.., ..^1, ..].reshape(-1, v);
         var targets = inputIds[.., 1..].masked_fill(attentionMask[.., 1..].eq(0), -100).reshape(-1);
-        return nn.functional.cross_entropy(shifted, targets, ignore_index: -100).MoveToOuterDisposeScope();
+        return nn.functional.cross_entropy(shifted, targets, ignore_index: -100, label_smoothing: labelSmoothing).MoveToOuterDisposeScope();
     }
 
     /// <summary>

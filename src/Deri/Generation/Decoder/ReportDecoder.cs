@@ -10,13 +10,19 @@ namespace Deri.Generation.Decoder;
 /// <param name="NoRepeatNgramSize">When positive, no n-gram of this size occurs twice in <c>[BOS]</c> + generated tokens.</param>
 /// <param name="RepetitionPenalty">Multiplies the log-probability of every token already in the sequence (1 = off, &gt; 1 discourages repeats).</param>
 /// <param name="LengthPenalty">α of Hugging Face's length penalty: a hypothesis scores (sum of log-probabilities) / length^α, length counting generated tokens with <c>[EOS]</c>.</param>
+/// <param name="GuidanceScale">
+/// γ of classifier-free guidance (0 = off): next-token log-probabilities become log_softmax((1 + γ)·log p(·|ECG) − γ·log p(·|no ECG)),
+/// where "no ECG" is the unconditional memory the caller passes (a model trained with memory dropout). It moves decoding
+/// away from what every record shares (the report prior) towards what this ECG changes.
+/// </param>
 public sealed record DecodingOptions(
     int NumBeams = 3,
     int MinLength = 1,
     int MaxLength = 256,
     int NoRepeatNgramSize = 0,
     double RepetitionPenalty = 1.0,
-    double LengthPenalty = 1.0)
+    double LengthPenalty = 1.0,
+    double GuidanceScale = 0.0)
 {
     /// <summary>Checks every field against the model's longest sequence <paramref name="nPositions"/>.</summary>
     /// <exception cref="ArgumentException">A field is out of range.</exception>
@@ -29,6 +35,7 @@ public sealed record DecodingOptions(
         if (NoRepeatNgramSize < 0) throw new ArgumentException($"no_repeat_ngram_size must be non-negative, got {NoRepeatNgramSize}");
         if (!(RepetitionPenalty > 0) || !double.IsFinite(RepetitionPenalty)) throw new ArgumentException($"repetition_penalty must be positive, got {RepetitionPenalty}");
         if (!double.IsFinite(LengthPenalty)) throw new ArgumentException($"length_penalty must be finite, got {LengthPenalty}");
+        if (!(GuidanceScale >= 0) || !double.IsFinite(GuidanceScale)) throw new ArgumentException($"guidance_scale must be finite and non-negative, got {GuidanceScale}");
     }
 }
 
@@ -72,8 +79,31 @@ public sealed class ReportDecoder
     /// <summary>Decodes one report per memory row: greedy when <see cref="DecodingOptions.NumBeams"/> is 1, beam search otherwise.</summary>
     /// <param name="memory">Encoder memory <c>(B, M, E)</c>.</param>
     /// <param name="options">Search settings.</param>
-    public IReadOnlyList<DecodedReport> Generate(Tensor memory, DecodingOptions options) =>
-        options.NumBeams == 1 ? Greedy(memory, options) : BeamSearch(memory, options);
+    /// <param name="unconditional">
+    /// The memory without an ECG <c>(1, M', E)</c>, needed when <see cref="DecodingOptions.GuidanceScale"/> is positive.
+    /// </param>
+    /// <exception cref="ArgumentException">Guidance is on and <paramref name="unconditional"/> is missing or mis-shaped.</exception>
+    public IReadOnlyList<DecodedReport> Generate(Tensor memory, DecodingOptions options, Tensor? unconditional = null)
+    {
+        if (options.GuidanceScale > 0)
+        {
+            if (unconditional is null) throw new ArgumentException("guidance_scale > 0 needs the unconditional memory");
+            if (unconditional.dim() != 3 || unconditional.shape[0] != 1 || unconditional.shape[2] != model.Config.NEmbd)
+                throw new ArgumentException($"the unconditional memory must be (1, M, {model.Config.NEmbd}), got [{string.Join(", ", unconditional.shape)}]");
+        }
+        unconditionalMemory = options.GuidanceScale > 0 ? unconditional : null;
+        try
+        {
+            return options.NumBeams == 1 ? Greedy(memory, options) : BeamSearch(memory, options);
+        }
+        finally
+        {
+            unconditionalMemory = null;
+        }
+    }
+
+    // The unconditional memory (1, M', E) of the running Generate call when guidance is on, else null.
+    private Tensor? unconditionalMemory;
 
     /// <summary>Greedy decoding: the most probable (processed) token at every step, for every record at once.</summary>
     /// <param name="memory">Encoder memory <c>(B, M, E)</c>.</param>
@@ -288,7 +318,25 @@ public sealed class ReportDecoder
                 var mask = torch.ones(n, cache.Length + 1, dtype: ScalarType.Int64, device: device);
                 logits = model.NextTokenLogits(ids, mask, null, cache);
             }
-            values = nn.functional.log_softmax(logits.to(ScalarType.Float64), -1).cpu().data<double>().ToArray();
+            var logProbs = nn.functional.log_softmax(logits.to(ScalarType.Float64), -1);              // (n, V)
+            if (unconditionalMemory is { } u)
+            {
+                // Classifier-free guidance. The unconditional pass re-runs the whole prefix (every row has the same length)
+                // without a cache: reports are short, and a second cache would have to follow the same reorders.
+                var t = seqs[0].Count + 1;
+                var flat = new long[n * t];
+                for (var i = 0; i < n; i++)
+                {
+                    flat[i * t] = bosId;
+                    for (var j = 0; j < seqs[i].Count; j++) flat[i * t + j + 1] = seqs[i][j];
+                }
+                var ids = torch.tensor(flat, dtype: ScalarType.Int64, device: device).view(n, t);
+                var uLogits = model.NextTokenLogits(ids, torch.ones(n, t, dtype: ScalarType.Int64, device: device), u.expand(n, u.shape[1], u.shape[2]), null);
+                var uLogProbs = nn.functional.log_softmax(uLogits.to(ScalarType.Float64), -1);
+                var g = options.GuidanceScale;
+                logProbs = nn.functional.log_softmax((1 + g) * logProbs - g * uLogProbs, -1);
+            }
+            values = logProbs.cpu().data<double>().ToArray();
         }
         var v = model.Config.VocabSize;
         var rows = new double[n][];

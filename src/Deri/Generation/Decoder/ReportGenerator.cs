@@ -8,6 +8,8 @@ namespace Deri.Generation.Decoder;
 /// The report generator of METHOD §4: an ECG feature <c>(B, F)</c> (F = 256 for DERI's <c>m_e</c>) is
 /// projected by <c>memory_proj</c> (Linear F → n_embd) to a single memory token <c>(B, 1, n_embd)</c>
 /// that a cross-attention GPT-2 (<c>decoder.*</c>, Hugging Face names below that prefix) attends to.
+/// Several memory tokens <c>(B, M, F)</c> (e.g. the ECG encoder's token sequence) are projected token by token
+/// to <c>(B, M, n_embd)</c> with the same layer.
 /// </summary>
 public sealed class ReportGenerator : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
@@ -32,19 +34,20 @@ public sealed class ReportGenerator : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>The GPT-2 decoder (e.g. to load pretrained DistilGPT2 weights with <see cref="Gpt2Model.LoadHuggingFace"/>).</summary>
     public Gpt2Model Decoder => decoder;
 
-    /// <summary>ECG features <c>(B, F)</c> → memory <c>(B, 1, n_embd)</c>.</summary>
-    /// <exception cref="ArgumentException">The features are not <c>(B, F)</c>.</exception>
+    /// <summary>ECG features <c>(B, F)</c> → memory <c>(B, 1, n_embd)</c>; <c>(B, M, F)</c> → <c>(B, M, n_embd)</c>.</summary>
+    /// <exception cref="ArgumentException">The features are neither <c>(B, F)</c> nor <c>(B, M, F)</c>.</exception>
     public Tensor Memory(Tensor features)
     {
-        if (features.dim() != 2 || features.shape[1] != FeatureDim)
-            throw new ArgumentException($"ECG features must be (B, {FeatureDim}), got [{string.Join(", ", features.shape)}]");
+        if (features.dim() is not (2 or 3) || features.shape[^1] != FeatureDim)
+            throw new ArgumentException($"ECG features must be (B, {FeatureDim}) or (B, M, {FeatureDim}), got [{string.Join(", ", features.shape)}]");
         using var scope = NewDisposeScope();
-        return memory_proj.forward(features).unsqueeze(1).MoveToOuterDisposeScope();
+        var memory = memory_proj.forward(features);
+        return (features.dim() == 2 ? memory.unsqueeze(1) : memory).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// <paramref name="inputIds"/> <c>(B, T)</c> (<c>[BOS] report [EOS]</c>, padded), <paramref name="attentionMask"/>
-    /// <c>(B, T)</c>, ECG <paramref name="features"/> <c>(B, F)</c> → logits <c>(B, T, V)</c>.
+    /// <c>(B, T)</c>, ECG <paramref name="features"/> <c>(B, F)</c> or <c>(B, M, F)</c> → logits <c>(B, T, V)</c>.
     /// </summary>
     public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor features)
     {
@@ -52,18 +55,26 @@ public sealed class ReportGenerator : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return decoder.forward(inputIds, attentionMask, Memory(features)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Teacher-forced cross-entropy of the reports given the features, ignoring padding (scalar).</summary>
-    public Tensor Loss(Tensor inputIds, Tensor attentionMask, Tensor features)
+    /// <summary>
+    /// Teacher-forced cross-entropy of the reports given the features, ignoring padding (scalar); with
+    /// <paramref name="labelSmoothing"/> ε the target is (1 − ε) one-hot + ε uniform.
+    /// </summary>
+    public Tensor Loss(Tensor inputIds, Tensor attentionMask, Tensor features, double labelSmoothing = 0.0)
     {
         using var scope = NewDisposeScope();
-        return Gpt2Model.LanguageModelLoss(forward(inputIds, attentionMask, features), inputIds, attentionMask).MoveToOuterDisposeScope();
+        return Gpt2Model.LanguageModelLoss(forward(inputIds, attentionMask, features), inputIds, attentionMask, labelSmoothing).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Decodes one report per feature row (greedy or beam search, see <see cref="ReportDecoder"/>).</summary>
+    /// <summary>
+    /// Decodes one report per feature row (greedy or beam search, see <see cref="ReportDecoder"/>); with guidance, the
+    /// unconditional memory is that of all-zero features.
+    /// </summary>
     public IReadOnlyList<DecodedReport> Generate(Tensor features, int bosId, int eosId, DecodingOptions options)
     {
         using var _ = torch.no_grad();
         using var scope = NewDisposeScope();
-        return new ReportDecoder(decoder, bosId, eosId).Generate(Memory(features), options);
+        // Guidance's "no ECG" is the all-zero feature, which a model trained with memory dropout has learnt to read as such.
+        var unconditional = options.GuidanceScale > 0 ? Memory(torch.zeros_like(features.narrow(0, 0, 1))) : null;
+        return new ReportDecoder(decoder, bosId, eosId).Generate(Memory(features), options, unconditional);
     }
 }
