@@ -8,9 +8,9 @@ namespace Deri.Cli.Commands;
 /// <summary><c>deri bench</c>: throughput benchmarks that print one JSON line each.</summary>
 public static class BenchCommand
 {
-    /// <summary>Builds the <c>bench</c> group: data, train, decode, text and embed.</summary>
-    public static Command Create() => CommandGroup.Create("bench", "Throughput benchmarks (one JSON line each)",
-        CreateData(), BenchTrainCommand.Create(), BenchDecodeCommand.Create(), BenchTextCommand.Create(), BenchEmbedCommand.Create());
+    /// <summary>Builds the <c>bench</c> group: data, train, decode, text, embed and serve.</summary>
+    public static Command Create() => CommandGroup.Create("bench", "Throughput benchmarks (JSON lines)",
+        CreateData(), BenchTrainCommand.Create(), BenchDecodeCommand.Create(), BenchTextCommand.Create(), BenchEmbedCommand.Create(), BenchServeCommand.Create());
 
     private static Command CreateData()
     {
@@ -107,7 +107,9 @@ public static class BenchCommand
         return 0;
     }
 
-    private static string FindShared(string relative)
+    /// <summary>A folder under <c>shared/</c> ($DERI_SHARED, else the first <c>shared</c> above the working folder).</summary>
+    /// <exception cref="DirectoryNotFoundException">None is found.</exception>
+    internal static string FindShared(string relative)
     {
         string? env = Environment.GetEnvironmentVariable("DERI_SHARED");
         if (!string.IsNullOrEmpty(env)) return Path.Combine(env, relative);

@@ -1,41 +1,87 @@
 // Deri web page: uploads a record to /api/v1/analyze and draws it on ECG paper.
-// Paper: 25 mm/s, 10 mm/mV; 1 mm minor and 5 mm major grid; 3 rows × 4 columns of 2.5 s plus a lead II rhythm strip.
+// Paper: 25 mm/s, 10 mm/mV; 1 mm minor and 5 mm major grid; 3 rows × 4 columns of 2.5 s (I, II, III | aVR, aVL, aVF |
+// V1–V3 | V4–V6) plus a 10 s lead II rhythm strip; a 1 mV calibration pulse opens each row.
 "use strict";
 const layout = [["I", "aVR", "V1", "V4"], ["II", "aVL", "V2", "V5"], ["III", "aVF", "V3", "V6"]];
 let zoom = 1, last = null;
 const $ = id => document.getElementById(id);
 
+// Paper geometry (mm): a left margin holding the 1 mV calibration pulse, 4 columns of 2.5 s, 3 lead rows and the
+// rhythm strip, each row 30 mm high (±1.5 mV at 10 mm/mV before neighbouring rows overlap, as on printed ECGs).
+const mmPerSec = 25, colSec = 2.5, rowMm = 30, marginMm = 10, rightMm = 2, footMm = 6;
+
 function draw(canvas, signal, pxPerMm) {
-  const rowMm = 30, colSec = 2.5, mmPerSec = 25, mmPerMv = signal.units === "mV" ? 10 : 20;
-  const widthMm = 4 * colSec * mmPerSec, heightMm = rowMm * 4;
-  canvas.width = widthMm * pxPerMm; canvas.height = heightMm * pxPerMm;
+  const physical = signal.units === "mV";
+  // Uploads are physical (mV): 10 mm/mV. A store case is the model's input, min–max normalised over the record, so
+  // its full range (1 unit) gets 20 mm; it is labelled so and has no calibration pulse (it has no mV scale).
+  const mmPerUnit = physical ? 10 : 20;
+  const widthMm = marginMm + 4 * colSec * mmPerSec + rightMm, heightMm = 4 * rowMm + footMm;
+  canvas.width = Math.round(widthMm * pxPerMm); canvas.height = Math.round(heightMm * pxPerMm);
+  canvas.dataset.pxPerMm = pxPerMm; canvas.dataset.widthMm = widthMm;
   const g = canvas.getContext("2d");
   g.fillStyle = "#fff"; g.fillRect(0, 0, canvas.width, canvas.height);
-  for (let mm = 0; mm <= Math.max(widthMm, heightMm); mm++) {
-    g.strokeStyle = mm % 5 === 0 ? "#f0a0a0" : "#fbdada"; g.lineWidth = mm % 5 === 0 ? 1 : 0.5;
-    g.beginPath(); g.moveTo(mm * pxPerMm, 0); g.lineTo(mm * pxPerMm, canvas.height); g.moveTo(0, mm * pxPerMm); g.lineTo(canvas.width, mm * pxPerMm); g.stroke();
+  // Grid: 1 mm minor lines, then 5 mm major lines on top, on pixel centres so that they stay sharp.
+  const px = mm => Math.round(mm * pxPerMm) + 0.5;
+  for (const major of [false, true]) {
+    g.strokeStyle = major ? "#e8a0a0" : "#f8d8d8"; g.lineWidth = major ? Math.max(1, pxPerMm / 4) : Math.max(0.5, pxPerMm / 8);
+    g.beginPath();
+    for (let mm = 0; mm <= widthMm; mm++) if ((mm % 5 === 0) === major) { g.moveTo(px(mm), 0); g.lineTo(px(mm), canvas.height); }
+    for (let mm = 0; mm <= heightMm; mm++) if ((mm % 5 === 0) === major) { g.moveTo(0, px(mm)); g.lineTo(canvas.width, px(mm)); }
+    g.stroke();
   }
-  const rate = signal.sampling_rate, lead = name => signal.data[signal.leads.indexOf(name)];
+  const rate = signal.sampling_rate, lead = name => signal.data[signal.leads.indexOf(name)] ?? [];
+  const median = values => {
+    const v = values.filter(x => x !== null).sort((a, b) => a - b);
+    return v.length ? v[v.length >> 1] : 0;
+  };
+  g.strokeStyle = "#000"; g.lineJoin = "round";
+  // One lead from t0 to t1 s, starting at x mm, its baseline (the segment's median, as the upload's baseline wander
+  // is not removed) on y mm.
   const trace = (values, t0, t1, xMm, yMm) => {
-    const v0 = values.slice(Math.round(t0 * rate), Math.round(t1 * rate)).filter(v => v !== null);
-    const base = v0.length ? v0.reduce((a, b) => a + b, 0) / v0.length : 0;   // centre the trace on its row
-    g.strokeStyle = "#000"; g.lineWidth = 1.2; g.beginPath();
+    const i0 = Math.round(t0 * rate), i1 = Math.min(values.length, Math.round(t1 * rate));
+    const base = median(values.slice(i0, i1));
+    g.lineWidth = Math.max(1, pxPerMm / 3); g.beginPath();
     let pen = false;
-    for (let i = Math.round(t0 * rate); i < Math.min(values.length, Math.round(t1 * rate)); i++) {
+    for (let i = i0; i < i1; i++) {
       const v = values[i];
       if (v === null) { pen = false; continue; }
-      const x = (xMm + (i / rate - t0) * mmPerSec) * pxPerMm, y = (yMm - (v - base) * mmPerMv) * pxPerMm;
+      const x = (xMm + (i - i0) / rate * mmPerSec) * pxPerMm, y = (yMm - (v - base) * mmPerUnit) * pxPerMm;
       pen ? g.lineTo(x, y) : g.moveTo(x, y); pen = true;
     }
     g.stroke();
   };
-  g.font = `${Math.max(10, 3.5 * pxPerMm)}px sans-serif`; g.fillStyle = "#000";
-  layout.forEach((row, r) => row.forEach((name, c) => {
-    trace(lead(name), c * colSec, (c + 1) * colSec, c * colSec * mmPerSec, rowMm * r + rowMm / 2);
-    g.fillText(name, (c * colSec * mmPerSec + 1) * pxPerMm, (rowMm * r + 5) * pxPerMm);
-  }));
-  trace(lead("II"), 0, 10, 0, rowMm * 3 + rowMm / 2);
-  g.fillText("II", pxPerMm, (rowMm * 3 + 5) * pxPerMm);
+  // The 1 mV calibration pulse: 10 mm high, 0.2 s (5 mm) wide, in the left margin of each row.
+  const pulse = yMm => {
+    g.lineWidth = Math.max(1, pxPerMm / 3); g.beginPath();
+    const x = mm => mm * pxPerMm, y = mm => mm * pxPerMm;
+    g.moveTo(x(1), y(yMm)); g.lineTo(x(3), y(yMm)); g.lineTo(x(3), y(yMm - 10)); g.lineTo(x(8), y(yMm - 10));
+    g.lineTo(x(8), y(yMm)); g.lineTo(x(marginMm), y(yMm));
+    g.stroke();
+  };
+  g.font = `bold ${Math.max(10, 3.5 * pxPerMm)}px sans-serif`; g.fillStyle = "#000";
+  const label = (text, xMm, yMm) => g.fillText(text, xMm * pxPerMm, yMm * pxPerMm);
+  const rowsOf = [...layout, null];
+  rowsOf.forEach((row, r) => {
+    const baseline = rowMm * r + rowMm * 0.6;
+    if (physical) pulse(baseline);
+    if (row === null) {
+      trace(lead("II"), 0, 4 * colSec, marginMm, baseline);
+      label("II", marginMm + 1, rowMm * r + 5);
+      return;
+    }
+    row.forEach((name, c) => {
+      const x = marginMm + c * colSec * mmPerSec;
+      trace(lead(name), c * colSec, (c + 1) * colSec, x, baseline);
+      label(name, x + 1, rowMm * r + 5);
+      if (c > 0) {   // lead-change mark between columns
+        g.lineWidth = Math.max(1, pxPerMm / 3); g.beginPath();
+        g.moveTo(x * pxPerMm, (baseline - 4) * pxPerMm); g.lineTo(x * pxPerMm, (baseline + 4) * pxPerMm); g.stroke();
+      }
+    });
+  });
+  g.font = `${Math.max(10, 3 * pxPerMm)}px sans-serif`;
+  label(physical ? "25 mm/s   10 mm/mV   grid 1 mm / 5 mm   unfiltered" : "25 mm/s   normalised model input (no mV scale): 20 mm per unit",
+    marginMm, 4 * rowMm + footMm - 1.5);
 }
 
 function render(result) {

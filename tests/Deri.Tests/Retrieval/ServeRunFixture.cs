@@ -10,7 +10,9 @@ namespace Deri.Tests.Retrieval;
 
 /// <summary>
 /// A tiny pretrained run made once for the retrieval and serving tests: <c>deri demo</c> on 200 synthetic records, one
-/// epoch of batch 32 (a few seconds), and a retrieval index of its store's test split built with <c>deri index build</c>.
+/// epoch of batch 32 (a few seconds), a retrieval index of its store's test split built with <c>deri index build</c>,
+/// and a report model on top of the run (<c>deri report train</c>: frozen ECG side, a one-layer word-level GPT-2 of
+/// width 32, one epoch) so that the service answers with a generated report.
 /// </summary>
 public sealed class ServeRunFixture : IDisposable
 {
@@ -21,6 +23,27 @@ public sealed class ServeRunFixture : IDisposable
             "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
         if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
         BuildOutput = CliRunner.Ok("index", "build", "--run", Run, "--store", Store, "--split", "test", "--out", Index, "--threads", "1");
+        string reportConfig = Path.Combine(Root, "report.yaml");
+        File.WriteAllText(reportConfig, $"""
+            pretrained_run: {Run}
+            data_path: {Store}
+            freeze_ecg: true
+            small_decoder:
+              n_layer: 1
+              n_embd: 32
+              n_head: 2
+              dropout: 0.0
+            trainer:
+              batch_size: 32
+              max_epochs: 1
+              checkpoint_every_steps: 0
+              num_workers: 0
+              seed: 3
+            decoding:
+              num_beams: 1
+              max_new_tokens: 40
+            """);
+        CliRunner.Ok("report", "train", "--config", reportConfig, "--out", ReportModel, "--threads", "1");
         server = new Lazy<(InferenceService, WebApplication, HttpClient)>(StartServer);
     }
 
@@ -34,7 +57,7 @@ public sealed class ServeRunFixture : IDisposable
 
     private (InferenceService, WebApplication, HttpClient) StartServer()
     {
-        var service = new InferenceService(new ServiceOptions { Run = Run, Index = Index, MaxBatch = 8 });
+        var service = new InferenceService(new ServiceOptions { Run = Run, Index = Index, ReportModel = ReportModel, MaxBatch = 8 });
         var app = DeriServer.Build(service, new ServerOptions { Port = 0, Limits = new UploadLimits { MaxBytes = 2 * 1024 * 1024 } },
             b => b.WebHost.UseTestServer());
         app.StartAsync().GetAwaiter().GetResult();
@@ -45,6 +68,7 @@ public sealed class ServeRunFixture : IDisposable
     public string Run => Path.Combine(Root, "run");
     public string Store => Path.Combine(Root, "store");
     public string Index => Path.Combine(Root, "index");
+    public string ReportModel => Path.Combine(Root, "report");
     public string BuildOutput { get; }
 
     /// <summary>A synthetic record header written by the demo (MIMIC-IV-ECG layout, 500 Hz WFDB).</summary>
