@@ -50,7 +50,7 @@ public sealed class OnnxExportCommandTests(DownstreamRunFixture f)
         Assert.Equal(classes.Count, table.Count);
         for (int c = 0; c < classes.Count; c++)
             for (int j = 0; j < d; j++)
-                Assert.Equal(expected[c, j].item<double>(), (double)table[c]![j]!, 5);
+                Assert.Equal(expected[c, j].item<double>(), (double)table[c]![j]!, 1e-5);
     }
 
     [Fact]

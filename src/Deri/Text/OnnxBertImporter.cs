@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Deri.Text;
+using Deri.Weights;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Deri.Weights;
+namespace Deri.Text;
 
 /// <summary>How one weight of the Hugging Face state dict was found in the ONNX graph.</summary>
 /// <param name="HfName">The Hugging Face <c>BertModel</c> key, e.g. <c>encoder.layer.0.attention.self.query.weight</c>.</param>
