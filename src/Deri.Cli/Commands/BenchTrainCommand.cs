@@ -16,12 +16,27 @@ public static class BenchTrainCommand
         var length = new Option<int>("--length") { Description = "Samples per ECG record", DefaultValueFactory = _ => 5000 };
         var textLength = new Option<int>("--text-len") { Description = "Tokens of the random text hidden states", DefaultValueFactory = _ => 256 };
         var model = new Option<string>("--ecg-model") { Description = "ECG backbone (network.ecg_model)", DefaultValueFactory = _ => "resnet18" };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "Also time each part of the step alone (encoder stages, heads, decoders, every convolution shape), with counted FLOPs "
+                + "against the measured matmul rate; one JSON line per row, then a summary line",
+        };
+        var reference = new Option<string?>("--reference")
+        {
+            Description = "PyTorch reference step to run after this one with the same shapes (default: shared/bench/deri_reference.py in "
+                + "this folder or a parent, when present); prints its samples/s and the ratio",
+        };
+        var noReference = new Option<bool>("--no-reference") { Description = "Do not run the PyTorch reference even when it is present" };
+        var python = new Option<string?>("--python")
+        {
+            Description = "Python interpreter with PyTorch for the reference (default: python3 on PATH, then /usr/bin/python3)",
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("train",
             "Time full DERI training steps (forward, loss, backward, AdamW) on random ECGs and frozen random text features; prints one JSON line")
         {
-            batch, steps, warmup, length, textLength, model, device, threads,
+            batch, steps, warmup, length, textLength, model, profile, reference, noReference, python, device, threads,
         };
         cmd.SetAction(result =>
         {
@@ -37,9 +52,62 @@ public static class BenchTrainCommand
                 ["ecg_model"] = options.EcgModel, ["batch"] = r.Batch, ["length"] = r.Length, ["steps"] = r.Steps, ["tokens"] = r.Tokens,
                 ["samples_per_s"] = r.SamplesPerSecond, ["loss"] = r.Loss, ["params_m"] = r.ParamsMillions,
                 ["forward_ms"] = r.ForwardMs, ["backward_ms"] = r.BackwardMs, ["optimizer_ms"] = r.OptimizerMs,
-                ["cpu_ms_per_step"] = r.CpuMsPerStep,
+                ["cpu_ms_per_step"] = r.CpuMsPerStep, ["peak_rss_mb"] = r.PeakRssMb,
             };
+            int threadCount = TorchSharp.torch.get_num_threads();
+            string? script = result.GetValue(noReference) ? null : PyTorchReference.Find(result.GetValue(reference), Environment.CurrentDirectory);
+            if (script is not null && options.EcgModel != "resnet18")
+            {
+                Console.Error.WriteLine($"reference skipped: {script} runs ResNet18 only");
+                script = null;
+            }
+            if (script is not null)
+            {
+                // After the measurement, never beside it: two LibTorch processes on the same cores slow each other down.
+                var refResult = PyTorchReference.Run(script, options, threadCount, TimeSpan.FromMinutes(30),
+                    result.GetValue(python) is { } named ? [named] : PyTorchReference.DefaultInterpreters);
+                if (refResult.SamplesPerSecond is { } refSps)
+                {
+                    o["reference_impl"] = refResult.Implementation ?? "?";
+                    o["reference_samples_per_s"] = refSps;
+                    o["ratio_to_reference"] = Math.Round(r.SamplesPerSecond / refSps, 3);
+                }
+                else if (result.GetValue(reference) is not null)
+                {
+                    Console.Error.WriteLine($"error: reference: {refResult.Problem}");
+                    return 1;
+                }
+                else
+                {
+                    Console.Error.WriteLine($"reference not run: {refResult.Problem}");
+                }
+            }
             Console.WriteLine(JsonSerializer.Serialize(o));
+            if (result.GetValue(profile))
+            {
+                var p = TrainStepProfile.Run(options, resolved);
+                foreach (var row in p.Rows)
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["profile"] = row.Kind, ["name"] = row.Name, ["count"] = row.Count, ["forward_ms"] = row.ForwardMs,
+                        ["backward_ms"] = row.BackwardMs, ["total_ms"] = Math.Round(row.TotalMs, 1),
+                        ["share_of_step"] = Math.Round(row.TotalMs / (r.ForwardMs + r.BackwardMs), 3),
+                        ["forward_gflop"] = Math.Round(row.ForwardGflop, 3), ["gflops"] = Math.Round(row.Gflops, 1),
+                        ["of_matmul_rate"] = Math.Round(row.Gflops / p.MatmulGflops, 3),
+                    }));
+                }
+                double partsMs = p.Rows.Where(x => x.Kind == "part").Sum(x => x.TotalMs);
+                double stepMs = r.ForwardMs + r.BackwardMs;
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["profile"] = "summary", ["matmul_gflops"] = p.MatmulGflops, ["step_forward_gflop"] = Math.Round(p.StepForwardGflop, 2),
+                    ["step_gflop_fwd_bwd"] = Math.Round(3 * p.StepForwardGflop, 2), ["step_fwd_bwd_ms"] = Math.Round(stepMs, 1),
+                    ["parts_fwd_bwd_ms"] = Math.Round(partsMs, 1), ["unaccounted_ms"] = Math.Round(stepMs - partsMs, 1),
+                    ["step_gflops"] = Math.Round(3 * p.StepForwardGflop / (stepMs / 1000), 1),
+                    ["roof_samples_per_s"] = Math.Round(p.RoofSamplesPerSecond(options.Batch), 2),
+                }));
+            }
             return 0;
         });
         return cmd;

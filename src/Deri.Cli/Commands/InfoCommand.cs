@@ -24,7 +24,7 @@ internal static class InfoCommand
                 {
                     ["deri"] = info.DeriVersion, ["torchsharp"] = info.TorchSharpVersion, ["libtorch"] = info.LibTorchVersion,
                     ["threads"] = info.Threads, ["interop_threads"] = info.InteropThreads, ["processors"] = info.ProcessorCount,
-                    ["devices"] = info.Devices, ["selected_device"] = selected.ToString(), ["onednn"] = OneDnnGuard.Status,
+                    ["devices"] = info.Devices, ["selected_device"] = selected.ToString(), ["onednn"] = OneDnnGuard.Status, ["malloc"] = NativeHeap.Status,
                 };
                 Console.WriteLine(JsonSerializer.Serialize(o));
                 return 0;
@@ -36,6 +36,7 @@ internal static class InfoCommand
             Console.WriteLine($"Devices     {string.Join(", ", info.Devices)}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
             Console.WriteLine($"Selected    {selected}");
             Console.WriteLine($"oneDNN      {OneDnnGuard.Status}");
+            Console.WriteLine($"malloc      {NativeHeap.Status}");
             return 0;
         });
         return cmd;

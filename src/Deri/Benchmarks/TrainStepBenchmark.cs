@@ -30,8 +30,9 @@ public sealed record TrainBenchOptions(int Batch = 32, int Steps = 5, int Warmup
 /// <param name="BackwardMs">Mean backward time per step, ms.</param>
 /// <param name="OptimizerMs">Mean zero_grad + AdamW step time, ms.</param>
 /// <param name="CpuMsPerStep">Process CPU time per timed step, ms: a load-independent measure on a shared machine.</param>
+/// <param name="PeakRssMb">Peak resident memory of the process after the steps, MB (CPU: weights, activations, LibTorch's caches).</param>
 public sealed record TrainBenchResult(int Batch, int Length, int Steps, long Tokens, double SamplesPerSecond, double Loss,
-    double ParamsMillions, double ForwardMs, double BackwardMs, double OptimizerMs, double CpuMsPerStep);
+    double ParamsMillions, double ForwardMs, double BackwardMs, double OptimizerMs, double CpuMsPerStep, double PeakRssMb);
 
 /// <summary>
 /// Times full DERI training steps (forward, default loss, backward, AdamW step) on random ECGs and
@@ -95,6 +96,6 @@ public static class TrainStepBenchmark
         int n = options.Steps;
         return new TrainBenchResult(options.Batch, options.Length, n, model.Tokens, Math.Round(options.Batch * n / seconds, 3),
             Math.Round(last, 4), Math.Round(parameters / 1e6, 3), Math.Round(forward / n, 1), Math.Round(backward / n, 1),
-            Math.Round(step / n, 1), Math.Round(cpuMs / n, 1));
+            Math.Round(step / n, 1), Math.Round(cpuMs / n, 1), Math.Round(process.PeakWorkingSet64 / 1e6, 1));
     }
 }

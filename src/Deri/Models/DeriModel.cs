@@ -219,7 +219,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     // ecg (B, leads, L) → F (B, d, n) and E = att_pool(Fᵀ) (B, n, d).
     private (Tensor F, Tensor Tokens) Encode(Tensor ecg)
     {
-        var f = downconv.forward(ecg_encoder.forward(ecg));
+        var f = Pointwise.Conv(downconv, ecg_encoder.forward(ecg));
         return (f, att_pool_head.forward(f.transpose(1, 2)));
     }
 

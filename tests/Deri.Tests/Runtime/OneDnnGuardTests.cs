@@ -3,12 +3,16 @@ using Deri.Runtime;
 
 namespace Deri.Tests.Runtime;
 
-/// <summary>Applies the oneDNN guard before any test touches LibTorch, even a test that uses TorchSharp directly.</summary>
+/// <summary>Applies the oneDNN guard and the heap tuning before any test touches LibTorch, even a test that uses TorchSharp directly.</summary>
 internal static class TestAssemblyInitializer
 {
 #pragma warning disable CA2255 // The guard must run before the first oneDNN primitive of the test host.
     [ModuleInitializer]
-    internal static void Init() => OneDnnGuard.Apply();
+    internal static void Init()
+    {
+        OneDnnGuard.Apply();
+        NativeHeap.Apply();
+    }
 #pragma warning restore CA2255
 }
 

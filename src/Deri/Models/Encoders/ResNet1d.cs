@@ -161,6 +161,7 @@ internal static class ChannelsLast1d
 
     public static Tensor Conv(Conv1d conv, Tensor x)
     {
+        if (conv.kernel_size![0] == 1) return Pointwise.Conv(conv, x);
         if (x.dim() == 3) return conv.forward(x);
         // weight (O, I, k) → (O, I, 1, k): a 1×k 2-D kernel.
         return functional.conv2d(x, conv.weight!.unsqueeze(2), conv.bias, strides: [1, conv.stride![0]], padding: [0, conv.padding![0]]);
@@ -169,7 +170,12 @@ internal static class ChannelsLast1d
     public static Tensor Norm(BatchNorm1d bn, Tensor x, bool training)
     {
         if (training && bn.num_batches_tracked is { } tracked)
-            using (no_grad()) tracked.add_(1);
+        {
+            // An explicit Scalar kept alive across the native call: an implicit temporary could be finalised during
+            // it (a pretraining run once died in add_ with "Scalar.h:140 toLong: Expected false to be true").
+            using var one = 1L.ToScalar();
+            using (no_grad()) tracked.add_(one);
+        }
         return functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, training, bn.momentum ?? 0.1, bn.eps);
     }
 
