@@ -25,7 +25,12 @@ public static class BenchCommand
                 + "keeps holes) made in a temporary folder: the 64-bit offsets at MIMIC-IV-ECG size (~96 GB). Holes read as zero pages, so this measures "
                 + "the mapping and copying, not the disk; no warm-up",
         };
-        var cmd = new Command("data", "Records/s of raw WFDB 500 Hz → normalised (12, 5000), and of shuffled batches read from a store") { records, store, workers, batch, seconds, sparseGib };
+        var cold = new Option<bool>("--cold")
+        {
+            Description = "Drop the store's signal file from the page cache first and read without a warm-up: the rate of a store larger "
+                + "than memory, read from the disk (Linux)",
+        };
+        var cmd = new Command("data", "Records/s of raw WFDB 500 Hz → normalised (12, 5000), and of shuffled batches read from a store") { records, store, workers, batch, seconds, sparseGib, cold };
         cmd.Validators.Add(r =>
         {
             if (r.GetValue(sparseGib) is { } g && !(g > 0)) r.AddError($"--sparse-gib must be a positive number of GiB, got {g}");
@@ -49,8 +54,14 @@ public static class BenchCommand
             }
             try
             {
+                bool coldRead = result.GetValue(cold);
+                if (coldRead)
+                {
+                    foreach (string f in new[] { EcgStore.SignalFile(true), EcgStore.SignalFile(false) }.Select(n => Path.Combine(storeDir, n)).Where(File.Exists))
+                        if (!PageCache.Evict(f)) Console.Error.WriteLine($"--cold: the page cache cannot be dropped on this system; {f} may be read from memory");
+                }
                 using var s = EcgStore.Open(storeDir);
-                var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w);
+                var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w, warmUp: !coldRead);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = "data",
@@ -62,6 +73,7 @@ public static class BenchCommand
                     ["store_records"] = s.Count,
                     ["store_dtype"] = s.Index.DType,
                     ["store_read_records_per_s"] = Math.Round(read.RecordsPerSecond, 1),
+                    ["store_cold"] = coldRead,
                 }));
             }
             finally

@@ -21,6 +21,12 @@ namespace Deri.Runtime;
 /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not reach the C environment on Unix).
 /// </para>
 /// <para>
+/// The crash is not the only defect: with oneDNN's AVX-512 kernels (<c>ONEDNN_MAX_CPU_ISA=ALL</c> or <c>AVX512_CORE</c>),
+/// <c>ParityTests.BasicBlockMatchesPyTorch</c> finds a 51 % relative error in the gradient of a k3 stride-2 convolution's
+/// weight, and with its AVX2 kernels the ViT's patch-embedding convolution gives embeddings 0.24 away from ONNX Runtime's
+/// (<c>OnnxExportTests</c>). Both pass with the guard. Measured with LibTorch 2.10 (TorchSharp 0.107) on an AMD EPYC, 2026-12-05.
+/// </para>
+/// <para>
 /// A user who sets <c>ONEDNN_MAX_CPU_ISA</c> (or the older <c>DNNL_MAX_CPU_ISA</c>) decides alone: the guard then
 /// changes nothing, so <c>ONEDNN_MAX_CPU_ISA=ALL</c> restores oneDNN's AVX-512 kernels. Intel processors and non-Linux
 /// systems are left alone.
