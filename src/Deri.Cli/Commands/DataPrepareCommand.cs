@@ -23,6 +23,12 @@ public static class DataPrepareCommand
         {
             root, excludeFolds, excludeStore, report, statements, output,
         };
+        // The list option has an empty default, so Required alone never fires: a missing or empty list is a usage error here.
+        cmd.Validators.Add(r =>
+        {
+            if (r.GetValue(excludeFolds) is not { Length: > 0 })
+                r.AddError("--exclude-folds is required: give the test fold(s), e.g. 9, so that no test report reaches the text side");
+        });
         cmd.SetAction(result =>
         {
             var kind = ParseReport(result.GetValue(report)!);

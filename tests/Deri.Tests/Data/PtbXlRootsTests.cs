@@ -165,8 +165,8 @@ public class PtbXlRootsTests
         Assert.Contains($"{f}: line 3: strat_fold '' is not an integer", e.Message);
         Assert.Throws<ArgumentException>(() => PtbXlReportCorpus.Read(f, []));
         var run = CliRunner.Run(["data", "reports", "--root", f, "--out", Path.Combine(dir.Path, "o.txt")]);
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("no fold to exclude", run.Stderr);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--exclude-folds is required", run.Stderr);
     }
 
     private static IEnumerable<string> DatasetFoldIds(string csv, int fold)
