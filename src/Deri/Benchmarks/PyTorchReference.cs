@@ -44,6 +44,7 @@ public static class PyTorchReference
     /// </summary>
     public static ReferenceResult Run(string script, TrainBenchOptions options, int threads, TimeSpan timeout, IReadOnlyList<string> interpreters)
     {
+        if (!File.Exists(script)) return new ReferenceResult(script, null, null, $"{script}: no such file");
         var problems = new List<string>();
         foreach (string python in interpreters.Distinct())
         {
@@ -56,7 +57,6 @@ public static class PyTorchReference
 
     private static ReferenceResult RunWith(string python, string script, TrainBenchOptions options, int threads, TimeSpan timeout)
     {
-        if (!File.Exists(script)) return new ReferenceResult(script, null, null, $"{script}: no such file");
         var info = new ProcessStartInfo(python)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,

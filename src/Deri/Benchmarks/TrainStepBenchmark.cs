@@ -16,7 +16,15 @@ namespace Deri.Benchmarks;
 /// <param name="EcgModel">Backbone (<c>network.ecg_model</c>).</param>
 /// <param name="Seed">Seed of weights and inputs.</param>
 public sealed record TrainBenchOptions(int Batch = 32, int Steps = 5, int Warmup = 2, int Length = 5000, int TextLength = 256,
-    string EcgModel = "resnet18", int Seed = 0);
+    string EcgModel = "resnet18", int Seed = 0)
+{
+    /// <summary>The benchmarked model's configuration: the release's DERI with this backbone, length and text length.</summary>
+    public ModelConfig ModelConfig() => new()
+    {
+        Network = new NetworkConfig { EcgModel = EcgModel, TextMaxLength = TextLength },
+        Dataset = new ModelDatasetConfig { SeqLength = Length },
+    };
+}
 
 /// <summary>Measured throughput of full training steps.</summary>
 /// <param name="Batch">Records per step.</param>
@@ -46,11 +54,7 @@ public static class TrainStepBenchmark
         if (options.Batch < 2) throw new ArgumentOutOfRangeException(nameof(options), options.Batch, "batch must be at least 2 (contrastive loss)");
         if (options.Steps < 1 || options.Warmup < 0) throw new ArgumentOutOfRangeException(nameof(options), "steps must be ≥ 1 and warmup ≥ 0");
         manual_seed(options.Seed);
-        var config = new ModelConfig
-        {
-            Network = new NetworkConfig { EcgModel = options.EcgModel, TextMaxLength = options.TextLength },
-            Dataset = new ModelDatasetConfig { SeqLength = options.Length },
-        };
+        var config = options.ModelConfig();
         using var model = ModelFactory.Create(config);
         model.to(device).train();
         using var loss = new DeriLoss(config.Loss);

@@ -54,11 +54,7 @@ public static class TrainStepProfile
     public static TrainProfileResult Run(TrainBenchOptions options, Device device, int repeats = 3)
     {
         manual_seed(options.Seed);
-        var config = new ModelConfig
-        {
-            Network = new NetworkConfig { EcgModel = options.EcgModel, TextMaxLength = options.TextLength },
-            Dataset = new ModelDatasetConfig { SeqLength = options.Length },
-        };
+        var config = options.ModelConfig();
         using var model = ModelFactory.Create(config);
         model.to(device).train();
         if (model.Encoder is not ResNet1d) throw new ArgumentException($"the profile covers 1-D ResNet backbones, not {options.EcgModel}");
@@ -157,12 +153,12 @@ public static class TrainStepProfile
         return Time(name, input, true, module.forward, module.parameters(), repeats, MatrixGflop(module, input.shape[0] * tokens) + attention);
     }
 
-    // Forward, then forward + backward, each timed over repeats after one untimed run; backward = difference.
+    // Forward and backward of each repeat timed separately (the gradient seed's allocation between them untimed), after one untimed run.
     private static ProfileRow Time(string name, Tensor input, bool inputGrad, Func<Tensor, Tensor> forward, IEnumerable<Parameter> parameters,
         int repeats, double gflop)
     {
         var ps = parameters.ToArray();
-        double fwd = 0, both = 0;
+        double fwd = 0, bwd = 0;
         for (int i = 0; i <= repeats; i++)
         {
             using var scope = NewDisposeScope();
@@ -177,10 +173,10 @@ public static class TrainStepProfile
             long t3 = Stopwatch.GetTimestamp();
             if (i == 0) continue;
             fwd += Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
-            both += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+            bwd += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
         }
         foreach (var p in ps) p.grad = null;
-        return new ProfileRow(name, "part", 1, Math.Round(fwd / repeats, 1), Math.Round(both / repeats, 1), gflop);
+        return new ProfileRow(name, "part", 1, Math.Round(fwd / repeats, 1), Math.Round(bwd / repeats, 1), gflop);
     }
 
     // Convolutions of a stage in order, with their input shapes (B, C, 1, L); returns their forward GFLOP.
