@@ -8,7 +8,10 @@ computes the mean over seeds of the macro AUC, so it reflects both the test set'
 (percentile interval). Classes with only one label value in a resample are left out of that resample's mean, as the
 project leaves degenerate classes out of every mean. Macro AUC follows scikit-learn's roc_auc_score per class.
 
-usage (Debian python3 with python3-sklearn): /usr/bin/python3 tools/experiments/aggregate.py OUT VARIANT[,VARIANT…] [TASKS]   (OUT as given to ptbxl_matrix.sh)
+usage (Debian python3 with python3-sklearn): /usr/bin/python3 tools/experiments/aggregate.py OUT VARIANT[,VARIANT…] [TASKS] [FILE]
+  OUT as given to ptbxl_matrix.sh (or report_matrix.sh); FILE: each seed's score file below OUT/VARIANT/sSEED, with {task}
+  for the task (default zeroshot-{task}/zeroshot_scores.csv; `deri report eval` writes ce_store-{task}_scores.csv); the
+  labels are read from the same name with _labels.csv
 prints one JSON line per variant and task: seeds, per-seed AUC, mean, ci_low, ci_high (×100)
 """
 import csv, glob, json, os, sys
@@ -26,17 +29,18 @@ def macro_auc(scores, labels):
 
 def main():
     out, variants = sys.argv[1], sys.argv[2].split(",")
-    tasks = (sys.argv[3] if len(sys.argv) > 3 else "super,sub,form,rhythm").split(",")
+    tasks = (sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else "super,sub,form,rhythm").split(",")
+    template = sys.argv[4] if len(sys.argv) > 4 else "zeroshot-{task}/zeroshot_scores.csv"
     rng = np.random.default_rng(0)
     for v in variants:
         for t in tasks:
-            seeds = sorted(glob.glob(os.path.join(out, v, "s*", f"zeroshot-{t}", "zeroshot_scores.csv")))
+            seeds = sorted(glob.glob(os.path.join(out, v, "s*", template.format(task=t))))
             if not seeds:
                 continue
             runs = []
             for s in seeds:
                 names, scores = read(s)
-                _, labels = read(s.replace("zeroshot_scores.csv", "zeroshot_labels.csv"))
+                _, labels = read(s[: -len("_scores.csv")] + "_labels.csv")
                 runs.append((scores, labels))
             n = len(runs[0][1])
             per_seed = [macro_auc(s, l) for s, l in runs]
@@ -45,7 +49,7 @@ def main():
                 idx = rng.integers(0, n, n)
                 boots.append(np.mean([macro_auc(s[idx], l[idx]) for s, l in runs]))
             lo, hi = np.nanpercentile(boots, [2.5, 97.5])
-            print(json.dumps({"variant": v, "task": t, "seeds": [os.path.basename(os.path.dirname(os.path.dirname(s))) for s in seeds],
+            print(json.dumps({"variant": v, "task": t, "seeds": [os.path.relpath(s, os.path.join(out, v)).split(os.sep)[0] for s in seeds],
                               "records": n, "auc": [round(a, 2) for a in per_seed], "mean": round(float(np.mean(per_seed)), 2),
                               "ci_low": round(float(lo), 2), "ci_high": round(float(hi), 2)}))
 

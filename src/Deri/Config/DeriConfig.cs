@@ -203,6 +203,15 @@ public sealed record TrainerConfig
     /// <summary>Maximum global gradient norm; 0 disables clipping (the release does not clip).</summary>
     public double GradClipNorm { get; init; }
 
+    /// <summary>
+    /// Pretraining only: a checkpoint file, or a run folder (its <c>best.ckpt</c>), whose model weights start this run, as
+    /// nanoGPT's <c>init_from</c> does. The optimizer, schedule and epoch count start afresh, so a model pretrained on one
+    /// store (e.g. synthetic pairs) continues on another (real pairs). The architecture must be the same (a checkpoint that
+    /// does not fit is an error, never skipped). Empty: random initial weights. A resumed run ignores it.
+    /// </summary>
+    [ConfigPath]
+    public string InitFrom { get; init; } = "";
+
     /// <summary>Steps between plain progress lines when the output is not a terminal.</summary>
     public int LogEverySteps { get; init; } = 50;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Deri.Evaluation;
 using Deri.IO;
 using Deri.Pretraining;
@@ -106,18 +105,10 @@ public static class ZeroShotEvaluation
             // Per-record scores and labels in `deri metrics`' format (rows in store order of the split), so that results
             // can be recomputed, compared across runs on the same records, or bootstrapped.
             string scoresFile = Path.Combine(outputDirectory, "zeroshot_scores.csv"), labelsFile = Path.Combine(outputDirectory, "zeroshot_labels.csv");
-            AtomicFile.WriteAllLines(scoresFile, MatrixCsv(classes, testScores!, v => v.ToString("R", CultureInfo.InvariantCulture)));
-            AtomicFile.WriteAllLines(labelsFile, MatrixCsv(classes, testLabels!, v => v.ToString(CultureInfo.InvariantCulture)));
+            ScoreTableWriter.WriteScores(scoresFile, classes, testScores!);
+            ScoreTableWriter.WriteLabels(labelsFile, classes, testLabels!);
             files = [.. files, scoresFile, labelsFile];
         }
         return new ZeroShotEvaluationResult(test.Name, result, classes, missing, promptFile, summary, perClass, files);
-    }
-
-    // Header of class names (quoted where needed), then one row per record.
-    private static IEnumerable<string> MatrixCsv<T>(IReadOnlyList<string> classes, T[,] values, Func<T, string> format)
-    {
-        yield return string.Join(',', classes.Select(c => c.Contains(',') || c.Contains('"') ? "\"" + c.Replace("\"", "\"\"") + "\"" : c));
-        for (int i = 0; i < values.GetLength(0); i++)
-            yield return string.Join(',', Enumerable.Range(0, values.GetLength(1)).Select(j => format(values[i, j])));
     }
 }

@@ -113,6 +113,7 @@ public sealed record ReportConfig
         var problems = new ConfigProblems();
         void Check(bool ok, string key, object? value, string rule) => problems.Require(ok, key, value, rule);
         Check(Feature is "auto" or "mixed" or "aligned", "feature", Feature, "must be auto, mixed or aligned");
+        Check(string.IsNullOrEmpty(Trainer.InitFrom), "trainer.init_from", Trainer.InitFrom, "is for pretraining; a report run starts from pretrained_run");
         Check(Memory is "feature" or "tokens", "memory", Memory, "must be feature or tokens");
         Check(LabelSmoothing is >= 0 and < 1, "label_smoothing", LabelSmoothing, "must be in [0, 1)");
         Check(MemoryDropout is >= 0 and < 1, "memory_dropout", MemoryDropout, "must be in [0, 1)");

@@ -16,7 +16,11 @@ namespace Deri.Generation;
 /// <param name="Single">Single-label CE.</param>
 /// <param name="Multi">Multi-label CE.</param>
 /// <param name="MissingPrompts">Label names without a class prompt (left out).</param>
-public sealed record CeResult(string Name, int Matched, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts);
+/// <param name="Classes">The classes scored (those with a prompt), in the label store's order.</param>
+/// <param name="Scores">Per matched record (in generation order) and class: the generated report's similarity to the class prompt, <c>(Matched, Classes)</c>.</param>
+/// <param name="Labels">The label store's 0/1 labels of the same records and classes.</param>
+public sealed record CeResult(string Name, int Matched, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts,
+    IReadOnlyList<string> Classes, double[,] Scores, int[,] Labels);
 
 /// <summary>
 /// The baseline every result is shown beside: the most common report of the model's training split written for every
@@ -47,7 +51,7 @@ public sealed record ReportEvalResult(ReportScores Nlg, IReadOnlyList<CeResult> 
 /// </summary>
 public static class ReportEvaluation
 {
-    /// <summary>Runs the evaluation and writes <c>generated.jsonl</c>, <c>metrics.json</c> and <c>metrics.md</c> into <paramref name="outDir"/>.</summary>
+    /// <summary>Runs the evaluation and writes <c>generated.jsonl</c>, <c>metrics.json</c>, <c>metrics.md</c> and, per label store, <c>ce_NAME_scores.csv</c> and <c>ce_NAME_labels.csv</c> into <paramref name="outDir"/>.</summary>
     /// <param name="run">The report run.</param>
     /// <param name="store">The store whose split is generated.</param>
     /// <param name="split">train, val or test.</param>
@@ -88,6 +92,13 @@ public static class ReportEvaluation
             }
         }
         var result = new ReportEvalResult(nlg, ce, reports, new ReportBaseline(common, count, trainCount, baselineNlg, baselineCe));
+        // Per-record CE scores in `deri metrics`' format, so that runs on the same records can be bootstrapped together
+        // (tools/experiments/aggregate.py) or rescored.
+        foreach (var c in ce)
+        {
+            ScoreTableWriter.WriteScores(Path.Combine(outDir, $"ce_{c.Name}_scores.csv"), c.Classes, c.Scores);
+            ScoreTableWriter.WriteLabels(Path.Combine(outDir, $"ce_{c.Name}_labels.csv"), c.Classes, c.Labels);
+        }
         AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.json"), ToJson(result, run, split).ToJsonString(new() { WriteIndented = true }) + "\n");
         AtomicFile.WriteAllText(Path.Combine(outDir, "metrics.md"), ToMarkdown(result, run, split));
         return result;
@@ -136,7 +147,7 @@ public static class ReportEvaluation
         }
         var single = classes.Count > 1 ? ClinicalEfficacy.SingleLabel(ClinicalEfficacy.Argmax(refs), ClinicalEfficacy.Argmax(gen)) : null;
         var multi = ClinicalEfficacy.MultiLabel(gen, y, classes);
-        return new CeResult(name, matched.Length, single, multi, missing);
+        return new CeResult(name, matched.Length, single, multi, missing, classes, gen, y);
     }
 
     /// <summary>The metrics as JSON (the content of <c>metrics.json</c>).</summary>

@@ -144,6 +144,7 @@ public static class Pretrainer
         // Initial weights come from the torch generator: seed it so that a run (and its resumption) is reproducible.
         torch.random.manual_seed(config.Trainer.Seed);
         using var module = Build(config, runDirectory, () => train.Rows.Select(r => store.Entries[r].Report), device, log);
+        if (resume is null) InitFrom(config.Trainer.InitFrom, module, log);
         var valSets = OpenSets(config.Zeroshot, config.Zeroshot.ValSets);
         var testSets = OpenSets(config.Zeroshot, config.Zeroshot.TestSets);
         var prompts = valSets.Count + testSets.Count > 0 ? ClassPrompts.Load(config.Zeroshot.PromptDict) : null;
@@ -173,6 +174,24 @@ public static class Pretrainer
         }
     }
 
+    /// <summary>
+    /// Loads the model weights of <c>trainer.init_from</c> (a checkpoint, or a run folder's <c>best.ckpt</c>) into
+    /// <paramref name="module"/>; nothing when it is empty.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a checkpoint nor a run folder with best.ckpt.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint does not fit the configured model.</exception>
+    public static void InitFrom(string initFrom, nn.Module module, Action<string> log)
+    {
+        if (string.IsNullOrEmpty(initFrom)) return;
+        string path = Directory.Exists(initFrom) ? Path.Combine(initFrom, "best.ckpt") : initFrom;
+        if (!File.Exists(path))
+            throw new FileNotFoundException(Directory.Exists(initFrom)
+                ? $"trainer.init_from: {initFrom} is a folder without best.ckpt"
+                : $"trainer.init_from: {initFrom}: no such checkpoint or run folder", path);
+        var info = Checkpoint.Load(path, module, optimizer: null, restoreRng: false);
+        log($"initial weights: {path} (saved after {info.GlobalStep} optimizer steps); optimizer and schedule start afresh");
+    }
+
     private static PretrainResult RunEcgOnly(DeriConfig config, EcgStore store, string runDirectory, Device device, string? resume,
         ITrainingProgress? progress, Action<string> log, CancellationToken cancel)
     {
@@ -189,6 +208,7 @@ public static class Pretrainer
         var (module, resolved) = BuildSsl(config, totalSteps, device);
         using (module)
         {
+            if (resume is null) InitFrom(config.Trainer.InitFrom, module, log);
             log($"{method}: {config.Network.EcgModel} encoder, {module.RepresentationDim}-d representation; loss weights " +
                 string.Join(", ", resolved.Trainer.LossWeights.Select(kv => $"{kv.Key} {kv.Value}")));
             var trainer = new Trainer<EcgBatch>(new SslPretrainingTask(module, device), train, val, TrainerSettings.For(resolved), runDirectory, null,

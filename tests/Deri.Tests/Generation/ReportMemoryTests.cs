@@ -105,5 +105,8 @@ public sealed class ReportMemoryTests
         Assert.Equal(ReportMemory.Tokens, ok.MemoryKind());
         Assert.Equal(ReportMemory.Feature, ReportConfig.Load(null).MemoryKind());
         Assert.Equal(2.0, ok.Decoding.ToOptions().GuidanceScale);
+        var init = Assert.Throws<ConfigException>(() => ReportConfig.Load(null, ["trainer.init_from=runs/x"]));
+        Assert.Contains("trainer.init_from", init.Message);
+        Assert.Contains("pretrained_run", init.Message);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Deri.Data.Store;
+using Deri.Evaluation;
 using Deri.Generation;
 using Deri.Tests.Cli;
 using Deri.Training;
@@ -113,6 +114,13 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         using var store = EcgStore.Open(data.StoreDir);
         Assert.Equal(store.IndicesOf("test").Length, ReportGeneration.ReadJsonl(Path.Combine(outDir, "generated.jsonl")).Count);
         Assert.True(File.Exists(Path.Combine(outDir, "metrics.md")));
+        // Per-record CE scores in `deri metrics`' format give back the multi-label AUC of metrics.json.
+        var scores = ScoreTableReader.ReadScores(Path.Combine(outDir, "ce_store_scores.csv"));
+        var labels = ScoreTableReader.ReadLabels(Path.Combine(outDir, "ce_store_labels.csv"));
+        Assert.Equal((int)ce["matched"]!, scores.Rows);
+        Assert.Equal(scores.Columns, labels.Columns);
+        var recomputed = ClinicalEfficacy.MultiLabel(scores.Values, ScoreTableReader.AsLabels(labels), scores.Columns);
+        Assert.Equal((double)ce["multi_label"]!["auc"]!, recomputed.Auc, 12);
     }
 
     [Fact]
