@@ -9,7 +9,9 @@
 #   STORES  folder with store-pretrain, store-super, store-sub, store-form, store-rhythm (data prepare commands in docs/RESULTS.md)
 #   OUT     folder for runs and tables
 #   SEEDS   e.g. "1 2 3"; VARIANTS e.g. "deri merl simclr deri-no-rme" (all: see variant_args)
-# env: THREADS (LibTorch threads, 0 = one per core), DERI (command, default: dotnet run -c Release --project src/Deri.Cli --), PROMPTS (CKEPE prompt file)
+# env: THREADS (LibTorch threads, 0 = one per core), DERI (command, default: dotnet run -c Release --project src/Deri.Cli --), PROMPTS (CKEPE prompt file),
+#      INIT (variants deri-init, merl-init: the checkpoint or run whose weights start the run, e.g. a `deri demo` run
+#      pretrained on synthetic pairs with the same method)
 set -euo pipefail
 STORES=$(realpath "$1"); OUT=$(realpath -m "$2"); SEEDS=${3:-"1 2 3"}
 VARIANTS=${4:-"deri merl simclr stmem astcl deri-no-rme deri-no-cmamix deri-no-uma deri-no-rececg deri-no-decoders"}
@@ -29,6 +31,8 @@ variant_args() {  # the config and overrides of one variant
     deri-no-uma) echo "${text[@]} --set trainer.loss_weights.uma=0" ;;
     deri-no-rececg) echo "${text[@]} --set trainer.loss_weights.rec_ecg=0" ;;
     deri-no-decoders) echo "${text[@]} --set trainer.loss_weights.rec_ecg=0 --set trainer.loss_weights.rec_text=0" ;;
+    deri-init) echo "${text[@]} --set trainer.init_from=${INIT:?deri-init needs INIT}" ;;
+    merl-init) echo "${text[@]} --set network.method=merl --set trainer.init_from=${INIT:?merl-init needs INIT}" ;;
     simclr|stmem|astcl|byol|barlowtwins|mocov3|simsiam|tstcc|clocs|crt) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method $1" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
@@ -46,7 +50,7 @@ for seed in $SEEDS; do
     echo "$(( $(date +%s) - start ))" > "$run/.done"
     echo "$v seed $seed: $(cat "$run/.done") s"
     case "$v" in
-      deri*|merl)
+      deri*|merl*)
         for t in super sub form rhythm; do
           $DERI zeroshot --run "$run" --store "$STORES/store-$t" --prompts "$PROMPTS" --out "$run/zeroshot-$t" > /dev/null 2>> "$OUT/$v/s$seed.log"
         done ;;

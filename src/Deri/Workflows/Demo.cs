@@ -54,8 +54,12 @@ public static class Demo
 
     /// <summary>
     /// The demo's configuration: DERI as in METHOD §2–3 but sized for 2 CPU cores — ResNet18 of base width 32 on
-    /// 100 Hz input, a jointly trained 256-d text encoder over 64 tokens, batch 64, 4 epochs. The learning rate is
-    /// half the release's 1e-3 because the batch is 16× smaller (1e-3 overfits and oscillates at batch 64).
+    /// 100 Hz input, the built-in pretrained all-MiniLM-L6-v2 frozen as the text encoder (as the release freezes MedCPT;
+    /// 384-d, 64 tokens, <c>proj_t</c> 384 → 256), batch 64, 4 epochs. The learning rate is half the release's 1e-3
+    /// because the batch is 16× smaller (1e-3 overfits and oscillates at batch 64). A small BERT trained jointly from the
+    /// synthetic reports (<c>--set network.text_model=scratch --set network.feature_dim=256</c>, the demo before
+    /// 2026-12-05) conflated the atrial-fibrillation and first-degree-AV-block reports and left those classes near 78 AUC
+    /// (docs/RESULTS.md §1).
     /// </summary>
     public static DeriConfig Config(string storeDir, string promptFile, int seed, IReadOnlyList<string>? overrides)
     {
@@ -63,7 +67,7 @@ public static class Demo
         var baseline = DeriConfig.Load(null, overrides: null);
         var config = baseline with
         {
-            Network = baseline.Network with { TextModel = Deri.Text.TextModelSetting.Scratch, EcgBaseWidth = 32, FeatureDim = 256, TextMaxLength = 64 },
+            Network = baseline.Network with { TextModel = Deri.Text.BuiltInTextModel.MiniLm.Name, EcgBaseWidth = 32, FeatureDim = 384, TextMaxLength = 64 },
             Dataset = baseline.Dataset with { DataPath = Path.GetFullPath(storeDir), SeqLength = 10 * Rate, SamplingRate = Rate, DatasetName = "synthetic" },
             Trainer = baseline.Trainer with
             {

@@ -4,7 +4,9 @@ namespace Deri.Tests.Downstream;
 
 /// <summary>
 /// A tiny pretrained run made once for all downstream tests: <c>deri demo</c> on 200 synthetic records, one epoch of
-/// batch 32 (a few seconds), giving a run folder, a labelled store with train/val/test splits and a prompt file.
+/// batch 32 (a few seconds), giving a run folder, a labelled store with train/val/test splits and a prompt file. It uses
+/// the jointly trained scratch text encoder (not the demo's default MiniLM), whose run folder carries a vocabulary
+/// (RUN/text) that several tests copy or remove.
 /// </summary>
 public sealed class DownstreamRunFixture : IDisposable
 {
@@ -12,7 +14,7 @@ public sealed class DownstreamRunFixture : IDisposable
     {
         Root = Path.Combine(Path.GetTempPath(), "deri-downstream-" + Guid.NewGuid().ToString("N"));
         var r = CliRunner.Run(["demo", "--out", Root, "--records", "200", "--set", "trainer.max_epochs=1", "--set", "trainer.batch_size=32",
-            "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
+            "--set", "network.text_model=scratch", "--set", "network.feature_dim=256", "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
         if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
         DemoStdout = r.Stdout;
         DemoStderr = r.Stderr;
