@@ -9,6 +9,13 @@ using static TorchSharp.torch;
 
 namespace Deri.Tests.Interop;
 
+/// <summary>
+/// The exported ECG side run by ONNX Runtime against TorchSharp. The models come from <c>manual_seed(21)</c>, so the tests
+/// run in the torch-global-generator collection: beside parallel tests that draw from the same generator between the
+/// seed and the initialisation, each run built a different model, and an occasional one (about 1 run in 10) mapped the
+/// three records to nearly the same embedding and failed the input-sensitivity check.
+/// </summary>
+[Collection("torch-global-generator")]
 public sealed class OnnxExportTests
 {
     /// <summary>A tiny 12-lead model on 5000 samples (the real records' shape) with non-trivial batch-norm statistics.</summary>
@@ -57,7 +64,8 @@ public sealed class OnnxExportTests
         Assert.True(diff <= 1e-4, $"{ecgModel}/{method}: max |ONNX − TorchSharp| = {diff}");
         // The records differ, so equal embeddings would mean the input was ignored.
         int d = (int)model.Width;
-        Assert.True(expected.AsSpan(0, d).ToArray().Zip(expected.AsSpan(d, d).ToArray(), (a, b) => Math.Abs(a - b)).Max() > 1e-3);
+        double spread = expected.AsSpan(0, d).ToArray().Zip(expected.AsSpan(d, d).ToArray(), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(spread > 1e-3, $"{ecgModel}/{method}: records 1 and 2 differ by at most {spread} in their embeddings");
 
         // The batch axis is dynamic: one record alone gives its row of the batch of three.
         float[] single = RunOnnx(onnx, records.AsSpan(5000 * 12, 5000 * 12).ToArray(), 1, 12, 5000);
