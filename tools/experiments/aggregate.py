@@ -12,7 +12,8 @@ usage (Debian python3 with python3-sklearn): /usr/bin/python3 tools/experiments/
   OUT as given to ptbxl_matrix.sh (or report_matrix.sh); FILE: each seed's score file below OUT/VARIANT/sSEED, with {task}
   for the task (default zeroshot-{task}/zeroshot_scores.csv; `deri report eval` writes ce_store-{task}_scores.csv); the
   labels are read from the same name with _labels.csv
-prints one JSON line per variant and task: seeds, per-seed AUC, mean, ci_low, ci_high (×100)
+prints one JSON line per variant and task: seeds, per-seed AUC, mean, ci_low, ci_high (×100); a variant and task without
+any score file is named on stderr and makes the exit status 1
 """
 import csv, glob, json, os, sys
 import numpy as np
@@ -32,10 +33,13 @@ def main():
     tasks = (sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else "super,sub,form,rhythm").split(",")
     template = sys.argv[4] if len(sys.argv) > 4 else "zeroshot-{task}/zeroshot_scores.csv"
     rng = np.random.default_rng(0)
+    missing = 0
     for v in variants:
         for t in tasks:
             seeds = sorted(glob.glob(os.path.join(out, v, "s*", template.format(task=t))))
             if not seeds:
+                print(f"{v}/{t}: no score file matches {os.path.join(out, v, 's*', template.format(task=t))}", file=sys.stderr)
+                missing += 1
                 continue
             runs = []
             for s in seeds:
@@ -52,6 +56,10 @@ def main():
             print(json.dumps({"variant": v, "task": t, "seeds": [os.path.relpath(s, os.path.join(out, v)).split(os.sep)[0] for s in seeds],
                               "records": n, "auc": [round(a, 2) for a in per_seed], "mean": round(float(np.mean(per_seed)), 2),
                               "ci_low": round(float(lo), 2), "ci_high": round(float(hi), 2)}))
+
+    if missing:
+        sys.exit(1)
+
 
 if __name__ == "__main__":
     main()

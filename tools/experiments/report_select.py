@@ -4,7 +4,8 @@
 report_matrix.sh evaluates every run OUT/VARIANT/sSEED on val and test once per setting G (folders eval-val-gG and
 eval-test-gG, each with `deri report eval`'s metrics.json). For each variant this picks the setting with the highest
 validation mean, over seeds, of the mean multi-label CE AUC over the label stores; ties go to the first setting in
-GUIDANCES. It then prints one JSON line per variant: the validation score of every setting, the chosen one, and per
+GUIDANCES. A run without every validation evaluation is left out and named on stderr; a variant with no run left makes
+the exit status 1. It then prints one JSON line per variant: the validation score of every setting, the chosen one, and per
 seed the test distinct-report count, BLEU-1..4, ROUGE-L and multi-label CE AUC per label store, with the
 most-common-training-report baseline. CIs over records come from aggregate.py with FILE = eval-test-gG/ce_{task}_scores.csv.
 
@@ -26,10 +27,14 @@ def ce_mean(m):
 
 def main():
     out, variants, settings = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
+    failed = False
     for v in variants:
-        runs = sorted(glob.glob(os.path.join(out, v, "s*[0-9]")))
-        runs = [r for r in runs if all(os.path.exists(os.path.join(r, f"eval-val-g{g}", "metrics.json")) for g in settings)]
+        found = sorted(glob.glob(os.path.join(out, v, "s*[0-9]")))
+        runs = [r for r in found if all(os.path.exists(os.path.join(r, f"eval-val-g{g}", "metrics.json")) for g in settings)]
+        for r in sorted(set(found) - set(runs)):
+            print(f"{r}: left out, it lacks a validation evaluation for one of the settings {settings}", file=sys.stderr)
         if not runs:
+            failed = True
             print(json.dumps({"variant": v, "error": "no run with every validation evaluation"}))
             continue
         val = {g: sum(ce_mean(load(r, "val", g)) for r in runs) / len(runs) * 100 for g in settings}
@@ -50,7 +55,8 @@ def main():
             "variant": v, "val_ce_auc_by_setting": {g: round(x, 2) for g, x in val.items()}, "chosen": best,
             "test_mean": {"distinct": mean(lambda s: s["distinct"]), "bleu_1": mean(lambda s: s["bleu_1"]), "bleu_4": mean(lambda s: s["bleu_4"]),
                           "rouge_l": mean(lambda s: s["rouge_l"]), **{k: mean(lambda s, k=k: s["ce_auc"][k]) for k in stores}},
-            "seeds": seeds}))
+            "seeds": seeds, "left_out": [os.path.basename(r) for r in sorted(set(found) - set(runs))]}))
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,18 @@ namespace Deri.Generation;
 
 /// <summary>CE metrics against one label source.</summary>
 /// <param name="Name">The label store's folder name.</param>
-/// <param name="Matched">Generated reports whose id the label store has.</param>
 /// <param name="Single">Single-label CE.</param>
 /// <param name="Multi">Multi-label CE.</param>
 /// <param name="MissingPrompts">Label names without a class prompt (left out).</param>
 /// <param name="Classes">The classes scored (those with a prompt), in the label store's order.</param>
 /// <param name="Scores">Per matched record (in generation order) and class: the generated report's similarity to the class prompt, <c>(Matched, Classes)</c>.</param>
 /// <param name="Labels">The label store's 0/1 labels of the same records and classes.</param>
-public sealed record CeResult(string Name, int Matched, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts,
-    IReadOnlyList<string> Classes, double[,] Scores, int[,] Labels);
+public sealed record CeResult(string Name, SingleLabelCe? Single, MultiLabelCe Multi, IReadOnlyList<string> MissingPrompts,
+    IReadOnlyList<string> Classes, double[,] Scores, int[,] Labels)
+{
+    /// <summary>Generated reports whose id the label store has (the rows of <see cref="Scores"/>).</summary>
+    public int Matched => Scores.GetLength(0);
+}
 
 /// <summary>
 /// The baseline every result is shown beside: the most common report of the model's training split written for every
@@ -147,7 +150,7 @@ public static class ReportEvaluation
         }
         var single = classes.Count > 1 ? ClinicalEfficacy.SingleLabel(ClinicalEfficacy.Argmax(refs), ClinicalEfficacy.Argmax(gen)) : null;
         var multi = ClinicalEfficacy.MultiLabel(gen, y, classes);
-        return new CeResult(name, matched.Length, single, multi, missing, classes, gen, y);
+        return new CeResult(name, single, multi, missing, classes, gen, y);
     }
 
     /// <summary>The metrics as JSON (the content of <c>metrics.json</c>).</summary>
