@@ -58,6 +58,21 @@ public sealed class EcgRecord
     /// <summary>Checksums of the stored samples per channel (sum modulo 2^16, as <c>0..65535</c>); null for non-WFDB sources.</summary>
     public int[]? ComputedChecksums { get; init; }
 
+    /// <summary>Measurements the recording device (an ECG cart or management system) stored in the file, keyed by the
+    /// names of <see cref="DeviceMeasurementKeys"/> (for example <c>pr_ms</c>); empty when the format or file has none.</summary>
+    public IReadOnlyDictionary<string, double> DeviceMeasurements { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Interpretive statements the recording device stored in the file (e.g. "Sinus rhythm"), in file order; empty when none.</summary>
+    public IReadOnlyList<string> DeviceStatements { get; init; } = [];
+
+    /// <summary>Leads the reader computed from others rather than read (e.g. III, aVR, aVL, aVF from I and II when a
+    /// format stores 8 leads); empty when every lead was stored.</summary>
+    public IReadOnlyList<string> DerivedLeads { get; init; } = [];
+
+    /// <summary>The representative (median or average) beat the file stores beside the rhythm data, as a record of its own
+    /// (same leads, its own rate and length); null when the file has none.</summary>
+    public EcgRecord? StoredMedianBeat { get; init; }
+
     /// <summary>Number of missing samples over all channels (WFDB invalid values, NaN in floating-point sources).</summary>
     public int MissingSamples { get; init; }
 
