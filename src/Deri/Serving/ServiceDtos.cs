@@ -48,12 +48,19 @@ public sealed record Finding(
 /// <param name="Findings">Zero-shot scores of every class, highest first.</param>
 /// <param name="Report">The generated report; null without a report model.</param>
 /// <param name="Similar">The most similar indexed ECGs with their reports; null without an index.</param>
+/// <param name="Measurements">Deri's measurements of the record (rate, intervals, axes, median beats); null when not measured.</param>
+/// <param name="DeviceMeasurements">The recording device's own measurements stored in the file, keyed as
+/// <see cref="Deri.Signals.DeviceMeasurementKeys"/>; null when the file has none.</param>
+/// <param name="DeviceStatements">The recording device's interpretive statements stored in the file; null when none.</param>
 public sealed record AnalysisResult(
     [property: JsonPropertyName("record")] RecordFacts Record,
     [property: JsonPropertyName("signal")] PlotSignal Signal,
     [property: JsonPropertyName("findings")] IReadOnlyList<Finding> Findings,
     [property: JsonPropertyName("report")] string? Report,
-    [property: JsonPropertyName("similar")] IReadOnlyList<RetrievedPair>? Similar);
+    [property: JsonPropertyName("similar")] IReadOnlyList<RetrievedPair>? Similar,
+    [property: JsonPropertyName("measurements")] Deri.Measurements.EcgMeasurements? Measurements = null,
+    [property: JsonPropertyName("device_measurements")] IReadOnlyDictionary<string, double>? DeviceMeasurements = null,
+    [property: JsonPropertyName("device_statements")] IReadOnlyList<string>? DeviceStatements = null);
 
 /// <summary>A case of the index: its report, labels and tracing (the store's preprocessed signal).</summary>
 /// <param name="Id">Record id.</param>
