@@ -116,7 +116,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
 
         var p = _settings.Optimizer.Params;
         var sc = _settings.Optimizer.Scheduler;
-        using var optimizer = optim.AdamW(parameters, p.Lr, p.Betas[0], p.Betas[1], p.Eps, p.WeightDecay);
+        using var optimizer = new AdamW(parameters, p.Lr, p.Betas[0], p.Betas[1], p.Eps, p.WeightDecay);
         var schedule = new CosineWarmRestarts(p.Lr, sc.T0, sc.TMult, sc.EtaMin);
         var run = resumeFrom is null ? StartFresh() : Resume(resumeFrom, optimizer, schedule);
         AtomicFile.WriteAllText(ConfigPath, _settings.ConfigYaml);
