@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Deri.Config;
 using Deri.Losses;
 using Deri.Models;
+using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -58,7 +59,7 @@ public static class TrainStepBenchmark
         using var model = ModelFactory.Create(config);
         model.to(device).train();
         using var loss = new DeriLoss(config.Loss);
-        using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3, weight_decay: 1e-8);
+        using var optimizer = new AdamW(model.parameters(), lr: 1e-3, weightDecay: 1e-8);
         using var ecg = randn(options.Batch, config.Network.NumLeads, options.Length, device: device);
         using var pooled = randn(options.Batch, config.Network.FeatureDim, device: device);
         using var hidden = randn(options.Batch, options.TextLength, config.Network.FeatureDim, device: device);

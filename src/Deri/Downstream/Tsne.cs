@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -89,7 +90,7 @@ public static class Tsne
         var (_, vectors) = linalg.eigh(xt.t().matmul(xt));                        // ascending eigenvalues; vectors (D, D)
         var top = vectors.narrow(1, d - k, k).flip(1);                              // (D, k), largest first
         var sign = top.gather(0, top.abs().argmax(0, keepdim: true)).sign();       // (1, k)
-        top = top * torch.where(sign == 0, torch.ones_like(sign), sign);
+        top = top * torch.where(sign.eq(Scalars.Zero), torch.ones_like(sign), sign);
         return xt.matmul(top).contiguous().data<double>().ToArray();               // (N, k)
     }
 

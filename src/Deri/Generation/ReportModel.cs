@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Generation.Decoder;
 using Deri.Models;
 using TorchSharp;
@@ -131,7 +132,7 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         if (training && MemoryDropout > 0)
         {
             var shape = features.dim() == 2 ? new long[] { features.shape[0], 1 } : [features.shape[0], 1, 1];
-            var keep = torch.rand(shape, device: features.device).ge(MemoryDropout).to(features.dtype);
+            var keep = torch.rand(shape, device: features.device).ge(Scalars.Constant(MemoryDropout)).to(features.dtype);
             features = features * keep;
         }
         return generator.Loss(inputIds, attentionMask, features, LabelSmoothing).MoveToOuterDisposeScope();

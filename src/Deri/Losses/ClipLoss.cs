@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -25,9 +26,10 @@ public sealed class ClipLoss : nn.Module<Tensor, Tensor, Tensor>
         if (x.dim() != 2 || y.dim() != 2 || x.shape[0] != y.shape[0])
             throw new ArgumentException($"clip loss: expected two (B, D) tensors with the same B, got ({string.Join(", ", x.shape)}) and ({string.Join(", ", y.shape)})");
         using var scope = NewDisposeScope();
-        var logits = functional.normalize(x, dim: -1).mm(functional.normalize(y, dim: -1).t()).div_(temperature);
-        var labels = arange(x.shape[0], dtype: ScalarType.Int64, device: x.device);
-        var loss = functional.cross_entropy(logits, labels) + functional.cross_entropy(logits.t(), labels);
+        var logits = functional.normalize(x, dim: -1).mm(functional.normalize(y, dim: -1).t()).div_(Scalars.Constant(temperature));
+        using var batch = x.shape[0].ToScalar();
+        var labels = arange(Scalars.Zero, batch, Scalars.One, dtype: ScalarType.Int64, device: x.device);
+        var loss = functional.cross_entropy(logits, labels).add(functional.cross_entropy(logits.t(), labels), Scalars.One);
         return loss.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Config;
 using Deri.Models.Encoders;
 using Deri.Models.Layers;
@@ -139,8 +140,8 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
 
         var decodedEcg = ecg_decoder!.ForwardMean(proj_t.forward(hidden));                 // d_e (B, d)
         var decodedText = text_decoder!.ForwardMean(AppendSeparator(normTokens));          // d_t (B, text dim)
-        var mixedEcg = aligned + proj_t.forward(decodedText);
-        var mixedText = text + decodedEcg;
+        var mixedEcg = aligned.add(proj_t.forward(decodedText), Scalars.One);
+        var mixedText = text.add(decodedEcg, Scalars.One);
         return new DeriOutput
         {
             Tokens = tokens.MoveToOuterDisposeScope(), AlignedEcg = aligned.MoveToOuterDisposeScope(), AlignedText = text.MoveToOuterDisposeScope(),
@@ -207,7 +208,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     {
         var mean = tokens.mean([1]);
         if (Method == PretrainingMethod.Merl) return mean;
-        return mean + proj_t.forward(text_decoder!.ForwardMean(AppendSeparator(tokens)));
+        return mean.add(proj_t.forward(text_decoder!.ForwardMean(AppendSeparator(tokens))), Scalars.One);
     }
 
     private (Tensor F, Tensor Tokens) EncodeChecked(Tensor ecg)

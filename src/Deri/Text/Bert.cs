@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,8 +34,10 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
         // Absolute positions 0..L-1, shared by every row: (1, L).
-        var positions = torch.arange(length, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
-        var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(tokenTypeIds);
+        using var stop = length.ToScalar();
+        var positions = torch.arange(Scalars.Zero, stop, Scalars.One, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        var x = word_embeddings.forward(inputIds).add(position_embeddings.forward(positions), Scalars.One)
+            .add(token_type_embeddings.forward(tokenTypeIds), Scalars.One);
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }
@@ -75,7 +78,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var k = Split(key.forward(x));
         var v = Split(value.forward(x));
         // Scores (B, heads, L, L); padding keys get the dtype's minimum, i.e. zero weight.
-        var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headDim) + additiveMask;
+        var scores = torch.matmul(q, k.transpose(-1, -2)).div(Scalars.Constant(Math.Sqrt(headDim))).add(additiveMask, Scalars.One);
         var probs = dropout.forward(torch.nn.functional.softmax(scores, -1));
         var context = torch.matmul(probs, v).transpose(1, 2).contiguous().view(b, l, heads * headDim);
         return context.MoveToOuterDisposeScope();
@@ -105,7 +108,7 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor input)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(hidden)) + input).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(hidden)).add(input, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
 
@@ -259,7 +262,7 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled
         using var _ = torch.no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0);
+            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(Scalars.Constant(1.0));
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0.0, 0.02);
         }
@@ -288,7 +291,7 @@ public sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, (Tensor Pooled
         // (B, L) → additive (B, 1, 1, L): 0 where attended, the dtype's minimum at padding (as Hugging Face).
         var keep = attentionMask.to(x.dtype).unsqueeze(1).unsqueeze(2);
         double min = torch.finfo(x.dtype).min;
-        var additive = (1.0 - keep) * min;
+        var additive = keep.neg().add(Scalars.Constant(1.0), Scalars.One).mul(Scalars.Constant(min));
         var hidden = encoder.forward(x, additive);
         var pooled = pooler is null ? hidden[.., 0] : pooler.forward(hidden);
         return (pooled.MoveToOuterDisposeScope(), hidden.MoveToOuterDisposeScope());

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using System.Security.Cryptography;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -212,7 +213,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
     {
         TextPooling.Pooler => pooled,
         TextPooling.Cls => hidden[.., 0],
-        TextPooling.Mean => (hidden * mask.unsqueeze(-1).to(hidden.dtype)).sum(1) / mask.sum(1, keepdim: true).to(hidden.dtype).clamp_min(1e-9),
+        TextPooling.Mean => (hidden * mask.unsqueeze(-1).to(hidden.dtype)).sum(1) / mask.sum(1, keepdim: true).to(hidden.dtype).clamp_min(Scalars.Constant(1e-9)),
         _ => throw new InvalidOperationException($"unknown pooling {Pooling}"),
     };
 

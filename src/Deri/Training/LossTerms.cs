@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -55,8 +56,8 @@ public sealed class LossTerms : IDisposable
                 throw new InvalidOperationException(
                     $"loss term '{name}' has no weight in trainer.loss_weights (weights given for: {string.Join(", ", weights.Keys)})");
             if (w == 0) continue;
-            var term = w == 1 ? value.reshape() : value.reshape() * w;
-            total = total is null ? term : total + term;
+            var term = w == 1 ? value.reshape() : value.reshape().mul(Scalars.Constant(w));
+            total = total is null ? term : total.add(term, Scalars.One);
         }
         return total ?? throw new InvalidOperationException("every loss term returned by the model has weight 0 in trainer.loss_weights");
     }

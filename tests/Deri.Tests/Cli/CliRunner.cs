@@ -9,7 +9,12 @@ public static class CliRunner
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
     /// <summary>Runs <c>dotnet deri.dll ARGS</c> and waits for it (at most <paramref name="timeoutSeconds"/>).</summary>
-    public static Result Run(IEnumerable<string> args, string? workingDirectory = null, int timeoutSeconds = 300)
+    /// <param name="args">Arguments after <c>deri</c>.</param>
+    /// <param name="workingDirectory">Working folder (default: the test binaries' folder).</param>
+    /// <param name="timeoutSeconds">Most seconds to wait.</param>
+    /// <param name="environment">Extra environment variables for the child process (e.g. a startup hook).</param>
+    public static Result Run(IEnumerable<string> args, string? workingDirectory = null, int timeoutSeconds = 300,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -19,6 +24,7 @@ public static class CliRunner
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "deri.dll"));
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         foreach (string a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -17,7 +18,7 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     /// <summary>Creates the layer with N(0, 0.02) weights and zero bias, as GPT-2 initialises it.</summary>
     public Conv1D(int inFeatures, int outFeatures) : base(nameof(Conv1D))
     {
-        weight = new Parameter(torch.randn(inFeatures, outFeatures) * 0.02);
+        weight = new Parameter(torch.randn(inFeatures, outFeatures).mul(Scalars.Constant(0.02)));
         bias = new Parameter(torch.zeros(outFeatures));
         RegisterComponents();
     }
@@ -26,7 +27,7 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return (torch.matmul(x, weight) + bias).MoveToOuterDisposeScope();
+        return torch.matmul(x, weight).add(bias, Scalars.One).MoveToOuterDisposeScope();
     }
 }
 
@@ -120,9 +121,9 @@ public sealed class Gpt2Attention : nn.Module<Tensor, Tensor?, Tensor, Tensor>
         }
         q = Split(q);
         // Scores (B, heads, T, keys); hidden keys get the dtype's minimum (not −∞, so a fully hidden row stays finite).
-        var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(headDim);
+        var scores = torch.matmul(q, k.transpose(-1, -2)).div(Scalars.Constant(Math.Sqrt(headDim)));
         var min = scores.dtype == ScalarType.Float64 ? double.MinValue : float.MinValue;
-        scores = scores.masked_fill(allowed.logical_not(), min);
+        scores = scores.masked_fill(allowed.logical_not(), Scalars.Constant(min));
         var probs = attn_dropout.forward(nn.functional.softmax(scores, -1));
         var context = torch.matmul(probs, v).transpose(1, 2).contiguous().view(b, t, heads * headDim);
         return resid_dropout.forward(c_proj.forward(context)).MoveToOuterDisposeScope();
@@ -147,7 +148,11 @@ public sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 
     /// <summary>GELU, tanh approximation (Hugging Face <c>gelu_new</c>).</summary>
     public static Tensor GeluNew(Tensor x) =>
-        0.5 * x * (1.0 + torch.tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * torch.pow(x, 3.0))));
+        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the same operations in the same order as the operator form.
+        x.mul(Scalars.Constant(0.5)).mul(torch.tanh(
+                x.add(torch.pow(x, Scalars.Constant(3.0)).mul(Scalars.Constant(0.044715)), Scalars.One)
+                    .mul(Scalars.Constant(Math.Sqrt(2.0 / Math.PI))))
+            .add(Scalars.Constant(1.0), Scalars.One));
 
     /// <summary><c>(B, T, E)</c> → <c>(B, T, E)</c>.</summary>
     public override Tensor forward(Tensor x)
@@ -197,14 +202,14 @@ public sealed class Gpt2Block : nn.Module<Tensor, Tensor, Tensor?, Tensor?, Tens
     internal Tensor Step(Tensor x, Tensor selfAllowed, Tensor? memory, Tensor? memoryAllowed, Gpt2KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.Attend(ln_1.forward(x), null, selfAllowed, cache, layer);
+        var h = x.add(attn.Attend(ln_1.forward(x), null, selfAllowed, cache, layer), Scalars.One);
         if (crossattention is not null)
         {
             if (memoryAllowed is null || (memory is null && cache?.Cross(layer).Key is null))
                 throw new ArgumentException("this decoder has cross-attention: a memory (B, M, E) is required");
-            h = h + crossattention.Attend(ln_cross_attn!.forward(h), memory, memoryAllowed, cache, layer);
+            h = h.add(crossattention.Attend(ln_cross_attn!.forward(h), memory, memoryAllowed, cache, layer), Scalars.One);
         }
-        h = h + mlp.forward(ln_2.forward(h));
+        h = h.add(mlp.forward(ln_2.forward(h)), Scalars.One);
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -264,8 +269,10 @@ public sealed class Gpt2Transformer : nn.Module<Tensor, Tensor, Tensor?, Tensor>
             throw new ArgumentException($"the key/value cache holds {cache.BatchSize} rows but input_ids has {b}");
         if (attentionMask.dim() != 2 || attentionMask.shape[0] != b || attentionMask.shape[1] != total)
             throw new ArgumentException($"attention_mask [{string.Join(", ", attentionMask.shape)}] must be ({b}, {total}) (cached + new tokens; input_ids [{string.Join(", ", inputIds.shape)}])");
-        var positions = torch.arange(past, total, dtype: ScalarType.Int64, device: inputIds.device);
-        var x = drop.forward(wte.forward(inputIds) + wpe.forward(positions));
+        using var start = past.ToScalar();
+        using var stop = total.ToScalar();
+        var positions = torch.arange(start, stop, Scalars.One, dtype: ScalarType.Int64, device: inputIds.device);
+        var x = drop.forward(wte.forward(inputIds).add(wpe.forward(positions), Scalars.One));
         // (B, 1, T, P + T): new token i (position P + i) sees key j ≤ P + i that is not padding.
         var causal = torch.ones(t, total, dtype: ScalarType.Bool, device: inputIds.device).tril(past);
         var keys = attentionMask.to(ScalarType.Bool).view(b, 1, 1, total);
@@ -398,7 +405,7 @@ public sealed class Gpt2Model : nn.Module<Tensor, Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         long v = logits.shape[2];
         var shifted = logits[.., ..^1, ..].reshape(-1, v);
-        var targets = inputIds[.., 1..].masked_fill(attentionMask[.., 1..].eq(0), -100).reshape(-1);
+        var targets = inputIds[.., 1..].masked_fill(attentionMask[.., 1..].eq(Scalars.Zero), Scalars.Constant(-100L)).reshape(-1);
         return nn.functional.cross_entropy(shifted, targets, ignore_index: -100, label_smoothing: labelSmoothing).MoveToOuterDisposeScope();
     }
 

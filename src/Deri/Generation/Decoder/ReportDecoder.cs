@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -334,7 +335,9 @@ public sealed class ReportDecoder
                 var uLogits = model.NextTokenLogits(ids, torch.ones(n, t, dtype: ScalarType.Int64, device: device), u.expand(n, u.shape[1], u.shape[2]), null);
                 var uLogProbs = nn.functional.log_softmax(uLogits.to(ScalarType.Float64), -1);
                 var g = options.GuidanceScale;
-                logProbs = nn.functional.log_softmax((1 + g) * logProbs - g * uLogProbs, -1);
+                using var onePlusG = (1 + g).ToScalar();
+                using var gScalar = g.ToScalar();
+                logProbs = nn.functional.log_softmax(logProbs.mul(onePlusG).sub(uLogProbs.mul(gScalar)), -1);
             }
             values = logProbs.cpu().data<double>().ToArray();
         }

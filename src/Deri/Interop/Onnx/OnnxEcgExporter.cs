@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;
@@ -64,7 +65,7 @@ public static class OnnxEcgExporter
         {
             long d = sep.shape[0];
             var s = sep.detach().view(1, 1, d);
-            return (s + positions.narrow(1, 0, 1), positions.narrow(1, 1, n), s + positions.narrow(1, n + 1, 1));
+            return (s.add(positions.narrow(1, 0, 1), Scalars.One), positions.narrow(1, 1, n), s.add(positions.narrow(1, n + 1, 1), Scalars.One));
         }
 
         using var scope = NewDisposeScope();

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -107,7 +108,7 @@ public sealed class BasicBlock1d : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var y = ChannelsLast1d.Norm(bn1, ChannelsLast1d.Conv(conv1, x), training).relu_();
         y = ChannelsLast1d.Norm(bn2, ChannelsLast1d.Conv(conv2, y), training);
-        y = y.add_(ChannelsLast1d.Shortcut(downsample, x, training)).relu_();
+        y = y.add_(ChannelsLast1d.Shortcut(downsample, x, training), Scalars.One).relu_();
         return y.MoveToOuterDisposeScope();
     }
 }
@@ -144,7 +145,7 @@ public sealed class Bottleneck1d : nn.Module<Tensor, Tensor>
         var y = ChannelsLast1d.Norm(bn1, ChannelsLast1d.Conv(conv1, x), training).relu_();
         y = ChannelsLast1d.Norm(bn2, ChannelsLast1d.Conv(conv2, y), training).relu_();
         y = ChannelsLast1d.Norm(bn3, ChannelsLast1d.Conv(conv3, y), training);
-        y = y.add_(ChannelsLast1d.Shortcut(downsample, x, training)).relu_();
+        y = y.add_(ChannelsLast1d.Shortcut(downsample, x, training), Scalars.One).relu_();
         return y.MoveToOuterDisposeScope();
     }
 }
@@ -171,10 +172,9 @@ internal static class ChannelsLast1d
     {
         if (training && bn.num_batches_tracked is { } tracked)
         {
-            // An explicit Scalar kept alive across the native call: an implicit temporary could be finalised during
-            // it (a pretraining run once died in add_ with "Scalar.h:140 toLong: Expected false to be true").
-            using var one = 1L.ToScalar();
-            using (no_grad()) tracked.add_(one);
+            // Both the increment and add_'s alpha are owned (Scalars): add_(Scalar) alone would make its alpha
+            // implicitly, which the GC may finalise during the native call ("Scalar.h:140 toLong").
+            using (no_grad()) tracked.add_(Scalars.One, Scalars.One);
         }
         return functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, training, bn.momentum ?? 0.1, bn.eps);
     }

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Models.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -36,7 +37,7 @@ public sealed class VisionTransformer1d : EcgEncoder
         if (width % heads != 0) throw new ArgumentException($"ViT width {width} is not divisible by {heads} heads");
         (this.width, this.patch, tokens) = (width, patch, length / patch);
         to_patch_embedding = Conv1d(leads, width, patch, stride: patch);
-        pos_embedding = Parameter(randn(1, tokens, width).mul_(0.02));
+        pos_embedding = Parameter(randn(1, tokens, width).mul_(Scalars.Constant(0.02)));
         blocks = new ModuleList<PreNormBlock>();
         for (int i = 0; i < depth; i++)
             blocks.Add(PreNormBlock.Vit($"{i}", width, heads, depth > 1 ? dropPath * i / (depth - 1) : 0));
@@ -56,7 +57,7 @@ public sealed class VisionTransformer1d : EcgEncoder
         if (x.dim() != 3 || x.shape[2] / patch != tokens)
             throw new ArgumentException($"{GetName()}: built for {tokens} tokens of {patch} samples, got input ({string.Join(", ", x.shape)})");
         using var scope = NewDisposeScope();
-        var y = to_patch_embedding.forward(x).transpose(1, 2) + pos_embedding; // (B, tokens, width)
+        var y = to_patch_embedding.forward(x).transpose(1, 2).add(pos_embedding, Scalars.One); // (B, tokens, width)
         foreach (var block in blocks) y = block.forward(y);
         return norm.forward(y).transpose(1, 2).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Models.Encoders;
 using Deri.Models.Layers;
 using TorchSharp;
@@ -105,7 +106,7 @@ public sealed class EcgEmbedder : IDisposable
             // [E; sep] with D_e's separator (as DeriModel), (B, n+1, d) → D_t mean (B, text dim) → proj_t (B, d).
             long b = tokens.shape[0], d = tokens.shape[2];
             var withSep = cat([tokens, ecgDecoder!.SepToken.view(1, 1, d).expand(b, 1, d)], 1);
-            mixed = mean + projT.forward(textDecoder!.ForwardMean(withSep));
+            mixed = mean.add(projT.forward(textDecoder!.ForwardMean(withSep)), Scalars.One);
         }
         var result = Kind == EcgEmbeddingKind.ZeroShot ? functional.normalize(mixed, dim: -1) : mixed;
         return result.MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,10 +30,10 @@ public sealed record FoldedConv(Tensor Weight, Tensor Bias, long Stride, long Pa
             throw new ArgumentException($"{bn.GetName()}: {bn.running_mean.shape[0]} channels after a convolution with {o} outputs");
         var gamma = bn.weight is null ? ones(o, ScalarType.Float64, w.device) : bn.weight.detach().to_type(ScalarType.Float64);
         var beta = bn.bias is null ? zeros(o, ScalarType.Float64, w.device) : bn.bias.detach().to_type(ScalarType.Float64);
-        var scale = gamma / (bn.running_var.to_type(ScalarType.Float64) + bn.eps).sqrt();    // (O)
+        var scale = gamma / bn.running_var.to_type(ScalarType.Float64).add(Scalars.Constant(bn.eps), Scalars.One).sqrt();    // (O)
         var b0 = conv.bias is null ? zeros(o, ScalarType.Float64, w.device) : conv.bias.detach().to_type(ScalarType.Float64);
         var weight = (w * scale.view(o, 1, 1)).to_type(ScalarType.Float32);
-        var bias = (beta + (b0 - bn.running_mean.to_type(ScalarType.Float64)) * scale).to_type(ScalarType.Float32);
+        var bias = beta.add((b0 - bn.running_mean.to_type(ScalarType.Float64)) * scale, Scalars.One).to_type(ScalarType.Float32);
         return new FoldedConv(weight.MoveToOuterDisposeScope(), bias.MoveToOuterDisposeScope(), conv.stride![0], conv.padding![0]);
     }
 

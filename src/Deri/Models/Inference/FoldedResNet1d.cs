@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using Deri.Models.Encoders;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -80,7 +81,7 @@ public sealed class FoldedResNet1d : IDisposable
                 h = block.Convs[i].Forward(h);
                 if (i < block.Convs.Count - 1) h = h.relu_();
             }
-            y = h.add_(block.Downsample is { } d ? d.Forward(y) : y).relu_();
+            y = h.add_(block.Downsample is { } d ? d.Forward(y) : y, Scalars.One).relu_();
         }
         return (ChannelsLast ? y.squeeze(2) : y).MoveToOuterDisposeScope();
     }

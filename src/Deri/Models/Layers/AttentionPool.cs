@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ public sealed class AttentionPool : nn.Module<Tensor, Tensor>
     public AttentionPool(string name, long tokens, long width, long heads) : base(name)
     {
         this.tokens = tokens;
-        positional_embedding = nn.Parameter(randn(1, tokens + 2, width).div_(width));
+        positional_embedding = nn.Parameter(randn(1, tokens + 2, width).div_(Scalars.Constant(width)));
         sep_token = nn.Parameter(randn(width));
         mha = new MultiheadSelfAttention("mha", width, heads);
         RegisterComponents();
@@ -35,9 +36,9 @@ public sealed class AttentionPool : nn.Module<Tensor, Tensor>
         long b = x.shape[0], d = x.shape[2];
         var sep = sep_token.view(1, 1, d).expand(b, 1, d);
         var y = cat([
-            sep + positional_embedding.narrow(1, 0, 1),
-            x + positional_embedding.narrow(1, 1, tokens),
-            sep + positional_embedding.narrow(1, tokens + 1, 1)], 1);
+            sep.add(positional_embedding.narrow(1, 0, 1), Scalars.One),
+            x.add(positional_embedding.narrow(1, 1, tokens), Scalars.One),
+            sep.add(positional_embedding.narrow(1, tokens + 1, 1), Scalars.One)], 1);
         return mha.forward(y).narrow(1, 1, tokens).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -76,9 +77,9 @@ public sealed class CrossModalDecoder : nn.Module<Tensor, Tensor>
         long b = x.shape[0], w = pos_embedding.shape[2];
         var sep = sep_token.view(1, 1, w).expand(b, 1, w);
         var y = cat([
-            sep + pos_embedding.narrow(1, 0, 1),
-            input_mlp.forward(x) + pos_embedding.narrow(1, 1, tokens),
-            sep + pos_embedding.narrow(1, tokens + 1, 1)], 1);
+            sep.add(pos_embedding.narrow(1, 0, 1), Scalars.One),
+            input_mlp.forward(x).add(pos_embedding.narrow(1, 1, tokens), Scalars.One),
+            sep.add(pos_embedding.narrow(1, tokens + 1, 1), Scalars.One)], 1);
         foreach (var block in blocks) y = block.forward(y);
         return norm.forward(y.narrow(1, 1, tokens));
     }

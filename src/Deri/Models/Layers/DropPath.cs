@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using static TorchSharp.torch;
 
 namespace Deri.Models.Layers;
@@ -15,7 +16,7 @@ public static class DropPath
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
-        using var keep = rand(shape, dtype: x.dtype, device: x.device).lt_(1 - rate).to(x.dtype).div_(1 - rate);
+        using var keep = rand(shape, dtype: x.dtype, device: x.device).lt_(Scalars.Constant(1 - rate)).to(x.dtype).div_(Scalars.Constant(1 - rate));
         return x.mul(keep);
     }
 }

@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -48,8 +49,8 @@ public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + DropPath.Apply(attn.forward(norm1.forward(x)), dropPath, training);
-        x = x + DropPath.Apply(mlp.forward(norm2.forward(x)), dropPath, training);
+        x = x.add(DropPath.Apply(attn.forward(norm1.forward(x)), dropPath, training), Scalars.One);
+        x = x.add(DropPath.Apply(mlp.forward(norm2.forward(x)), dropPath, training), Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }
