@@ -1,6 +1,7 @@
 using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -121,16 +122,19 @@ public sealed class Astcl : EcgSslMethod
     {
         long b = amplitudes.shape[0], n = amplitudes.shape[1];
         var dev = amplitudes.device;
-        var time = arange(length, dtype: ScalarType.Float32, device: dev).div_(config.SamplingRate).view(1, 1, -1); // seconds
+        using var samples = length.ToScalar(); // the input's length changes at run time: owned, not a cached constant
+        var time = arange(Scalars.Zero, samples, Scalars.One, dtype: ScalarType.Float32, device: dev)
+            .div_(Scalars.Constant(config.SamplingRate)).view(1, 1, -1); // seconds
         double lo = config.BaselineWanderHz[0], hi = config.BaselineWanderHz[1];
-        var wanderHz = rand(b, n, 1, device: dev).mul_(hi - lo).add_(lo);
-        var phase1 = rand(b, n, 1, device: dev).mul_(2 * Math.PI);
-        var phase2 = rand(b, n, 1, device: dev).mul_(2 * Math.PI);
-        var wander = (time * wanderHz * (2 * Math.PI) + phase1).sin();
-        var powerline = (time * (2 * Math.PI * config.PowerlineHz) + phase2).sin();
+        var twoPi = Scalars.Constant(2 * Math.PI);
+        var wanderHz = rand(b, n, 1, device: dev).mul_(Scalars.Constant(hi - lo)).add_(Scalars.Constant(lo), Scalars.One);
+        var phase1 = rand(b, n, 1, device: dev).mul_(twoPi);
+        var phase2 = rand(b, n, 1, device: dev).mul_(twoPi);
+        var wander = time.mul(wanderHz).mul(twoPi).add(phase1, Scalars.One).sin();
+        var powerline = time.mul(Scalars.Constant(2 * Math.PI * config.PowerlineHz)).add(phase2, Scalars.One).sin();
         var emg = randn(b, n, length, device: dev);
         var a = amplitudes.unsqueeze(3); // (B, leads, 3, 1)
-        return a[.., .., 0] * wander + a[.., .., 1] * emg + a[.., .., 2] * powerline;
+        return a[.., .., 0].mul(wander).add(a[.., .., 1].mul(emg), Scalars.One).add(a[.., .., 2].mul(powerline), Scalars.One);
     }
 
     /// <summary>
@@ -163,7 +167,8 @@ public sealed class Astcl : EcgSslMethod
     public static Tensor GradientReversal(Tensor x, double lambda)
     {
         var frozen = x.detach();
-        return frozen + (x - frozen) * (-lambda);
+        using var factor = (-lambda).ToScalar(); // a caller's value, not necessarily a configuration constant
+        return frozen.add(x.sub(frozen).mul(factor), Scalars.One);
     }
 
     /// <inheritdoc/>
@@ -175,7 +180,7 @@ public sealed class Astcl : EcgSslMethod
         if (b < 2) throw new ArgumentException($"ASTCL contrasts records of a batch: needs at least 2, got {b}");
         long o = randint(l - 2 * s + 1, [1]).ToInt64();
         var window = SegmentViews.Slice(x, o, 2 * s); // (B, leads, 2S): the two adjacent segments
-        var enhanced = window + Noise(NoiseAmplitudes(window), 2 * s);
+        var enhanced = window.add(Noise(NoiseAmplitudes(window), 2 * s), Scalars.One);
         var denoised = Denoise(window);
         var views = cat([
             SegmentViews.Slice(enhanced, 0, s),                                      // temporal, first segment, enhanced

@@ -1,4 +1,5 @@
 using Deri.Config;
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,44 +45,46 @@ public sealed class EcgAugmentation
         long b = ecg.shape[0], c = ecg.shape[1], l = ecg.shape[2];
         var dev = ecg.device;
         var x = ecg;
-        // Per record, whether an augmentation applies: (B) bool.
-        Tensor Draw(double p) => rand(b, device: dev) < p;
+        // The record length changes with the input: an owned Scalar, not a cached constant.
+        using var samples = l.ToScalar();
+        // Per record, whether an augmentation applies: (B) bool. p is a configured probability.
+        Tensor Draw(double p) => rand(b, device: dev).lt(Scalars.Constant(p));
 
         var crop = config.Crop;
         if (crop.P > 0)
         {
             var on = Draw(crop.P);
-            var frac = crop.MinScale + (crop.MaxScale - crop.MinScale) * rand(b, device: dev);
-            var length = where(on, (frac * l).clamp_min(2), ones(b, device: dev) * l);      // (B) window lengths in samples
-            var start = rand(b, device: dev) * (l - length);                                        // (B) window starts
+            var frac = rand(b, device: dev).mul(Scalars.Constant(crop.MaxScale - crop.MinScale)).add(Scalars.Constant(crop.MinScale), Scalars.One);
+            var length = where(on, frac.mul(samples).clamp_min(Scalars.Constant(2L)), ones(b, device: dev).mul(samples)); // (B) window lengths in samples
+            var start = rand(b, device: dev) * length.negative().add(samples, Scalars.One);               // (B) window starts
             x = crop.Resize ? ResizedCrop(x, start, length) : ZeroOutside(x, start.floor(), length.floor());
         }
         var scale = config.Scale;
         if (scale.P > 0)
         {
-            var factor = scale.Min + (scale.Max - scale.Min) * rand(b, device: dev);
+            var factor = rand(b, device: dev).mul(Scalars.Constant(scale.Max - scale.Min)).add(Scalars.Constant(scale.Min), Scalars.One);
             x = x * where(Draw(scale.P), factor, ones(b, device: dev)).view(b, 1, 1);
         }
         var wander = config.BaselineWander;
         if (wander.P > 0)
         {
             var on = Draw(wander.P).to_type(ScalarType.Float32).view(b, 1, 1);
-            var amplitude = wander.Amplitude * rand(b, c, 1, device: dev) * on;
-            var hz = wander.MinHz + (wander.MaxHz - wander.MinHz) * rand(b, c, 1, device: dev);
-            var phase = 2 * Math.PI * rand(b, c, 1, device: dev);
+            var amplitude = rand(b, c, 1, device: dev).mul(Scalars.Constant(wander.Amplitude)) * on;
+            var hz = rand(b, c, 1, device: dev).mul(Scalars.Constant(wander.MaxHz - wander.MinHz)).add(Scalars.Constant(wander.MinHz), Scalars.One);
+            var phase = rand(b, c, 1, device: dev).mul(Scalars.Constant(2 * Math.PI));
             x = Wander(x, amplitude, hz, phase, samplingRate);
         }
         var noise = config.Noise;
         if (noise.P > 0)
         {
             var on = Draw(noise.P).to_type(ScalarType.Float32).view(b, 1, 1);
-            x = x + randn(b, c, l, device: dev) * (noise.Std * on);
+            x = x.add(randn(b, c, l, device: dev) * on.mul(Scalars.Constant(noise.Std)), Scalars.One);
         }
         var leadMask = config.LeadMask;
         if (leadMask.P > 0)
         {
             var on = Draw(leadMask.P).view(b, 1);
-            var drop = (rand(b, c, device: dev) < leadMask.Ratio).logical_and(on);                 // (B, leads)
+            var drop = rand(b, c, device: dev).lt(Scalars.Constant(leadMask.Ratio)).logical_and(on); // (B, leads)
             x = x * drop.logical_not().to_type(x.dtype).unsqueeze(-1);
         }
         var timeMask = config.TimeMask;
@@ -89,8 +92,10 @@ public sealed class EcgAugmentation
         {
             var on = Draw(timeMask.P);
             long width = (long)Math.Round(timeMask.Ratio * l);
-            var start = (rand(b, device: dev) * (l - width + 1)).floor();
-            x = TimeMask(x, start, where(on, ones(b, device: dev) * width, zeros(b, device: dev)));
+            using var starts = (l - width + 1).ToScalar();
+            using var samplesMasked = width.ToScalar();
+            var start = rand(b, device: dev).mul(starts).floor();
+            x = TimeMask(x, start, where(on, ones(b, device: dev).mul(samplesMasked), zeros(b, device: dev)));
         }
         return (ReferenceEquals(x, ecg) ? ecg.clone() : x).MoveToOuterDisposeScope();
     }
@@ -107,15 +112,19 @@ public sealed class EcgAugmentation
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], l = x.shape[2];
-        var t = arange(l, dtype: ScalarType.Float32, device: x.device).view(1, l);              // (1, L)
-        var step = ((length.to_type(ScalarType.Float32) - 1) / Math.Max(1, l - 1)).view(b, 1);  // (B, 1)
-        var pos = (start.to_type(ScalarType.Float32).view(b, 1) + t * step).clamp(0, l - 1);     // (B, L)
+        // Owned Scalars for the input's length (it changes at run time).
+        using var samples = l.ToScalar();
+        using var gaps = Math.Max(1, l - 1).ToScalar();
+        using var last = (l - 1).ToScalar();
+        var t = arange(Scalars.Zero, samples, Scalars.One, dtype: ScalarType.Float32, device: x.device).view(1, l); // (1, L)
+        var step = length.to_type(ScalarType.Float32).sub(Scalars.One).div(gaps).view(b, 1);  // (B, 1)
+        var pos = start.to_type(ScalarType.Float32).view(b, 1).add(t * step, Scalars.One).clamp(Scalars.Zero, last); // (B, L)
         var i0 = pos.floor().to_type(ScalarType.Int64);
-        var i1 = (i0 + 1).clamp_max(l - 1);
+        var i1 = i0.add(Scalars.One, Scalars.One).clamp_max(last);
         var w = (pos - i0.to_type(ScalarType.Float32)).unsqueeze(1).to_type(x.dtype);           // (B, 1, L)
         var g0 = x.gather(2, i0.unsqueeze(1).expand(b, c, l));
         var g1 = x.gather(2, i1.unsqueeze(1).expand(b, c, l));
-        return (g0 + (g1 - g0) * w).MoveToOuterDisposeScope();
+        return g0.add((g1 - g0) * w, Scalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>Crop without resizing: keeps samples <c>[start_i, start_i + length_i)</c> of record i in place and zeroes the rest.</summary>
@@ -151,18 +160,22 @@ public sealed class EcgAugmentation
     public static Tensor Wander(Tensor x, Tensor amplitude, Tensor hz, Tensor phase, double samplingRate)
     {
         using var scope = NewDisposeScope();
-        var seconds = arange(x.shape[2], dtype: ScalarType.Float32, device: x.device) / samplingRate;   // (L)
-        var wave = amplitude * (2 * Math.PI * hz * seconds + phase).sin();                               // (B, leads, L)
-        return (x + wave.to_type(x.dtype)).MoveToOuterDisposeScope();
+        // Owned Scalars: the length and the rate are the caller's run-time values.
+        using var samples = x.shape[2].ToScalar();
+        using var rate = samplingRate.ToScalar();
+        var seconds = arange(Scalars.Zero, samples, Scalars.One, dtype: ScalarType.Float32, device: x.device).div(rate); // (L)
+        var wave = amplitude * (hz.mul(Scalars.Constant(2 * Math.PI)) * seconds).add(phase, Scalars.One).sin();        // (B, leads, L)
+        return x.add(wave.to_type(x.dtype), Scalars.One).MoveToOuterDisposeScope();
     }
 
     // (B, 1, L) bool: t in [start_i, start_i + length_i).
     private static Tensor Window(Tensor x, Tensor start, Tensor length)
     {
         long b = x.shape[0], l = x.shape[2];
-        var t = arange(l, dtype: ScalarType.Float32, device: x.device).view(1, l);
+        using var samples = l.ToScalar();
+        var t = arange(Scalars.Zero, samples, Scalars.One, dtype: ScalarType.Float32, device: x.device).view(1, l);
         var s = start.to_type(ScalarType.Float32).view(b, 1);
-        var e = s + length.to_type(ScalarType.Float32).view(b, 1);
+        var e = s.add(length.to_type(ScalarType.Float32).view(b, 1), Scalars.One);
         return (t >= s).logical_and(t < e).unsqueeze(1);
     }
 }

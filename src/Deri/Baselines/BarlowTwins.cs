@@ -1,5 +1,6 @@
 using Deri.Config;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -48,7 +49,7 @@ public sealed class BarlowTwins : EcgSslMethod
         var z1 = projector.forward(SslHeads.Pool(encoder, v1));                    // (B, D)
         var z2 = projector.forward(SslHeads.Pool(encoder, v2));
         var (on, off) = CrossCorrelationSums(z1, z2);
-        return new LossTerms().Add(Term, on + lambda * off).Add("on_diag", on.detach()).Add("off_diag", off.detach());
+        return new LossTerms().Add(Term, on.add(off.mul(Scalars.Constant(lambda)), Scalars.One)).Add("on_diag", on.detach()).Add("off_diag", off.detach());
     }
 
     /// <inheritdoc />
@@ -63,10 +64,12 @@ public sealed class BarlowTwins : EcgSslMethod
     {
         using var scope = NewDisposeScope();
         long b = z1.shape[0], d = z1.shape[1];
-        var c = Standardise(z1).t().matmul(Standardise(z2)) / b;                     // (D, D)
+        using var batch = b.ToScalar(); // the batch size changes at run time: owned, not a cached constant
+        var two = Scalars.Constant(2L);
+        var c = Standardise(z1).t().matmul(Standardise(z2)).div(batch);             // (D, D)
         var diag = c.diagonal();
-        var on = (1 - diag).pow(2).sum();
-        var off = c.pow(2).sum() - diag.pow(2).sum();
+        var on = diag.negative().add(Scalars.One, Scalars.One).pow(two).sum();       // Σ (1 − C_ii)²
+        var off = c.pow(two).sum() - diag.pow(two).sum();
         return (on.MoveToOuterDisposeScope(), off.MoveToOuterDisposeScope());
     }
 
@@ -76,13 +79,14 @@ public sealed class BarlowTwins : EcgSslMethod
         var (on, off) = CrossCorrelationSums(z1, z2);
         using (on)
         using (off)
-            return on + lambda * off;
+        using (var weight = lambda.ToScalar())
+            return on.add(off.mul(weight), Scalars.One);
     }
 
     private static Tensor Standardise(Tensor z)
     {
         var mean = z.mean([0], keepdim: true);
-        var variance = (z - mean).pow(2).mean([0], keepdim: true);
-        return (z - mean) / (variance + 1e-5).sqrt();
+        var variance = (z - mean).pow(Scalars.Constant(2L)).mean([0], keepdim: true);
+        return (z - mean) / variance.add(Scalars.Constant(1e-5), Scalars.One).sqrt();
     }
 }

@@ -1,5 +1,6 @@
 using Deri.Config;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -74,7 +75,7 @@ public sealed class Byol : EcgSslMethod
             t1 = target_projector.forward(SslHeads.Pool(target_encoder, v1));
             t2 = target_projector.forward(SslHeads.Pool(target_encoder, v2));
         }
-        return new LossTerms().Add(Term, RegressionLoss(p1, t2) + RegressionLoss(p2, t1));
+        return new LossTerms().Add(Term, RegressionLoss(p1, t2).add(RegressionLoss(p2, t1), Scalars.One));
     }
 
     /// <inheritdoc />
@@ -85,6 +86,7 @@ public sealed class Byol : EcgSslMethod
     {
         using var scope = NewDisposeScope();
         var cos = functional.cosine_similarity(p, z.detach(), dim: 1);
-        return (2 - 2 * cos).mean().MoveToOuterDisposeScope();
+        var two = Scalars.Constant(2L);
+        return cos.mul(two).negative().add(two, Scalars.One).mean().MoveToOuterDisposeScope(); // 2 − 2·cos
     }
 }

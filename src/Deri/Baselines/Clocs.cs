@@ -1,6 +1,7 @@
 using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -128,23 +129,25 @@ public sealed class Clocs : EcgSslMethod
         if (patients != null && patients.Count != b) throw new ArgumentException($"{patients.Count} patients for a batch of {b}");
         var (rows1, cols1, rows2, cols2) = SamePatientPairs(patients, b, views.device);
         var z = functional.normalize(views, dim: 2);
+        using var tau = temperature.ToScalar(); // a caller's value: owned, not a cached constant
         Tensor? total = null;
         int terms = 2, pairs = 0;
         for (int a = 0; a < v; a++)
             for (int c = a + 1; c < v; c++)
             {
-                var s = z[a].mm(z[c].t()).div(temperature); // (B, B)
+                var s = z[a].mm(z[c].t()).div(tau); // (B, B)
                 var byRow = functional.log_softmax(s, 1);   // log(e_ij / Σ_j e_ij)
                 var byCol = functional.log_softmax(s, 0);   // log(e_ij / Σ_i e_ij)
                 var loss = byRow.diagonal().mean().neg() - byCol.diagonal().mean();
                 if (rows1 is not null) loss = loss - byRow.index([rows1, cols1!]).mean();
                 if (rows2 is not null) loss = loss - byCol.index([rows2, cols2!]).mean();
-                total = total is null ? loss : total + loss;
+                total = total is null ? loss : total.add(loss, Scalars.One);
                 pairs++;
             }
         if (rows1 is not null) terms++;
         if (rows2 is not null) terms++;
-        return total!.div((double)(terms * pairs));
+        using var count = ((double)(terms * pairs)).ToScalar();
+        return total!.div(count);
     }
 
     // Index pairs (i, j), i ≠ j, of records with the same named patient: upper triangle (i < j) and lower triangle (i > j).

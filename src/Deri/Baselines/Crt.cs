@@ -1,4 +1,5 @@
 using Deri.Config;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -68,17 +69,17 @@ public sealed class Crt : EcgSslMethod
         // The release embeds each patch with a per-domain 1-D ResNet-18; here one linear map per domain.
         to_patch = new ModuleList<Linear>();
         for (int i = 0; i < 3; i++) to_patch.Add(Linear(values, w));
-        cls_token = Parameter(randn(1, 3, w).mul_(0.02));
-        modal_embedding = Parameter(randn(3, w).mul_(0.02));
-        pos_embedding = Parameter(randn(1, sequence, w).mul_(0.02));
+        cls_token = Parameter(randn(1, 3, w).mul_(Scalars.Constant(0.02)));
+        modal_embedding = Parameter(randn(3, w).mul_(Scalars.Constant(0.02)));
+        pos_embedding = Parameter(randn(1, sequence, w).mul_(Scalars.Constant(0.02)));
         transformer = new ModuleList<PreNormTransformerBlock>();
         // The release's blocks: no q/k/v bias, an MLP as wide as the tokens.
         for (int i = 0; i < config.Depth; i++)
             transformer.Add(new PreNormTransformerBlock($"{i}", w, w, config.Heads, config.HeadDim, qkvBias: false));
         projs = new ModuleList<Linear>(Linear(w, w), Linear(w, w));
         enc_to_dec = Linear(w, d);
-        mask_token = Parameter(randn(3, d).mul_(0.02));
-        decoder_pos_emb = Parameter(randn(1, sequence, d).mul_(0.02));
+        mask_token = Parameter(randn(3, d).mul_(Scalars.Constant(0.02)));
+        decoder_pos_emb = Parameter(randn(1, sequence, d).mul_(Scalars.Constant(0.02)));
         decoder = new ModuleList<PreNormTransformerBlock>();
         for (int i = 0; i < config.DecoderDepth; i++)
             decoder.Add(new PreNormTransformerBlock($"{i}", d, d, config.DecoderHeads, config.HeadDim, qkvBias: false));
@@ -150,7 +151,7 @@ public sealed class Crt : EcgSslMethod
             timePatches + spectralPatches + 2, .. keptF.Select(i => i + timePatches + spectralPatches + 3)];
         long[] droppedPositions = Enumerable.Range(0, (int)sequence).Select(i => (long)i).Except(keptPositions).ToArray();
         var device = ecg.device;
-        var tokens = (Layout(embedded, b) + Embeddings()).index_select(1, tensor(keptPositions, device: device)); // (B, K, W)
+        var tokens = Layout(embedded, b).add(Embeddings(), Scalars.One).index_select(1, tensor(keptPositions, device: device)); // (B, K, W)
 
         var encoded = tokens;
         foreach (var block in transformer) encoded = block.forward(encoded);
@@ -171,7 +172,7 @@ public sealed class Crt : EcgSslMethod
             .unsqueeze(0).expand(b, -1, -1); // (B, S−K, D)
         long[] order = [.. keptPositions, .. droppedPositions];
         var restore = tensor(order, device: device).argsort(); // full-layout position s ← row restore[s] of [kept…, dropped…]
-        var y = cat([enc_to_dec.forward(encoded), masks], 1).index_select(1, restore) + decoder_pos_emb; // (B, S, D)
+        var y = cat([enc_to_dec.forward(encoded), masks], 1).index_select(1, restore).add(decoder_pos_emb, Scalars.One); // (B, S, D)
         foreach (var block in decoder) y = block.forward(y);
 
         long mStart = timePatches + 2, pStart = timePatches + spectralPatches + 3;
@@ -193,7 +194,7 @@ public sealed class Crt : EcgSslMethod
         var (magnitude, phase) = Spectrum(ecg, NormType(config.FftNorm));
         var embedded = new[] { Patchify(ecg, patch), Patchify(magnitude, patch), Patchify(phase, patch) }
             .Select((x, i) => to_patch[i].forward(x)).ToArray();
-        var x = Layout(embedded, b) + Embeddings();
+        var x = Layout(embedded, b).add(Embeddings(), Scalars.One);
         foreach (var block in transformer) x = block.forward(x);
         var cls = x.index_select(1, tensor(new[] { 0L, timePatches + 1, timePatches + spectralPatches + 2 }, device: ecg.device));
         return cls.mean([1]).MoveToOuterDisposeScope();
@@ -218,7 +219,8 @@ public sealed class Crt : EcgSslMethod
         var spectrum = fft.rfft(ecg, norm: norm)[TensorIndex.Ellipsis, ..(int)half];
         var re = spectrum.real;
         var im = spectrum.imag;
-        return ((re.square() + im.square()).sqrt().MoveToOuterDisposeScope(), atan2(im, re).MoveToOuterDisposeScope());
+        var two = Scalars.Constant(2L); // square() is pow(2) with an unowned exponent
+        return (re.pow(two).add(im.pow(two), Scalars.One).sqrt().MoveToOuterDisposeScope(), atan2(im, re).MoveToOuterDisposeScope());
     }
 
     /// <summary>
@@ -255,13 +257,13 @@ public sealed class Crt : EcgSslMethod
         var e = functional.normalize(encoded, p: 2, dim: -1);
         var sim = a.matmul(e.transpose(1, 2)); // (B, T, T)
         var diagonal = eye(t, dtype: ScalarType.Bool, device: sim.device);
-        return sim.masked_fill(diagonal, double.NegativeInfinity).flatten(1).logsumexp(1).mean()
+        return sim.masked_fill(diagonal, Scalars.Constant(double.NegativeInfinity)).flatten(1).logsumexp(1).mean()
             .MoveToOuterDisposeScope();
     }
 
     // (S, W) position + domain embeddings of the full layout, as (1, S, W).
     private Tensor Embeddings() =>
-        pos_embedding + modal_embedding.index_select(0, tensor(domainOfPosition, device: modal_embedding.device)).unsqueeze(0);
+        pos_embedding.add(modal_embedding.index_select(0, tensor(domainOfPosition, device: modal_embedding.device)).unsqueeze(0), Scalars.One);
 
     // The full token layout (B, S, W) from the three domains' patch embeddings.
     private Tensor Layout(Tensor[] embedded, long b)

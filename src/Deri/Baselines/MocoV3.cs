@@ -1,5 +1,6 @@
 using Deri.Config;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -76,7 +77,7 @@ public sealed class MocoV3 : EcgSslMethod
             k1 = momentum_projector.forward(SslHeads.Pool(momentum_encoder, v1));
             k2 = momentum_projector.forward(SslHeads.Pool(momentum_encoder, v2));
         }
-        return new LossTerms().Add(Term, ContrastiveLoss(q1, k2, temperature) + ContrastiveLoss(q2, k1, temperature));
+        return new LossTerms().Add(Term, ContrastiveLoss(q1, k2, temperature).add(ContrastiveLoss(q2, k1, temperature), Scalars.One));
     }
 
     /// <inheritdoc />
@@ -88,8 +89,12 @@ public sealed class MocoV3 : EcgSslMethod
     public static Tensor ContrastiveLoss(Tensor q, Tensor k, double temperature)
     {
         using var scope = NewDisposeScope();
-        var logits = functional.normalize(q, dim: 1).matmul(functional.normalize(k.detach(), dim: 1).t()) / temperature;   // (B, B)
-        var labels = arange(q.shape[0], device: q.device);
-        return (functional.cross_entropy(logits, labels) * (2 * temperature)).MoveToOuterDisposeScope();
+        // Owned Scalars: the temperature is the caller's and the batch size changes at run time.
+        using var tau = temperature.ToScalar();
+        using var twoTau = (2 * temperature).ToScalar();
+        using var batch = q.shape[0].ToScalar();
+        var logits = functional.normalize(q, dim: 1).matmul(functional.normalize(k.detach(), dim: 1).t()).div(tau); // (B, B)
+        var labels = arange(Scalars.Zero, batch, Scalars.One, device: q.device);
+        return functional.cross_entropy(logits, labels).mul(twoTau).MoveToOuterDisposeScope();
     }
 }

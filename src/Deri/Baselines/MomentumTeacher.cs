@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -56,6 +57,6 @@ public sealed class MomentumTeacher
         double m = CurrentMomentum;
         foreach (var (online, target) in pairs) SslHeads.Ema(online, target, m);
         using var _ = no_grad();
-        owner.get_buffer(StepBuffer)!.add_(1);
+        owner.get_buffer(StepBuffer)!.add_(Scalars.One, Scalars.One);
     }
 }

@@ -1,5 +1,6 @@
 using Deri.Config;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -61,9 +62,13 @@ public sealed class SimClr : EcgSslMethod
         using var scope = NewDisposeScope();
         long b = z1.shape[0];
         var u = functional.normalize(cat([z1, z2], 0), dim: 1);                    // (2B, D)
-        var sim = u.matmul(u.t()) / temperature;                                     // (2B, 2B)
-        sim = sim.masked_fill(eye(2 * b, dtype: ScalarType.Bool, device: sim.device), double.NegativeInfinity);
-        var targets = cat([arange(b, 2 * b, device: sim.device), arange(0, b, device: sim.device)], 0);
+        // Owned Scalars: the temperature is the caller's and the batch size changes at run time.
+        using var tau = temperature.ToScalar();
+        using var batch = b.ToScalar();
+        using var twoBatch = (2 * b).ToScalar();
+        var sim = u.matmul(u.t()).div(tau);                                          // (2B, 2B)
+        sim = sim.masked_fill(eye(2 * b, dtype: ScalarType.Bool, device: sim.device), Scalars.Constant(double.NegativeInfinity));
+        var targets = cat([arange(batch, twoBatch, Scalars.One, device: sim.device), arange(Scalars.Zero, batch, Scalars.One, device: sim.device)], 0);
         return functional.cross_entropy(sim, targets).MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,6 @@
 using Deri.Config;
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -48,7 +49,8 @@ public sealed class SimSiam : EcgSslMethod
         var z2 = projector.forward(SslHeads.Pool(encoder, v2));
         var p1 = predictor.forward(z1);
         var p2 = predictor.forward(z2);
-        return new LossTerms().Add(Term, 0.5 * NegativeCosine(p1, z2) + 0.5 * NegativeCosine(p2, z1));
+        var half = Scalars.Constant(0.5);
+        return new LossTerms().Add(Term, NegativeCosine(p1, z2).mul(half).add(NegativeCosine(p2, z1).mul(half), Scalars.One));
     }
 
     /// <inheritdoc />

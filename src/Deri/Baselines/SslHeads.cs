@@ -1,4 +1,5 @@
 using Deri.Models.Encoders;
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -73,8 +74,11 @@ public static class SslHeads
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        // The momentum follows a schedule (it changes every step): owned Scalars, not cached constants.
+        using var keep = momentum.ToScalar();
+        using var mix = (1 - momentum).ToScalar();
         foreach (var (o, t) in online.parameters().Zip(target.parameters()))
-            t.mul_(momentum).add_(o, alpha: 1 - momentum);
+            t.mul_(keep).add_(o, alpha: mix);
     }
 
     /// <summary>

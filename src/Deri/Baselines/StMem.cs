@@ -1,4 +1,5 @@
 using Deri.Config;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -118,9 +119,9 @@ public sealed class StMem : EcgSslMethod
         var masked = mask_embedding.unsqueeze(1).expand(b, leads, patches - keep, d);
         var body = cat([x[.., .., 1..(int)(keep + 1)], masked], 2)
             .gather(2, idsRestore.unsqueeze(-1).expand(b, leads, patches, d))
-            + decoder_pos_embed[.., 1..(int)(patches + 1)].unsqueeze(1); // (B, C, n, D)
-        var left = x[.., .., ..1] + decoder_pos_embed[.., ..1].unsqueeze(1);
-        var right = x[.., .., ^1..] + decoder_pos_embed[.., ^1..].unsqueeze(1);
+            .add(decoder_pos_embed[.., 1..(int)(patches + 1)].unsqueeze(1), Scalars.One); // (B, C, n, D)
+        var left = x[.., .., ..1].add(decoder_pos_embed[.., ..1].unsqueeze(1), Scalars.One);
+        var right = x[.., .., ^1..].add(decoder_pos_embed[.., ^1..].unsqueeze(1), Scalars.One);
         // The decoder attends within each lead: leads become batch entries, (B·C, n+2, D).
         var y = cat([left, body, right], 2).view(b * leads, patches + 2, d);
         foreach (var block in decoder_blocks) y = block.forward(y);
@@ -147,8 +148,8 @@ public sealed class StMem : EcgSslMethod
                 $"({string.Join(", ", target.shape)}) and mask ({string.Join(", ", mask.shape)}) do not match");
         using var scope = NewDisposeScope();
         if (normTargets)
-            target = (target - target.mean([-1], keepdim: true)) / (target.var(-1, keepdim: true) + 1e-6).sqrt();
-        var perPatch = (prediction - target).square().mean([-1]); // (B, C, n)
+            target = (target - target.mean([-1], keepdim: true)) / target.var(-1, keepdim: true).add(Scalars.Constant(1e-6), Scalars.One).sqrt();
+        var perPatch = (prediction - target).pow(Scalars.Constant(2L)).mean([-1]); // (B, C, n); square() is pow(2) with an unowned exponent
         return ((perPatch * mask).sum() / mask.sum()).MoveToOuterDisposeScope();
     }
 
@@ -203,9 +204,9 @@ public sealed class StMemEncoder : nn.Module<Tensor, Tensor>
         patches = seqLength / patch;
         to_patch_embedding = Sequential(("1", LayerNorm(patch)), ("2", Linear(patch, width)), ("3", LayerNorm(width)));
         pos_embedding = Parameter(StMem.PositionTable(patches, width), requires_grad: false);
-        sep_embedding = Parameter(randn(width).mul_(0.02));
+        sep_embedding = Parameter(randn(width).mul_(Scalars.Constant(0.02)));
         lead_embeddings = new ParameterList();
-        for (int i = 0; i < leads; i++) lead_embeddings.Add(Parameter(randn(width).mul_(0.02)));
+        for (int i = 0; i < leads; i++) lead_embeddings.Add(Parameter(randn(width).mul_(Scalars.Constant(0.02))));
         norm = LayerNorm(width);
         RegisterComponents();
         for (int i = 0; i < config.Depth; i++)
@@ -234,7 +235,7 @@ public sealed class StMemEncoder : nn.Module<Tensor, Tensor>
     public Tensor Tokens(Tensor ecg)
     {
         using var scope = NewDisposeScope();
-        var tokens = to_patch_embedding.forward(Patchify(ecg, patch)) + pos_embedding[.., 1..(int)(patches + 1)].unsqueeze(1);
+        var tokens = to_patch_embedding.forward(Patchify(ecg, patch)).add(pos_embedding[.., 1..(int)(patches + 1)].unsqueeze(1), Scalars.One);
         return tokens.MoveToOuterDisposeScope();
     }
 
@@ -266,10 +267,10 @@ public sealed class StMemEncoder : nn.Module<Tensor, Tensor>
     {
         long b = tokens.shape[0], k = tokens.shape[2];
         var sep = sep_embedding.view(1, 1, 1, width);
-        var left = (sep + pos_embedding[.., ..1].unsqueeze(1)).expand(b, leads, 1, width);
-        var right = (sep + pos_embedding[.., ^1..].unsqueeze(1)).expand(b, leads, 1, width);
+        var left = sep.add(pos_embedding[.., ..1].unsqueeze(1), Scalars.One).expand(b, leads, 1, width);
+        var right = sep.add(pos_embedding[.., ^1..].unsqueeze(1), Scalars.One).expand(b, leads, 1, width);
         var leadTable = stack(lead_embeddings.ToArray()).view(1, leads, 1, width);
-        var x = (cat([left, tokens, right], 2) + leadTable).reshape(b, leads * (k + 2), width);
+        var x = cat([left, tokens, right], 2).add(leadTable, Scalars.One).reshape(b, leads * (k + 2), width);
         foreach (var block in blocks) x = block.forward(x);
         return x;
     }

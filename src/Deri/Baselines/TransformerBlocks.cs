@@ -1,3 +1,4 @@
+using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -35,8 +36,8 @@ public sealed class PreNormTransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = attn.forward(x) + x;
-        x = ff.forward(x) + x;
+        x = attn.forward(x).add(x, Scalars.One);
+        x = ff.forward(x).add(x, Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }

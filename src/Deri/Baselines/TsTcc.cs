@@ -2,6 +2,7 @@ using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;
 using Deri.Models.Layers;
+using Deri.Runtime;
 using Deri.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -107,7 +108,7 @@ public sealed class TsTcc : EcgSslMethod
         var (tc1, c1) = TemporalContrast(z1, z2, t);
         var (tc2, c2) = TemporalContrast(z2, z1, t);
         var cc = NtXent(projection_head.forward(c1), projection_head.forward(c2), config.Temperature);
-        return new LossTerms().Add(TcTerm, tc1 + tc2).Add(CcTerm, cc);
+        return new LossTerms().Add(TcTerm, tc1.add(tc2, Scalars.One)).Add(CcTerm, cc);
     }
 
     /// <summary>
@@ -142,7 +143,8 @@ public sealed class TsTcc : EcgSslMethod
     {
         long k = future.shape[0], b = future.shape[1];
         var scores = future.bmm(pred.transpose(1, 2)); // (K, B, B)
-        return functional.log_softmax(scores, 2).diagonal(0, 1, 2).sum().div(-(double)(b * k));
+        using var count = (-(double)(b * k)).ToScalar(); // batch size and steps change at run time: owned
+        return functional.log_softmax(scores, 2).diagonal(0, 1, 2).sum().div(count);
     }
 
     /// <summary>
@@ -153,17 +155,25 @@ public sealed class TsTcc : EcgSslMethod
     {
         long n = a.shape[0];
         var z = functional.normalize(cat([a, b], 0), dim: 1); // (2B, D)
-        var sim = z.mm(z.t()).div(temperature);
-        sim = sim.masked_fill(eye(2 * n, dtype: ScalarType.Bool, device: z.device), double.NegativeInfinity);
-        var targets = cat([arange(n, 2 * n, device: z.device), arange(0, n, device: z.device)]);
+        // Owned Scalars: the temperature is the caller's and the batch size changes at run time.
+        using var tau = temperature.ToScalar();
+        using var batch = n.ToScalar();
+        using var twoBatch = (2 * n).ToScalar();
+        var sim = z.mm(z.t()).div(tau);
+        sim = sim.masked_fill(eye(2 * n, dtype: ScalarType.Bool, device: z.device), Scalars.Constant(double.NegativeInfinity));
+        var targets = cat([arange(batch, twoBatch, Scalars.One, device: z.device), arange(Scalars.Zero, batch, Scalars.One, device: z.device)]);
         return functional.cross_entropy(sim, targets);
     }
 
     /// <summary>Weak view: x·s + ε with s ~ N(<paramref name="scaleMean"/>, <paramref name="scaleSigma"/>) per record and lead, ε ~ N(0, <paramref name="jitter"/>).</summary>
     public static Tensor WeakAugment(Tensor x, double scaleMean, double scaleSigma, double jitter)
     {
-        var s = randn(x.shape[0], x.shape[1], 1, device: x.device).mul_(scaleSigma).add_(scaleMean);
-        return x * s + randn_like(x).mul_(jitter);
+        // Owned Scalars: the parameters are the caller's.
+        using var sigma = scaleSigma.ToScalar();
+        using var mean = scaleMean.ToScalar();
+        using var std = jitter.ToScalar();
+        var s = randn(x.shape[0], x.shape[1], 1, device: x.device).mul_(sigma).add_(mean, Scalars.One);
+        return (x * s).add(randn_like(x).mul_(std), Scalars.One);
     }
 
     /// <summary>
@@ -179,7 +189,7 @@ public sealed class TsTcc : EcgSslMethod
             int pieces = (int)randint(1, maxSegments, [1]).ToInt64();
             pieces = (int)Math.Min(pieces, l);
             // Cut points in 1 … L−1 so that no piece is empty.
-            var cuts = pieces > 1 ? randperm(l - 1)[..(pieces - 1)].add(1).data<long>().ToArray() : [];
+            var cuts = pieces > 1 ? randperm(l - 1)[..(pieces - 1)].add(Scalars.One, Scalars.One).data<long>().ToArray() : [];
             Array.Sort(cuts);
             var bounds = new long[pieces + 1];
             bounds[pieces] = l;
@@ -190,7 +200,8 @@ public sealed class TsTcc : EcgSslMethod
                 for (long s = bounds[p]; s < bounds[p + 1]; s++) order[o++] = s;
         }
         using var index = tensor(order, [b, 1, l]).to(x.device);
-        return x.gather(2, index.expand(b, x.shape[1], l)) + randn_like(x).mul_(jitter);
+        using var std = jitter.ToScalar(); // the caller's value: owned
+        return x.gather(2, index.expand(b, x.shape[1], l)).add(randn_like(x).mul_(std), Scalars.One);
     }
 }
 
@@ -217,8 +228,8 @@ public sealed class TsTccBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + attn_drop.forward(attn.forward(norm1.forward(x)));
-        x = x + ff.forward(norm2.forward(x));
+        x = x.add(attn_drop.forward(attn.forward(norm1.forward(x))), Scalars.One);
+        x = x.add(ff.forward(norm2.forward(x)), Scalars.One);
         return x.MoveToOuterDisposeScope();
     }
 }
