@@ -289,7 +289,7 @@ public static class ClinicalWriters
         bool seconds = r.SamplingRate == Math.Floor(r.SamplingRate) && n % (int)r.SamplingRate == 0;
         int per = seconds ? (int)r.SamplingRate : n, records = n / per;
         string duration = seconds ? "1" : (n / r.SamplingRate).ToString("0.######", CultureInfo.InvariantCulture);
-        if (duration.Length > 8 || Math.Abs(double.Parse(duration, CultureInfo.InvariantCulture) * r.SamplingRate - n) > 1e-6)
+        if (duration.Length > 8 || Math.Abs(double.Parse(duration, CultureInfo.InvariantCulture) * r.SamplingRate - per) > 1e-6)
             throw new ArgumentException($"record {r.Id}: {n} samples at {r.SamplingRate} Hz cannot be written as EDF data records with an exact 8-character duration");
         var h = new StringBuilder();
         void F(string s, int width)
