@@ -102,13 +102,31 @@ public static class AecgReader
         return v;
     }
 
+    // Parses the space-separated integers in place (no token strings): a large file costs one int per digit, not one string.
     private static int[] Digits(string text, string path, string what)
     {
-        var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        var d = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out d[i]) || d[i] == int.MinValue)
-                throw new EcgFormatException(path, $"{what}: digit {i + 1} '{(parts[i].Length > 20 ? parts[i][..20] + "…" : parts[i])}' is not an integer");
+        var span = text.AsSpan();
+        int count = 0;
+        for (int i = 0; i < span.Length;)
+        {
+            while (i < span.Length && char.IsWhiteSpace(span[i])) i++;
+            if (i == span.Length) break;
+            count++;
+            while (i < span.Length && !char.IsWhiteSpace(span[i])) i++;
+        }
+        var d = new int[count];
+        int k = 0;
+        for (int i = 0; i < span.Length;)
+        {
+            while (i < span.Length && char.IsWhiteSpace(span[i])) i++;
+            if (i == span.Length) break;
+            int start = i;
+            while (i < span.Length && !char.IsWhiteSpace(span[i])) i++;
+            var token = span[start..i];
+            if (!int.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out d[k]) || d[k] == int.MinValue)
+                throw new EcgFormatException(path, $"{what}: digit {k + 1} '{(token.Length > 20 ? token[..20].ToString() + "…" : token.ToString())}' is not an integer");
+            k++;
+        }
         return d;
     }
 
