@@ -151,6 +151,7 @@ public static class DataCommand
             if (fmt != "tsv")
             {
                 string file = result.GetValue(output) ?? throw new ArgumentException($"--format {fmt} writes a binary or XML file: give it with --output");
+                if (File.Exists(file)) throw new ArgumentException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
                 Deri.IO.AtomicFile.Write(file, stream => Deri.Signals.Clinical.ClinicalWriters.Write(r, fmt, stream));
                 Console.Error.WriteLine($"wrote {r.Samples} samples × {r.Channels} channels as {fmt} to {file}");
                 return 0;

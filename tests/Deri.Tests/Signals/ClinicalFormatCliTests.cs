@@ -29,6 +29,9 @@ public class ClinicalFormatCliTests
             Assert.Equal("dicom", doc.RootElement.GetProperty("kind").GetString());
             Assert.Equal(406, doc.RootElement.GetProperty("device_measurements").GetProperty("qtc_ms").GetDouble());
         }
+        var again = CliRunner.Run(["data", "export", Fixture("muse.xml"), "--format", "dicom", "-o", dcm]);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("exists", again.Stderr);
         // The TSV of the converted file equals the TSV of the MUSE file.
         Assert.Equal(CliRunner.Ok("data", "export", Fixture("muse.xml")), CliRunner.Ok("data", "export", dcm));
         var missing = CliRunner.Run(["data", "export", Fixture("edf.edf"), "--format", "aecg"]);
@@ -37,6 +40,26 @@ public class ClinicalFormatCliTests
         string png = dir["edf.png"];
         Assert.Contains("wrote", CliRunner.Ok("data", "plot", Fixture("edf.edf"), "-o", png));
         Assert.True(new FileInfo(png).Length > 1000);
+    }
+
+    [Fact]
+    public void ALongEdfIsInspectedAndPlottedAsAWindow()
+    {
+        using var dir = new TempDir();
+        var original = Deri.Signals.RecordReader.Read(SignalData.File("ptbxl", "records100", "00000", "00001_lr"));
+        var tiled = new Deri.Signals.EcgRecord
+        {
+            Id = "long", SamplingRate = 100, Leads = original.Leads, Gain = original.Gain, Baseline = original.Baseline, Units = original.Units,
+            Digital = original.Digital.Select(d => Enumerable.Range(0, 40000).Select(t => d[t % 1000]).ToArray()).ToArray(),
+        };
+        string path = dir["long.edf"];
+        using (var s = File.Create(path)) Deri.Signals.Clinical.ClinicalWriters.Write(tiled, "edf", s);
+        string text = CliRunner.Ok("data", "inspect", path, "--window-from", "200");
+        Assert.Contains("Samples     1000 (10 s)", text);
+        Assert.Contains("window 200–210 s of a 400 s recording", text);
+        string plot = CliRunner.Ok("data", "plot", path, "--from", "30", "-o", dir["w.png"]);
+        Assert.Contains("window 30–40 s of a 400 s recording", plot);
+        Assert.True(File.Exists(dir["w.png"]));
     }
 
     [Fact]

@@ -174,11 +174,11 @@ public static class DicomEcgReader
         var statements = new List<string>();
         foreach (var a in ds.Sequence(0x0040B020))
         {
-            if (a.String(0x00700006) is string text)
+            if (a.Get(0x00700006) is { Items: null } e)
             {
                 // Unformatted Text Value keeps its full text (backslashes are not value separators in UT).
-                var e = a.Get(0x00700006)!;
-                statements.Add(System.Text.Encoding.UTF8.GetString(a.Data, e.Offset, e.Length).Trim(' ', '\0'));
+                string text = System.Text.Encoding.UTF8.GetString(a.Data, e.Offset, e.Length).Trim(' ', '\0');
+                if (text.Length > 0) statements.Add(text);
                 continue;
             }
             var concept = a.Sequence(0x0040A043).FirstOrDefault();
