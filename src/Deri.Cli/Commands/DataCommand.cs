@@ -10,23 +10,43 @@ public static class DataCommand
 {
     /// <summary>Builds the <c>data</c> group: inspect, export, plot and prepare.</summary>
     public static Command Create() => CommandGroup.Create("data",
-        "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5): inspect, export, plot; prepare a dataset into a store",
+        "Read ECG records (WFDB .hea/.dat/.mat, CinC MAT v4, CPSC2018 MAT v5, DICOM waveform .dcm, HL7 aECG and GE MUSE .xml, EDF/BDF): inspect, export, plot; prepare a dataset into a store",
         Inspect(), Export(), Plot(), DataPrepareCommand.Create(), DataPrepareCommand.CreateReports());
 
     private static Argument<string> RecordArgument() => new("record")
     {
-        Description = "Record path: X.hea, X (WFDB record name), X.dat, X.mat (CinC with header, or CPSC2018 MAT v5)",
+        Description = "Record path: X.hea, X (WFDB record name), X.dat, X.mat (CinC with header, or CPSC2018 MAT v5), X.dcm (DICOM ECG), X.xml (HL7 aECG, GE MUSE), X.edf/X.bdf",
+    };
+
+    private static Option<double?> WindowOption() => new("--window-from")
+    {
+        Description = $"Start (s) of the {Deri.Signals.Clinical.EdfReader.WindowSeconds:0} s window read from an EDF/BDF recording longer than {Deri.Signals.Clinical.EdfReader.MaxWholeSeconds:0} s (default 0; shorter records are read whole)",
+    };
+
+    private static string KindName(string path) => RecordReader.Resolve(path).Kind switch
+    {
+        RecordReader.Kind.Wfdb => "wfdb",
+        RecordReader.Kind.Cpsc2018 => "cpsc2018-matv5",
+        RecordReader.Kind.Dicom => "dicom",
+        RecordReader.Kind.Aecg => "aecg",
+        RecordReader.Kind.Muse => "muse-xml",
+        _ => "edf",
     };
 
     private static Command Inspect()
     {
         var record = RecordArgument();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
-        var cmd = new Command("inspect", "Print a record's header fields and per-lead statistics (physical units) with checksum status") { record, json };
+        var window = WindowOption();
+        var cmd = new Command("inspect", "Print a record's header fields and per-lead statistics (physical units) with checksum status; the device's measurements and statements where the file has them")
+        {
+            record, json, window,
+        };
         cmd.SetAction(result =>
         {
             string path = result.GetValue(record)!;
-            var r = RecordReader.Read(path);
+            var r = RecordReader.Read(path, new RecordReadOptions { FromSeconds = result.GetValue(window) });
+            string kind = KindName(path);
             var stats = SignalStatistics.Compute(r);
             var h = r.Header;
             var files = h?.Signals.GroupBy(s => s.FileName)
@@ -38,7 +58,7 @@ public static class DataCommand
                 {
                     ["record"] = r.Id,
                     ["source"] = r.SourcePath,
-                    ["kind"] = h is null ? "cpsc2018-matv5" : "wfdb",
+                    ["kind"] = kind,
                     ["sampling_rate"] = r.SamplingRate,
                     ["samples"] = r.Samples,
                     ["duration_s"] = r.Samples / r.SamplingRate,
@@ -51,6 +71,10 @@ public static class DataCommand
                     ["comments"] = r.Comments,
                     ["files"] = files,
                     ["missing_samples"] = r.MissingSamples,
+                    ["derived_leads"] = r.DerivedLeads,
+                    ["device_measurements"] = r.DeviceMeasurements,
+                    ["device_statements"] = r.DeviceStatements,
+                    ["median_beat"] = r.StoredMedianBeat is { } mb ? new { samples = mb.Samples, sampling_rate = mb.SamplingRate } : null,
                     ["checksums_ok"] = ok,
                     ["checksums_bad"] = bad,
                     ["leads"] = stats.Select((s, c) => new Dictionary<string, object?>
@@ -66,7 +90,7 @@ public static class DataCommand
             }
             var w = Console.Out;
             w.WriteLine($"Record      {r.Id}");
-            w.WriteLine($"Source      {r.SourcePath} ({(h is null ? "CPSC2018 MAT v5" : "WFDB")})");
+            w.WriteLine($"Source      {r.SourcePath} ({kind})");
             w.WriteLine($"Sampling    {r.SamplingRate.ToString(CultureInfo.InvariantCulture)} Hz");
             w.WriteLine($"Samples     {r.Samples} ({(r.Samples / r.SamplingRate).ToString("0.###", CultureInfo.InvariantCulture)} s)");
             w.WriteLine($"Channels    {r.Channels}");
@@ -78,6 +102,13 @@ public static class DataCommand
             if (r.Sex is not null) w.WriteLine($"Sex         {r.Sex}");
             if (r.Diagnoses.Count > 0) w.WriteLine($"Dx          {string.Join(", ", r.Diagnoses)}");
             w.WriteLine($"Missing     {r.MissingSamples} samples");
+            if (r.DerivedLeads.Count > 0) w.WriteLine($"Derived     {string.Join(", ", r.DerivedLeads)} (computed from I and II)");
+            if (r.StoredMedianBeat is { } median)
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Median beat {median.Samples} samples at {median.SamplingRate} Hz"));
+            if (r.DeviceMeasurements.Count > 0)
+                w.WriteLine($"Device      {string.Join(", ", r.DeviceMeasurements.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key} {m.Value:0.##}")))}");
+            foreach (string statement in r.DeviceStatements) w.WriteLine($"Statement   {statement}");
+            foreach (string comment in r.Comments.Where(_ => h is null)) w.WriteLine($"Note        {comment}");
             if (h is not null) w.WriteLine($"Checksums   {ok} OK, {bad} bad, {stats.Count - ok - bad} not declared");
             w.WriteLine();
             w.WriteLine($"{"lead",-8} {"units",-6} {"gain",10} {"baseline",9} {"min",11} {"max",11} {"mean",11} {"std",11} {"missing",8}  checksum");
@@ -102,13 +133,29 @@ public static class DataCommand
         var to = new Option<int?>("--to") { Description = "End sample (exclusive; default: end of record)" };
         var output = new Option<string?>("--output", "-o") { Description = "Output file (default: standard output)" };
         var noHeader = new Option<bool>("--no-header") { Description = "Omit the row of channel names (then the output matches WFDB rdsamp -P without its sample column)" };
-        var cmd = new Command("export", "Write physical values as TSV: one row per sample, one column per channel, 8 decimals")
+        var format = new Option<string>("--format")
         {
-            record, channels, from, to, output, noHeader,
+            Description = "tsv (default), or a whole record as dicom (DICOM ECG waveform, explicit VR), aecg (HL7 aECG XML) or edf (EDF, 16 bit); these need --output and ignore --channels/--from/--to",
+            DefaultValueFactory = _ => "tsv",
+        };
+        format.AcceptOnlyFromAmong(["tsv", .. Deri.Signals.Clinical.ClinicalWriters.Formats]);
+        var window = WindowOption();
+        var cmd = new Command("export", "Write physical values as TSV (one row per sample, one column per channel, 8 decimals), or the record as DICOM, aECG or EDF")
+        {
+            record, channels, from, to, output, noHeader, format, window,
         };
         cmd.SetAction(result =>
         {
-            var r = RecordReader.Read(result.GetValue(record)!);
+            var r = RecordReader.Read(result.GetValue(record)!, new RecordReadOptions { FromSeconds = result.GetValue(window) });
+            string fmt = result.GetValue(format)!;
+            if (fmt != "tsv")
+            {
+                string file = result.GetValue(output) ?? throw new ArgumentException($"--format {fmt} writes a binary or XML file: give it with --output");
+                if (File.Exists(file)) throw new ArgumentException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
+                Deri.IO.AtomicFile.Write(file, stream => Deri.Signals.Clinical.ClinicalWriters.Write(r, fmt, stream));
+                Console.Error.WriteLine($"wrote {r.Samples} samples × {r.Channels} channels as {fmt} to {file}");
+                return 0;
+            }
             IReadOnlyList<int> chans = CheckChannels(result.GetValue(channels)!, r.Channels, result.GetValue(record)!);
             int a = result.GetValue(from), b = result.GetValue(to) ?? r.Samples;
             string? o = result.GetValue(output);
@@ -158,9 +205,19 @@ public static class DataCommand
         };
         cmd.SetAction(result =>
         {
-            var r = RecordReader.Read(result.GetValue(record)!);
+            string path = result.GetValue(record)!;
+            double fromSeconds = result.GetValue(from);
+            // A long EDF/BDF recording is read as a window starting at --from; the plot then starts at the window's start.
+            var r = RecordReader.Read(path, new RecordReadOptions { FromSeconds = fromSeconds });
+            bool windowed = RecordReader.Resolve(path).Kind == RecordReader.Kind.Edf && r.Comments.Any(c => c.StartsWith("window ", StringComparison.Ordinal));
             string o = result.GetValue(output)!;
-            var options = new EcgPlotOptions { From = result.GetValue(from), To = result.GetValue(to), Gain = result.GetValue(gain) };
+            var options = new EcgPlotOptions
+            {
+                From = windowed ? 0 : fromSeconds,
+                To = windowed && result.GetValue(to) is double end ? end - fromSeconds : result.GetValue(to),
+                Gain = result.GetValue(gain),
+            };
+            if (windowed) Console.WriteLine(r.Comments.First(c => c.StartsWith("window ", StringComparison.Ordinal)));
             var plot = EcgPlot.SavePng(r, o, options);
             var inv = CultureInfo.InvariantCulture;
             Console.WriteLine($"wrote {o} ({plot.Width}×{plot.Height} px)");

@@ -5,7 +5,7 @@ namespace Deri.Serving;
 
 /// <summary>Facts of an analysed record.</summary>
 /// <param name="Id">Record name.</param>
-/// <param name="Format">wfdb, cinc-mat, cpsc2018-mat or csv.</param>
+/// <param name="Format">wfdb, cinc-mat, cpsc2018-mat, csv, dicom, aecg, muse-xml or edf.</param>
 /// <param name="Leads">Channel names as the file gives them.</param>
 /// <param name="SamplingRate">Hz.</param>
 /// <param name="Samples">Samples per lead.</param>

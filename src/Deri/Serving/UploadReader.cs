@@ -42,7 +42,7 @@ public sealed class BadUploadException(int status, string title, string detail) 
 
 /// <summary>A record read from an upload: physical values of the 12 leads in <see cref="LeadOrder.Model"/> order.</summary>
 /// <param name="Id">Record name.</param>
-/// <param name="Format">wfdb, cinc-mat, cpsc2018-mat or csv.</param>
+/// <param name="Format">wfdb, cinc-mat, cpsc2018-mat, csv, dicom, aecg, muse-xml or edf.</param>
 /// <param name="SamplingRate">Hz.</param>
 /// <param name="Samples">Samples per lead.</param>
 /// <param name="SourceLeads">The channel names as the file gives them.</param>
@@ -98,10 +98,11 @@ public static partial class UploadReader
         if (headers.Count == 1) return ReadWfdb(headers[0], files);
         if (csv.Count == 1 && files.Count == 1) return ReadCsv(csv[0], rate);
         if (mats.Count == 1 && files.Count == 1) return ReadCpsc(mats[0]);
+        if (files.Count == 1 && IsClinical(files[0].Name)) return ReadClinical(files[0]);
         if (files.Any(f => Ext(f.Name) == ".dat"))
             throw new BadUploadException(400, "missing header", $"{string.Join(", ", files.Select(f => f.Name))}: a WFDB signal file needs its .hea header in the same upload");
         throw new BadUploadException(415, "unknown kind of upload",
-            $"{string.Join(", ", files.Select(f => f.Name))}: send a WFDB .hea with its .dat, a CinC .mat with its .hea, a CPSC2018 .mat, a .zip of these, or one CSV of samples with a 'rate' field");
+            $"{string.Join(", ", files.Select(f => f.Name))}: send a WFDB .hea with its .dat, a CinC .mat with its .hea, a CPSC2018 .mat, one DICOM ECG (.dcm), aECG or MUSE XML (.xml) or EDF/BDF file, a .zip of these, or one CSV of samples with a 'rate' field");
     }
 
     private static UploadedRecord ReadWfdb(UploadedFile headerFile, List<UploadedFile> files)

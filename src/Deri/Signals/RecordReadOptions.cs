@@ -11,4 +11,8 @@ public sealed record RecordReadOptions
 
     /// <summary>Accept missing samples (WFDB invalid values, NaN doubles); when false a record with any is rejected with their count.</summary>
     public bool AllowMissing { get; init; } = true;
+
+    /// <summary>Start (seconds) of the window read from a recording too long to read whole (EDF/BDF over
+    /// <see cref="Clinical.EdfReader.MaxWholeSeconds"/>); null reads from the start. Shorter records are always read whole.</summary>
+    public double? FromSeconds { get; init; }
 }

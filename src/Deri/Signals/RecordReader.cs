@@ -10,7 +10,9 @@ public readonly record struct SignalInfo(string Id, int Samples, double Sampling
 /// <summary>
 /// The one entry point for reading an ECG record from disk, whatever its format:
 /// a WFDB header (<c>X.hea</c>), a WFDB record name without extension (<c>X</c>), a WFDB signal file whose
-/// header sits beside it (<c>X.dat</c>, CinC <c>X.mat</c>), or a CPSC2018 MAT v5 file (<c>X.mat</c> with no header).
+/// header sits beside it (<c>X.dat</c>, CinC <c>X.mat</c>), a CPSC2018 MAT v5 file (<c>X.mat</c> with no header), or a
+/// clinical export: DICOM waveform (<c>.dcm</c>, or any file with the DICM prefix), HL7 aECG or GE MUSE XML (<c>.xml</c>),
+/// EDF/EDF+/BDF (<c>.edf</c>, <c>.bdf</c>). Philips XML and SCP-ECG are refused by name.
 /// </summary>
 public static class RecordReader
 {
@@ -21,6 +23,41 @@ public static class RecordReader
         Wfdb,
         /// <summary>A CPSC2018 MAT v5 file.</summary>
         Cpsc2018,
+        /// <summary>A DICOM ECG waveform object.</summary>
+        Dicom,
+        /// <summary>An HL7 aECG XML file.</summary>
+        Aecg,
+        /// <summary>A GE MUSE XML file.</summary>
+        Muse,
+        /// <summary>An EDF, EDF+ or BDF file.</summary>
+        Edf,
+    }
+
+    /// <summary>Extensions of single-file clinical formats (lower case, with the dot).</summary>
+    public static IReadOnlyList<string> ClinicalExtensions { get; } = [".dcm", ".dicom", ".xml", ".edf", ".bdf"];
+
+    /// <summary>The kind of a single-file clinical record by its extension and content; null for other extensions.</summary>
+    /// <exception cref="EcgFormatException">A format refused by name (SCP-ECG, Philips XML) or an XML file of no known ECG kind.</exception>
+    private static Kind? ClinicalKind(string path)
+    {
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext == ".scp") throw new EcgFormatException(path, "SCP-ECG (.scp) is not supported: export as DICOM or aECG");
+        if (!ClinicalExtensions.Contains(ext)) return null;
+        RegularFile.Length(path, "file");
+        return ext switch
+        {
+            ".xml" => Deri.Signals.Clinical.EcgXml.Sniff(path) == Deri.Signals.Clinical.EcgXml.Kind.Aecg ? Kind.Aecg : Kind.Muse,
+            ".edf" or ".bdf" => Kind.Edf,
+            _ => Kind.Dicom,
+        };
+    }
+
+    private static bool IsDicomFile(string path)
+    {
+        RegularFile.Length(path, "file");
+        Span<byte> head = stackalloc byte[132];
+        using var fs = File.OpenRead(path);
+        return fs.ReadAtLeast(head, 132, throwOnEndOfStream: false) == 132 && Dicom.DicomParser.IsDicom(head);
     }
 
     /// <summary>Decides how to read <paramref name="path"/> and which file holds the record's description.</summary>
@@ -28,6 +65,7 @@ public static class RecordReader
     /// <exception cref="EcgFormatException">No record exists at the path, or a <c>.mat</c> without header is not MAT v5.</exception>
     public static (Kind Kind, string File) Resolve(string path)
     {
+        if (ClinicalKind(path) is Kind clinical) return (clinical, path);
         string ext = Path.GetExtension(path);
         if (ext.Equals(".hea", StringComparison.OrdinalIgnoreCase))
             return File.Exists(path) ? (Kind.Wfdb, path) : throw new EcgFormatException(path, "header file not found");
@@ -47,7 +85,8 @@ public static class RecordReader
         if (File.Exists(path + ".hea")) return (Kind.Wfdb, path + ".hea");
         if (File.Exists(path + ".mat") && IsMatV5(path + ".mat")) return (Kind.Cpsc2018, path + ".mat");
         if (File.Exists(path) && IsMatV5(path)) return (Kind.Cpsc2018, path);
-        throw new EcgFormatException(path, "no record found: neither a WFDB header (.hea) nor a MAT v5 file (.mat) exists for this path");
+        if (File.Exists(path) && !Directory.Exists(path) && IsDicomFile(path)) return (Kind.Dicom, path);
+        throw new EcgFormatException(path, "no record found: neither a WFDB header (.hea), a MAT v5 file (.mat) nor a DICOM, aECG, MUSE XML or EDF/BDF file exists for this path");
     }
 
     /// <summary>Reads the record at <paramref name="path"/> (see <see cref="RecordReader"/> for accepted paths).</summary>
@@ -55,7 +94,23 @@ public static class RecordReader
     public static EcgRecord Read(string path, RecordReadOptions? options = null)
     {
         var (kind, file) = Resolve(path);
-        return kind == Kind.Wfdb ? WfdbReader.Read(file, options) : Cpsc2018.Read(file, options);
+        return kind == Kind.Wfdb ? WfdbReader.Read(file, options) : ReadSingleFile(kind, file, options);
+    }
+
+    private static EcgRecord ReadSingleFile(Kind kind, string file, RecordReadOptions? options)
+    {
+        var record = kind switch
+        {
+            Kind.Cpsc2018 => Cpsc2018.Read(file, options),
+            Kind.Dicom => Dicom.DicomEcgReader.Read(file),
+            Kind.Aecg => Deri.Signals.Clinical.AecgReader.Read(file),
+            Kind.Muse => Deri.Signals.Clinical.MuseReader.Read(file),
+            Kind.Edf => Deri.Signals.Clinical.EdfReader.Read(file, options),
+            _ => throw new EcgFormatException(file, $"no reader for {kind}"),
+        };
+        if (options is { AllowMissing: false } && record.MissingSamples > 0)
+            throw new EcgFormatException(file, $"{record.MissingSamples} missing samples");
+        return record;
     }
 
     /// <summary>
@@ -74,7 +129,7 @@ public static class RecordReader
             int[] idx = LeadOrder.Indices(header.Signals.Select(s => s.Description).ToArray(), file);
             return ReadWfdb(header, file, idx, destination, LeadOrder.Model);
         }
-        var record = Cpsc2018.Read(file);
+        var record = ReadSingleFile(kind, file, null);
         return Copy(record, LeadOrder.Indices(record.Leads, file), destination, LeadOrder.Model);
     }
 
@@ -99,7 +154,7 @@ public static class RecordReader
             }
             return ReadWfdb(header, file, channels, destination, names);
         }
-        var record = Cpsc2018.Read(file);
+        var record = ReadSingleFile(kind, file, null);
         var n2 = new string[channels.Length];
         for (int k = 0; k < channels.Length; k++)
         {

@@ -136,6 +136,51 @@ public class ReaderFuzzTests
         }, IsEcgError, ".mat");
     }
 
+    private static byte[] Format(string name) => File.ReadAllBytes(SignalFixtures.File(Path.Combine("formats", name)));
+
+    /// <summary>
+    /// DICOM ECG (pydicom-written: implicit VR with undefined-length sequences, explicit VR, deflated), read through
+    /// <see cref="RecordReader"/> like a user's file.
+    /// </summary>
+    [Fact]
+    public void DicomFiles()
+    {
+        using var dir = new TempDir();
+        string path = dir["r.dcm"];
+        byte[][] seeds = [Format("dicom_implicit.dcm"), Format("dicom_explicit.dcm"), Format("dicom_deflated.dcm")];
+        FuzzHarness.Run("dicom", seeds, 3000, 1001, text: false, (input, _) =>
+        {
+            File.WriteAllBytes(path, input);
+            RecordReader.Read(path);
+        }, IsEcgError, ".dcm");
+    }
+
+    [Fact]
+    public void AecgAndMuseXml()
+    {
+        using var dir = new TempDir();
+        string path = dir["r.xml"];
+        byte[][] seeds = [Format("aecg.xml"), Format("muse.xml")];
+        FuzzHarness.Run("ecg-xml", seeds, 1200, 1102, text: true, (input, _) =>
+        {
+            File.WriteAllBytes(path, input);
+            RecordReader.Read(path);
+        }, IsEcgError, ".xml");
+    }
+
+    [Fact]
+    public void EdfAndBdfFiles()
+    {
+        using var dir = new TempDir();
+        byte[][] seeds = [Format("edf.edf"), Format("bdf.bdf")];
+        FuzzHarness.Run("edf", seeds, 3000, 1203, text: false, (input, i) =>
+        {
+            string path = dir[i % 2 == 0 ? "r.edf" : "r.bdf"];
+            File.WriteAllBytes(path, input);
+            RecordReader.Read(path);
+        }, IsEcgError, ".edf");
+    }
+
     [Fact]
     public void SafeTensorsFiles()
     {

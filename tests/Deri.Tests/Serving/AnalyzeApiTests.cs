@@ -49,6 +49,23 @@ public sealed class AnalyzeApiTests(ServeRunFixture fx)
         Assert.Contains(needle, detail, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>The same PTB-XL record exported by other tools as DICOM (pydicom), aECG and EDF gives the WFDB upload's scores.</summary>
+    [Fact]
+    public async Task ClinicalExportsOfTheRecordGetTheSameFindings()
+    {
+        static double[] Scores(JsonElement body) => body.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("score").GetDouble()).ToArray();
+        var wfdb = Scores(await Ok(Form(FromDisk(Ptb + ".hea"), FromDisk(Ptb + ".dat"))));
+        foreach (var (file, format) in ((string, string)[])[("dicom_implicit.dcm", "dicom"), ("aecg.xml", "aecg"), ("edf.edf", "edf"), ("muse.xml", "muse-xml")])
+        {
+            var body = await Ok(Form(FromDisk(Signals.SignalFixtures.File(Path.Combine("formats", file)))));
+            Assert.Equal(format, body.GetProperty("record").GetProperty("format").GetString());
+            Assert.Equal(10, body.GetProperty("record").GetProperty("duration_s").GetDouble());
+            // MUSE stores 8 leads; its derived limb leads differ from PTB-XL's own by the 1 µV rounding, so only its shape is checked.
+            if (format != "muse-xml") Assert.Equal(wfdb, Scores(body));
+        }
+        await Refused(Form(FromDisk(Signals.SignalFixtures.File(Path.Combine("formats", "dicom_deflated.dcm")))), 422, "deflated explicit VR little endian");
+    }
+
     [Fact]
     public async Task APtbXlRecordGetsFactsFindingsSignalAndSimilarCases()
     {

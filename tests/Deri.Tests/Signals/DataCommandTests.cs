@@ -84,7 +84,7 @@ public class DataCommandTests
     {
         var r = CliRunner.Run(["data", "inspect", "/nonexistent/rec"]);
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal("error: /nonexistent/rec: no record found: neither a WFDB header (.hea) nor a MAT v5 file (.mat) exists for this path", r.Stderr.Trim());
+        Assert.Equal("error: /nonexistent/rec: no record found: neither a WFDB header (.hea), a MAT v5 file (.mat) nor a DICOM, aECG, MUSE XML or EDF/BDF file exists for this path", r.Stderr.Trim());
         var c = CliRunner.Run(["data", "export", SignalData.File("wfdb-samples", "100"), "--channels", "0,7"]);
         Assert.Equal(1, c.ExitCode);
         Assert.Contains("--channels: '7' is not a channel index 0–1", c.Stderr);

@@ -1,6 +1,6 @@
-using Deri.Signals;
 using System.Globalization;
 using Deri.Data.Preprocessing;
+using Deri.Signals;
 
 namespace Deri.Data.Datasets;
 
@@ -201,13 +201,14 @@ public sealed record GenericOptions
 }
 
 /// <summary>
-/// A folder of WFDB records plus a CSV <c>record,report[,split][,labels…]</c>: every column after those is a 0/1 class.
+/// A folder of records (WFDB, or single-file DICOM/aECG/MUSE XML/EDF/BDF exports) plus a CSV <c>record,report[,split][,labels…]</c>: every column after those is a 0/1 class.
 /// Each record may be listed once; a row with an empty report is kept for ECG-only use and listed by
 /// <see cref="EcgDataset.Unreported"/>.
 /// </summary>
 public static class GenericDataset
 {
-    /// <summary>Lists the records of the CSV; a record path is relative to <paramref name="root"/> and may omit <c>.hea</c>.</summary>
+    /// <summary>Lists the records of the CSV; a record path is relative to <paramref name="root"/> and may omit <c>.hea</c>
+    /// (<c>.dcm</c>, <c>.xml</c>, <c>.edf</c>, <c>.bdf</c> files are named with their extension).</summary>
     public static EcgDataset Load(string root, GenericOptions? options = null)
     {
         options ??= new GenericOptions();
@@ -225,7 +226,8 @@ public static class GenericDataset
             string rec = r[cRec].Trim();
             if (rec.Length == 0) throw new InvalidDataException($"{t.At(row)}: empty record name");
             string path = Path.Combine(root, rec);
-            if (Path.GetExtension(path) is not (".hea" or ".mat")) path += ".hea";
+            string ext = Path.GetExtension(path).ToLowerInvariant();
+            if (ext is not (".hea" or ".mat") && !RecordReader.ClinicalExtensions.Contains(ext)) path += ".hea";
             if (!firstRow.TryAdd(Path.GetFullPath(path), row))
                 throw new InvalidDataException($"{t.At(row)}: record {rec} is already listed on line {t.Lines[firstRow[Path.GetFullPath(path)]]}; records must be unique");
             var labels = labelCols.Select(c => PtbXlDataset.ParseBinary(r[c], t.At(row), rec)).ToArray();
