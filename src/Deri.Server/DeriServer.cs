@@ -108,7 +108,21 @@ public static class DeriServer
         api.MapPost("/analyze", (HttpRequest request, InferenceService s, CancellationToken ct) => Analyze(request, s, options.Limits, ct))
             .WithName("analyze").WithSummary("Analyse one ECG sent as multipart/form-data parts named 'file' (WFDB .hea+.dat, CinC .mat+.hea, CPSC2018 .mat, .zip, or CSV with a 'rate' field)")
             .WithDescription("Answers Deri's JSON (AnalysisResult); with 'Accept: application/fhir+json' an HL7 FHIR R4 Bundle (type collection): a DiagnosticReport (LOINC 11524-6), an Observation per measurement (LOINC, UCUM), per zero-shot finding and for the tracing (SampledData per lead), and the model as a Device")
-            .Accepts<IFormFile>("multipart/form-data").Produces<AnalysisResult>().Produces<string>(200, FhirBundleBuilder.MediaType).ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422)
+            .Accepts<IFormFile>("multipart/form-data").Produces<AnalysisResult>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // A second Produces for 200 would replace the JSON one: the FHIR media type is added beside it.
+                if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } content)
+                    content[FhirBundleBuilder.MediaType] = new Microsoft.OpenApi.OpenApiMediaType
+                    {
+                        Schema = new Microsoft.OpenApi.OpenApiSchema
+                        {
+                            Type = Microsoft.OpenApi.JsonSchemaType.Object,
+                            Description = "HL7 FHIR R4 Bundle (type collection), see http://hl7.org/fhir/R4/bundle.html",
+                        },
+                    };
+                return Task.CompletedTask;
+            })
             .DisableAntiforgery();
 
         foreach (var (route, resource, type) in StaticAssets)
