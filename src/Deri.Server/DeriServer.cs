@@ -189,7 +189,16 @@ public static class DeriServer
             var result = await service.AnalyzeAsync(record, ct);
             // Accept: application/fhir+json asks for an HL7 FHIR R4 Bundle (Serving/Fhir/FhirBundleBuilder) instead of Deri's JSON.
             if (WantsFhir(request))
-                return Results.Text(FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, service.Describe(), record)), FhirBundleBuilder.MediaType, System.Text.Encoding.UTF8);
+            {
+                try
+                {
+                    return Results.Text(FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, service.Describe(), record)), FhirBundleBuilder.MediaType, System.Text.Encoding.UTF8);
+                }
+                catch (InvalidDataException e)
+                {
+                    return Results.Problem(statusCode: 422, title: "record does not fit FHIR", detail: e.Message);
+                }
+            }
             return Results.Json(result);
         }
         catch (BadUploadException e)

@@ -68,23 +68,24 @@ public static class RecordAnalysis
             }
             foreach (var (path, record, task) in pending)
             {
-                AnalysisResult result;
+                string text;
                 try
                 {
-                    result = task.GetAwaiter().GetResult();
+                    var result = task.GetAwaiter().GetResult();
+                    text = format switch
+                    {
+                        AnalysisFormat.Json => JsonSerializer.Serialize(result, Json),
+                        AnalysisFormat.Fhir => FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, model!, record)),
+                        _ => Text(result),
+                    };
                 }
-                catch (BadUploadException e)
+                catch (Exception e) when (e is BadUploadException or InvalidDataException)
                 {
                     skip(path, Named(path, e.Message));
                     skipped++;
                     continue;
                 }
-                emit(format switch
-                {
-                    AnalysisFormat.Json => JsonSerializer.Serialize(result, Json),
-                    AnalysisFormat.Fhir => FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, model!, record)),
-                    _ => Text(result),
-                });
+                emit(text);
                 analysed++;
             }
         }

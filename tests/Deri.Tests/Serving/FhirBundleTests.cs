@@ -202,6 +202,13 @@ public sealed class FhirBundleTests
     }
 
     [Fact]
+    public void ALeadBeyondFhirsStringLimitIsRefusedNotCut()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => FhirBundleBuilder.Build(Result(), Model, Source(rate: 1000, seconds: 300)));
+        Assert.Contains("rec1: lead I does not fit one FHIR SampledData", e.Message);
+    }
+
+    [Fact]
     public void ANonFiniteScoreIsRefusedNamingTheRecord()
     {
         var r = Result() with { Findings = [new Finding("NORM", "normal ECG", double.NaN, 0.3, false)] };

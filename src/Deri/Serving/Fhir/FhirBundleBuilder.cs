@@ -324,7 +324,15 @@ public static class FhirBundleBuilder
             Status = ObservationStatus.Final,
             Category = [ProcedureCategory()],
             Code = Coded(Mdc, "131328", "MDC_ECG_ELEC_POTL", "ECG tracing, 12 leads"),
-            Note = [new Annotation { Text = $"Record {result.Record.Id} ({result.Record.Format}), {rate.ToString(CultureInfo.InvariantCulture)} Hz, physical values in mV as stored (no filtering)." }],
+            Note =
+            [
+                new Annotation
+                {
+                    Text = source is not null
+                        ? $"Record {result.Record.Id} ({result.Record.Format}), {rate.ToString(CultureInfo.InvariantCulture)} Hz, physical values in mV as stored (no filtering)."
+                        : $"Record {result.Record.Id} ({result.Record.Format}), resampled to {rate.ToString(CultureInfo.InvariantCulture)} Hz for plotting, values in mV (no filtering).",
+                },
+            ],
         };
         for (int k = 0; k < leads.Count; k++)
         {
@@ -339,14 +347,17 @@ public static class FhirBundleBuilder
                     Period = (decimal)Math.Round(1000.0 / rate, 6),
                     Factor = SampleFactor,
                     Dimensions = 1,
-                    Data = Samples(lead(k)),
+                    Data = Samples(lead(k), result.Record.Id, name),
                 },
             });
         }
         return obs;
     }
 
-    private static string Samples(IEnumerable<float?> values)
+    // FHIR strings hold at most 1 MB (R4 datatypes: string); a longer lead is refused rather than cut.
+    private const int MaxStringLength = 1024 * 1024;
+
+    private static string Samples(IEnumerable<float?> values, string record, string lead)
     {
         var sb = new StringBuilder();
         double factor = (double)SampleFactor;
@@ -355,6 +366,8 @@ public static class FhirBundleBuilder
             if (sb.Length > 0) sb.Append(' ');
             if (v is float f) sb.Append(((long)Math.Round(f / factor)).ToString(CultureInfo.InvariantCulture));
             else sb.Append('E');
+            if (sb.Length > MaxStringLength)
+                throw new InvalidDataException($"{record}: lead {lead} does not fit one FHIR SampledData (over {MaxStringLength} characters); send a shorter record");
         }
         return sb.ToString();
     }
