@@ -55,8 +55,10 @@ public static class FhirBundleBuilder
 
     /// <summary>
     /// The measurement codes. QTc by Bazett and by Fridericia share LOINC 8636-7 ("Q-T interval corrected"); the text
-    /// and the Observation's method name the formula. The mean RR interval has no LOINC code here: no verified code for
-    /// it was at hand, so it is a text-only concept rather than a guessed one.
+    /// and the Observation's method name the formula. 8867-4 (and 11524-6 for the study) appear in the R4 specification's
+    /// own value sets; the interval and axis codes are LOINC's EKG measurement codes as issue 24 lists them, not checked
+    /// against a LOINC table (none ships with the build). The mean RR interval has no LOINC code here: no verified code
+    /// for it was at hand, so it is a text-only concept rather than a guessed one.
     /// </summary>
     public static IReadOnlyList<MeasurementCode> MeasurementCodes { get; } =
     [
