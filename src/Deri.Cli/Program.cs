@@ -32,6 +32,7 @@ public static class Program
             IndexCommand.Create(),
             SearchCommand.Create(),
             ServeCommand.Create(),
+            AnalyzeCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
             TextCommand.Create(),

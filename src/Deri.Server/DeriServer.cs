@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using Deri.Serving;
+using Deri.Serving.Fhir;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
@@ -106,7 +107,22 @@ public static class DeriServer
             .WithName("case").WithSummary("A case of the retrieval index: report, labels and tracing");
         api.MapPost("/analyze", (HttpRequest request, InferenceService s, CancellationToken ct) => Analyze(request, s, options.Limits, ct))
             .WithName("analyze").WithSummary("Analyse one ECG sent as multipart/form-data parts named 'file' (WFDB .hea+.dat, CinC .mat+.hea, CPSC2018 .mat, .zip, or CSV with a 'rate' field)")
+            .WithDescription("Answers Deri's JSON (AnalysisResult); with 'Accept: application/fhir+json' an HL7 FHIR R4 Bundle (type collection): a DiagnosticReport (LOINC 11524-6), an Observation per measurement (LOINC, UCUM), per zero-shot finding and for the tracing (SampledData per lead), and the model as a Device")
             .Accepts<IFormFile>("multipart/form-data").Produces<AnalysisResult>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // A second Produces for 200 would replace the JSON one: the FHIR media type is added beside it.
+                if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } content)
+                    content[FhirBundleBuilder.MediaType] = new Microsoft.OpenApi.OpenApiMediaType
+                    {
+                        Schema = new Microsoft.OpenApi.OpenApiSchema
+                        {
+                            Type = Microsoft.OpenApi.JsonSchemaType.Object,
+                            Description = "HL7 FHIR R4 Bundle (type collection), see http://hl7.org/fhir/R4/bundle.html",
+                        },
+                    };
+                return Task.CompletedTask;
+            })
             .DisableAntiforgery();
 
         foreach (var (route, resource, type) in StaticAssets)
@@ -139,6 +155,10 @@ public static class DeriServer
         return Results.Bytes(m.ToArray(), type);
     }
 
+    // Whether the Accept header names FHIR JSON (application/fhir+json, any parameters) with a non-zero quality.
+    private static bool WantsFhir(HttpRequest request) =>
+        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals(FhirBundleBuilder.MediaType, StringComparison.OrdinalIgnoreCase) && (a.Quality ?? 1) > 0);
+
     private static async Task<IResult> Analyze(HttpRequest request, InferenceService service, UploadLimits limits, CancellationToken ct)
     {
         if (request.ContentLength is long length && length > limits.MaxBytes + 1024 * 1024)
@@ -166,7 +186,20 @@ public static class DeriServer
         try
         {
             var record = UploadReader.Read(files, form["rate"].FirstOrDefault(), limits);
-            return Results.Json(await service.AnalyzeAsync(record, ct));
+            var result = await service.AnalyzeAsync(record, ct);
+            // Accept: application/fhir+json asks for an HL7 FHIR R4 Bundle (Serving/Fhir/FhirBundleBuilder) instead of Deri's JSON.
+            if (WantsFhir(request))
+            {
+                try
+                {
+                    return Results.Text(FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, service.Describe(), record)), FhirBundleBuilder.MediaType, System.Text.Encoding.UTF8);
+                }
+                catch (InvalidDataException e)
+                {
+                    return Results.Problem(statusCode: 422, title: "record does not fit FHIR", detail: e.Message);
+                }
+            }
+            return Results.Json(result);
         }
         catch (BadUploadException e)
         {

@@ -89,6 +89,50 @@ public static partial class UploadReader
         return record;
     }
 
+    /// <summary>
+    /// Reads the one record at <paramref name="path"/> on disk, as <see cref="Read"/> reads an upload: a WFDB header
+    /// (<c>.hea</c>, its signal files found beside it), a CinC <c>.mat</c> with its <c>.hea</c> beside it, a CPSC2018
+    /// <c>.mat</c>, or a CSV of samples in mV (<paramref name="rate"/> gives its rate).
+    /// </summary>
+    /// <exception cref="BadUploadException">The file is missing, unreadable, lacks leads or does not fit the limits; the message names it.</exception>
+    public static UploadedRecord ReadPath(string path, string? rate, UploadLimits limits)
+    {
+        string ext = Ext(path);
+        if (ext is ".csv" or ".txt")
+        {
+            byte[] bytes;
+            try
+            {
+                long length = RegularFile.Length(path, "CSV file");
+                if (length > limits.MaxBytes) throw new BadUploadException(413, "file too large", $"{path}: {length} bytes; the limit is {limits.MaxBytes}");
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or EcgFormatException)
+            {
+                throw new BadUploadException(422, "unreadable file", e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
+            }
+            var csv = ReadCsv(new UploadedFile(path, bytes), rate);
+            Check(csv, limits);
+            return csv;
+        }
+        EcgRecord record;
+        RecordReader.Kind kind;
+        try
+        {
+            (kind, _) = RecordReader.Resolve(path);
+            record = RecordReader.Read(path);
+        }
+        catch (Exception e) when (e is EcgFormatException or InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new BadUploadException(422, "unreadable record", e.Message.Contains(path, StringComparison.Ordinal) || e is EcgFormatException ? e.Message : $"{path}: {e.Message}");
+        }
+        string format = kind == RecordReader.Kind.Cpsc2018 ? "cpsc2018-mat"
+            : record.Header?.Signals.Any(s => Ext(s.FileName) == ".mat") == true ? "cinc-mat" : "wfdb";
+        var result = FromRecord(record, format, path);
+        Check(result, limits);
+        return result;
+    }
+
     private static UploadedRecord Dispatch(List<UploadedFile> files, string? rate)
     {
         var headers = files.Where(f => Ext(f.Name) == ".hea").ToList();
