@@ -11,4 +11,7 @@ public sealed record RecordReadOptions
 
     /// <summary>Accept missing samples (WFDB invalid values, NaN doubles); when false a record with any is rejected with their count.</summary>
     public bool AllowMissing { get; init; } = true;
+
+    /// <summary>The most a record may declare (signals, samples, rate, duration), checked before samples are allocated.</summary>
+    public RecordLimits Limits { get; init; } = RecordLimits.Default;
 }
