@@ -95,8 +95,9 @@ public sealed class PolyphaseResampler
     /// <summary>
     /// The coprime factors <c>(up, down)</c> of resampling <paramref name="fromRate"/> to <paramref name="toRate"/>:
     /// <c>up/down = toRate/fromRate</c> exactly for whole rates whose reduced factors are at most <see cref="MaxFactor"/>,
-    /// otherwise the last continued-fraction convergent of the ratio whose factors stay within it (relative error below
-    /// 1e-12 for any rate given with up to 3 decimals, e.g. 499.5 → 500 is 1000/999).
+    /// otherwise the last continued-fraction convergent of the ratio whose factors stay within it: exact for fractional rates
+    /// whose ratio fits (499.5 → 500 Hz is 1000/999), else the closest such ratio (8000.123 → 500 Hz becomes 1/16, whose
+    /// output rate is 15 ppm off).
     /// </summary>
     /// <exception cref="ArgumentException">A rate is not a finite positive number.</exception>
     public static (int Up, int Down) Ratio(double fromRate, double toRate)
