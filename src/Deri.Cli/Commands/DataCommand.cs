@@ -166,12 +166,11 @@ public static class DataCommand
         };
         cmd.Validators.Add(r =>
         {
-            double a = r.GetValue(from), g = r.GetValue(gain);
+            double a = r.GetValue(from);
             double? b = r.GetValue(to);
             if (!(a >= 0) || !double.IsFinite(a)) r.AddError($"--from {a} must be 0 or more seconds");
             else if (b is double e && !(e > a)) r.AddError($"--to {e} s must be after --from {a} s");
             else if (b is double w && w - a > EcgPlot.MaxWindowSeconds) r.AddError($"a window of {w - a} s is longer than {EcgPlot.MaxWindowSeconds} s; plot it in several windows");
-            if (!(g > 0) || !double.IsFinite(g)) r.AddError($"--gain must be a positive number of mm/mV, got {g}");
         });
         cmd.SetAction(result =>
         {
