@@ -35,7 +35,8 @@ public sealed record ServerOptions
     /// <summary>Most API requests one client (IP address) may make per minute; 0 for no limit. Beyond it: 429.</summary>
     public int MaxRequestsPerMinute { get; init; } = 300;
 
-    /// <summary>Longest a request may take, body upload included (s); beyond it the request is cancelled with a 408 problem.</summary>
+    /// <summary>Longest a request may take, body upload included (s); beyond it the request is cancelled (a 408 problem where
+    /// the connection survives; a stalled upload's connection is reset by Kestrel, its body being unread).</summary>
     public double MaxRequestSeconds { get; init; } = 60;
 
     /// <summary>Most open connections.</summary>
@@ -47,7 +48,7 @@ public sealed record ServerOptions
 /// <c>GET /api/v1/model</c>, <c>GET /api/v1/cases/{id}</c>, the OpenAPI document at <c>/openapi/v1.json</c> with a
 /// local page listing it at <c>/api</c>, and the web page at <c>/</c> (embedded assets, nothing from a CDN).
 /// Every refusal is an RFC 9457 (7807) problem document with a 4xx status: 400 malformed request, 401 missing key,
-/// 403 foreign origin, 404 unknown path, 408 too slow, 413 too large, 415 unknown kind, 421 foreign Host, 422 unreadable
+/// 403 foreign origin, 404 unknown path, 408 too slow (where the connection survives), 413 too large, 415 unknown kind, 421 foreign Host, 422 unreadable
 /// record, 429 too many requests, 431 headers too large; an unexpected error is a 500 problem (one log line, no stack
 /// trace) and the process goes on. Every response carries a Content-Security-Policy, nosniff and a Referrer-Policy.
 /// </summary>
