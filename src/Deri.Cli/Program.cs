@@ -70,7 +70,7 @@ public static class Program
         }
         catch (Exception e)
         {
-            return CliErrors.Report(e, parsed.GetValue<bool>("--verbose"), error);
+            return CliErrors.Report(e, parsed.GetValue<bool>("--verbose"), error, string.Join(' ', CommandPath(parsed)));
         }
     }
 

@@ -19,6 +19,9 @@ public sealed record ServeBenchOptions
 
     /// <summary>Most seconds per level: no new request starts after it (those in flight finish), so a slow machine ends anyway.</summary>
     public double SecondsPerLevel { get; init; } = 120;
+
+    /// <summary>Server limits (upload size, rate limit, timeout); it always listens on a free loopback port.</summary>
+    public ServerOptions Server { get; init; } = new() { MaxRequestsPerMinute = 0 };
 }
 
 /// <summary>One concurrency level's measurement.</summary>
@@ -72,7 +75,7 @@ public static class ServeBenchmark
             ? (Name: Path.GetFileName(f), Bytes: File.ReadAllBytes(f))
             : throw new FileNotFoundException($"{f}: no such record file", f)).ToList();
 
-        await using var app = DeriServer.Build(service, new ServerOptions { Port = 0 });
+        await using var app = DeriServer.Build(service, options.Server with { Host = "127.0.0.1", Port = 0, ApiKey = null });
         await app.StartAsync();
         try
         {

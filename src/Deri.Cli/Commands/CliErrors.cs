@@ -29,8 +29,13 @@ public static class CliErrors
         Recursive = true,
     };
 
-    /// <summary>Writes the error line (and with <paramref name="verbose"/> the full exception) and returns the exit code.</summary>
-    public static int Report(Exception e, bool verbose, TextWriter error)
+    /// <summary>
+    /// Writes the error line (and with <paramref name="verbose"/> the full exception) and returns the exit code. A usage
+    /// error is followed by <c>see `COMMAND --help`</c> when <paramref name="command"/> (e.g. <c>deri serve</c>) is given.
+    /// Only the message's first line is printed without <paramref name="verbose"/>: native exceptions (TorchSharp's
+    /// <see cref="System.Runtime.InteropServices.ExternalException"/>) carry LibTorch's stack frames on the lines after it.
+    /// </summary>
+    public static int Report(Exception e, bool verbose, TextWriter error, string? command = null)
     {
         int code = e switch
         {
@@ -38,11 +43,19 @@ public static class CliErrors
             _ when IsBadInput(e) => BadInput,
             _ => Unexpected,
         };
+        string message = verbose ? Describe(e) : FirstLine(Describe(e));
         error.WriteLine(code == Unexpected
-            ? $"error: unexpected {e.GetType().Name}: {e.Message}{(verbose ? "" : " (run with --verbose for details)")}"
-            : $"error: {Describe(e)}");
+            ? $"error: unexpected {e.GetType().Name}: {message}{(verbose ? "" : " (run with --verbose for details)")}"
+            : $"error: {message}");
+        if (code == BadUsage && command is not null) error.WriteLine($"see `{command} --help`");
         if (verbose) error.WriteLine(e);
         return code;
+    }
+
+    private static string FirstLine(string message)
+    {
+        int nl = message.IndexOf('\n');
+        return nl < 0 ? message : message[..nl].TrimEnd('\r');
     }
 
     // The library's exceptions for input it cannot use (their messages name the file), and the .NET ones its readers let through.

@@ -144,6 +144,14 @@ public static class DataCommand
         {
             record, channels, from, to, output, noHeader, format, window,
         };
+        // Relationships between option values are usage mistakes (exit 2) whatever the record; beyond its end is the data's (1).
+        cmd.Validators.Add(r =>
+        {
+            int a = r.GetValue(from);
+            int? b = r.GetValue(to);
+            if (a < 0) r.AddError($"--from {a} must be 0 or more");
+            else if (b is int e && e <= a) r.AddError($"--to {e} must be after --from {a}");
+        });
         cmd.SetAction(result =>
         {
             var r = RecordReader.Read(result.GetValue(record)!, new RecordReadOptions { FromSeconds = result.GetValue(window) });
@@ -203,6 +211,14 @@ public static class DataCommand
         {
             record, output, from, to, gain,
         };
+        cmd.Validators.Add(r =>
+        {
+            double a = r.GetValue(from);
+            double? b = r.GetValue(to);
+            if (!(a >= 0) || !double.IsFinite(a)) r.AddError($"--from {a} must be 0 or more seconds");
+            else if (b is double e && !(e > a)) r.AddError($"--to {e} s must be after --from {a} s");
+            else if (b is double w && w - a > EcgPlot.MaxWindowSeconds) r.AddError($"a window of {w - a} s is longer than {EcgPlot.MaxWindowSeconds} s; plot it in several windows");
+        });
         cmd.SetAction(result =>
         {
             string path = result.GetValue(record)!;

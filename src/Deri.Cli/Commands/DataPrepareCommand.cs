@@ -54,7 +54,7 @@ public static class DataPrepareCommand
     {
         "original" => PtbXlReport.Original,
         "composed" => PtbXlReport.Composed,
-        _ => throw new ArgumentException($"--report must be original or composed, got '{s}'"),
+        _ => throw new CliUsageException($"--report must be original or composed, got '{s}'"),
     };
 
     /// <summary>Builds the <c>prepare</c> subcommand.</summary>
@@ -126,7 +126,7 @@ public static class DataPrepareCommand
                 {
                     "derived" => LabelSource.Derived,
                     "splits" => LabelSource.SplitFiles,
-                    var s => throw new ArgumentException($"--labels must be derived or splits, got '{s}'"),
+                    var s => throw new CliUsageException($"--labels must be derived or splits, got '{s}'"),
                 },
                 SplitsDir = result.GetValue(splits),
                 Report = ParseReport(result.GetValue(report)!),
@@ -138,7 +138,7 @@ public static class DataPrepareCommand
             var ds = DatasetCatalog.Load(result.GetValue(dataset)!, result.GetValue(root)!, request);
             if (result.GetValue(requireReport)) ds = ds.WithReportsOnly();
             int target = result.GetValue(targetRate);
-            if (target <= 0) throw new ArgumentException($"--target-rate must be a positive number of Hz, got {target}");
+            if (target <= 0) throw new CliUsageException($"--target-rate must be a positive number of Hz, got {target}");
             // Dataset defaults are counted at the paper's 500 Hz (e.g. CPSC keeps 2500 samples = 5 s): keep their durations.
             int defaultRate = ds.Preprocess.TargetRate;
             int? datasetCrop = ds.Preprocess.CropLength is { } c ? (int)((long)c * target / defaultRate) : null;
@@ -151,7 +151,7 @@ public static class DataPrepareCommand
                     "minmax" => Normalization.MinMax,
                     "none" => Normalization.None,
                     "zscore" => Normalization.ZScorePerLead,
-                    var s => throw new ArgumentException($"--normalize must be minmax, none or zscore, got '{s}'"),
+                    var s => throw new CliUsageException($"--normalize must be minmax, none or zscore, got '{s}'"),
                 },
                 CropStart = result.GetValue(cropStart),
                 CropLength = result.GetValue(cropLength) ?? datasetCrop,

@@ -177,7 +177,7 @@ internal static class TextCommand
             {
                 "f16" or "float16" => FeaturePrecision.Float16,
                 "f32" or "float32" => FeaturePrecision.Float32,
-                var other => throw new ArgumentException($"--precision '{other}': expected f16 or f32"),
+                var other => throw new CliUsageException($"--precision '{other}': expected f16 or f32"),
             };
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);

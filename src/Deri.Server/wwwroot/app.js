@@ -107,8 +107,36 @@ function render(result) {
   }));
 }
 
+// A server bound beyond loopback requires an API key (X-Api-Key). The page asks for it once, on the first 401, keeps it
+// in sessionStorage (this tab only, never in the URL) and sends it with every API request.
+const keyName = "deri-api-key";
+function askKey(message) {
+  return new Promise(resolve => {
+    const form = $("keyForm");
+    $("keyMessage").textContent = message;
+    form.hidden = false; $("key").value = ""; $("key").focus();
+    form.onsubmit = e => {
+      e.preventDefault(); form.hidden = true;
+      sessionStorage.setItem(keyName, $("key").value);
+      resolve();
+    };
+  });
+}
+
+async function api(url, options = {}) {
+  for (let tries = 0; ; tries++) {
+    const key = sessionStorage.getItem(keyName);
+    const headers = new Headers(options.headers ?? {});
+    if (key !== null) headers.set("X-Api-Key", key);
+    const res = await fetch(url, { ...options, headers });
+    if (res.status !== 401 || tries >= 3) return res;
+    sessionStorage.removeItem(keyName);
+    await askKey(tries === 0 ? "This server needs its API key." : "That key was refused; enter the server's API key.");
+  }
+}
+
 async function showCase(id) {
-  const res = await fetch(`/api/v1/cases/${encodeURIComponent(id)}`);
+  const res = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
   const c = await res.json();
   if (!res.ok) return fail(c);
   $("case").hidden = false; $("caseTitle").textContent = `${c.id}: ${c.labels.join(", ") || "no labels"}`;
@@ -125,7 +153,7 @@ async function upload(files) {
   const form = new FormData();
   for (const f of files) form.append("file", f, f.name);
   form.append("rate", $("rate").value);
-  const res = await fetch("/api/v1/analyze", { method: "POST", body: form });
+  const res = await api("/api/v1/analyze", { method: "POST", body: form });
   const body = await res.json().catch(() => ({ title: `HTTP ${res.status}` }));
   res.ok ? render(body) : fail(body);
 }
@@ -137,4 +165,6 @@ drop.ondragleave = () => drop.classList.remove("over");
 drop.ondrop = e => { e.preventDefault(); drop.classList.remove("over"); upload(e.dataTransfer.files); };
 $("zoomIn").onclick = () => { zoom = Math.min(4, zoom * 1.25); $("zoomLevel").textContent = `${Math.round(zoom * 100)} %`; if (last) draw($("ecg"), last.signal, 4 * zoom); };
 $("zoomOut").onclick = () => { zoom = Math.max(0.5, zoom / 1.25); $("zoomLevel").textContent = `${Math.round(zoom * 100)} %`; if (last) draw($("ecg"), last.signal, 4 * zoom); };
-fetch("/api/v1/model").then(r => r.json()).then(m => { $("model").textContent = `${m.run} (${m.method}, ${m.classes.length} classes)`; });
+api("/api/v1/model").then(r => r.json()).then(m => {
+  if (m.classes) $("model").textContent = `${m.run} (${m.method}, ${m.classes.length} classes, epoch ${m.checkpoint_epoch ?? "?"}, sha256 ${m.checkpoint_sha256})`;
+});

@@ -77,6 +77,7 @@ public sealed class InferenceService : IDisposable
     private readonly Channel<Job> queue;
     private readonly Thread worker;
     private readonly CancellationTokenSource stopping = new();
+    private readonly (int? Epoch, string Sha256) checkpointFacts;
 
     /// <summary>Loads the models and starts the worker.</summary>
     /// <exception cref="FileNotFoundException">The prompt file or a checkpoint is missing.</exception>
@@ -87,6 +88,7 @@ public sealed class InferenceService : IDisposable
         Options = options;
         if (options.MaxBatch <= 0) throw new ArgumentException($"max batch must be positive, got {options.MaxBatch}");
         run = PretrainedRun.Load(options.Run, options.Checkpoint, options.Device);
+        checkpointFacts = CheckpointFacts(run.CheckpointPath);
         try
         {
             encoder = new PairEncoder(run);
@@ -162,9 +164,9 @@ public sealed class InferenceService : IDisposable
     public ModelInfo Describe()
     {
         var info = RuntimeInfo.Collect();
-        return new ModelInfo(run.Directory, run.CheckpointPath, run.Method,
+        return new ModelInfo(run.Name, Path.GetFileName(run.CheckpointPath), run.Method,
             ClassNames.Select((c, i) => new Finding(c, PromptTexts[i], 0, Thresholds?[i], null)).ToList(),
-            Preprocessing, reportRun?.Directory, index?.Directory,
+            Preprocessing, reportRun is null ? null : FolderName(reportRun.Directory), index is null ? null : FolderName(index.Directory),
             new Dictionary<string, string>
             {
                 ["deri"] = info.DeriVersion,
@@ -172,7 +174,26 @@ public sealed class InferenceService : IDisposable
                 ["torchsharp"] = info.TorchSharpVersion,
                 ["libtorch"] = info.LibTorchVersion,
             },
-            Options.MaxBatch);
+            Options.MaxBatch, checkpointFacts.Epoch, checkpointFacts.Sha256);
+    }
+
+    private static string FolderName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
+
+    // Identifies the checkpoint without naming where it lies: epochs completed (when the file records them) and a short SHA-256.
+    private static (int? Epoch, string Sha256) CheckpointFacts(string path)
+    {
+        int? epoch = null;
+        try
+        {
+            epoch = Deri.Training.Checkpoint.ReadInfo(path).Epoch;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException or FormatException)
+        {
+            // An imported checkpoint (safetensors, PyTorch) records no epoch.
+        }
+        using var stream = File.OpenRead(path);
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream))[..16];
+        return (epoch, sha);
     }
 
     /// <summary>Preprocesses the record, queues it for the next batched forward pass and builds the answer.</summary>

@@ -73,16 +73,18 @@ public sealed record CaseResult(
     [property: JsonPropertyName("labels")] IReadOnlyList<string> Labels,
     [property: JsonPropertyName("signal")] PlotSignal? Signal);
 
-/// <summary>The answer of <c>GET /api/v1/model</c>.</summary>
-/// <param name="Run">Run folder.</param>
-/// <param name="Checkpoint">Checkpoint loaded.</param>
+/// <summary>The answer of <c>GET /api/v1/model</c>. Names only, never a path on the server.</summary>
+/// <param name="Run">Run folder's name.</param>
+/// <param name="Checkpoint">Checkpoint file's name.</param>
 /// <param name="Method">deri or merl.</param>
 /// <param name="Classes">Classes scored, with prompts and thresholds.</param>
 /// <param name="Preprocessing">Target rate, length and normalisation applied before the model.</param>
-/// <param name="ReportModel">Report run folder, or null.</param>
-/// <param name="Index">Index folder and size, or null.</param>
+/// <param name="ReportModel">Report run folder's name, or null.</param>
+/// <param name="Index">Index folder's name, or null.</param>
 /// <param name="Versions">Deri, .NET, TorchSharp and LibTorch versions.</param>
 /// <param name="MaxBatch">Most requests one forward pass serves.</param>
+/// <param name="CheckpointEpoch">Epochs completed when the checkpoint was written; null when the file does not record it.</param>
+/// <param name="CheckpointSha256">The first 16 hex digits of the checkpoint file's SHA-256.</param>
 public sealed record ModelInfo(
     [property: JsonPropertyName("run")] string Run,
     [property: JsonPropertyName("checkpoint")] string Checkpoint,
@@ -92,4 +94,6 @@ public sealed record ModelInfo(
     [property: JsonPropertyName("report_model")] string? ReportModel,
     [property: JsonPropertyName("index")] string? Index,
     [property: JsonPropertyName("versions")] IReadOnlyDictionary<string, string> Versions,
-    [property: JsonPropertyName("max_batch")] int MaxBatch);
+    [property: JsonPropertyName("max_batch")] int MaxBatch,
+    [property: JsonPropertyName("checkpoint_epoch")] int? CheckpointEpoch = null,
+    [property: JsonPropertyName("checkpoint_sha256")] string? CheckpointSha256 = null);

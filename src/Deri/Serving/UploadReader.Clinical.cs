@@ -14,7 +14,7 @@ public static partial class UploadReader
     /// the upload's size was checked against <see cref="UploadLimits.MaxBytes"/> before; an EDF recording too long to read
     /// whole is refused here rather than cut to a window.
     /// </summary>
-    private static UploadedRecord ReadClinical(UploadedFile file)
+    private static UploadedRecord ReadClinical(UploadedFile file, UploadLimits limits)
     {
         string ext = Ext(file.Name);
         if (ext == ".scp") throw new BadUploadException(415, "unsupported format", $"{file.Name}: SCP-ECG (.scp) is not supported: export as DICOM or aECG");
@@ -28,7 +28,7 @@ public static partial class UploadReader
             try
             {
                 kind = RecordReader.Resolve(path).Kind;
-                record = RecordReader.Read(path);
+                record = RecordReader.Read(path, new RecordReadOptions { Limits = limits.Record });
             }
             catch (EcgFormatException e) when (e.Problem.Contains("is not supported: export as", StringComparison.Ordinal))
             {

@@ -25,6 +25,32 @@ public sealed record UploadLimits
 
     /// <summary>Shortest record accepted, in seconds.</summary>
     public double MinSeconds { get; init; } = 1;
+
+    /// <summary>Lowest sampling rate accepted (Hz).</summary>
+    public double MinSamplingRate { get; init; } = 50;
+
+    /// <summary>Highest sampling rate accepted (Hz).</summary>
+    public double MaxSamplingRate { get; init; } = 10_000;
+
+    /// <summary>Most signals (channels, CSV columns) a record may declare.</summary>
+    public int MaxSignals { get; init; } = 64;
+
+    /// <summary>Most samples of all signals together (16 M: 12 leads of 120 s at 10 kHz fit; 64 MB as 32-bit ints).</summary>
+    public long MaxTotalSamples { get; init; } = 16_000_000;
+
+    /// <summary>The limits the record readers check against declared sizes before they allocate (<see cref="RecordReadOptions.Limits"/>).</summary>
+    public RecordLimits Record => new()
+    {
+        MaxSignals = MaxSignals,
+        MaxTotalSamples = MaxTotalSamples,
+        MaxSamplingRate = MaxSamplingRate,
+        MaxSeconds = MaxSeconds,
+        // A MAT v5 record holds doubles: 8 bytes per sample, plus the struct's other fields.
+        MaxInflatedBytes = MaxTotalSamples * 8 + 1024 * 1024,
+    };
+
+    /// <summary>Longest detail echoed in a problem document (characters); longer ones are cut with a note.</summary>
+    public int MaxDetailChars { get; init; } = 1024;
 }
 
 /// <summary>An upload the service refuses: an HTTP status (4xx), a short title and a detail naming the file and the problem.</summary>
@@ -84,7 +110,7 @@ public static partial class UploadReader
             if (Ext(f.Name) == ".zip") all.AddRange(Unzip(f, limits));
             else all.Add(f with { Name = BaseName(f.Name) });
         }
-        var record = Dispatch(all, rate);
+        var record = Dispatch(all, rate, limits);
         Check(record, limits);
         return record;
     }
@@ -111,7 +137,7 @@ public static partial class UploadReader
             {
                 throw new BadUploadException(422, "unreadable file", e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
             }
-            var csv = ReadCsv(new UploadedFile(path, bytes), rate);
+            var csv = ReadCsv(new UploadedFile(path, bytes), rate, limits);
             Check(csv, limits);
             return csv;
         }
@@ -120,7 +146,7 @@ public static partial class UploadReader
         try
         {
             (kind, _) = RecordReader.Resolve(path);
-            record = RecordReader.Read(path);
+            record = RecordReader.Read(path, new RecordReadOptions { Limits = limits.Record });
         }
         catch (Exception e) when (e is EcgFormatException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
@@ -133,23 +159,23 @@ public static partial class UploadReader
         return result;
     }
 
-    private static UploadedRecord Dispatch(List<UploadedFile> files, string? rate)
+    private static UploadedRecord Dispatch(List<UploadedFile> files, string? rate, UploadLimits limits)
     {
         var headers = files.Where(f => Ext(f.Name) == ".hea").ToList();
         var csv = files.Where(f => Ext(f.Name) is ".csv" or ".txt").ToList();
         var mats = files.Where(f => Ext(f.Name) == ".mat").ToList();
         if (headers.Count > 1) throw new BadUploadException(400, "more than one record", $"{headers.Count} headers ({string.Join(", ", headers.Select(h => h.Name))}); send one record per request");
-        if (headers.Count == 1) return ReadWfdb(headers[0], files);
-        if (csv.Count == 1 && files.Count == 1) return ReadCsv(csv[0], rate);
-        if (mats.Count == 1 && files.Count == 1) return ReadCpsc(mats[0]);
-        if (files.Count == 1 && IsClinical(files[0].Name)) return ReadClinical(files[0]);
+        if (headers.Count == 1) return ReadWfdb(headers[0], files, limits);
+        if (csv.Count == 1 && files.Count == 1) return ReadCsv(csv[0], rate, limits);
+        if (mats.Count == 1 && files.Count == 1) return ReadCpsc(mats[0], limits);
+        if (files.Count == 1 && IsClinical(files[0].Name)) return ReadClinical(files[0], limits);
         if (files.Any(f => Ext(f.Name) == ".dat"))
             throw new BadUploadException(400, "missing header", $"{string.Join(", ", files.Select(f => f.Name))}: a WFDB signal file needs its .hea header in the same upload");
         throw new BadUploadException(415, "unknown kind of upload",
             $"{string.Join(", ", files.Select(f => f.Name))}: send a WFDB .hea with its .dat, a CinC .mat with its .hea, a CPSC2018 .mat, one DICOM ECG (.dcm), aECG or MUSE XML (.xml) or EDF/BDF file, a .zip of these, or one CSV of samples with a 'rate' field");
     }
 
-    private static UploadedRecord ReadWfdb(UploadedFile headerFile, List<UploadedFile> files)
+    private static UploadedRecord ReadWfdb(UploadedFile headerFile, List<UploadedFile> files, UploadLimits limits)
     {
         string text = Decode(headerFile);
         WfdbHeader header;
@@ -163,9 +189,20 @@ public static partial class UploadReader
         }
         if (header.SegmentCount is not null) throw new BadUploadException(422, "unsupported record", $"{headerFile.Name}: multi-segment records are not accepted");
         if (!PlainName().IsMatch(header.Name)) throw new BadUploadException(422, "unreadable header", $"{headerFile.Name}: record name '{Shorten(header.Name)}' is not a plain file name");
+        var options = new RecordReadOptions { Limits = limits.Record };
+        try
+        {
+            // Declared sizes before a folder is made or a byte is written (the reader checks them again).
+            options.Limits.Check(headerFile.Name, header.SignalCount, header.SampleCount, header.SamplingFrequency,
+                header.Signals.Sum(sig => (long)sig.SamplesPerFrame));
+        }
+        catch (EcgFormatException e)
+        {
+            throw new BadUploadException(422, "record too large", e.Message);
+        }
         var byName = new Dictionary<string, UploadedFile>(StringComparer.Ordinal);
         foreach (var f in files) byName.TryAdd(f.Name, f);
-        string dir = Directory.CreateTempSubdirectory("deri-upload-").FullName;
+        string dir = UploadFolders.Create();
         try
         {
             File.WriteAllText(Path.Combine(dir, header.Name + ".hea"), text);
@@ -180,30 +217,30 @@ public static partial class UploadReader
             EcgRecord record;
             try
             {
-                record = WfdbReader.Read(Path.Combine(dir, header.Name + ".hea"));
+                record = WfdbReader.Read(Path.Combine(dir, header.Name + ".hea"), options);
             }
-            catch (EcgFormatException e)
+            catch (Exception e) when (IsReaderRefusal(e))
             {
-                throw new BadUploadException(422, "unreadable record", e.Message.Replace(dir + Path.DirectorySeparatorChar, ""));
-            }
-            catch (InvalidDataException e)
-            {
-                throw new BadUploadException(422, "unreadable record", e.Message.Replace(dir + Path.DirectorySeparatorChar, ""));
+                throw new BadUploadException(422, "unreadable record", e.Message.Replace(dir + Path.DirectorySeparatorChar, "").Replace(dir, "."));
             }
             string format = header.Signals.Any(s => Ext(s.FileName) == ".mat") ? "cinc-mat" : "wfdb";
             return FromRecord(record, format, headerFile.Name);
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            UploadFolders.Delete(dir);
         }
     }
 
-    private static UploadedRecord ReadCpsc(UploadedFile mat)
+    // What the readers throw for input they cannot use; anything else is a bug and stays a 500.
+    private static bool IsReaderRefusal(Exception e) =>
+        e is EcgFormatException or InvalidDataException or OverflowException or ArgumentException or EndOfStreamException;
+
+    private static UploadedRecord ReadCpsc(UploadedFile mat, UploadLimits limits)
     {
         if (mat.Content.Length < 10 || !MatV5.IsMatV5(mat.Content.AsSpan(0, 10)))
             throw new BadUploadException(422, "unreadable record", $"{mat.Name}: not a MAT v5 file (a CinC MAT v4 .mat needs its .hea in the same upload)");
-        string dir = Directory.CreateTempSubdirectory("deri-upload-").FullName;
+        string dir = UploadFolders.Create();
         try
         {
             string path = Path.Combine(dir, "record.mat");
@@ -211,17 +248,17 @@ public static partial class UploadReader
             EcgRecord record;
             try
             {
-                record = Cpsc2018.Read(path);
+                record = Cpsc2018.Read(path, new RecordReadOptions { Limits = limits.Record });
             }
-            catch (Exception e) when (e is EcgFormatException or InvalidDataException)
+            catch (Exception e) when (IsReaderRefusal(e))
             {
-                throw new BadUploadException(422, "unreadable record", e.Message.Replace(path, mat.Name));
+                throw new BadUploadException(422, "unreadable record", e.Message.Replace(path, mat.Name).Replace(dir, "."));
             }
             return FromRecord(record, "cpsc2018-mat", mat.Name) with { Id = Path.GetFileNameWithoutExtension(mat.Name) };
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            UploadFolders.Delete(dir);
         }
     }
 
@@ -257,14 +294,27 @@ public static partial class UploadReader
         return new UploadedRecord(record.Id, format, record.SamplingRate, n, record.Leads, physical);
     }
 
-    private static UploadedRecord ReadCsv(UploadedFile file, string? rateText)
+    private static UploadedRecord ReadCsv(UploadedFile file, string? rateText, UploadLimits limits)
     {
         if (string.IsNullOrWhiteSpace(rateText))
             throw new BadUploadException(400, "missing rate", $"{file.Name}: a CSV of samples needs the sampling rate in Hz as a form field 'rate'");
-        if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) || !double.IsFinite(rate) || rate < 50 || rate > 10000)
-            throw new BadUploadException(400, "bad rate", $"rate '{Shorten(rateText)}' is not a sampling rate in Hz between 50 and 10000");
+        if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) || !double.IsFinite(rate)
+            || rate < limits.MinSamplingRate || rate > limits.MaxSamplingRate)
+            throw new BadUploadException(400, "bad rate", $"rate '{Shorten(rateText)}' is not a sampling rate in Hz between {limits.MinSamplingRate} and {limits.MaxSamplingRate}");
         var lines = Decode(file).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
         if (lines.Count < 2) throw new BadUploadException(422, "unreadable CSV", $"{file.Name}: expected a header row of lead names and rows of samples");
+        // Columns and rows against the limits before the samples are allocated.
+        int columns = lines[0].Count(ch => ch == ',') + 1;
+        if (columns > limits.MaxSignals)
+            throw new BadUploadException(422, "record too large", $"{file.Name}: the header row has {columns} columns; at most {limits.MaxSignals} are read");
+        try
+        {
+            limits.Record.Check(file.Name, columns, lines.Count - 1, rate);
+        }
+        catch (EcgFormatException e)
+        {
+            throw new BadUploadException(422, "record too large", e.Message);
+        }
         var leads = lines[0].Split(',').Select(s => s.Trim().Trim('"')).ToList();
         int[] channels;
         try
@@ -296,6 +346,8 @@ public static partial class UploadReader
     private static void Check(UploadedRecord r, UploadLimits limits)
     {
         if (r.Samples == 0) throw new BadUploadException(422, "empty record", $"{r.Id}: no samples");
+        if (!(r.SamplingRate >= limits.MinSamplingRate && r.SamplingRate <= limits.MaxSamplingRate))
+            throw new BadUploadException(422, "unsupported sampling rate", $"{r.Id}: {r.SamplingRate} Hz; accepted are {limits.MinSamplingRate}–{limits.MaxSamplingRate} Hz");
         if (r.DurationSeconds > limits.MaxSeconds || r.DurationSeconds < limits.MinSeconds)
             throw new BadUploadException(422, "unsupported duration", $"{r.Id}: {r.DurationSeconds:0.###} s; accepted are {limits.MinSeconds}–{limits.MaxSeconds} s");
         for (int k = 0; k < 12; k++)
@@ -323,6 +375,8 @@ public static partial class UploadReader
                 if (name.StartsWith('.') || name.Length == 0) continue;               // __MACOSX/._x, dot files
                 if (entries.Count >= limits.MaxFiles)
                     throw new BadUploadException(400, "too many files", $"{zip.Name}: more than {limits.MaxFiles} entries");
+                if (e.Length > limits.MaxBytes - total)
+                    throw new BadUploadException(413, "archive too large", $"{zip.Name}: entry {Shorten(name)} declares {e.Length} bytes; the archive unpacks to more than {limits.MaxBytes} bytes");
                 // The declared size may lie: count the bytes actually inflated and stop at the limit.
                 using var s = e.Open();
                 var buffer = new MemoryStream();
@@ -337,7 +391,7 @@ public static partial class UploadReader
                 entries.Add(new UploadedFile(name, buffer.ToArray()));
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
         {
             throw new BadUploadException(422, "unreadable archive", $"{zip.Name}: {e.Message}");
         }

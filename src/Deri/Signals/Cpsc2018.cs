@@ -41,7 +41,7 @@ public static class Cpsc2018
     {
         options ??= RecordReadOptions.Default;
         RegularFile.Length(path, "file");
-        var vars = MatV5.Read(File.ReadAllBytes(path), path);
+        var vars = MatV5.Read(File.ReadAllBytes(path), path, options.Limits.MaxInflatedBytes);
         if (!vars.TryGetValue("ECG", out var ecgVar) || ecgVar is not MatStruct ecg || ecg.Elements.Length != 1)
             throw new EcgFormatException(path, $"no 1×1 struct 'ECG' (variables: {string.Join(", ", vars.Keys)})");
         var fields = ecg.Elements[0];
@@ -51,6 +51,7 @@ public static class Cpsc2018
             throw new EcgFormatException(path, $"ECG.data is {string.Join('×', data.Dims)}, expected 12×N (leads × samples)");
         int n = data.Dims[1];
         if (n == 0) throw new EcgFormatException(path, "ECG.data has no samples");
+        options.Limits.Check(path, 12, n, SamplingRate);
 
         var exact = new double[12][];
         var digital = new int[12][];

@@ -36,9 +36,10 @@ internal static class MatV5
     public static bool IsMatV5(ReadOnlySpan<byte> start) =>
         start.Length >= 10 && start[..10].SequenceEqual("MATLAB 5.0"u8);
 
-    /// <summary>Reads all top-level variables.</summary>
-    public static Dictionary<string, MatValue> Read(byte[] file, string path)
+    /// <summary>Reads all top-level variables; compressed elements may inflate to <paramref name="maxInflated"/> bytes in all.</summary>
+    public static Dictionary<string, MatValue> Read(byte[] file, string path, long maxInflated = long.MaxValue)
     {
+        long inflatedTotal = 0;
         if (file.Length == 0) throw new EcgFormatException(path, "file is empty");
         if (file.Length < 128 || !IsMatV5(file)) throw new EcgFormatException(path, "not a MAT v5 file (no 'MATLAB 5.0' header)");
         if (file[126] == 'M' && file[127] == 'I') throw new EcgFormatException(path, "big-endian MAT v5 files are not supported");
@@ -56,7 +57,15 @@ internal static class MatV5
                     using (var z = new ZLibStream(new MemoryStream(file, dataStart, size), CompressionMode.Decompress))
                     using (var ms = new MemoryStream())
                     {
-                        z.CopyTo(ms);
+                        // Count what is inflated and stop at the limit: a few kB can inflate to gigabytes.
+                        var chunk = new byte[81920];
+                        for (int read; (read = z.Read(chunk, 0, chunk.Length)) > 0;)
+                        {
+                            inflatedTotal += read;
+                            if (inflatedTotal > maxInflated)
+                                throw new EcgFormatException(path, $"compressed MAT v5 data inflate to more than {maxInflated} bytes");
+                            ms.Write(chunk, 0, read);
+                        }
                         inflated = ms.ToArray();
                     }
                     // Compressed elements are not padded to 8 bytes.

@@ -15,4 +15,7 @@ public sealed record RecordReadOptions
     /// <summary>Start (seconds) of the window read from a recording too long to read whole (EDF/BDF over
     /// <see cref="Clinical.EdfReader.MaxWholeSeconds"/>); null reads from the start. Shorter records are always read whole.</summary>
     public double? FromSeconds { get; init; }
+
+    /// <summary>The most a record may declare (signals, samples, rate, duration), checked before samples are allocated.</summary>
+    public RecordLimits Limits { get; init; } = RecordLimits.Default;
 }

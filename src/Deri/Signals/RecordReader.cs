@@ -102,7 +102,7 @@ public static class RecordReader
         var record = kind switch
         {
             Kind.Cpsc2018 => Cpsc2018.Read(file, options),
-            Kind.Dicom => Dicom.DicomEcgReader.Read(file),
+            Kind.Dicom => Dicom.DicomEcgReader.Read(file, options),
             Kind.Aecg => Deri.Signals.Clinical.AecgReader.Read(file),
             Kind.Muse => Deri.Signals.Clinical.MuseReader.Read(file),
             Kind.Edf => Deri.Signals.Clinical.EdfReader.Read(file, options),

@@ -25,6 +25,9 @@ public static class WfdbReader
         options ??= RecordReadOptions.Default;
         if (header.SegmentCount is not null)
             throw new EcgFormatException(headerPath, $"multi-segment record ({header.SegmentCount} segments): read each segment's header instead");
+        // Declared sizes first: a short header must not make the reader allocate what it declares (format 0 needs no file).
+        long perFrame = header.Signals.Sum(s => (long)s.SamplesPerFrame);
+        options.Limits.Check(headerPath, header.SignalCount, header.SampleCount, header.SamplingFrequency, perFrame);
         string dir = RecordFolder(headerPath);
         var decoded = new Decoded(header.SignalCount);
         var noData = new List<Group>();
@@ -32,7 +35,7 @@ public static class WfdbReader
         {
             // Format 0: signals with no stored samples; filled once the other files fix the length.
             if (header.Signals[group.Start].Format == 0) noData.Add(group);
-            else ReadFileGroup(header, headerPath, dir, group, decoded);
+            else ReadFileGroup(header, headerPath, dir, group, decoded, options.Limits, perFrame);
         }
         FillWithoutData(header, noData, decoded);
         var record = ToRecord(header, headerPath, decoded);
@@ -54,7 +57,7 @@ public static class WfdbReader
     }
 
     /// <summary>Reads the signals <c>group.Start..group.End</c>, which share one signal file, into <paramref name="decoded"/>.</summary>
-    private static void ReadFileGroup(WfdbHeader header, string headerPath, string dir, Group group, Decoded decoded)
+    private static void ReadFileGroup(WfdbHeader header, string headerPath, string dir, Group group, Decoded decoded, RecordLimits limits, long perFrame)
     {
         var sigs = header.Signals;
         var first = sigs[group.Start];
@@ -74,6 +77,8 @@ public static class WfdbReader
             throw new EcgFormatException(file,
                 $"signal file is truncated: {signalFile.Length - first.ByteOffset} bytes after offset {first.ByteOffset} hold {framesInFile} frames of {group.End - group.Start} signal(s) in format {first.Format}, but the header declares {want} samples");
         if (want > Array.MaxLength) throw new EcgFormatException(file, $"{want} samples per signal are too many to hold in memory");
+        // Without a declared sample count the file's length decides: check that count too before decoding.
+        limits.Check(file, header.SignalCount, want, header.SamplingFrequency, perFrame);
         int n = (int)want;
         if (decoded.Samples >= 0 && n != decoded.Samples)
             throw new EcgFormatException(file, $"signal file holds {n} samples per signal but another file of the record holds {decoded.Samples}");

@@ -69,10 +69,37 @@ public class ResamplingTests
     }
 
     [Fact]
-    public void RejectsNonIntegerRates()
+    public void ResamplesFractionalRatesAndRejectsNonPositiveOnes()
     {
-        var ex = Assert.Throws<ArgumentException>(() => PolyphaseResampler.For(257.5, 500));
-        Assert.Contains("257.5", ex.Message);
+        // WFDB allows fractional rates (e.g. "00009_hr 12 499.5 5000"): 499.5 → 500 Hz is the exact ratio 1000/999.
+        var r = PolyphaseResampler.For(499.5, 500);
+        Assert.Equal((1000, 999), (r.Up, r.Down));
+        Assert.Equal(5000, r.OutputLength(4995));
+        var y = r.Resample(Enumerable.Repeat(2.0, 4995).ToArray());
+        for (int t = 500; t < 4500; t++) Assert.InRange(y[t], 1.995, 2.005);
+        Assert.Equal((2, 1), PolyphaseResampler.Ratio(250.25, 500.5));
+        // A ratio whose exact factors would make a filter of millions of taps uses the closest one within MaxFactor.
+        var (up, down) = PolyphaseResampler.Ratio(8000.123, 500);
+        Assert.True(up <= PolyphaseResampler.MaxFactor && down <= PolyphaseResampler.MaxFactor, $"{up}/{down}");
+        Assert.InRange((double)up / down / (500 / 8000.123), 1 - 1e-4, 1 + 1e-4);
+        Assert.Equal((1, PolyphaseResampler.MaxFactor), PolyphaseResampler.Ratio(1e9, 1));
+        var ex = Assert.Throws<ArgumentException>(() => PolyphaseResampler.For(-3, 500));
+        Assert.Contains("-3", ex.Message);
+        Assert.Throws<ArgumentException>(() => PolyphaseResampler.For(double.NaN, 500));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PolyphaseResampler(0, 3));
+    }
+
+    [Fact]
+    public void TheCacheKeepsOnlyTheMostRecentlyUsedResamplers()
+    {
+        // A service that sees a new rate per request (the tester's 150 CSV uploads at 8001–8150 Hz added 590 MB) must not
+        // keep a filter per rate.
+        for (int rate = 8001; rate <= 8150; rate++)
+        {
+            PolyphaseResampler.For(rate, 500);
+            Assert.InRange(PolyphaseResampler.CachedCount, 1, PolyphaseResampler.CacheCapacity);
+        }
+        var last = PolyphaseResampler.For(8150, 500);
+        Assert.Same(last, PolyphaseResampler.For(8150, 500));
     }
 }

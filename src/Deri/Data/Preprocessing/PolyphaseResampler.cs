@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Deri.Data.Preprocessing;
 
 /// <summary>
@@ -10,10 +8,23 @@ namespace Deri.Data.Preprocessing;
 /// gain and scaled by <c>up</c>, the signal is zero-extended at both ends and the output is centred so
 /// that it has <c>ceil(n·up/down)</c> samples.
 /// </summary>
-/// <remarks>Instances are immutable and thread-safe; <see cref="For"/> caches one per ratio.</remarks>
+/// <remarks>Instances are immutable and thread-safe; <see cref="For"/> keeps the <see cref="CacheCapacity"/> most recently used
+/// ones (a service that sees a new rate per request must not keep a filter per rate forever).</remarks>
 public sealed class PolyphaseResampler
 {
-    private static readonly ConcurrentDictionary<(int, int, double), PolyphaseResampler> Cache = new();
+    /// <summary>Most resamplers <see cref="For"/> keeps (least recently used ones are dropped).</summary>
+    public const int CacheCapacity = 16;
+
+    /// <summary>
+    /// Largest up or down factor <see cref="For"/> uses: the filter has <c>20·max(up, down) + 1</c> taps, so this bounds one
+    /// resampler to about 6 MB. Ratios that need larger factors (e.g. 8000.123 Hz → 500 Hz) use the closest ratio within it.
+    /// </summary>
+    public const int MaxFactor = 20_000;
+
+    private static readonly LruCache<(int, int, double), PolyphaseResampler> Cache = new(CacheCapacity);
+
+    /// <summary>Resamplers <see cref="For"/> holds now (at most <see cref="CacheCapacity"/>).</summary>
+    public static int CachedCount => Cache.Count;
 
     // phases[p][i] = h[p + i·up]: the taps that multiply x[base − i] for an output whose upsampled
     // position falls on phase p. Stored per phase so each output is one short contiguous dot product.
@@ -69,14 +80,60 @@ public sealed class PolyphaseResampler
         }
     }
 
-    /// <summary>A cached resampler from <paramref name="fromRate"/> to <paramref name="toRate"/> Hz (integer rates).</summary>
-    /// <exception cref="ArgumentException">A rate is not a positive whole number of Hz.</exception>
+    /// <summary>
+    /// A cached resampler from <paramref name="fromRate"/> to <paramref name="toRate"/> Hz. Whole rates give the exact
+    /// reduced ratio (as scipy); fractional rates (WFDB allows e.g. 499.5 Hz) give the exact ratio when its factors stay
+    /// within <see cref="MaxFactor"/>, otherwise the closest ratio whose factors do (see <see cref="Ratio"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A rate is not a finite positive number.</exception>
     public static PolyphaseResampler For(double fromRate, double toRate, double beta = 5.0)
     {
-        int up = WholeRate(toRate, nameof(toRate)), down = WholeRate(fromRate, nameof(fromRate));
-        int g = Gcd(up, down);
-        return Cache.GetOrAdd((up / g, down / g, beta), k => new PolyphaseResampler(k.Item1, k.Item2, k.Item3));
+        var (up, down) = Ratio(fromRate, toRate);
+        return Cache.GetOrAdd((up, down, beta), k => new PolyphaseResampler(k.Item1, k.Item2, k.Item3));
     }
+
+    /// <summary>
+    /// The coprime factors <c>(up, down)</c> of resampling <paramref name="fromRate"/> to <paramref name="toRate"/>:
+    /// <c>up/down = toRate/fromRate</c> exactly for whole rates whose reduced factors are at most <see cref="MaxFactor"/>,
+    /// otherwise the last continued-fraction convergent of the ratio whose factors stay within it: exact for fractional rates
+    /// whose ratio fits (499.5 → 500 Hz is 1000/999), else the closest such ratio (8000.123 → 500 Hz becomes 1/16, whose
+    /// output rate is 15 ppm off).
+    /// </summary>
+    /// <exception cref="ArgumentException">A rate is not a finite positive number.</exception>
+    public static (int Up, int Down) Ratio(double fromRate, double toRate)
+    {
+        if (!(fromRate > 0) || !double.IsFinite(fromRate))
+            throw new ArgumentException($"sampling rate {fromRate} Hz is not a finite positive number", nameof(fromRate));
+        if (!(toRate > 0) || !double.IsFinite(toRate))
+            throw new ArgumentException($"sampling rate {toRate} Hz is not a finite positive number", nameof(toRate));
+        if (IsWhole(fromRate) && IsWhole(toRate))
+        {
+            long up = (long)Math.Round(toRate), down = (long)Math.Round(fromRate);
+            long g = Gcd(up, down);
+            if (up / g <= MaxFactor && down / g <= MaxFactor) return ((int)(up / g), (int)(down / g));
+        }
+        // Continued fraction of r = toRate/fromRate: convergents p/q are the best approximations with denominators ≤ q.
+        double r = toRate / fromRate, x = r;
+        long p0 = 1, q0 = 0, p1 = (long)Math.Floor(x), q1 = 1;
+        (long P, long Q) best = p1 > 0 ? (p1, 1) : (1, Math.Clamp((long)Math.Round(1 / r), 1, MaxFactor));
+        if (p1 > MaxFactor) return (MaxFactor, 1);
+        for (int i = 0; i < 64; i++)
+        {
+            if (Math.Abs(r - (double)p1 / q1) <= 1e-12 * r) break;
+            double frac = x - Math.Floor(x);
+            if (frac < 1e-15) break;
+            x = 1 / frac;
+            long a = (long)Math.Floor(x);
+            long p2 = a * p1 + p0, q2 = a * q1 + q0;
+            if (p2 > MaxFactor || q2 > MaxFactor) break;
+            (p0, q0, p1, q1) = (p1, q1, p2, q2);
+            if (p1 > 0) best = (p1, q1);
+        }
+        long gg = Gcd(best.P, best.Q);
+        return ((int)(best.P / gg), (int)(best.Q / gg));
+    }
+
+    private static bool IsWhole(double rate) => rate <= int.MaxValue && Math.Abs(rate - Math.Round(rate)) <= 1e-9;
 
     /// <summary>Number of output samples for <paramref name="inputLength"/> input samples: <c>ceil(n·up/down)</c>.</summary>
     public int OutputLength(int inputLength)
@@ -184,11 +241,49 @@ public sealed class PolyphaseResampler
         return a;
     }
 
-    private static int WholeRate(double rate, string name)
+    private static long Gcd(long a, long b)
     {
-        double r = Math.Round(rate);
-        if (!(rate > 0) || Math.Abs(rate - r) > 1e-9 || r > int.MaxValue)
-            throw new ArgumentException($"sampling rate {rate} Hz is not a positive whole number of Hz; polyphase resampling needs an integer ratio", name);
-        return (int)r;
+        while (b != 0) (a, b) = (b, a % b);
+        return a;
+    }
+}
+
+/// <summary>A small thread-safe cache that keeps the <c>capacity</c> most recently used values.</summary>
+internal sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
+{
+    private readonly Dictionary<TKey, LinkedListNode<(TKey Key, TValue Value)>> map = new();
+    private readonly LinkedList<(TKey Key, TValue Value)> order = new();   // most recently used first
+
+    /// <summary>Entries held now.</summary>
+    public int Count
+    {
+        get { lock (map) return map.Count; }
+    }
+
+    /// <summary>The value for <paramref name="key"/>, made by <paramref name="make"/> (outside the lock) when missing.</summary>
+    public TValue GetOrAdd(TKey key, Func<TKey, TValue> make)
+    {
+        lock (map)
+        {
+            if (map.TryGetValue(key, out var node))
+            {
+                order.Remove(node);
+                order.AddFirst(node);
+                return node.Value.Value;
+            }
+        }
+        var value = make(key);
+        lock (map)
+        {
+            if (map.TryGetValue(key, out var node)) return node.Value.Value;
+            map[key] = order.AddFirst((key, value));
+            while (map.Count > capacity)
+            {
+                var last = order.Last!;
+                order.RemoveLast();
+                map.Remove(last.Value.Key);
+            }
+            return value;
+        }
     }
 }

@@ -92,6 +92,7 @@ public static class EdfReader
                 $"window {first / rate:0.###}–{(first + count) / rate:0.###} s of a {seconds:0.###} s recording (recordings over {MaxWholeSeconds:0} s are read {WindowSeconds:0} s at a time; choose the start with --from)"));
         }
         if (count > int.MaxValue / Math.Max(1, chosen.Count)) throw new EcgFormatException(path, $"{count} samples × {chosen.Count} signals is too large to read at once");
+        (options?.Limits ?? RecordLimits.Default).Check(path, chosen.Count, count, rate);
         var digital = chosen.Select(_ => new int[count]).ToArray();
         // Offsets of each signal inside a data record.
         var offset = new long[ns];

@@ -41,16 +41,22 @@ public static class DicomEcgReader
 
     /// <summary>Reads a DICOM ECG file.</summary>
     /// <exception cref="EcgFormatException">The file is not a supported DICOM ECG or is malformed; the message names the file.</exception>
-    public static EcgRecord Read(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="options">Read options; their <see cref="RecordReadOptions.Limits"/> bound the declared sizes.</param>
+    public static EcgRecord Read(string path, RecordReadOptions? options = null)
     {
         RegularFile.Length(path, "DICOM file");
-        return Read(File.ReadAllBytes(path), path);
+        return Read(File.ReadAllBytes(path), path, options);
     }
 
     /// <summary>Reads DICOM ECG bytes; <paramref name="path"/> names them in messages and becomes the record's id stem.</summary>
     /// <exception cref="EcgFormatException">The bytes are not a supported DICOM ECG or are malformed.</exception>
-    public static EcgRecord Read(byte[] data, string path)
+    /// <param name="data">The file's bytes.</param>
+    /// <param name="path">Names the bytes in messages.</param>
+    /// <param name="options">Read options; their <see cref="RecordReadOptions.Limits"/> bound the declared sizes.</param>
+    public static EcgRecord Read(byte[] data, string path, RecordReadOptions? options = null)
     {
+        var limits = options?.Limits ?? RecordLimits.Default;
         var (meta, ds) = DicomParser.Parse(data, path);
         string? sop = ds.String(0x00080016) ?? meta.String(0x00020002);
         if (sop is null) throw new EcgFormatException(path, "no SOP Class UID (0008,0016): cannot tell what the object holds");
@@ -61,11 +67,11 @@ public static class DicomEcgReader
         var rhythmAt = PickRhythm(groups, path);
         int medianAt = PickMedian(groups, rhythmAt);
         string id = Path.GetFileNameWithoutExtension(path);
-        var (rate, channels) = ReadGroup(groups[rhythmAt], rhythmAt, path);
+        var (rate, channels) = ReadGroup(groups[rhythmAt], rhythmAt, path, limits);
         EcgRecord? median = null;
         if (medianAt >= 0)
         {
-            var (mRate, mChannels) = ReadGroup(groups[medianAt], medianAt, path);
+            var (mRate, mChannels) = ReadGroup(groups[medianAt], medianAt, path, limits);
             median = ClinicalRecord.Build(path, id + "-median", mRate, mChannels);
         }
         var (measurements, statements) = Annotations(ds, path);
@@ -102,7 +108,7 @@ public static class DicomEcgReader
         return -1;
     }
 
-    private static (double Rate, List<ChannelData> Channels) ReadGroup(DicomDataset g, int index, string path)
+    private static (double Rate, List<ChannelData> Channels) ReadGroup(DicomDataset g, int index, string path, RecordLimits limits)
     {
         string where = $"multiplex group {index + 1}{(Label(g) is string l ? $" ({l})" : "")}";
         long channels = g.Unsigned(0x003A0005, "Number of Waveform Channels") ?? throw new EcgFormatException(path, $"{where}: no Number of Waveform Channels (003A,0005)");
@@ -110,6 +116,7 @@ public static class DicomEcgReader
         double rate = g.Number(0x003A001A, "Sampling Frequency") ?? throw new EcgFormatException(path, $"{where}: no Sampling Frequency (003A,001A)");
         if (!(rate > 0)) throw new EcgFormatException(path, $"{where}: sampling frequency {rate.ToString(CultureInfo.InvariantCulture)} Hz");
         if (channels == 0 || samples == 0) throw new EcgFormatException(path, $"{where}: {channels} channels × {samples} samples");
+        limits.Check(path, (int)Math.Min(channels, int.MaxValue), samples, rate);
         long bits = g.Unsigned(0x54001004, "Waveform Bits Allocated") ?? throw new EcgFormatException(path, $"{where}: no Waveform Bits Allocated (5400,1004)");
         string interp = g.String(0x54001006) ?? throw new EcgFormatException(path, $"{where}: no Waveform Sample Interpretation (5400,1006)");
         if (bits != 16 || interp != "SS")
