@@ -34,6 +34,8 @@ public static class Program
             ServeCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
+            MeasureCommand.Create(),
+            MeasureCommand.CreateEval(),
             TextCommand.Create(),
             BenchCommand.Create(),
         ];
