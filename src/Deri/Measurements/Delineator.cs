@@ -19,7 +19,7 @@ internal sealed record Delineation(double QrsOnset, double QrsOffset, double? TE
 internal static class Delineator
 {
     /// <summary>Fraction of the QRS peak spatial velocity (above the isoelectric level) that marks QRS onset and offset.</summary>
-    public const double QrsThreshold = 0.1;
+    public const double QrsThreshold = 0.05;
 
     /// <param name="beats">Median beats, one per lead, all the same length.</param>
     /// <param name="leads">Indices of the leads to combine (the independent ones).</param>
@@ -50,14 +50,31 @@ internal static class Delineator
 
         int peak = ArgMax(sv, r - S(0.1), r + S(0.1));
         double svMax = sv[peak];
-        double baseOn = Min(sv, r - S(0.25), r - S(0.04));
-        int stMin = ArgMin(sv, peak + S(0.03), Math.Min(peak + S(0.25), r + S(0.6 * rr)));
-        double baseOff = sv[stMin];
+        // Isoelectric levels of the spatial velocity: its lowest 20 ms mean before the QRS (PR segment) and after it (ST
+        // segment, before the T wave's slope).
+        var sv20 = MovingAverage(sv, Math.Max(1, S(0.02)));
+        double baseOn = Min(sv20, r - S(0.25), r - S(0.04));
+        double baseOff = Min(sv20, peak + S(0.03), Math.Min(peak + S(0.2), r + S(0.5 * rr)));
         double thrOn = baseOn + QrsThreshold * (svMax - baseOn), thrOff = baseOff + QrsThreshold * (svMax - baseOff);
-        int onset = peak;
-        while (onset > 1 && sv[onset - 1] >= thrOn) onset--;
-        int offset = stMin;
-        while (offset > peak && sv[offset] <= thrOff) offset--;
+        // The QRS ends where the velocity falls below the threshold and stays below it for 20 ms (a dip inside the QRS,
+        // between two deflections, is shorter), and begins where, going back, it does the same.
+        int hold = Math.Max(2, S(0.02));
+        int onset = peak, below = 0;
+        for (int t = peak; t > 0; t--)
+        {
+            below = sv[t] < thrOn ? below + 1 : 0;
+            if (below >= hold) { onset = t + hold; break; }
+            onset = t;
+        }
+        int offset = peak;
+        below = 0;
+        int last = Math.Min(len - 2, peak + S(0.25));
+        for (int t = peak; t <= last; t++)
+        {
+            below = sv[t] < thrOff ? below + 1 : 0;
+            if (below >= hold) { offset = t - hold; break; }
+            offset = t;
+        }
         double qrsOn = Cross(sv, onset - 1, onset, thrOn), qrsOff = Cross(sv, offset, offset + 1, thrOff);
 
         // Isoelectric level per lead: mean over 20…5 ms before QRS onset (the end of the PR segment).
@@ -140,7 +157,7 @@ internal static class Delineator
         int end = (int)qrsOn - S(0.01);
         int start = Math.Max(S(0.01), (int)qrsOn - S(0.48));
         // The previous beat's T wave ends rr before this one's.
-        if (tEnd is { } te) start = Math.Max(start, (int)Math.Round(te - rr * fs) + S(0.03));
+        if (tEnd is { } te) start = Math.Max(start, (int)Math.Round(te - rr * fs) - S(0.02));
         if (end - start < S(0.08)) return (null, null, "no room for a P wave between the previous T wave and the QRS: PR and the P axis are not given");
         int len = end - start + 1;
         // Per lead: remove the line from the level at the window's start to the PR-segment level, then take the RMS.
@@ -166,8 +183,10 @@ internal static class Delineator
         // Steepest rise before the peak and steepest fall after it.
         int up = pk, down = pk;
         double rise = 0, fall = 0;
-        for (int t = 1; t < pk; t++) { double d = p[t + 1] - p[t - 1]; if (d > rise) { rise = d; up = t; } }
-        for (int t = pk + 1; t < len - 1; t++) { double d = p[t + 1] - p[t - 1]; if (d < fall) { fall = d; down = t; } }
+        // Within 70 ms of the peak: a P wave lasts at most about 120 ms, and slopes further away belong to other waves.
+        int reach = S(0.07);
+        for (int t = Math.Max(1, pk - reach); t < pk; t++) { double d = p[t + 1] - p[t - 1]; if (d > rise) { rise = d; up = t; } }
+        for (int t = pk + 1; t < Math.Min(len - 1, pk + reach); t++) { double d = p[t + 1] - p[t - 1]; if (d < fall) { fall = d; down = t; } }
         if (rise <= 0 || fall >= 0) return (null, null, "no P wave found before the QRS: PR and the P axis are not given");
         double on = Trapezium(p, up, Math.Max(0, up - S(0.07)));
         double off = Trapezium(p, down, Math.Min(len - 1, down + S(0.07)));

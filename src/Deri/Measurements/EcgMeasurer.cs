@@ -177,7 +177,8 @@ public static class EcgMeasurer
                 }
                 else pr = (d.QrsOnset - d.POnset.Value) / fd * 1000;
             }
-            else notes.Add("no P wave found before the QRS: PR and the P axis are not given");
+            else if (d.Notes.Count == 0 || !d.Notes.Any(x => x.Contains("P wave", StringComparison.Ordinal)))
+                notes.Add("no P wave found before the QRS: PR and the P axis are not given");
 
             double qrs = (d.QrsOffset - d.QrsOnset) / fd * 1000;
             double? qt = d.TEnd is { } te ? (te - d.QrsOnset) / fd * 1000 : null;
