@@ -178,6 +178,10 @@ internal static class Delineator
         for (int t = 0; t < len; t++) p[t] = Math.Sqrt(p[t] / leads.Length);
         int margin = S(0.02);
         int pk = ArgMax(p, margin, len - 1 - margin);
+        // The P wave is the hump nearest the QRS among those at least half as high as the highest: a higher one further
+        // back is the previous beat's T (or U) wave reaching into the window.
+        for (int t = len - 2 - margin; t > pk; t--)
+            if (p[t] >= 0.5 * p[pk] && p[t] >= p[t - 1] && p[t] >= p[t + 1]) { pk = t; break; }
         double height = p[pk];
         if (!(height > 0)) return (null, null, "no P wave found before the QRS: PR and the P axis are not given");
         // Steepest rise before the peak and steepest fall after it.
@@ -190,8 +194,8 @@ internal static class Delineator
         if (rise <= 0 || fall >= 0) return (null, null, "no P wave found before the QRS: PR and the P axis are not given");
         double on = Trapezium(p, up, Math.Max(0, up - S(0.07)));
         double off = Trapezium(p, down, Math.Min(len - 1, down + S(0.07)));
-        // A P wave stands out of its surroundings: its peak at least twice the level at its onset and offset.
-        if (height < 2 * Math.Max(p[(int)on], p[(int)off]))
+        // A P wave stands out of its surroundings: its peak at least 1.5 times the level at its onset and offset.
+        if (height < 1.5 * Math.Max(p[(int)on], p[(int)off]))
             return (null, null, "no distinct P wave before the QRS: PR and the P axis are not given");
         return (start + on, start + off, null);
     }

@@ -44,8 +44,10 @@ public sealed record SyntheticPrRow(double Rate, string Noise, int WithoutP, int
 /// <param name="RulePositives">Fraction of the positives for which the rule holds.</param>
 /// <param name="RuleNegatives">Fraction of the negatives for which the rule holds.</param>
 /// <param name="Missing">Records (positives and negatives) whose measurement is null; they count as not meeting the rule and rank lowest.</param>
+/// <param name="MissingPositives">Positives whose measurement is null.</param>
+/// <param name="AucMeasured">ROC AUC over the records that have the measurement (nulls left out).</param>
 public sealed record LabelRow(string Dataset, int Fold, string Label, string Measurement, string Rule, int Positives, int Negatives,
-    double? Auc, double? RulePositives, double? RuleNegatives, int Missing);
+    double? Auc, double? RulePositives, double? RuleNegatives, int Missing, int MissingPositives, double? AucMeasured);
 
 /// <summary>
 /// Validation of <see cref="EcgMeasurer"/>: errors on synthetic records whose true intervals the generator knows, and
@@ -154,13 +156,13 @@ public static class MeasurementValidation
             {
                 var scores = new List<double>();
                 var labels = new List<int>();
-                int missing = 0, posHold = 0, negHold = 0;
+                int missing = 0, missingPos = 0, posHold = 0, negHold = 0;
                 for (int i = 0; i < rows.Count; i++)
                 {
                     if (measured[i] is not { } m || (fold != 0 && rows[i].Fold != fold)) continue;
                     int y = rows[i].Codes.Contains(label) ? 1 : 0;
                     double? s = score(m);
-                    if (s is null) missing++;
+                    if (s is null) { missing++; missingPos += y; }
                     bool h = s is { } v && holds(v);
                     if (h && y == 1) posHold++;
                     if (h && y == 0) negHold++;
@@ -169,8 +171,12 @@ public static class MeasurementValidation
                 }
                 int p = labels.Count(v => v == 1), q = labels.Count - p;
                 double? auc = p > 0 && q > 0 ? R(BinaryMetrics.RocAuc(scores.ToArray(), labels.ToArray()), 4) : null;
+                var kept = Enumerable.Range(0, scores.Count).Where(i => scores[i] > -1e9).ToArray();
+                int pk = kept.Count(i => labels[i] == 1);
+                double? aucMeasured = pk > 0 && pk < kept.Length
+                    ? R(BinaryMetrics.RocAuc(kept.Select(i => scores[i]).ToArray(), kept.Select(i => labels[i]).ToArray()), 4) : null;
                 result.Add(new LabelRow(name, fold, label, key, rule, p, q, auc,
-                    p > 0 ? R((double)posHold / p, 4) : null, q > 0 ? R((double)negHold / q, 4) : null, missing));
+                    p > 0 ? R((double)posHold / p, 4) : null, q > 0 ? R((double)negHold / q, 4) : null, missing, missingPos, aucMeasured));
             }
         return result;
     }
