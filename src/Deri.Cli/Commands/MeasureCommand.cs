@@ -42,7 +42,6 @@ internal static class MeasureCommand
             bool json = result.GetValue(format) == "json";
             var stdout = result.InvocationConfiguration.Output;
             var stderr = result.InvocationConfiguration.Error;
-            if (!json) stdout.WriteLine("record," + string.Join(",", Columns) + ",beats,notes");
             int done = 0, failed = 0;
             foreach (string path in result.GetValue(records)!)
             {
@@ -57,6 +56,8 @@ internal static class MeasureCommand
                     failed++;
                     continue;
                 }
+                // The CSV header comes with the first row, so a run that measured nothing prints nothing on stdout.
+                if (!json && done == 0) stdout.WriteLine("record," + string.Join(",", Columns) + ",beats,notes");
                 stdout.WriteLine(json ? JsonLine(path, m, result.GetValue(beats)) : CsvLine(path, m));
                 done++;
             }

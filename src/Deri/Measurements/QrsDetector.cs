@@ -8,7 +8,8 @@ namespace Deri.Measurements;
 /// depend on the signal's units or scale), with Pan–Tompkins' two refinements: a search back with half the threshold
 /// where no beat was found for 1.66 median RR intervals, and a peak within 360 ms of a beat with less than half its
 /// energy taken as a T wave. The record-level threshold replaces their running estimate because resting ECGs are
-/// short (10 s): it is 15 % of the 90th percentile of the candidate peaks (one candidate per 250 ms at most).
+/// short (10 s): it is 15 % of the 90th percentile of the candidate peaks (one candidate per 250 ms at most), and at least 1 % of
+/// the highest.
 /// </summary>
 public static class QrsDetector
 {
@@ -71,7 +72,8 @@ public static class QrsDetector
         var candidates = Suppress(maxima, m, (int)Math.Round(0.25 * fs));
         var values = candidates.Select(c => m[c]).Order().ToArray();
         double level = values[Math.Min(values.Length - 1, (int)Math.Floor(0.9 * values.Length))];
-        double threshold = 0.15 * level;
+        // At least 1 % of the highest peak too: where nearly the whole record is flat, the percentile is numerical noise.
+        double threshold = Math.Max(0.15 * level, 0.01 * values[^1]);
         // Every local maximum ≥ threshold, strongest first, at least the refractory period apart.
         var beats = Suppress(maxima.Where(t => m[t] >= threshold).ToList(), m, refractory);
         beats.Sort();
