@@ -50,6 +50,29 @@ public sealed class AnalyzeApiTests(ServeRunFixture fx)
     }
 
     [Fact]
+    public async Task TheMeasurementsBlockIsWhatDeriMeasureGivesForTheRecord()
+    {
+        var body = await Ok(Form(FromDisk(Ptb + ".hea"), FromDisk(Ptb + ".dat")));
+        var m = body.GetProperty("measurements");
+        var expected = Deri.Measurements.EcgMeasurer.Measure(Deri.Signals.RecordReader.Read(Ptb + ".hea"));
+        Assert.Equal(expected.HeartRateBpm, m.GetProperty("heart_rate_bpm").GetDouble());
+        Assert.Equal(expected.PrMs, m.GetProperty("pr_ms").GetDouble());
+        Assert.Equal(expected.QrsMs, m.GetProperty("qrs_ms").GetDouble());
+        Assert.Equal(expected.QtcBazettMs, m.GetProperty("qtc_bazett_ms").GetDouble());
+        Assert.Equal(expected.QrsAxisDeg, m.GetProperty("qrs_axis_deg").GetDouble());   // an upload is in mV: axes are given
+        Assert.InRange(m.GetProperty("heart_rate_bpm").GetDouble(), 55, 75);
+        var beats = m.GetProperty("median_beats");
+        Assert.Equal(12, beats.GetArrayLength());
+        Assert.Equal(100, beats[0].GetProperty("sampling_rate").GetDouble());
+        Assert.Equal(JsonValueKind.Array, m.GetProperty("notes").ValueKind);
+
+        // A 1.5 s CSV is too short to measure: the findings come, the measurements are null.
+        var csv = new MultipartFormDataContent { { new ByteArrayContent(Csv(500, 1.5)), "file", "short.csv" }, { new StringContent("500"), "rate" } };
+        var s = await Ok(csv);
+        Assert.Equal(JsonValueKind.Null, s.GetProperty("measurements").ValueKind);
+    }
+
+    [Fact]
     public async Task APtbXlRecordGetsFactsFindingsSignalAndSimilarCases()
     {
         var body = await Ok(Form(FromDisk(Ptb + ".hea"), FromDisk(Ptb + ".dat")));
