@@ -35,7 +35,7 @@ public static class Program
             ReportCommand.Create(),
             MetricsCommand.Create(),
             MeasureCommand.Create(),
-            MeasureCommand.CreateEval(),
+            MeasureCommand.CreateValidate(),
             TextCommand.Create(),
             BenchCommand.Create(),
         ];

@@ -9,7 +9,7 @@ using Deri.Workflows;
 
 namespace Deri.Cli.Commands;
 
-/// <summary><c>deri measure</c>: heart rate, PR, QRS, QT/QTc and frontal axes of records; <c>deri measure-eval</c>: their validation.</summary>
+/// <summary><c>deri measure</c>: heart rate, PR, QRS, QT/QTc and frontal axes of records; <c>deri validate measurements</c>: their validation.</summary>
 internal static class MeasureCommand
 {
     private static readonly string[] Columns =
@@ -95,8 +95,11 @@ internal static class MeasureCommand
 
     private static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    /// <summary><c>deri measure-eval</c>: the validation tables of <c>docs/RESULTS.md</c> as JSON lines.</summary>
-    public static Command CreateEval()
+    /// <summary><c>deri validate measurements</c>: the validation tables of <c>docs/RESULTS.md</c> §5 as JSON lines.</summary>
+    public static Command CreateValidate() => CommandGroup.Create("validate",
+        "Validation of Deri's own algorithms against known truths and labels", CreateEval());
+
+    private static Command CreateEval()
     {
         var synthetic = new Option<int>("--synthetic") { Description = "Synthetic records per rate (0: none)", DefaultValueFactory = _ => 500 };
         var rates = OptionRules.IntList("--rates", "Sampling rates of the synthetic records (Hz)");
@@ -104,7 +107,7 @@ internal static class MeasureCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the synthetic records", DefaultValueFactory = _ => 0 };
         var ptbxl = OptionRules.StringList("--ptbxl", "PTB-XL folders (ptbxl_database.csv with scp_codes and strat_fold), e.g. ../shared/data/ptbxl,../shared/data/ptbxl-zscore");
         var workers = new Option<int>("--workers") { Description = "Records measured in parallel", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var cmd = new Command("measure-eval",
+        var cmd = new Command("measurements",
             "Validation of `deri measure`: error distributions on synthetic records with known intervals, and per PTB-XL fold the AUC of each measurement for the label it defines (JSON lines)")
         {
             synthetic, rates, noise, seed, ptbxl, workers,
