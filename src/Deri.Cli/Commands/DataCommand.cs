@@ -167,7 +167,8 @@ public static class DataCommand
             if (result.GetValue(fiducials))
             {
                 var m = Deri.Measurements.EcgMeasurer.Measure(r, result.GetValue(from));
-                string units = m.PAxisDeg is null && m.QrsAxisDeg is null && r.Units.Length > 0 && Deri.Measurements.EcgMeasurer.ToMillivolts(r.Units[0]) is null ? r.Units[0] : "mV";
+                // The median beats are in mV when the record's units are a voltage (the measurement converts them), else as stored.
+                string units = r.Units.Length > 0 && Deri.Measurements.EcgMeasurer.ToMillivolts(r.Units[0]) is null ? r.Units[0] : "mV";
                 var (w, h) = Deri.Measurements.MedianBeatPlot.SavePng(m, r.Id, units, o);
                 Console.WriteLine($"wrote {o} ({w}×{h} px): median beats of {m.Beats} beats; {Deri.Measurements.MedianBeatPlot.Summary(m)}");
                 foreach (string note in m.Notes) Console.WriteLine($"note: {note}");
