@@ -14,11 +14,11 @@ namespace Deri.Measurements;
 /// up to ±10 ms that maximises it, are the dominant beats; ectopic beats are left out. A median beat per lead is the
 /// sample-wise median of the dominant beats (−0.55…+0.85 s around the aligned QRS).</item>
 /// <item>The median beats are delineated as one spatial beat of the eight independent leads (I, II, V1–V6), upsampled
-/// to at least 500 Hz: QRS onset and offset where the spatial velocity (Euclidean norm of the leads' slopes) crosses
-/// 10 % of its QRS peak above the isoelectric level, the derivative-threshold principle of Laguna et al. (Comput.
+/// to at least 500 Hz: QRS onset and offset where the spatial velocity (Euclidean norm of the leads' slopes) falls below
+/// 5 % of its QRS peak above the isoelectric level for 20 ms, the derivative-threshold principle of Laguna et al. (Comput.
 /// Biomed. Res. 27, 1994) applied to the multi-lead signal; T end, P onset and P offset by the trapezium-area method of
 /// Vázquez-Seisdedos et al. (BioMed. Eng. OnLine 10:43, 2011) on the spatial magnitude (root mean square of the
-/// baseline-corrected leads).</item>
+/// baseline-corrected leads); the P wave is the hump nearest the QRS after the previous beat's T end.</item>
 /// <item>No P wave when the dominant RR intervals are irregular (coefficient of variation &gt; 0.08) and the beats' P
 /// regions do not repeat (mean correlation with the median beat's P wave &lt; 0.4), as in atrial fibrillation: PR is
 /// then null and a note says why.</item>
