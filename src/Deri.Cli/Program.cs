@@ -35,6 +35,8 @@ public static class Program
             AnalyzeCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
+            MeasureCommand.Create(),
+            MeasureCommand.CreateValidate(),
             TextCommand.Create(),
             BenchCommand.Create(),
         ];

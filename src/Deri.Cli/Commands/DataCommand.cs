@@ -205,11 +205,15 @@ public static class DataCommand
             Description = $"End of the window to draw, in seconds (default: {EcgPlot.PageSeconds:0} s after --from; at most {EcgPlot.MaxWindowSeconds:0} s long)",
         };
         var gain = new Option<double>("--gain") { Description = "Amplitude scale in mm/mV (10 standard, 5 half, 20 double)", DefaultValueFactory = _ => 10 };
+        var fiducials = new Option<bool>("--fiducials")
+        {
+            Description = "Draw the 12 median beats (from --from on) with their fiducial points (P on/off, QRS on/off, T end) and the measurements of `deri measure` instead",
+        };
         var cmd = new Command("plot",
             "Draw a record on ECG paper: 12-lead 3×4 layout of quarter-window segments plus a lead II rhythm strip (PNG). " +
             "Samples beyond their row are drawn at its edge in red and the clipped leads are listed.")
         {
-            record, output, from, to, gain,
+            record, output, from, to, gain, fiducials,
         };
         cmd.Validators.Add(r =>
         {
@@ -227,6 +231,16 @@ public static class DataCommand
             var r = RecordReader.Read(path, new RecordReadOptions { FromSeconds = fromSeconds });
             bool windowed = RecordReader.Resolve(path).Kind == RecordReader.Kind.Edf && r.Comments.Any(c => c.StartsWith("window ", StringComparison.Ordinal));
             string o = result.GetValue(output)!;
+            if (result.GetValue(fiducials))
+            {
+                var m = Deri.Measurements.EcgMeasurer.Measure(r, windowed ? 0 : fromSeconds);
+                // The median beats are in mV when the record's units are a voltage (the measurement converts them), else as stored.
+                string units = r.Units.Length > 0 && Deri.Measurements.EcgMeasurer.ToMillivolts(r.Units[0]) is null ? r.Units[0] : "mV";
+                var (w, h) = Deri.Measurements.MedianBeatPlot.SavePng(m, r.Id, units, o);
+                Console.WriteLine($"wrote {o} ({w}×{h} px): median beats of {m.Beats} beats; {Deri.Measurements.MedianBeatPlot.Summary(m)}");
+                foreach (string note in m.Notes) Console.WriteLine($"note: {note}");
+                return 0;
+            }
             var options = new EcgPlotOptions
             {
                 From = windowed ? 0 : fromSeconds,

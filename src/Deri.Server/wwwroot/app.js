@@ -91,6 +91,7 @@ function render(result) {
   $("title").textContent = r.id;
   $("facts").textContent = `${r.format}, ${r.leads.length} leads, ${r.sampling_rate} Hz, ${r.duration_s} s`;
   draw($("ecg"), result.signal, 4 * zoom);
+  renderMeasurements(result.measurements, result.device_measurements);
   $("findings").replaceChildren(...result.findings.map(f => {
     const li = document.createElement("li");
     li.textContent = `${f.class} ${f.score.toFixed(3)}` + (f.threshold === null ? "" : ` (threshold ${f.threshold.toFixed(3)})`);
@@ -133,6 +134,39 @@ async function api(url, options = {}) {
     sessionStorage.removeItem(keyName);
     await askKey(tries === 0 ? "This server needs its API key." : "That key was refused; enter the server's API key.");
   }
+}
+
+// The measurements block: one row per value (key as in the API), Deri's value and the recording device's beside it when
+// the file carried one; "—" for an absent value, with the notes saying why as its tooltip.
+const MEASURES = [
+  ["heart_rate_bpm", "Heart rate", "bpm"], ["pr_ms", "PR", "ms"], ["qrs_ms", "QRS", "ms"], ["qt_ms", "QT", "ms"],
+  ["qtc_bazett_ms", "QTc Bazett", "ms"], ["qtc_fridericia_ms", "QTc Fridericia", "ms"],
+  ["p_axis_deg", "P axis", "°"], ["qrs_axis_deg", "QRS axis", "°"], ["t_axis_deg", "T axis", "°"],
+];
+function renderMeasurements(m, device) {
+  const table = $("measurements");
+  const cell = (tag, text) => { const c = document.createElement(tag); c.textContent = text; return c; };
+  const head = document.createElement("tr");
+  head.append(cell("th", ""), cell("th", "Deri"), ...(device ? [cell("th", "device")] : []));
+  const notes = m ? m.notes.join("\n") : "the record could not be measured";
+  const rows = MEASURES.map(([key, name, unit]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.key = key;
+    const v = m ? m[key] : null;
+    const ours = cell("td", v === null || v === undefined ? "—" : `${Math.round(v)} ${unit}`);
+    ours.className = "ours";
+    if (v === null || v === undefined) ours.title = notes;
+    tr.append(cell("th", name), ours);
+    if (device) {
+      const d = device[key] ?? (key.startsWith("qtc_") ? device.qtc_ms : undefined);
+      const c = cell("td", d === undefined || d === null ? "—" : `${Math.round(d)} ${unit}`);
+      c.className = "device";
+      tr.append(c);
+    }
+    return tr;
+  });
+  table.replaceChildren(head, ...rows);
+  table.title = m ? m.notes.join("\n") : notes;
 }
 
 async function showCase(id) {

@@ -5,6 +5,7 @@ using Deri.Downstream;
 using Deri.Evaluation;
 using Deri.Generation;
 using Deri.Generation.Decoder;
+using Deri.Measurements;
 using Deri.Pretraining;
 using Deri.Retrieval;
 using Deri.Runtime;
@@ -213,6 +214,7 @@ public sealed class InferenceService : IDisposable
         foreach (float v in signal)
             if (!float.IsFinite(v)) throw new BadUploadException(422, "record does not fit the model", $"{record.Id}: preprocessing gave non-finite values");
         var job = new Job(signal);
+        var measured = Measure(record);
         if (!queue.Writer.TryWrite(job)) throw new ServiceBusyException($"{Options.QueueCapacity} requests are waiting; try again shortly");
         var (embedding, report) = await job.Done.Task.WaitAsync(cancellation).ConfigureAwait(false);
         Interlocked.Increment(ref served);
@@ -228,7 +230,23 @@ public sealed class InferenceService : IDisposable
         IReadOnlyList<RetrievedPair>? similar = index is null ? null
             : RetrievalSearch.Describe(index, index.Search(embedding, IndexSide.Ecg, Math.Min(Options.SimilarCases, index.Count)));
         var facts = new RecordFacts(record.Id, record.Format, record.SourceLeads, record.SamplingRate, record.Samples, Math.Round(record.DurationSeconds, 3));
-        return new AnalysisResult(facts, PlotPhysical(record), findings, report, similar);
+        return new AnalysisResult(facts, PlotPhysical(record), findings, report, similar, measured,
+            record.DeviceMeasurements.Count > 0 ? record.DeviceMeasurements : null,
+            record.DeviceStatements.Count > 0 ? record.DeviceStatements : null);
+    }
+
+    /// <summary>The record's measurements (its 12 leads in mV at its own rate); null when it cannot be measured (e.g.
+    /// shorter than <see cref="EcgMeasurer.MinimumSeconds"/>): the findings do not depend on them.</summary>
+    private static EcgMeasurements? Measure(UploadedRecord record)
+    {
+        try
+        {
+            return EcgMeasurer.Measure(record.Physical, record.Samples, record.SamplingRate, millivolts: true, record.Id);
+        }
+        catch (EcgFormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A case of the index by id, with its store tracing when the store is still there; null for an unknown id.</summary>

@@ -77,6 +77,12 @@ public sealed record UploadedRecord(string Id, string Format, double SamplingRat
 {
     /// <summary>Duration in seconds.</summary>
     public double DurationSeconds => Samples / SamplingRate;
+
+    /// <summary>The recording device's own measurements from the file (<see cref="EcgRecord.DeviceMeasurements"/>); empty when none.</summary>
+    public IReadOnlyDictionary<string, double> DeviceMeasurements { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The recording device's statements from the file (<see cref="EcgRecord.DeviceStatements"/>); empty when none.</summary>
+    public IReadOnlyList<string> DeviceStatements { get; init; } = [];
 }
 
 /// <summary>
@@ -291,7 +297,11 @@ public static partial class UploadReader
                 for (int t = 0; t < n; t++) dst[t] = d[t] == int.MinValue ? float.NaN : (float)((d[t] - b) / gain);
             }
         }
-        return new UploadedRecord(record.Id, format, record.SamplingRate, n, record.Leads, physical);
+        return new UploadedRecord(record.Id, format, record.SamplingRate, n, record.Leads, physical)
+        {
+            DeviceMeasurements = record.DeviceMeasurements,
+            DeviceStatements = record.DeviceStatements,
+        };
     }
 
     private static UploadedRecord ReadCsv(UploadedFile file, string? rateText, UploadLimits limits)

@@ -62,8 +62,42 @@ public sealed class AnalyzeApiTests(ServeRunFixture fx)
             Assert.Equal(10, body.GetProperty("record").GetProperty("duration_s").GetDouble());
             // MUSE stores 8 leads; its derived limb leads differ from PTB-XL's own by the 1 µV rounding, so only its shape is checked.
             if (format != "muse-xml") Assert.Equal(wfdb, Scores(body));
+            // The cart's own measurements and statements come through beside Deri's (EDF carries none).
+            if (format == "edf")
+            {
+                Assert.Equal(JsonValueKind.Null, body.GetProperty("device_measurements").ValueKind);
+                continue;
+            }
+            var cart = Deri.Signals.RecordReader.Read(Signals.SignalFixtures.File(Path.Combine("formats", file)));
+            var device = body.GetProperty("device_measurements");
+            Assert.NotEmpty(cart.DeviceMeasurements);
+            foreach (var (key, value) in cart.DeviceMeasurements) Assert.Equal(value, device.GetProperty(key).GetDouble());
+            Assert.Equal(cart.DeviceStatements, body.GetProperty("device_statements").EnumerateArray().Select(e => e.GetString()!).ToArray());
         }
         await Refused(Form(FromDisk(Signals.SignalFixtures.File(Path.Combine("formats", "dicom_deflated.dcm")))), 422, "deflated explicit VR little endian");
+    }
+
+    [Fact]
+    public async Task TheMeasurementsBlockIsWhatDeriMeasureGivesForTheRecord()
+    {
+        var body = await Ok(Form(FromDisk(Ptb + ".hea"), FromDisk(Ptb + ".dat")));
+        var m = body.GetProperty("measurements");
+        var expected = Deri.Measurements.EcgMeasurer.Measure(Deri.Signals.RecordReader.Read(Ptb + ".hea"));
+        Assert.Equal(expected.HeartRateBpm, m.GetProperty("heart_rate_bpm").GetDouble());
+        Assert.Equal(expected.PrMs, m.GetProperty("pr_ms").GetDouble());
+        Assert.Equal(expected.QrsMs, m.GetProperty("qrs_ms").GetDouble());
+        Assert.Equal(expected.QtcBazettMs, m.GetProperty("qtc_bazett_ms").GetDouble());
+        Assert.Equal(expected.QrsAxisDeg, m.GetProperty("qrs_axis_deg").GetDouble());   // an upload is in mV: axes are given
+        Assert.InRange(m.GetProperty("heart_rate_bpm").GetDouble(), 55, 75);
+        var beats = m.GetProperty("median_beats");
+        Assert.Equal(12, beats.GetArrayLength());
+        Assert.Equal(100, beats[0].GetProperty("sampling_rate").GetDouble());
+        Assert.Equal(JsonValueKind.Array, m.GetProperty("notes").ValueKind);
+
+        // A 1.5 s CSV is too short to measure: the findings come, the measurements are null.
+        var csv = new MultipartFormDataContent { { new ByteArrayContent(Csv(500, 1.5)), "file", "short.csv" }, { new StringContent("500"), "rate" } };
+        var s = await Ok(csv);
+        Assert.Equal(JsonValueKind.Null, s.GetProperty("measurements").ValueKind);
     }
 
     [Fact]

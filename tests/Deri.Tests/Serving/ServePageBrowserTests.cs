@@ -90,6 +90,25 @@ public sealed class ServePageBrowserTests(ServeRunFixture fx)
             Assert.Equal(positive, (await item.GetAttributeAsync("class") ?? "").Contains("positive"));
         }
 
+        // The measurements block: each value as the API gives it (rounded, with its unit), "—" with the notes as tooltip
+        // where the API has null.
+        var measured = api.GetProperty("measurements");
+        Assert.Equal(JsonValueKind.Object, measured.ValueKind);
+        foreach (string key in new[] { "heart_rate_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "p_axis_deg", "qrs_axis_deg", "t_axis_deg" })
+        {
+            var cell = page.Locator($"#measurements tr[data-key='{key}'] td.ours");
+            string text = (await cell.TextContentAsync())!;
+            var v = measured.GetProperty(key);
+            if (v.ValueKind == JsonValueKind.Null)
+            {
+                Assert.Equal("—", text);
+                Assert.False(string.IsNullOrEmpty(await cell.GetAttributeAsync("title")));
+            }
+            else Assert.Equal(Math.Round(v.GetDouble()).ToString(System.Globalization.CultureInfo.InvariantCulture), text.Split(' ')[0]);
+        }
+        Assert.True(measured.GetProperty("qrs_ms").GetDouble() > 0);
+        Assert.Equal(0, await page.Locator("#measurements td.device").CountAsync());   // the upload carries no device measurements
+
         // The report and the similar cases.
         Assert.Equal(api.GetProperty("report").GetString(), await page.Locator("#report").TextContentAsync());
         var similar = api.GetProperty("similar").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
