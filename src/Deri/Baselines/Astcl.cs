@@ -1,3 +1,4 @@
+using Deri.Models.Layers;
 using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;
@@ -65,7 +66,7 @@ public sealed class Astcl : EcgSslMethod
         this.leads = leads;
         long c = encoder.OutputChannels;
         ecg_encoder = encoder;
-        projector = Sequential(("0", Linear(c, c)), ("1", BatchNorm1d(c)), ("2", ReLU()), ("3", Linear(c, config.EmbeddingDim)));
+        projector = Sequential(("0", Linear(c, c)), ("1", new OwnedBatchNorm1d(c)), ("2", ReLU()), ("3", Linear(c, config.EmbeddingDim)));
         // Per-lead statistics (mean, std, mean |first difference|) of every lead → 3 noise amplitudes per lead in (0, 1).
         perturbation = Sequential(("0", Linear(3 * leads, config.AdversaryHidden)), ("1", ReLU()), ("2", Linear(config.AdversaryHidden, 3 * leads)));
         discriminator = Sequential(("0", Linear(c, config.DiscriminatorHidden)), ("1", ReLU()), ("2", Linear(config.DiscriminatorHidden, 1)));

@@ -1,3 +1,4 @@
+using Deri.Models.Layers;
 using Deri.Models.Encoders;
 using Deri.Runtime;
 using TorchSharp;
@@ -31,7 +32,7 @@ public static class SslHeads
             bool last = i + 2 == widths.Count;
             bool norm = !last || lastBatchNorm is not null;
             Add(Linear(widths[i], widths[i + 1], hasBias: !norm));
-            if (norm) Add(BatchNorm1d(widths[i + 1], affine: !last || lastBatchNorm == true));
+            if (norm) Add(new OwnedBatchNorm1d(widths[i + 1], affine: !last || lastBatchNorm == true));
             if (!last) Add(ReLU());
         }
         return Sequential(layers);

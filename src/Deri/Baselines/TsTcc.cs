@@ -65,7 +65,7 @@ public sealed class TsTcc : EcgSslMethod
         Wk = new ModuleList<Linear>();
         for (int k = 0; k < config.Timesteps; k++) Wk.Add(Linear(h, c));
         projection_head = Sequential(
-            ("0", Linear(h, c / 2)), ("1", BatchNorm1d(c / 2)), ("2", ReLU()), ("3", Linear(c / 2, c / 4)));
+            ("0", Linear(h, c / 2)), ("1", new OwnedBatchNorm1d(c / 2)), ("2", ReLU()), ("3", Linear(c / 2, c / 4)));
         RegisterComponents();
     }
 

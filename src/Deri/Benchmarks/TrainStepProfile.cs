@@ -68,7 +68,7 @@ public static class TrainStepProfile
         using (no_grad()) x = ChannelsLast1d.From1d(randn(b, model.Leads, options.Length, device: device));   // (B, 12, 1, L)
         var convs = new List<(Conv1d Conv, long[] Input)>();
         var stem = (Conv1d)encoderParts["conv1"];
-        var bn1 = (BatchNorm1d)encoderParts["bn1"];
+        var bn1 = (BatchNorm)encoderParts["bn1"];
         convs.Add((stem, x.shape));
         Tensor Stem(Tensor t) => ChannelsLast1d.Norm(bn1, ChannelsLast1d.Conv(stem, t), true).relu_();
         rows.Add(Time("ecg_encoder.stem", x, inputGrad: false, Stem, stem.parameters().Concat(bn1.parameters()), repeats, ConvGflop(stem, x.shape)));

@@ -114,10 +114,9 @@ public static class ScalarLifetimeAnalysis
                     found.Add(new Violation(where, c.Offset, Describe(c.Target), "TorchSharp method that makes an unowned Scalar inside"));
                 // A derived class's constructor calls its base constructor (call, not newobj): deriving to override the
                 // unsafe members (Deri's AdamW) is how such a type is made safe.
-                else if (c.Target.IsConstructor && c.Op == OpCodes.Newobj && c.Target.DeclaringType is { } t && model.UnsafeTypes.Contains(Definition(t)))
+                else if (c.Target.IsConstructor && c.Op == OpCodes.Newobj && c.Target.DeclaringType is { } t && t.Assembly == model.Assembly && model.IsUnsafe(t))
                     found.Add(new Violation(where, c.Offset, Describe(c.Target), "TorchSharp type whose overrides make unowned Scalars"));
-                else if (c.Target is MethodInfo mi && mi.DeclaringType?.Assembly == model.Assembly &&
-                         model.UnsafeTypes.Contains(Definition(mi.ReturnType)))
+                else if (c.Target is MethodInfo mi && mi.DeclaringType?.Assembly == model.Assembly && model.IsUnsafe(mi.ReturnType))
                     found.Add(new Violation(where, c.Offset, Describe(c.Target), $"factory of {mi.ReturnType.Name}, whose overrides make unowned Scalars"));
             }
             for (int k = methodStart; k < found.Count; k++) found[k] = found[k] with { Source = lines.At(method, found[k].Offset) };
@@ -241,6 +240,15 @@ public static class ScalarLifetimeAnalysis
         public required Assembly Assembly { get; init; }
         public required HashSet<MethodBase> Unsafe { get; init; }
         public required HashSet<Type> UnsafeTypes { get; init; }
+
+        /// <summary>Whether <paramref name="type"/> or a base class of it declares an unsafe override: a TorchSharp type
+        /// inherits its base's <c>forward</c> (BatchNorm1d runs BatchNorm's, which counts batches with <c>add_(1)</c>).</summary>
+        public bool IsUnsafe(Type type)
+        {
+            for (var t = type; t is not null; t = t.BaseType)
+                if (UnsafeTypes.Contains(Definition(t))) return true;
+            return false;
+        }
 
         public static TorchSharpModel Build(Assembly torchSharp)
         {

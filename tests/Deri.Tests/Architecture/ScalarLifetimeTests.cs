@@ -36,6 +36,7 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output)
         Assert.Contains("Tensor::add(Tensor)", names);
         Assert.Contains("Tensor::op_Addition(Tensor,Tensor)", names);
         Assert.Contains("AdamW::step(Func`1)", names);
+        Assert.Contains("BatchNorm::forward(Tensor)", names);
         Assert.DoesNotContain("Tensor::add(Tensor,Scalar)", names);
     }
 
@@ -47,6 +48,7 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output)
         Assert.Contains(violations, v => v.Method.EndsWith("::Implicit", StringComparison.Ordinal) && v.Callee.StartsWith("Scalar::op_Implicit", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Method.EndsWith("::Operator", StringComparison.Ordinal) && v.Callee.StartsWith("Tensor::op_Addition", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Method.EndsWith("::Undisposed", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Method.EndsWith("::InheritedForward", StringComparison.Ordinal) && v.Callee.StartsWith("nn::BatchNorm1d", StringComparison.Ordinal));
         Assert.DoesNotContain(violations, v => v.Method.EndsWith("::Owned", StringComparison.Ordinal));
     }
 
@@ -58,6 +60,9 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output)
         public static torch.Tensor Operator(torch.Tensor a, torch.Tensor b) => a + b;
 
         public static torch.Tensor Undisposed(torch.Tensor t) => t.mul(2.0.ToScalar());
+
+        // BatchNorm1d inherits BatchNorm.forward, whose batch counter is an implicit add_(1).
+        public static torch.nn.Module<torch.Tensor, torch.Tensor> InheritedForward() => torch.nn.BatchNorm1d(4);
 
         public static torch.Tensor Owned(torch.Tensor t)
         {

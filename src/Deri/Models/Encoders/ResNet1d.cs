@@ -1,3 +1,4 @@
+using Deri.Models.Layers;
 using Deri.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,7 +17,7 @@ namespace Deri.Models.Encoders;
 public sealed class ResNet1d : EcgEncoder
 {
     private readonly Conv1d conv1;
-    private readonly BatchNorm1d bn1;
+    private readonly OwnedBatchNorm1d bn1;
     private readonly Sequential layer1, layer2, layer3, layer4;
     private readonly long outputChannels;
 
@@ -30,7 +31,7 @@ public sealed class ResNet1d : EcgEncoder
     {
         if (blocks.Count != 4) throw new ArgumentException($"a ResNet has 4 stages, got {blocks.Count}", nameof(blocks));
         conv1 = Conv1d(leads, width, 7, stride: 2, padding: 3, bias: false);
-        bn1 = BatchNorm1d(width);
+        bn1 = new OwnedBatchNorm1d(width);
         long inp = width;
         var stages = new Sequential[4];
         for (int i = 0; i < 4; i++)
@@ -87,18 +88,18 @@ public sealed class ResNet1d : EcgEncoder
 public sealed class BasicBlock1d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv1d conv1, conv2;
-    private readonly BatchNorm1d bn1, bn2;
+    private readonly OwnedBatchNorm1d bn1, bn2;
     private readonly Sequential? downsample;
 
     /// <summary>Block from <paramref name="inp"/> to <paramref name="planes"/> channels, downsampling by <paramref name="stride"/>.</summary>
     public BasicBlock1d(string name, long inp, long planes, long stride) : base(name)
     {
         conv1 = Conv1d(inp, planes, 3, stride: stride, padding: 1, bias: false);
-        bn1 = BatchNorm1d(planes);
+        bn1 = new OwnedBatchNorm1d(planes);
         conv2 = Conv1d(planes, planes, 3, stride: 1, padding: 1, bias: false);
-        bn2 = BatchNorm1d(planes);
+        bn2 = new OwnedBatchNorm1d(planes);
         if (stride != 1 || inp != planes)
-            downsample = Sequential(Conv1d(inp, planes, 1, stride: stride, bias: false), BatchNorm1d(planes));
+            downsample = Sequential(Conv1d(inp, planes, 1, stride: stride, bias: false), new OwnedBatchNorm1d(planes));
         RegisterComponents();
     }
 
@@ -120,7 +121,7 @@ public sealed class Bottleneck1d : nn.Module<Tensor, Tensor>
     public const int Expansion = 4;
 
     private readonly Conv1d conv1, conv2, conv3;
-    private readonly BatchNorm1d bn1, bn2, bn3;
+    private readonly OwnedBatchNorm1d bn1, bn2, bn3;
     private readonly Sequential? downsample;
 
     /// <summary>Block from <paramref name="inp"/> to 4·<paramref name="planes"/> channels, downsampling by <paramref name="stride"/>.</summary>
@@ -128,13 +129,13 @@ public sealed class Bottleneck1d : nn.Module<Tensor, Tensor>
     {
         long output = planes * Expansion;
         conv1 = Conv1d(inp, planes, 1, bias: false);
-        bn1 = BatchNorm1d(planes);
+        bn1 = new OwnedBatchNorm1d(planes);
         conv2 = Conv1d(planes, planes, 3, stride: stride, padding: 1, bias: false);
-        bn2 = BatchNorm1d(planes);
+        bn2 = new OwnedBatchNorm1d(planes);
         conv3 = Conv1d(planes, output, 1, bias: false);
-        bn3 = BatchNorm1d(output);
+        bn3 = new OwnedBatchNorm1d(output);
         if (stride != 1 || inp != output)
-            downsample = Sequential(Conv1d(inp, output, 1, stride: stride, bias: false), BatchNorm1d(output));
+            downsample = Sequential(Conv1d(inp, output, 1, stride: stride, bias: false), new OwnedBatchNorm1d(output));
         RegisterComponents();
     }
 
@@ -168,7 +169,7 @@ internal static class ChannelsLast1d
         return functional.conv2d(x, conv.weight!.unsqueeze(2), conv.bias, strides: [1, conv.stride![0]], padding: [0, conv.padding![0]]);
     }
 
-    public static Tensor Norm(BatchNorm1d bn, Tensor x, bool training)
+    public static Tensor Norm(BatchNorm bn, Tensor x, bool training)
     {
         if (training && bn.num_batches_tracked is { } tracked)
         {
@@ -183,6 +184,6 @@ internal static class ChannelsLast1d
     {
         if (downsample is null) return x;
         var modules = downsample.children().ToArray();
-        return Norm((BatchNorm1d)modules[1], Conv((Conv1d)modules[0], x), training);
+        return Norm((BatchNorm)modules[1], Conv((Conv1d)modules[0], x), training);
     }
 }

@@ -18,7 +18,7 @@ public sealed record FoldedConv(Tensor Weight, Tensor Bias, long Stride, long Pa
 {
     /// <summary>Folds <paramref name="bn"/> (its running statistics, affine parameters and ε) into <paramref name="conv"/>.</summary>
     /// <exception cref="ArgumentException">The batch norm has no running statistics or its width differs from the convolution's output.</exception>
-    public static FoldedConv Fold(Conv1d conv, BatchNorm1d bn)
+    public static FoldedConv Fold(Conv1d conv, BatchNorm bn)
     {
         if (bn.running_mean is null || bn.running_var is null)
             throw new ArgumentException($"{bn.GetName()}: batch norm without running statistics cannot be folded");

@@ -46,7 +46,7 @@ public sealed class FoldedResNet1d : IDisposable
         var modules = encoder.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
         T Get<T>(string name) where T : nn.Module => modules.TryGetValue(name, out var m) && m is T t ? t
             : throw new ArgumentException($"{encoder.GetName()}: no {typeof(T).Name} '{name}' in the ResNet");
-        var stem = FoldedConv.Fold(Get<Conv1d>("conv1"), Get<BatchNorm1d>("bn1"));
+        var stem = FoldedConv.Fold(Get<Conv1d>("conv1"), Get<BatchNorm>("bn1"));
         var blocks = new List<FoldedBlock>();
         for (int stage = 1; stage <= 4; stage++)
         {
@@ -55,9 +55,9 @@ public sealed class FoldedResNet1d : IDisposable
                 string p = $"layer{stage}.{j}";
                 int convs = modules.ContainsKey($"{p}.conv3") ? 3 : 2;
                 var folded = Enumerable.Range(1, convs)
-                    .Select(i => FoldedConv.Fold(Get<Conv1d>($"{p}.conv{i}"), Get<BatchNorm1d>($"{p}.bn{i}"))).ToList();
+                    .Select(i => FoldedConv.Fold(Get<Conv1d>($"{p}.conv{i}"), Get<BatchNorm>($"{p}.bn{i}"))).ToList();
                 var down = modules.ContainsKey($"{p}.downsample")
-                    ? FoldedConv.Fold(Get<Conv1d>($"{p}.downsample.0"), Get<BatchNorm1d>($"{p}.downsample.1"))
+                    ? FoldedConv.Fold(Get<Conv1d>($"{p}.downsample.0"), Get<BatchNorm>($"{p}.downsample.1"))
                     : null;
                 blocks.Add(new FoldedBlock(p, folded, down));
             }
