@@ -32,7 +32,7 @@ public static class ReportTrainer
     public static ReportTrainResult Run(ReportConfig config, string runDirectory, Device device, string? resume = null,
         ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
-        log ??= Console.Error.WriteLine;
+        log ??= static _ => { };  // the library writes nothing unless its caller passes a log
         if (config.PretrainedRun.Length == 0) throw new ConfigException("pretrained_run: the pretrained DERI/MERL run folder is required");
         if (config.DataPath.Length == 0) throw new ConfigException("data_path: the prepared store with the reports is required");
         if (!Data.Store.EcgStore.Exists(config.DataPath))
