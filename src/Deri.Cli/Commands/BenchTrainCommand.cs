@@ -40,76 +40,87 @@ public static class BenchTrainCommand
         };
         cmd.SetAction(result =>
         {
-            var settings = CommonOptions.Settings(result, device, threads);
-            var resolved = settings.Resolve();
+            var resolved = CommonOptions.Settings(result, device, threads).Resolve();
             var options = new TrainBenchOptions(result.GetValue(batch), result.GetValue(steps), result.GetValue(warmup),
                 result.GetValue(length), result.GetValue(textLength), result.GetValue(model)!);
             var r = TrainStepBenchmark.Run(options, resolved);
-            var o = new Dictionary<string, object>
-            {
-                ["impl"] = "torchsharp-" + typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3),
-                ["device"] = resolved.ToString(), ["threads"] = TorchSharp.torch.get_num_threads(),
-                ["ecg_model"] = options.EcgModel, ["batch"] = r.Batch, ["length"] = r.Length, ["steps"] = r.Steps, ["tokens"] = r.Tokens,
-                ["samples_per_s"] = r.SamplesPerSecond, ["loss"] = r.Loss, ["params_m"] = r.ParamsMillions,
-                ["forward_ms"] = r.ForwardMs, ["backward_ms"] = r.BackwardMs, ["optimizer_ms"] = r.OptimizerMs,
-                ["cpu_ms_per_step"] = r.CpuMsPerStep, ["peak_rss_mb"] = r.PeakRssMb,
-            };
-            int threadCount = TorchSharp.torch.get_num_threads();
+            var line = ResultLine(options, resolved, r);
             string? script = result.GetValue(noReference) ? null : PyTorchReference.Find(result.GetValue(reference), Environment.CurrentDirectory);
-            if (script is not null && options.EcgModel != "resnet18")
-            {
-                Console.Error.WriteLine($"reference skipped: {script} runs ResNet18 only");
-                script = null;
-            }
-            if (script is not null)
-            {
-                // After the measurement, never beside it: two LibTorch processes on the same cores slow each other down.
-                var refResult = PyTorchReference.Run(script, options, threadCount, TimeSpan.FromMinutes(30),
-                    result.GetValue(python) is { } named ? [named] : PyTorchReference.DefaultInterpreters);
-                if (refResult.SamplesPerSecond is { } refSps)
-                {
-                    o["reference_impl"] = refResult.Implementation ?? "?";
-                    o["reference_samples_per_s"] = refSps;
-                    o["ratio_to_reference"] = Math.Round(r.SamplesPerSecond / refSps, 3);
-                }
-                else if (result.GetValue(reference) is not null)
-                {
-                    Console.Error.WriteLine($"error: reference: {refResult.Problem}");
-                    return 1;
-                }
-                else
-                {
-                    Console.Error.WriteLine($"reference not run: {refResult.Problem}");
-                }
-            }
-            Console.WriteLine(JsonSerializer.Serialize(o));
-            if (result.GetValue(profile))
-            {
-                var p = TrainStepProfile.Run(options, resolved);
-                foreach (var row in p.Rows)
-                {
-                    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-                    {
-                        ["profile"] = row.Kind, ["name"] = row.Name, ["count"] = row.Count, ["forward_ms"] = row.ForwardMs,
-                        ["backward_ms"] = row.BackwardMs, ["total_ms"] = Math.Round(row.TotalMs, 1),
-                        ["share_of_step"] = Math.Round(row.TotalMs / (r.ForwardMs + r.BackwardMs), 3),
-                        ["forward_gflop"] = Math.Round(row.ForwardGflop, 3), ["gflops"] = Math.Round(row.Gflops, 1),
-                        ["of_matmul_rate"] = Math.Round(row.Gflops / p.MatmulGflops, 3),
-                    }));
-                }
-                double partsMs = p.Rows.Where(x => x.Kind == "part").Sum(x => x.TotalMs);
-                double stepMs = r.ForwardMs + r.BackwardMs;
-                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-                {
-                    ["profile"] = "summary", ["matmul_gflops"] = p.MatmulGflops, ["step_forward_gflop"] = Math.Round(p.StepForwardGflop, 2),
-                    ["step_gflop_fwd_bwd"] = Math.Round(3 * p.StepForwardGflop, 2), ["step_fwd_bwd_ms"] = Math.Round(stepMs, 1),
-                    ["parts_fwd_bwd_ms"] = Math.Round(partsMs, 1), ["unaccounted_ms"] = Math.Round(stepMs - partsMs, 1),
-                    ["step_gflops"] = Math.Round(3 * p.StepForwardGflop / (stepMs / 1000), 1),
-                    ["roof_samples_per_s"] = Math.Round(p.RoofSamplesPerSecond(options.Batch), 2),
-                }));
-            }
+            if (script is not null && !AddReference(line, script, options, r, result.GetValue(python), required: result.GetValue(reference) is not null))
+                return 1;
+            Console.WriteLine(JsonSerializer.Serialize(line));
+            if (result.GetValue(profile)) PrintProfile(options, resolved, r);
             return 0;
         });
         return cmd;
+    }
+
+    // The JSON line of one measurement.
+    private static Dictionary<string, object> ResultLine(TrainBenchOptions options, TorchSharp.torch.Device device, TrainBenchResult r) => new()
+    {
+        ["impl"] = "torchsharp-" + typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3),
+        ["device"] = device.ToString(), ["threads"] = TorchSharp.torch.get_num_threads(),
+        ["ecg_model"] = options.EcgModel, ["batch"] = r.Batch, ["length"] = r.Length, ["steps"] = r.Steps, ["tokens"] = r.Tokens,
+        ["samples_per_s"] = r.SamplesPerSecond, ["loss"] = r.Loss, ["params_m"] = r.ParamsMillions,
+        ["forward_ms"] = r.ForwardMs, ["backward_ms"] = r.BackwardMs, ["optimizer_ms"] = r.OptimizerMs,
+        ["cpu_ms_per_step"] = r.CpuMsPerStep, ["peak_rss_mb"] = r.PeakRssMb,
+    };
+
+    /// <summary>
+    /// Runs the PyTorch reference with the same shapes and adds its samples/s and the ratio to <paramref name="line"/>.
+    /// Returns false (after printing the error) only when the reference was named and could not run.
+    /// </summary>
+    private static bool AddReference(Dictionary<string, object> line, string script, TrainBenchOptions options, TrainBenchResult r,
+        string? python, bool required)
+    {
+        if (options.EcgModel != "resnet18")
+        {
+            Console.Error.WriteLine($"reference skipped: {script} runs ResNet18 only");
+            return true;
+        }
+        // After the measurement, never beside it: two LibTorch processes on the same cores slow each other down.
+        var refResult = PyTorchReference.Run(script, options, TorchSharp.torch.get_num_threads(), TimeSpan.FromMinutes(30),
+            python is { } named ? [named] : PyTorchReference.DefaultInterpreters);
+        if (refResult.SamplesPerSecond is { } refSps)
+        {
+            line["reference_impl"] = refResult.Implementation ?? "?";
+            line["reference_samples_per_s"] = refSps;
+            line["ratio_to_reference"] = Math.Round(r.SamplesPerSecond / refSps, 3);
+            return true;
+        }
+        if (required)
+        {
+            Console.Error.WriteLine($"error: reference: {refResult.Problem}");
+            return false;
+        }
+        Console.Error.WriteLine($"reference not run: {refResult.Problem}");
+        return true;
+    }
+
+    // --profile: one JSON line per part and convolution shape, then a summary line.
+    private static void PrintProfile(TrainBenchOptions options, TorchSharp.torch.Device device, TrainBenchResult r)
+    {
+        var p = TrainStepProfile.Run(options, device);
+        double stepMs = r.ForwardMs + r.BackwardMs;
+        foreach (var row in p.Rows)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["profile"] = row.Kind, ["name"] = row.Name, ["count"] = row.Count, ["forward_ms"] = row.ForwardMs,
+                ["backward_ms"] = row.BackwardMs, ["total_ms"] = Math.Round(row.TotalMs, 1),
+                ["share_of_step"] = Math.Round(row.TotalMs / stepMs, 3),
+                ["forward_gflop"] = Math.Round(row.ForwardGflop, 3), ["gflops"] = Math.Round(row.Gflops, 1),
+                ["of_matmul_rate"] = Math.Round(row.Gflops / p.MatmulGflops, 3),
+            }));
+        }
+        double partsMs = p.Rows.Where(x => x.Kind == "part").Sum(x => x.TotalMs);
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["profile"] = "summary", ["matmul_gflops"] = p.MatmulGflops, ["step_forward_gflop"] = Math.Round(p.StepForwardGflop, 2),
+            ["step_gflop_fwd_bwd"] = Math.Round(3 * p.StepForwardGflop, 2), ["step_fwd_bwd_ms"] = Math.Round(stepMs, 1),
+            ["parts_fwd_bwd_ms"] = Math.Round(partsMs, 1), ["unaccounted_ms"] = Math.Round(stepMs - partsMs, 1),
+            ["step_gflops"] = Math.Round(3 * p.StepForwardGflop / (stepMs / 1000), 1),
+            ["roof_samples_per_s"] = Math.Round(p.RoofSamplesPerSecond(options.Batch), 2),
+        }));
     }
 }

@@ -218,7 +218,7 @@ internal static class TextCommand
             foreach (string name in r.GetValue(models)!)
             {
                 using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(name), new TextEncoderOptions(ComputeOnLongest: true));
-                var results = TextZeroShotProbe.Run(encoder, r.GetValue(ptbxl)!, classPrompts, target, chosen);
+                var results = Deri.Evaluation.TextZeroShotProbe.Run(encoder, r.GetValue(ptbxl)!, classPrompts, target, chosen);
                 var line = new Dictionary<string, object> { ["model"] = name, ["pooling"] = encoder.Pooling.ToString().ToLowerInvariant() };
                 foreach (var t in results) line[$"{t.Task}_macro_auc"] = Math.Round(t.MacroAuc, 2);
                 foreach (var t in results) line[$"{t.Task}_reports_classes"] = new[] { t.Reports, t.Classes };

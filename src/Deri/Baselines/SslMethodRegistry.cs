@@ -4,8 +4,8 @@ namespace Deri.Baselines;
 
 /// <summary>
 /// Builds the ECG-only self-supervised methods: one builder per name of <see cref="MethodNames.Ssl"/> (the config
-/// owns the names; a test checks that this table builds exactly them). Adding a method is one line here, its name in
-/// <see cref="MethodNames"/> and its section in <see cref="SslConfig"/>.
+/// owns the names; a test checks that this table builds exactly them). Adding a method is one line here and its
+/// section in <see cref="SslConfig"/> (a property and one row of <c>SslConfig.Sections</c>, which names it).
 /// </summary>
 public static class SslMethodRegistry
 {

@@ -4,16 +4,16 @@ namespace Deri.Config;
 /// The accepted values of <c>network.method</c>. The config owns this vocabulary so that it can validate a file
 /// without knowing how the models are built; <c>Models.ModelFactory</c> builds <see cref="EcgText"/> and
 /// <c>Baselines.SslMethodRegistry</c> builds <see cref="Ssl"/> (a test checks that they build exactly these names).
-/// Adding a method is its name here, its section under <see cref="SslConfig"/> and its builder in the registry.
+/// Adding an ECG-only method is its section in <see cref="SslConfig"/> (property and one row of its table, which gives
+/// the name) and its builder in the registry.
 /// </summary>
 public static class MethodNames
 {
     /// <summary>The ECG–text methods: DERI and MERL.</summary>
     public static readonly IReadOnlyList<string> EcgText = ["deri", "merl"];
 
-    /// <summary>The ECG-only self-supervised baselines, each with its section <c>ssl.NAME</c>.</summary>
-    public static readonly IReadOnlyList<string> Ssl =
-        ["simclr", "byol", "barlowtwins", "mocov3", "simsiam", "tstcc", "clocs", "astcl", "crt", "stmem"];
+    /// <summary>The ECG-only self-supervised baselines, each with its section <c>ssl.NAME</c> (the names of <see cref="SslConfig.Sections"/>).</summary>
+    public static readonly IReadOnlyList<string> Ssl = [.. SslConfig.Sections.Select(s => s.Name)];
 
     /// <summary>Every accepted value of <c>network.method</c>.</summary>
     public static readonly IReadOnlyList<string> All = [.. EcgText, .. Ssl];

@@ -55,67 +55,18 @@ public static class ProbeEvaluation
         var storeNames = UniqueNames(options.Stores);
 
         var results = new List<ProbeStoreResult>();
-        var skipped = new List<string>();
-        var tooSmall = new List<string>();
+        var notes = new ProbeNotes();
         for (int r = 0; r < options.Runs.Count; r++)
         {
             using var run = PretrainedRun.Load(options.Runs[r], options.Checkpoint, device);
             var feature = options.Feature ?? FeatureExtractor.DefaultFor(run);
             log($"run {runNames[r]}: {run.CheckpointPath}, {FeatureExtractor.Name(feature)} features");
             for (int s = 0; s < options.Stores.Count; s++)
-            {
-                using var store = FeatureExtractor.OpenStore(options.Stores[s]);
-                FeatureExtractor.RequireLabels(store);
-                // Features of each split once (N, D), kept in memory for every ratio.
-                var splits = new List<(int[] Rows, ProbeSplit Split)>();
-                try
-                {
-                    foreach (var name in new[] { "train", "val", "test" })
-                    {
-                        var set = FeatureExtractor.Compute(run, store, FeatureExtractor.Rows(store, name), feature, options.BatchSize);
-                        splits.Add((set.Rows, new ProbeSplit(set.Features, FeatureExtractor.Labels(store, set.Rows))));
-                        if (set.Skipped.Count > 0)
-                        {
-                            log($"{storeNames[s]} {name}: {set.Skipped.Count} records left out (non-finite feature): {string.Join(", ", set.Skipped)}");
-                            skipped.AddRange(set.Skipped.Select(id => $"{storeNames[s]}/{name}/{id}"));
-                        }
-                    }
-                    log($"{storeNames[s]} / {runNames[r]}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
-                        $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
-                    // A ratio that leaves no training sample on a small split is skipped for that store (and noted), not fatal.
-                    int nTrain = splits[0].Rows.Length;
-                    var usable = ratios.Where(p => p == 100 || Math.Floor(p / 100 * nTrain) >= 1).ToList();
-                    foreach (var p in ratios.Except(usable))
-                    {
-                        log(string.Create(CultureInfo.InvariantCulture, $"  {p}%: skipped, {p} % of {nTrain} training records is less than one record"));
-                        tooSmall.Add(string.Create(CultureInfo.InvariantCulture, $"{storeNames[s]} / {runNames[r]} {p}% ({nTrain} training records)"));
-                    }
-                    var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, usable, probe);
-                    foreach (var x in rs)
-                        log(string.Create(CultureInfo.InvariantCulture,
-                            $"  {x.RatioPercent}%: {x.TrainSamples} samples, best epoch {x.BestEpoch}, val AUC {x.ValidationMacroAuc:F2}, test AUC {x.TestMacroAuc:F2}"));
-                    results.Add(new ProbeStoreResult(storeNames[s], runNames[r], run.CheckpointPath, feature,
-                        (splits[0].Rows.Length, splits[1].Rows.Length, splits[2].Rows.Length), rs));
-                }
-                finally
-                {
-                    foreach (var x in splits) x.Split.Features.Dispose();
-                }
-            }
+                results.Add(ProbeStore(run, runNames[r], options.Stores[s], storeNames[s], feature, ratios, probe, options.BatchSize, notes, log));
         }
 
         var ordered = results.OrderBy(x => storeNames.IndexOf(x.Store)).ThenBy(x => runNames.IndexOf(x.Run)).ToList();
-        var table = ResultTable.ForLinearProbe(ordered.Select(x => ($"{x.Store} / {x.Run}", x.Results)),
-            $"Linear probing of frozen features (test macro AUC, x100)");
-        table.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-            $"probe: {probe.Epochs} epochs, batch {probe.BatchSize}, AdamW lr {probe.LearningRate}, warm-up {probe.WarmupEpochs} epochs, seed {probe.Seed}; the epoch with the best validation macro AUC is evaluated on test"));
-        foreach (var x in ordered.DistinctBy(x => x.Run)) table.Notes.Add($"run {x.Run}: {x.Checkpoint}, {FeatureExtractor.Name(x.Feature)} features");
-        foreach (var x in ordered.DistinctBy(x => x.Store))
-            table.Notes.Add($"store {x.Store}: {Path.GetFullPath(options.Stores[storeNames.IndexOf(x.Store)])} ({x.Samples.Train} train, {x.Samples.Val} val, {x.Samples.Test} test)");
-
-        if (tooSmall.Count > 0) table.Notes.Add($"ratios skipped because they leave no training record: {string.Join("; ", tooSmall.Distinct())}");
-        if (skipped.Count > 0) table.Notes.Add($"records left out for a non-finite feature ({skipped.Count}): {string.Join(", ", skipped)}");
-
+        var table = Table(ordered, probe, options.Stores, storeNames, notes);
         IReadOnlyList<string> files = [];
         if (outputDirectory is not null)
         {
@@ -124,6 +75,74 @@ public static class ProbeEvaluation
             files = table.WriteAll(outputDirectory, "probe", new RunProvenance(commandLine, checkpoints));
         }
         return (ordered, table, files);
+    }
+
+    /// <summary>What the table's notes list across all pairs: ratios too small for a store, records with non-finite features.</summary>
+    private sealed class ProbeNotes
+    {
+        public List<string> Skipped { get; } = [];
+
+        public List<string> TooSmall { get; } = [];
+    }
+
+    /// <summary>
+    /// Probes one (run, store) pair: the features of each split once <c>(N, D)</c>, kept in memory for every ratio, then one
+    /// probe per ratio. A ratio that leaves no training sample on a small split is skipped for that store (and noted), not fatal.
+    /// </summary>
+    private static ProbeStoreResult ProbeStore(PretrainedRun run, string runName, string storePath, string storeName, DownstreamFeature feature,
+        IReadOnlyList<double> ratios, LinearProbeOptions probe, int batchSize, ProbeNotes notes, Action<string> log)
+    {
+        using var store = FeatureExtractor.OpenStore(storePath);
+        FeatureExtractor.RequireLabels(store);
+        var splits = new List<(int[] Rows, ProbeSplit Split)>();
+        try
+        {
+            foreach (var name in new[] { "train", "val", "test" })
+            {
+                var set = FeatureExtractor.Compute(run, store, FeatureExtractor.Rows(store, name), feature, batchSize);
+                splits.Add((set.Rows, new ProbeSplit(set.Features, FeatureExtractor.Labels(store, set.Rows))));
+                if (set.Skipped.Count > 0)
+                {
+                    log($"{storeName} {name}: {set.Skipped.Count} records left out (non-finite feature): {string.Join(", ", set.Skipped)}");
+                    notes.Skipped.AddRange(set.Skipped.Select(id => $"{storeName}/{name}/{id}"));
+                }
+            }
+            log($"{storeName} / {runName}: {FeatureExtractor.Name(feature)} features of {splits[0].Rows.Length} train, " +
+                $"{splits[1].Rows.Length} val, {splits[2].Rows.Length} test records ({splits[0].Split.Features.shape[1]}-d)");
+            int nTrain = splits[0].Rows.Length;
+            var usable = ratios.Where(p => p == 100 || Math.Floor(p / 100 * nTrain) >= 1).ToList();
+            foreach (var p in ratios.Except(usable))
+            {
+                log(string.Create(CultureInfo.InvariantCulture, $"  {p}%: skipped, {p} % of {nTrain} training records is less than one record"));
+                notes.TooSmall.Add(string.Create(CultureInfo.InvariantCulture, $"{storeName} / {runName} {p}% ({nTrain} training records)"));
+            }
+            var rs = LinearProbe.RunRatios(splits[0].Split, splits[1].Split, splits[2].Split, store.LabelNames, usable, probe);
+            foreach (var x in rs)
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"  {x.RatioPercent}%: {x.TrainSamples} samples, best epoch {x.BestEpoch}, val AUC {x.ValidationMacroAuc:F2}, test AUC {x.TestMacroAuc:F2}"));
+            return new ProbeStoreResult(storeName, runName, run.CheckpointPath, feature,
+                (splits[0].Rows.Length, splits[1].Rows.Length, splits[2].Rows.Length), rs);
+        }
+        finally
+        {
+            foreach (var x in splits) x.Split.Features.Dispose();
+        }
+    }
+
+    /// <summary>The <c>probe</c> table: rows <c>store / run</c>, one test macro AUC column per ratio, and its notes.</summary>
+    private static ResultTable Table(List<ProbeStoreResult> ordered, LinearProbeOptions probe, IReadOnlyList<string> stores,
+        List<string> storeNames, ProbeNotes notes)
+    {
+        var table = ResultTable.ForLinearProbe(ordered.Select(x => ($"{x.Store} / {x.Run}", x.Results)),
+            $"Linear probing of frozen features (test macro AUC, x100)");
+        table.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+            $"probe: {probe.Epochs} epochs, batch {probe.BatchSize}, AdamW lr {probe.LearningRate}, warm-up {probe.WarmupEpochs} epochs, seed {probe.Seed}; the epoch with the best validation macro AUC is evaluated on test"));
+        foreach (var x in ordered.DistinctBy(x => x.Run)) table.Notes.Add($"run {x.Run}: {x.Checkpoint}, {FeatureExtractor.Name(x.Feature)} features");
+        foreach (var x in ordered.DistinctBy(x => x.Store))
+            table.Notes.Add($"store {x.Store}: {Path.GetFullPath(stores[storeNames.IndexOf(x.Store)])} ({x.Samples.Train} train, {x.Samples.Val} val, {x.Samples.Test} test)");
+        if (notes.TooSmall.Count > 0) table.Notes.Add($"ratios skipped because they leave no training record: {string.Join("; ", notes.TooSmall.Distinct())}");
+        if (notes.Skipped.Count > 0) table.Notes.Add($"records left out for a non-finite feature ({notes.Skipped.Count}): {string.Join(", ", notes.Skipped)}");
+        return table;
     }
 
     private static void RequireDistinct(IReadOnlyList<string> paths, string what)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Deri.Data.Datasets;
 
 namespace Deri.Evaluation;
 
@@ -14,7 +15,8 @@ public sealed record NumericTable(string Path, IReadOnlyList<string> Columns, do
 
 /// <summary>
 /// Reads the score and label CSV files of <c>deri metrics</c>: comma-separated, a header row, one column per
-/// class. Every problem is reported with the file, the 1-based line number and the column name.
+/// class (read with <see cref="CsvTable"/>). Every problem is reported with the file, the 1-based line number and the
+/// column name.
 /// </summary>
 public static class ScoreTableReader
 {
@@ -57,65 +59,35 @@ public static class ScoreTableReader
     private static NumericTable Read(string path, bool labels)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
-        var lines = File.ReadAllLines(path);
-        int first = Array.FindIndex(lines, l => l.Trim().Length > 0);
-        if (first < 0) throw new InvalidDataException($"{path}: empty file (expected a header row of class names)");
-        var header = Split(lines[first]);
-        for (int j = 0; j < header.Length; j++)
+        if (new FileInfo(path).Length == 0 || File.ReadAllText(path).Trim().Length == 0)
+            throw new InvalidDataException($"{path}: empty file (expected a header row of class names)");
+        // The project's one CSV reader: RFC 4180 quoting, the line each row starts on, ragged rows refused by line.
+        var table = CsvTable.Read(path);
+        var header = table.Header;
+        for (int j = 0; j < header.Count; j++)
         {
-            if (header[j].Length == 0) throw new InvalidDataException($"{path}, line {first + 1}: column {j + 1} of the header has no name");
+            if (header[j].Length == 0) throw new InvalidDataException($"{path}, line 1: column {j + 1} of the header has no name");
             if (double.TryParse(header[j], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-                throw new InvalidDataException($"{path}, line {first + 1}: the first row must be a header of class names, found the number '{header[j]}'");
+                throw new InvalidDataException($"{path}, line 1: the first row must be a header of class names, found the number '{header[j]}'");
         }
         var dup = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
-        if (dup is not null) throw new InvalidDataException($"{path}, line {first + 1}: column name '{dup.Key}' appears twice");
-        var rows = new List<(int Line, double[] Values)>();
-        for (int i = first + 1; i < lines.Length; i++)
+        if (dup is not null) throw new InvalidDataException($"{path}, line 1: column name '{dup.Key}' appears twice");
+        if (table.Rows.Count == 0) throw new InvalidDataException($"{path}: no data rows after the header");
+        var m = new double[table.Rows.Count, header.Count];
+        for (int i = 0; i < table.Rows.Count; i++)
         {
-            if (lines[i].Trim().Length == 0) continue;
-            var cells = Split(lines[i]);
-            if (cells.Length != header.Length)
-                throw new InvalidDataException($"{path}, line {i + 1}: {cells.Length} values but the header has {header.Length} columns");
-            var values = new double[cells.Length];
-            for (int j = 0; j < cells.Length; j++)
+            for (int j = 0; j < header.Count; j++)
             {
-                string where = $"{path}, line {i + 1}, column '{header[j]}'";
-                if (!double.TryParse(cells[j], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                    throw new InvalidDataException($"{where}: '{cells[j]}' is not a number");
+                string cell = table.Rows[i][j].Trim();
+                string where = $"{path}, line {table.Lines[i]}, column '{header[j]}'";
+                if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                    throw new InvalidDataException($"{where}: '{cell}' is not a number");
                 if (double.IsNaN(v)) throw new InvalidDataException($"{where}: value is NaN");
                 if (!double.IsFinite(v)) throw new InvalidDataException($"{where}: value is infinite");
-                if (labels && v is not (0.0 or 1.0)) throw new InvalidDataException($"{where}: label '{cells[j]}' is not 0 or 1");
-                values[j] = v;
+                if (labels && v is not (0.0 or 1.0)) throw new InvalidDataException($"{where}: label '{cell}' is not 0 or 1");
+                m[i, j] = v;
             }
-            rows.Add((i + 1, values));
         }
-        if (rows.Count == 0) throw new InvalidDataException($"{path}: no data rows after the header");
-        var m = new double[rows.Count, header.Length];
-        for (int i = 0; i < rows.Count; i++)
-            for (int j = 0; j < header.Length; j++) m[i, j] = rows[i].Values[j];
         return new NumericTable(path, header, m);
-    }
-
-    // Comma-separated cells, trimmed, with optional double quotes around a cell ("" inside quotes is a quote).
-    private static string[] Split(string line)
-    {
-        var cells = new List<string>();
-        var cur = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char ch = line[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
-                else if (ch == '"') quoted = false;
-                else cur.Append(ch);
-            }
-            else if (ch == '"') quoted = true;
-            else if (ch == ',') { cells.Add(cur.ToString().Trim()); cur.Clear(); }
-            else cur.Append(ch);
-        }
-        cells.Add(cur.ToString().Trim());
-        return cells.ToArray();
     }
 }

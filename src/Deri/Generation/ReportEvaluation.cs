@@ -67,7 +67,7 @@ public static class ReportEvaluation
     public static ReportEvalResult Run(ReportRun run, EcgStore store, string split, IReadOnlyList<EcgStore> labelStores, ClassPrompts prompts,
         DecodingOptions options, int batchSize, string outDir, Action<string>? log = null)
     {
-        log ??= Console.WriteLine;
+        log ??= static _ => { };  // the library writes nothing unless its caller passes a log
         var reports = ReportGeneration.FromStore(run, store, split, options, batchSize,
             (done, total) => log($"generated {done}/{total}"));
         Directory.CreateDirectory(outDir);

@@ -32,7 +32,7 @@ public static class ReportTrainer
     public static ReportTrainResult Run(ReportConfig config, string runDirectory, Device device, string? resume = null,
         ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
-        log ??= Console.Error.WriteLine;
+        log ??= static _ => { };  // the library writes nothing unless its caller passes a log
         if (config.PretrainedRun.Length == 0) throw new ConfigException("pretrained_run: the pretrained DERI/MERL run folder is required");
         if (config.DataPath.Length == 0) throw new ConfigException("data_path: the prepared store with the reports is required");
         if (!Data.Store.EcgStore.Exists(config.DataPath))
@@ -52,42 +52,14 @@ public static class ReportTrainer
         var trainRows = store.IndicesOf("train");
         var valRows = store.IndicesOf("val");
 
-        string tokDir = Path.Combine(dir, ReportRun.TokenizerFolder);
-        IReportTokenizer tokenizer;
-        if (config.Decoder.Length > 0)
-        {
-            tokenizer = ReportTokenizers.Load(config.Decoder);
-            tokenizer.Save(tokDir);
-        }
-        else if (File.Exists(Path.Combine(tokDir, WordLevelTokenizer.FileName)))
-        {
-            tokenizer = WordLevelTokenizer.Load(tokDir);
-            log($"tokenizer: reusing {tokDir} ({tokenizer.VocabSize} tokens)");
-        }
-        else
-        {
-            tokenizer = WordLevelTokenizer.Build(trainRows.Select(r => store.Entries[r].Report), config.Vocabulary.MinCount, config.Vocabulary.MaxSize);
-            tokenizer.Save(tokDir);
-            log($"tokenizer: word-level vocabulary of {tokenizer.VocabSize} tokens from {trainRows.Length} training reports → {tokDir}");
-        }
+        var tokenizer = PrepareTokenizer(config, store, trainRows, Path.Combine(dir, ReportRun.TokenizerFolder), log);
         config.Save(Path.Combine(dir, ReportRun.ConfigFile));
 
         // The generator's initial weights come from the torch generator: seed it so runs are reproducible.
         torch.random.manual_seed(config.Trainer.Seed);
         var model = BuildModel(config, pretrained, tokenizer, device, resume is null, log);
-        ITrainingData<ReportBatch> train;
-        ITrainingData<ReportBatch>? val = null;
-        if (config.FreezeEcg)
-        {
-            // A frozen ECG side gives every record the same features in every epoch: compute them once.
-            train = new CachedReportPairData(model, store, trainRows, tokenizer, config.MaxLength, device);
-            if (valRows.Length > 0) val = new CachedReportPairData(model, store, valRows, tokenizer, config.MaxLength, device);
-        }
-        else
-        {
-            train = new ReportPairData(store, trainRows, tokenizer, config.MaxLength);
-            if (valRows.Length > 0) val = new ReportPairData(store, valRows, tokenizer, config.MaxLength);
-        }
+        var train = PairData(config, model, store, trainRows, tokenizer, device);
+        var val = valRows.Length > 0 ? PairData(config, model, store, valRows, tokenizer, device) : null;
         log($"report data: {config.DataPath}: {train.Count} train, {val?.Count ?? 0} val pairs{(config.FreezeEcg ? " (frozen ECG side: features computed once)" : "")}");
         try
         {
@@ -105,6 +77,37 @@ public static class ReportTrainer
             (val as IDisposable)?.Dispose();
         }
     }
+
+    /// <summary>
+    /// The run's tokenizer in <paramref name="tokDir"/>: the decoder's own (copied there), the word-level vocabulary a
+    /// resumed run saved, or a new word-level vocabulary of the training reports.
+    /// </summary>
+    private static IReportTokenizer PrepareTokenizer(ReportConfig config, Data.Store.EcgStore store, int[] trainRows, string tokDir, Action<string> log)
+    {
+        if (config.Decoder.Length > 0)
+        {
+            var own = ReportTokenizers.Load(config.Decoder);
+            own.Save(tokDir);
+            return own;
+        }
+        if (File.Exists(Path.Combine(tokDir, WordLevelTokenizer.FileName)))
+        {
+            var saved = WordLevelTokenizer.Load(tokDir);
+            log($"tokenizer: reusing {tokDir} ({saved.VocabSize} tokens)");
+            return saved;
+        }
+        var built = WordLevelTokenizer.Build(trainRows.Select(r => store.Entries[r].Report), config.Vocabulary.MinCount, config.Vocabulary.MaxSize);
+        built.Save(tokDir);
+        log($"tokenizer: word-level vocabulary of {built.VocabSize} tokens from {trainRows.Length} training reports → {tokDir}");
+        return built;
+    }
+
+    // A frozen ECG side gives every record the same features in every epoch: compute them once.
+    private static ITrainingData<ReportBatch> PairData(ReportConfig config, ReportModel model, Data.Store.EcgStore store, int[] rows,
+        IReportTokenizer tokenizer, Device device) =>
+        config.FreezeEcg
+            ? new CachedReportPairData(model, store, rows, tokenizer, config.MaxLength, device)
+            : new ReportPairData(store, rows, tokenizer, config.MaxLength);
 
     private static ReportModel BuildModel(ReportConfig config, PretrainedRun pretrained, IReportTokenizer tokenizer, Device device, bool fresh,
         Action<string> log) => ReportRun.BuildModel(config, pretrained, tokenizer, device, loadDecoderWeights: fresh, log);

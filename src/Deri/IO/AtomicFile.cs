@@ -90,14 +90,18 @@ public static class AtomicFile
         });
     }
 
-    /// <summary>Whether <paramref name="fileName"/> is a temporary file name of this class (left over only by a killed process).</summary>
+    /// <summary>
+    /// Whether <paramref name="fileName"/> is a temporary file or folder name of this class or <see cref="AtomicFolder"/>
+    /// (left over only by a killed process).
+    /// </summary>
     public static bool IsTemporary(string fileName)
     {
         string name = Path.GetFileName(fileName);
         return name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal) && name.Count(c => c == '.') >= 4;
     }
 
-    private static string TemporaryPathFor(string full) =>
+    /// <summary>A new temporary path beside the absolute path <paramref name="full"/>; shared with <see cref="AtomicFolder"/>.</summary>
+    internal static string TemporaryPathFor(string full) =>
         Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
 
     private static void TryDelete(string path)

@@ -32,10 +32,11 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     /// <param name="encoder">ECG backbone (B, leads, L) → (B, C, L').</param>
     /// <param name="config">Validated model configuration.</param>
     /// <param name="downconvStride">Stride of the 1×1 down-projection (resolved per backbone by the factory).</param>
-    public DeriModel(EcgEncoder encoder, ModelConfig config, int downconvStride) : base("deri")
+    /// <param name="method">DERI or MERL heads (the factory reads it from <c>network.method</c>).</param>
+    public DeriModel(EcgEncoder encoder, ModelConfig config, int downconvStride, PretrainingMethod method) : base("deri")
     {
         var net = config.Network;
-        Method = net.Method == "merl" ? PretrainingMethod.Merl : PretrainingMethod.Deri;
+        Method = method;
         Leads = net.NumLeads;
         InputLength = config.Dataset.SeqLength;
         TextDim = net.FeatureDim;

@@ -19,7 +19,14 @@ public static class ModelFactory
             throw new ArgumentException($"network.method = '{config.Network.Method}' is an ECG-only method: build it with Baselines.SslMethodRegistry.Create");
         var encoder = CreateEncoder(config.Network, config.Dataset.SeqLength);
         int stride = config.Network.DownconvStride ?? (encoder is ResNet1d ? 3 : 1);
-        return new DeriModel(encoder, config, stride);
+        var method = config.Network.Method switch
+        {
+            "deri" => PretrainingMethod.Deri,
+            "merl" => PretrainingMethod.Merl,
+            var other => throw new ArgumentException(
+                $"model config: network.method = '{other}' is unknown: expected one of {string.Join(", ", MethodNames.All)}"),
+        };
+        return new DeriModel(encoder, config, stride, method);
     }
 
     /// <summary>Builds the ECG backbone named by <c>network.ecg_model</c> for inputs of <paramref name="length"/> samples.</summary>

@@ -122,7 +122,7 @@ public static class Pretrainer
     public static PretrainResult Run(DeriConfig config, string runDirectory, Device device, string? resume = null,
         ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
-        log ??= Console.Error.WriteLine;
+        log ??= static _ => { };  // the library writes nothing unless its caller passes a log
         string storeDir = config.Dataset.DataPath;
         if (!EcgStore.Exists(storeDir))
             throw new DirectoryNotFoundException($"dataset.data_path: no prepared store at '{storeDir}' (make one with `deri data prepare`)");

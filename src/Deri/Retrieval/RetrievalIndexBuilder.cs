@@ -85,29 +85,13 @@ public static class RetrievalIndexBuilder
         long expected = (long)manifest.Entries.Count * manifest.Dim;
         if (ecg.Length != expected || report.Length != expected)
             throw new ArgumentException($"vectors hold {ecg.Length} and {report.Length} values, {manifest.Entries.Count} × {manifest.Dim} expected");
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, "." + Path.GetFileName(target) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(temp);
-        try
+        // Replace: an index is remade from its run and store, and the target name only ever holds a complete index.
+        AtomicFolder.Write(target, ExistingFolder.Replace, temp =>
         {
             AtomicFile.Write(Path.Combine(temp, RetrievalIndex.EcgFile), s => RetrievalIndex.WriteVectors(s, ecg));
             AtomicFile.Write(Path.Combine(temp, RetrievalIndex.ReportFile), s => RetrievalIndex.WriteVectors(s, report));
             AtomicFile.WriteAllText(Path.Combine(temp, RetrievalIndex.ManifestFile),
                 JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
-            if (Directory.Exists(target))
-            {
-                // Replace: move the old index aside first, so that the target name is only ever a complete index.
-                string old = temp + ".old";
-                Directory.Move(target, old);
-                Directory.Move(temp, target);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(temp, target);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
+        });
     }
 }

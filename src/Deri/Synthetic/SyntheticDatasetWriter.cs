@@ -75,17 +75,13 @@ public static class SyntheticDatasetWriter
                 throw new IOException($"refusing to replace {outDir}: it is not empty and does not look like a synthetic data set (no record_list.csv and {SyntheticPrompts.FileName})");
         }
         if (File.Exists(outDir)) throw new IOException($"output path {outDir} is a file");
-        string parent = Path.GetDirectoryName(outDir) ?? throw new IOException($"output folder {outDir} has no parent");
-        Directory.CreateDirectory(parent);
-        string tmp = Path.Combine(parent, $".{Path.GetFileName(outDir)}.tmp-{Environment.ProcessId}");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
 
         var sw = Stopwatch.StartNew();
         var rows = new Row?[o.Count];
         var failed = new string?[o.Count];
         int done = 0;
-        try
+        // Replace: the checks above allow replacing only an earlier synthetic data set.
+        AtomicFolder.Write(outDir, ExistingFolder.Replace, tmp =>
         {
             var po = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
             Parallel.For(0, o.Count, po, i =>
@@ -103,14 +99,7 @@ public static class SyntheticDatasetWriter
             });
             WriteCsvs(tmp, rows, o.Generator);
             SyntheticPrompts.WriteTo(Path.Combine(tmp, SyntheticPrompts.FileName));
-            if (Directory.Exists(outDir)) Directory.Delete(outDir, true);
-            Directory.Move(tmp, outDir);
-        }
-        catch
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            throw;
-        }
+        });
         var failures = failed.Where(f => f is not null).Select(f => f!).ToList();
         return new SyntheticDatasetSummary(outDir, rows.Count(r => r is not null), failures, sw.Elapsed.TotalSeconds);
     }

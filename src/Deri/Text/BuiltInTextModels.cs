@@ -129,8 +129,8 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
     }
 
     /// <summary>
-    /// <see cref="WriteFolder"/> into a folder that must be new or empty; with <paramref name="overwrite"/> a non-empty one is
-    /// first moved aside to <c>FOLDER.old-YYYYMMDD-HHMMSS</c> (as run folders are, see <see cref="Training.RunFolder"/>), never deleted.
+    /// <see cref="WriteFolder"/> into a folder that must be new or empty, atomically (<see cref="IO.AtomicFolder"/>); with
+    /// <paramref name="overwrite"/> a non-empty one is first moved aside to <c>FOLDER.old-YYYYMMDD-HHMMSS</c>, never deleted.
     /// </summary>
     /// <exception cref="IOException">The folder is not empty and <paramref name="overwrite"/> is false, or it is a file.</exception>
     public OnnxBert WriteNewFolder(string folder, bool overwrite, Action<string>? log = null)
@@ -138,8 +138,17 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (!overwrite && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
             throw new IOException($"{full}: folder is not empty; pass --overwrite to move it aside (nothing is deleted)");
-        Training.RunFolder.Prepare(full, resuming: false, overwrite: true, log);
-        return WriteFolder(full);
+        OnnxBert? bert = null;
+        try
+        {
+            IO.AtomicFolder.Write(full, overwrite ? IO.ExistingFolder.MoveAside : IO.ExistingFolder.Refuse, temp => bert = WriteFolder(temp), log);
+            return bert!;
+        }
+        catch
+        {
+            bert?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The file in a written folder that records where its weights came from.</summary>
@@ -155,23 +164,13 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
         string root = cacheRoot ?? DefaultCacheRoot;
         string folder = Path.Combine(root, $"{Name}-{Version}");
         if (TextModelSetting.RequiredFiles.All(f => File.Exists(Path.Combine(folder, f)))) return folder;
-        Directory.CreateDirectory(root);
-        string temp = Path.Combine(root, $".{Name}-{Version}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            WriteFolder(temp).Dispose();
-            try
-            {
-                Directory.Move(temp, folder);
-            }
-            catch (IOException) when (TextModelSetting.RequiredFiles.All(f => File.Exists(Path.Combine(folder, f))))
-            {
-                // Another process materialised it first: its folder is identical.
-            }
+            IO.AtomicFolder.Write(folder, IO.ExistingFolder.Refuse, temp => WriteFolder(temp).Dispose());
         }
-        finally
+        catch (IOException) when (TextModelSetting.RequiredFiles.All(f => File.Exists(Path.Combine(folder, f))))
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            // Another process materialised it first: its folder is identical.
         }
         return folder;
     }

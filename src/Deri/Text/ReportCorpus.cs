@@ -1,4 +1,4 @@
-using CsvHelper;
+using Deri.Data.Datasets;
 
 namespace Deri.Text;
 
@@ -30,15 +30,13 @@ public sealed record ReportCorpus(string Path, IReadOnlyList<string> Reports, IR
             }
             return new ReportCorpus(path, reports, skipped);
         }
-        using var csv = CsvReader.FromFile(path, new CsvReaderOptions { Separator = ',' });
-        if (!csv.TryGetFieldIndex(column, out int index))
-            throw new InvalidDataException($"{path}: no column '{column}' (columns: {string.Join(", ", csv.Headers)})");
-        int row = 0;
-        while (csv.Read())
+        var table = CsvTable.Read(path);
+        int index = table.TryColumn(column);
+        if (index < 0) throw new InvalidDataException($"{path}: no column '{column}' (columns: {string.Join(", ", table.Header)})");
+        for (int row = 0; row < table.Rows.Count; row++)
         {
-            row++;
-            var text = csv.IsEmpty(index) ? null : csv.GetString(index);
-            if (string.IsNullOrWhiteSpace(text)) skipped.Add(row);
+            string text = table.Rows[row][index];
+            if (string.IsNullOrWhiteSpace(text)) skipped.Add(row + 1);
             else reports.Add(text.Trim());
         }
         return new ReportCorpus(path, reports, skipped);

@@ -1,9 +1,9 @@
-using System.Globalization;
+using Deri.IO;
 
 namespace Deri.Training;
 
 /// <summary>A run folder that exists and is not empty, while neither resuming nor overwriting was asked for.</summary>
-public sealed class RunFolderExistsException(string message) : IOException(message);
+public sealed class RunFolderExistsException(string message) : FolderExistsException(message);
 
 /// <summary>
 /// Guards run folders against being overwritten: a command that writes a run into a folder holding an
@@ -14,7 +14,7 @@ public static class RunFolder
     /// <summary>
     /// Makes <paramref name="directory"/> ready for a run. A missing or empty folder is used as it is; so is a
     /// non-empty one when <paramref name="resuming"/>. Otherwise, with <paramref name="overwrite"/>, the old run is
-    /// renamed to <c>DIR.old-YYYYMMDD-HHMMSS</c> (a numeric suffix when that exists too) and the move is logged;
+    /// renamed to <c>DIR.old-YYYYMMDD-HHMMSS</c> (<see cref="AtomicFolder.MoveAside"/>) and the move is logged;
     /// without it, <see cref="RunFolderExistsException"/> says what to do.
     /// </summary>
     /// <returns>Where the old run went, or null when nothing was moved.</returns>
@@ -27,10 +27,7 @@ public static class RunFolder
         if (!overwrite)
             throw new RunFolderExistsException(
                 $"{full} already holds a run; continue it with --resume auto, or pass --overwrite to move it aside (nothing is deleted)");
-        string stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        string aside = $"{full}.old-{stamp}";
-        for (int n = 2; Directory.Exists(aside) || File.Exists(aside); n++) aside = $"{full}.old-{stamp}-{n}";
-        Directory.Move(full, aside);
+        string aside = AtomicFolder.MoveAside(full);
         log?.Invoke($"moved the existing run {full} aside to {aside}");
         return aside;
     }

@@ -59,7 +59,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
     /// <param name="settings">The trainer and optimizer sections that drive the loop, and the run's config to record.</param>
     /// <param name="outputDirectory">Folder for checkpoints, metrics and plots.</param>
     /// <param name="evaluator">Per-epoch evaluation selecting the best checkpoint; without it the lowest validation loss selects.</param>
-    /// <param name="progress">Progress display; default: plain lines on standard error (<see cref="PlainProgress"/>).</param>
+    /// <param name="progress">Progress display; default: none (<see cref="SilentProgress"/>; the library writes nothing by itself).</param>
     public Trainer(IPretrainingTask<TBatch> task, ITrainingData<TBatch> train, ITrainingData<TBatch>? validation,
         TrainerSettings settings, string outputDirectory, IEpochEvaluator? evaluator = null, ITrainingProgress? progress = null)
     {
@@ -69,7 +69,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         _settings = settings;
         _evaluator = evaluator;
         OutputDirectory = Path.GetFullPath(outputDirectory);
-        _progress = progress ?? new PlainProgress(Console.Error, settings.Trainer.LogEverySteps);
+        _progress = progress ?? SilentProgress.Instance;
     }
 
     /// <summary>The output folder.</summary>

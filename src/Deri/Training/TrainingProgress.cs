@@ -28,6 +28,37 @@ public readonly record struct ProgressUpdate(
         t.TotalDays >= 1 ? t.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
 }
 
+/// <summary>
+/// No progress at all: the library's default, because it writes nothing unless its caller passes a sink.
+/// </summary>
+public sealed class SilentProgress : ITrainingProgress
+{
+    /// <summary>The one instance (it holds no state).</summary>
+    public static SilentProgress Instance { get; } = new();
+
+    private SilentProgress()
+    {
+    }
+
+    /// <inheritdoc />
+    public void Run(string title, long totalSteps, long doneSteps, Action<IProgressSink> body) => body(Sink.Instance);
+
+    private sealed class Sink : IProgressSink
+    {
+        public static Sink Instance { get; } = new();
+
+        public void Report(ProgressUpdate update)
+        {
+            // Silent by design: see SilentProgress.
+        }
+
+        public void Message(string line)
+        {
+            // As above.
+        }
+    }
+}
+
 /// <summary>Receives progress from inside a running training loop.</summary>
 public interface IProgressSink
 {
@@ -46,8 +77,8 @@ public interface ITrainingProgress
 }
 
 /// <summary>
-/// Plain text progress: one line every N steps and at the last step; messages as they come. The library's
-/// default on standard error (CI, redirected output, tests); the CLI shows a live bar on a terminal instead.
+/// Plain text progress: one line every N steps and at the last step; messages as they come. The CLI uses it on
+/// standard error when the output is redirected (CI, logs) and shows a live bar on a terminal instead.
 /// </summary>
 public sealed class PlainProgress(TextWriter output, int everySteps) : ITrainingProgress
 {

@@ -80,7 +80,7 @@ public class MetricsCommandTests
     public static TheoryData<string, string, string> BadFiles() => new()
     {
         // scores csv, labels csv, expected message fragment ({S} / {L} = the file names)
-        { "A,B\n0.1,0.2\n0.3\n", "A,B\n0,1\n1,0\n", "{S}, line 3: 1 values but the header has 2 columns" },
+        { "A,B\n0.1,0.2\n0.3\n", "A,B\n0,1\n1,0\n", "{S}: line 3: ragged row: 1 fields, the header has 2" },
         { "A,B\n0.1,abc\n0.3,0.4\n", "A,B\n0,1\n1,0\n", "{S}, line 2, column 'B': 'abc' is not a number" },
         { "A,B\n0.1,NaN\n0.3,0.4\n", "A,B\n0,1\n1,0\n", "{S}, line 2, column 'B': value is NaN" },
         { "A,B\n0.1,0.2\n0.3,0.4\n", "A,B\n0,1\n2,0\n", "{L}, line 3, column 'A': label '2' is not 0 or 1" },

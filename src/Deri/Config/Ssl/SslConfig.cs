@@ -47,22 +47,33 @@ public sealed record SslConfig
     public StMemConfig StMem { get; init; } = new();
 
     /// <summary>
+    /// Every baseline's name (<c>network.method</c> and <c>ssl.NAME</c>) with its section, in the order the methods are
+    /// listed: the one table of ECG-only method names (<see cref="MethodNames.Ssl"/> is read from it). Adding a baseline
+    /// here is its property above and one row.
+    /// </summary>
+    internal static readonly IReadOnlyList<(string Name, Func<SslConfig, ISslMethodConfig> Section)> Sections =
+    [
+        ("simclr", c => c.Simclr),
+        ("byol", c => c.Byol),
+        ("barlowtwins", c => c.BarlowTwins),
+        ("mocov3", c => c.MocoV3),
+        ("simsiam", c => c.Simsiam),
+        ("tstcc", c => c.TsTcc),
+        ("clocs", c => c.Clocs),
+        ("astcl", c => c.Astcl),
+        ("crt", c => c.Crt),
+        ("stmem", c => c.StMem),
+    ];
+
+    /// <summary>
     /// The section of <paramref name="method"/> (<c>ssl.NAME</c>); null for deri and merl, which have none.
     /// </summary>
-    public ISslMethodConfig? Section(string method) => method switch
+    public ISslMethodConfig? Section(string method)
     {
-        "simclr" => Simclr,
-        "byol" => Byol,
-        "barlowtwins" => BarlowTwins,
-        "mocov3" => MocoV3,
-        "simsiam" => Simsiam,
-        "tstcc" => TsTcc,
-        "clocs" => Clocs,
-        "astcl" => Astcl,
-        "crt" => Crt,
-        "stmem" => StMem,
-        _ => null,
-    };
+        foreach (var (name, section) in Sections)
+            if (name == method) return section(this);
+        return null;
+    }
 
     /// <summary>
     /// Adds a problem, naming its full key, for every bad value of <c>ssl.augment</c> and of the section of

@@ -197,26 +197,8 @@ public sealed class ReportDecoder
             foreach (var group in byRecord)
             {
                 var r = group.Key;
-                // Only the best 2k candidates can be used: each beam has one [EOS] candidate (at most k ranks go to
-                // finished) and the loop below stops after k live ones; at max length the finished list keeps the best k.
-                // A bounded insertion keeps them without sorting all beams × V candidates.
-                var candidates = new List<(double Sum, int Beam, int Token)>(2 * k + 1);
-                var rowOfBeam = new Dictionary<int, int>();
-                foreach (var (o, i) in group)
-                {
-                    rowOfBeam[o.Beam] = i;
-                    var row = logProbs[i];
-                    var baseSum = running[r][o.Beam].Sum;
-                    for (var t = 0; t < row.Length; t++)
-                    {
-                        if (double.IsNegativeInfinity(row[t])) continue;
-                        var c = (baseSum + row[t], o.Beam, t);
-                        if (candidates.Count == 2 * k && CompareCandidates(c, candidates[^1]) >= 0) continue;
-                        var at = candidates.BinarySearch(c, CandidateOrder);
-                        candidates.Insert(at < 0 ? ~at : at, c);
-                        if (candidates.Count > 2 * k) candidates.RemoveAt(candidates.Count - 1);
-                    }
-                }
+                var rowOfBeam = group.ToDictionary(x => x.o.Beam, x => x.i);
+                var candidates = BestCandidates(rowOfBeam, logProbs, running[r], k);
                 var next = new List<(List<int> Seq, double Sum, int Parent)>();
                 for (var rank = 0; rank < candidates.Count && next.Count < k; rank++)
                 {
@@ -241,6 +223,33 @@ public sealed class ReportDecoder
         return Enumerable.Range(0, b).Select(r => finished[r].Count > 0
             ? finished[r][0]
             : new DecodedReport([], double.NegativeInfinity, false)).ToArray();
+    }
+
+    /// <summary>
+    /// The best <c>2k</c> extensions (sum, beam, token) of one record's live beams, best first; <paramref name="rowOfBeam"/>
+    /// maps each beam to its row of <paramref name="logProbs"/>. Only these can be used: each beam has one <c>[EOS]</c>
+    /// candidate (at most k ranks go to finished) and the search stops after k live ones; at max length the finished
+    /// list keeps the best k. A bounded insertion keeps them without sorting all beams × V candidates.
+    /// </summary>
+    private static List<(double Sum, int Beam, int Token)> BestCandidates(Dictionary<int, int> rowOfBeam, double[][] logProbs,
+        List<(List<int> Seq, double Sum, int Parent)> beams, int k)
+    {
+        var candidates = new List<(double Sum, int Beam, int Token)>(2 * k + 1);
+        foreach (var (beam, i) in rowOfBeam)
+        {
+            var row = logProbs[i];
+            var baseSum = beams[beam].Sum;
+            for (var t = 0; t < row.Length; t++)
+            {
+                if (double.IsNegativeInfinity(row[t])) continue;
+                var c = (baseSum + row[t], beam, t);
+                if (candidates.Count == 2 * k && CompareCandidates(c, candidates[^1]) >= 0) continue;
+                var at = candidates.BinarySearch(c, CandidateOrder);
+                candidates.Insert(at < 0 ? ~at : at, c);
+                if (candidates.Count > 2 * k) candidates.RemoveAt(candidates.Count - 1);
+            }
+        }
+        return candidates;
     }
 
     /// <summary>Best first; ties broken by beam then token, as greedy's first maximum.</summary>

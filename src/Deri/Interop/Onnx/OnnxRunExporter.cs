@@ -5,6 +5,7 @@ using Deri.Data.Store;
 using Deri.Downstream;
 using Deri.Evaluation;
 using Deri.IO;
+using Deri.Models;
 using Deri.Pretraining;
 using Deri.Signals;
 using Google.Protobuf;
@@ -69,7 +70,7 @@ public static class OnnxRunExporter
             {
                 ["name"] = OnnxEcgExporter.OutputName, ["dtype"] = "float32", ["shape"] = new JsonArray("batch", model.Width),
                 ["l2_normalized"] = true,
-                ["what"] = run.Method == "merl" ? "normalize(mean over tokens of the attention-pooled ECG tokens)"
+                ["what"] = model.Method == PretrainingMethod.Merl ? "normalize(mean over tokens of the attention-pooled ECG tokens)"
                     : "normalize(mean over tokens of the attention-pooled ECG tokens + proj_t(mean of the ECG→text decoder's output))",
             },
             ["preprocessing"] = PreprocessingJson(preprocess, source, run),

@@ -19,7 +19,7 @@ public sealed class VisionTransformer1d : EcgEncoder
     private readonly Parameter pos_embedding;
     private readonly ModuleList<PreNormBlock> blocks;
     private readonly LayerNorm norm;
-    private readonly long width, patch, tokens;
+    private readonly long width, patch, tokens, heads;
 
     /// <summary>ViT for inputs of <paramref name="length"/> samples.</summary>
     /// <param name="name">Module name.</param>
@@ -35,7 +35,7 @@ public sealed class VisionTransformer1d : EcgEncoder
     {
         if (length < patch) throw new ArgumentException($"input length {length} is shorter than one patch ({patch} samples)");
         if (width % heads != 0) throw new ArgumentException($"ViT width {width} is not divisible by {heads} heads");
-        (this.width, this.patch, tokens) = (width, patch, length / patch);
+        (this.width, this.patch, tokens, this.heads) = (width, patch, length / patch, heads);
         to_patch_embedding = Conv1d(leads, width, patch, stride: patch);
         pos_embedding = Parameter(randn(1, tokens, width).mul_(Scalars.Constant(0.02)));
         blocks = new ModuleList<PreNormBlock>();
@@ -47,6 +47,9 @@ public sealed class VisionTransformer1d : EcgEncoder
 
     /// <inheritdoc/>
     public override long OutputChannels => width;
+
+    /// <summary>Attention heads of every block (exporters read it here rather than from the architecture name).</summary>
+    public long Heads => heads;
 
     /// <inheritdoc/>
     public override long OutputLength(long inputLength) => inputLength / patch;

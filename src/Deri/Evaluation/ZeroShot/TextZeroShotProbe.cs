@@ -1,9 +1,10 @@
 using Deri.Data.Datasets;
-using Deri.Evaluation;
+using Deri.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Deri.Text;
+// Namespace Deri.Evaluation (not .ZeroShot) like the folder's other files, so that moving zero-shot here changed no caller.
+namespace Deri.Evaluation;
 
 /// <summary>One task's result of <see cref="TextZeroShotProbe"/>.</summary>
 /// <param name="Task">super, sub, form or rhythm.</param>
