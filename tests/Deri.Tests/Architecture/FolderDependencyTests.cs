@@ -20,6 +20,54 @@ public sealed partial class FolderDependencyTests
     }
 
     [Fact]
+    public void EveryFolderUsesOnlyFoldersAboveItOnTheMap()
+    {
+        var tiers = MapTiers();
+        var tierOf = tiers.SelectMany((folders, i) => folders.Select(f => (f, i))).ToDictionary(x => x.f, x => x.i);
+        var onDisk = Directory.GetDirectories(LibraryRoot()).Select(Path.GetFileName).OfType<string>()
+            .Where(f => f is not ("bin" or "obj")).ToHashSet();
+        var unmapped = onDisk.Where(f => !tierOf.ContainsKey(f)).Order().ToList();
+        Assert.True(unmapped.Count == 0, "folders missing from docs/ARCHITECTURE.md's folder table: " + string.Join(", ", unmapped));
+        var stale = tierOf.Keys.Where(f => !onDisk.Contains(f)).Order().ToList();
+        Assert.True(stale.Count == 0, "docs/ARCHITECTURE.md lists folders that do not exist: " + string.Join(", ", stale));
+        var upward = new List<string>();
+        foreach (string from in onDisk.Order())
+            foreach (var (to, files) in Graph.Value.EdgesFrom(from))
+                if (tierOf[to] > tierOf[from]) upward.Add($"{from} → {to} (the map puts {to} below {from}) in {string.Join(", ", files.Take(3))}");
+        Assert.True(upward.Count == 0, "folders using a folder that docs/ARCHITECTURE.md places below them:\n" + string.Join("\n", upward));
+    }
+
+    [Fact]
+    public void TheMapIsReadFromTheArchitectureDocument()
+    {
+        // The order test must see the real table: the ground floor first, serving near the end.
+        var tiers = MapTiers();
+        Assert.Contains("IO", tiers[0]);
+        Assert.True(tiers.FindIndex(t => t.Contains("Signals")) < tiers.FindIndex(t => t.Contains("Serving")));
+        Assert.True(tiers.Count >= 15, $"only {tiers.Count} rows read from the folder table");
+    }
+
+    /// <summary>The rows of docs/ARCHITECTURE.md's folder table, in order; each row lists the folders (in backticks) of one tier.</summary>
+    private static List<List<string>> MapTiers()
+    {
+        string doc = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(LibraryRoot()))!, "docs", "ARCHITECTURE.md");
+        var lines = File.ReadAllLines(doc);
+        int start = Array.FindIndex(lines, l => l.StartsWith("## Library folders", StringComparison.Ordinal));
+        Assert.True(start >= 0, $"{doc}: no '## Library folders' section");
+        var tiers = new List<List<string>>();
+        for (int i = start + 1; i < lines.Length && !lines[i].StartsWith("## ", StringComparison.Ordinal); i++)
+        {
+            if (!lines[i].StartsWith("| `", StringComparison.Ordinal)) continue;
+            string first = lines[i].Split('|')[1];
+            tiers.Add(BacktickName().Matches(first).Select(m => m.Groups[1].Value).ToList());
+        }
+        return tiers;
+    }
+
+    [GeneratedRegex(@"`([A-Z]\w*)`")]
+    private static partial Regex BacktickName();
+
+    [Fact]
     public void ConfigIsALeafAboveTheGroundFloor()
     {
         var allowed = new HashSet<string> { "IO", "Runtime" };
