@@ -72,7 +72,7 @@ public static class ServeSoak
     /// <summary>
     /// The valid cases: a synthetic 12-lead WFDB record (.hea + .dat), the same zipped, the same at a fractional rate
     /// (499.5 Hz), CSV at 500 Hz and CSV at rates 8001–8150 Hz (one per request: the resampler cache must stay bounded),
-    /// and the given CinC (.hea + .mat) and CPSC2018 (.mat) records.
+    /// the given CinC (.hea + .mat) and CPSC2018 (.mat) records, and the WFDB record written as DICOM, aECG and EDF.
     /// </summary>
     /// <param name="cinc">The files of a CinC record (its .hea and .mat).</param>
     /// <param name="cpsc">A CPSC2018 .mat file.</param>
@@ -88,6 +88,7 @@ public static class ServeSoak
         var cincFiles = cinc.Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))).ToArray();
         var cpscFile = (Path.GetFileName(cpsc), File.ReadAllBytes(cpsc));
         int csvRate = 0;
+        var (dicom, aecg, edf) = ClinicalExports(hea, dat);
         return
         [
             new("wfdb", true, () => Post(Form(("soak1.hea", hea), ("soak1.dat", dat)))),
@@ -101,7 +102,33 @@ public static class ServeSoak
             }),
             new("cinc-mat", true, () => Post(Form(cincFiles))),
             new("cpsc2018-mat", true, () => Post(Form(cpscFile))),
+            new("dicom", true, () => Post(Form(("soak1.dcm", dicom)))),
+            new("aecg", true, () => Post(Form(("soak1.xml", aecg)))),
+            new("edf", true, () => Post(Form(("soak1.edf", edf)))),
         ];
+    }
+
+    // The synthetic WFDB record converted by Deri's writers (Signals/Clinical) into the clinical formats uploads accept.
+    private static (byte[] Dicom, byte[] Aecg, byte[] Edf) ClinicalExports(byte[] hea, byte[] dat)
+    {
+        string dir = Directory.CreateTempSubdirectory("deri-soak-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "soak1.hea"), hea);
+            File.WriteAllBytes(Path.Combine(dir, "soak1.dat"), dat);
+            var record = Deri.Signals.RecordReader.Read(Path.Combine(dir, "soak1.hea"));
+            byte[] Export(string format)
+            {
+                using var m = new MemoryStream();
+                Deri.Signals.Clinical.ClinicalWriters.Write(record, format, m);
+                return m.ToArray();
+            }
+            return (Export("dicom"), Export("aecg"), Export("edf"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>
