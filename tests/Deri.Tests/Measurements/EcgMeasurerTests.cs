@@ -70,6 +70,26 @@ public sealed class EcgMeasurerTests
         }
     }
 
+    // P wave on the end of the previous T wave: first-degree block records (seed 7, low noise) whose P wave begins 62–84 ms
+    // before the previous beat's T end (PR 320–336 ms at 84–113 bpm). The first P search finds no distinct hump there
+    // (PR was null before the second search); the second, on the high-passed leads, must find the P wave.
+    [Theory]
+    [InlineData(100)]
+    [InlineData(500)]
+    public void PWaveOnThePreviousTWaveIsFound(double rate)
+    {
+        var gen = new SyntheticEcgGenerator(new SyntheticEcgConfig(Seed: 7, SamplingRate: rate, Noise: NoiseLevel.Low));
+        foreach (int index in new[] { 351, 1084, 1377, 2525 })
+        {
+            var e = gen.Generate(index);
+            double gap = e.Truth.MeanRr - e.Truth.Qt - e.Truth.Pr!.Value;
+            Assert.InRange(gap, -90, -60); // the generator still draws the case this test is about
+            var m = Measure(e);
+            Assert.True(m.PrMs is not null, $"record {index} at {rate} Hz (PR {e.Truth.Pr:0} ms) has no PR: {string.Join("; ", m.Notes)}");
+            Assert.True(Math.Abs(m.PrMs.Value - e.Truth.Pr.Value) <= 40, $"record {index} at {rate} Hz: PR {m.PrMs} vs {e.Truth.Pr:0} ms");
+        }
+    }
+
     [Fact]
     public void AtrialFibrillationHasNoPr()
     {
