@@ -18,7 +18,9 @@ namespace Deri.Measurements;
 /// 5 % of its QRS peak above the isoelectric level for 20 ms, the derivative-threshold principle of Laguna et al. (Comput.
 /// Biomed. Res. 27, 1994) applied to the multi-lead signal; T end, P onset and P offset by the trapezium-area method of
 /// Vázquez-Seisdedos et al. (BioMed. Eng. OnLine 10:43, 2011) on the spatial magnitude (root mean square of the
-/// baseline-corrected leads); the P wave is the hump nearest the QRS after the previous beat's T end.</item>
+/// baseline-corrected leads); the P wave is the hump nearest the QRS after the previous beat's T end, and where there is
+/// no distinct one (a P wave on the previous T wave, as in first-degree AV block), the hump nearest the QRS of the leads
+/// high-passed by subtracting their 160 ms moving average, in a window reaching 120 ms into the previous T wave.</item>
 /// <item>No P wave when the dominant RR intervals are irregular (coefficient of variation &gt; 0.08) and the beats' P
 /// regions do not repeat (mean correlation with the median beat's P wave &lt; 0.4), as in atrial fibrillation: PR is
 /// then null and a note says why.</item>
