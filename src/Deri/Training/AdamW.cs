@@ -14,7 +14,8 @@ namespace Deri.Training;
 /// into Scalars implicitly, which the garbage collector may finalise during the native call that reads them (see
 /// <see cref="Scalars"/>). Here the per-step values are made once per group and disposed after the step, and the
 /// per-parameter arithmetic is the same sequence of in-place operations as PyTorch's
-/// (<c>tools/parity/adamw_reference.py</c> checks a trajectory against <c>torch.optim.AdamW</c>).
+/// (<c>tools/training/adamw_reference.py</c> writes a float64 trajectory of <c>torch.optim.AdamW</c> that
+/// <c>Training/AdamWTests</c> matches to 1e-14).
 /// </para>
 /// </summary>
 public sealed class AdamW : TorchSharp.Modules.AdamW
