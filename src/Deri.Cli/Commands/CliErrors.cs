@@ -40,6 +40,7 @@ public static class CliErrors
         int code = e switch
         {
             CliUsageException => BadUsage,
+            CommandFailedException => BadInput,
             _ when IsBadInput(e) => BadInput,
             _ => Unexpected,
         };
@@ -78,3 +79,10 @@ public static class CliErrors
 /// <summary>A command line that is wrong in a way the parser cannot see (exit code 2, like a parse error).</summary>
 /// <param name="message">The complete, user-facing message naming the option.</param>
 public sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>
+/// The command ran, and what it checks failed (a benchmark's failed requests, a PyTorch reference that was named and could
+/// not run): exit code 1, like bad input, with the message as the error line.
+/// </summary>
+/// <param name="message">The complete, user-facing message saying what failed.</param>
+public sealed class CommandFailedException(string message) : Exception(message);
