@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Deri.Benchmarks;
 using Deri.Generation.Decoder;
 
 namespace Deri.Cli.Commands;

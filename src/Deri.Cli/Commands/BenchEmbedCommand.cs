@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Deri.Benchmarks;
 using Deri.Models;
 using Deri.Models.Inference;
 using Deri.Pretraining;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Deri.Server;
+using Deri.Server.Benchmarks;
 using Deri.Serving;
 
 namespace Deri.Cli.Commands;
