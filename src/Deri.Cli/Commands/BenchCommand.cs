@@ -94,7 +94,7 @@ public static class BenchCommand
         const int length = 5000;
         long recordBytes = 12L * length * 2;
         long count = (long)Math.Ceiling(gib * (1L << 30) / recordBytes);
-        if (count > int.MaxValue) throw new ArgumentException($"--sparse-gib {gib}: {count} records is more than a store indexes");
+        if (count > int.MaxValue) throw new CliUsageException($"--sparse-gib {gib}: {count} records is more than a store indexes");
         string temp = Path.Combine(Path.GetTempPath(), "deri-bench-sparse-" + Guid.NewGuid().ToString("N"));
         try
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Deri.IO;
 using Deri.Signals;
 
 namespace Deri.Cli.Commands;
@@ -161,8 +162,8 @@ public static class DataCommand
             string fmt = result.GetValue(format)!;
             if (fmt != "tsv")
             {
-                string file = result.GetValue(output) ?? throw new ArgumentException($"--format {fmt} writes a binary or XML file: give it with --output");
-                if (File.Exists(file)) throw new ArgumentException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
+                string file = result.GetValue(output) ?? throw new InputException($"--format {fmt} writes a binary or XML file: give it with --output");
+                if (File.Exists(file)) throw new InputException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
                 Deri.IO.AtomicFile.Write(file, stream => Deri.Signals.Clinical.ClinicalWriters.Write(r, fmt, stream));
                 stderr.WriteLine($"wrote {r.Samples} samples × {r.Channels} channels as {fmt} to {file}");
                 return 0;
@@ -196,7 +197,7 @@ public static class DataCommand
     {
         if (asked.Length == 0) return Enumerable.Range(0, channels).ToArray();
         foreach (int c in asked)
-            if (c >= channels) throw new ArgumentException($"--channels: '{c}' is not a channel index 0–{channels - 1} of {record}");
+            if (c >= channels) throw new InputException($"--channels: '{c}' is not a channel index 0–{channels - 1} of {record}");
         return asked;
     }
 

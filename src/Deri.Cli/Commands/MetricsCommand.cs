@@ -81,7 +81,7 @@ internal static class MetricsCommand
         var idx = classes.Select(c =>
         {
             int j = scores.Columns.ToList().IndexOf(c);
-            return j >= 0 ? j : throw new ArgumentException($"--names: class '{c}' is not a column of {scores.Path} (columns: {string.Join(",", scores.Columns)})");
+            return j >= 0 ? j : throw new InputException($"--names: class '{c}' is not a column of {scores.Path} (columns: {string.Join(",", scores.Columns)})");
         }).ToArray();
         var y = ScoreTableReader.AsLabels(labels);
         var sm = new double[scores.Rows, idx.Length];
