@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
+using Deri.IO;
 using Deri.Serving;
 using Deri.Serving.Fhir;
 using Microsoft.AspNetCore.Builder;
@@ -76,14 +77,14 @@ public static class DeriServer
     /// Builds the application around a loaded <paramref name="service"/> (not yet started). <paramref name="configure"/>
     /// may change the builder before it is built (tests use a test server there).
     /// </summary>
-    /// <exception cref="ArgumentException">A host that is not an IP address or localhost, a port outside 0–65535, or a
+    /// <exception cref="InputException">A host that is not an IP address or localhost, a port outside 0–65535, or a
     /// non-loopback host without an API key.</exception>
     public static WebApplication Build(InferenceService service, ServerOptions options, Action<WebApplicationBuilder>? configure = null)
     {
-        if (!IsBindable(options.Host)) throw new ArgumentException($"host '{options.Host}' is neither an IP address nor localhost");
-        if (options.Port is < 0 or > 65535) throw new ArgumentException($"port {options.Port} is outside 0–65535");
+        if (!IsBindable(options.Host)) throw new InputException($"host '{options.Host}' is neither an IP address nor localhost");
+        if (options.Port is < 0 or > 65535) throw new InputException($"port {options.Port} is outside 0–65535");
         if (!IsLoopback(options.Host) && string.IsNullOrEmpty(options.ApiKey))
-            throw new ArgumentException($"binding to {options.Host} (beyond loopback) requires an API key: clients then send it in the {ApiKeyHeader} header");
+            throw new InputException($"binding to {options.Host} (beyond loopback) requires an API key: clients then send it in the {ApiKeyHeader} header");
         // Upload folders a killed server left behind (older than 10 minutes: no request of a live server lasts that long).
         UploadFolders.RemoveStale(TimeSpan.FromMinutes(10));
         var builder = WebApplication.CreateSlimBuilder();

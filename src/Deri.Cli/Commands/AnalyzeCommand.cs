@@ -40,6 +40,8 @@ internal static class AnalyzeCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             string? outPath = result.GetValue(output);
             if (outPath is not null && File.Exists(outPath) && !result.GetValue(overwrite))
                 throw new CliUsageException($"--out {outPath} exists: give --overwrite to replace it, or another file");
@@ -59,20 +61,20 @@ internal static class AnalyzeCommand
                 Store = result.GetValue(store),
                 Prompts = result.GetValue(prompts),
                 Device = dev,
-            }, StatusOutput.Log);
+            }, stderr.WriteLine);
             var lines = new List<string>();
             var summary = RecordAnalysis.Run(service, result.GetValue(records)!, result.GetValue(rate), fmt,
-                outPath is null ? line => Console.Out.WriteLine(line) : lines.Add,
-                (path, problem) => Console.Error.WriteLine($"skipped {path}: {problem}"));
+                outPath is null ? line => stdout.WriteLine(line) : lines.Add,
+                (path, problem) => stderr.WriteLine($"skipped {path}: {problem}"));
             if (summary.Analysed == 0)
                 throw new InvalidDataException($"none of the {summary.Skipped} records could be analysed (each is listed above)");
             if (outPath is not null)
             {
                 AtomicFile.WriteAllLines(outPath, lines);
-                Console.WriteLine($"{summary.Analysed} records analysed ({summary.Skipped} skipped) -> {outPath}");
+                stdout.WriteLine($"{summary.Analysed} records analysed ({summary.Skipped} skipped) -> {outPath}");
             }
             else if (summary.Skipped > 0)
-                Console.Error.WriteLine($"{summary.Analysed} records analysed, {summary.Skipped} skipped");
+                stderr.WriteLine($"{summary.Analysed} records analysed, {summary.Skipped} skipped");
             return 0;
         });
         return cmd;

@@ -38,7 +38,9 @@ public static class BenchCommand
         });
         cmd.SetAction(result =>
         {
-            if (result.GetValue(sparseGib) is { } gib) return SparseStoreReads(gib, result.GetValue(batch), result.GetValue(seconds), result.GetValue(workers));
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
+            if (result.GetValue(sparseGib) is { } gib) return SparseStoreReads(gib, result.GetValue(batch), result.GetValue(seconds), result.GetValue(workers), stdout);
             string dir = result.GetValue(records) ?? FindShared(Path.Combine("data", "ptbxl", "records500"));
             var files = DataBenchmark.Headers(dir);
             int w = result.GetValue(workers) > 0 ? result.GetValue(workers) : Environment.ProcessorCount;
@@ -58,11 +60,11 @@ public static class BenchCommand
                 if (coldRead)
                 {
                     foreach (string f in new[] { EcgStore.SignalFile(true), EcgStore.SignalFile(false) }.Select(n => Path.Combine(storeDir, n)).Where(File.Exists))
-                        if (!PageCache.Evict(f)) Console.Error.WriteLine($"--cold: the page cache cannot be dropped on this system; {f} may be read from memory");
+                        if (!PageCache.Evict(f)) stderr.WriteLine($"--cold: the page cache cannot be dropped on this system; {f} may be read from memory");
                 }
                 using var s = EcgStore.Open(storeDir);
                 var read = DataBenchmark.StoreBatches(s, result.GetValue(batch), secs, w, warmUp: !coldRead);
-                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = "data",
                     ["records"] = files.Count,
@@ -86,20 +88,20 @@ public static class BenchCommand
     }
 
     /// <summary>Store reads from a sparse store of at least <paramref name="gib"/> GiB, made and removed here.</summary>
-    private static int SparseStoreReads(double gib, int batch, double seconds, int workers)
+    private static int SparseStoreReads(double gib, int batch, double seconds, int workers, TextWriter stdout)
     {
         int w = workers > 0 ? workers : Environment.ProcessorCount;
         const int length = 5000;
         long recordBytes = 12L * length * 2;
         long count = (long)Math.Ceiling(gib * (1L << 30) / recordBytes);
-        if (count > int.MaxValue) throw new ArgumentException($"--sparse-gib {gib}: {count} records is more than a store indexes");
+        if (count > int.MaxValue) throw new CliUsageException($"--sparse-gib {gib}: {count} records is more than a store indexes");
         string temp = Path.Combine(Path.GetTempPath(), "deri-bench-sparse-" + Guid.NewGuid().ToString("N"));
         try
         {
             SparseStore.Create(temp, (int)count, length, 500, float16: true);
             using var s = EcgStore.Open(temp);
             var read = DataBenchmark.StoreBatches(s, batch, seconds, w, warmUp: false);
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["bench"] = "data",
                 ["workers"] = w,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Deri.Benchmarks;
 using Deri.Generation.Decoder;
 
 namespace Deri.Cli.Commands;
@@ -27,6 +28,7 @@ public static class BenchDecodeCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var resolved = CommonOptions.Settings(result, device, threads).Resolve();
             var config = new Gpt2Config(NEmbd: result.GetValue(width), NLayer: result.GetValue(layers), NHead: result.GetValue(heads),
                 NPositions: 1024, VocabSize: result.GetValue(vocab), AddCrossAttention: true);
@@ -34,7 +36,7 @@ public static class BenchDecodeCommand
             var options = new DecodeBenchOptions(config, result.GetValue(batch), result.GetValue(tokens), result.GetValue(beams), result.GetValue(repeats));
             var r = DecodeBenchmark.Run(options, resolved);
             var generated = (double)options.Batch * options.Tokens;
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["bench"] = "decode",
                 ["device"] = resolved.ToString(), ["threads"] = TorchSharp.torch.get_num_threads(),

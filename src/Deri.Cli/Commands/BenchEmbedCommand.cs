@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Deri.Benchmarks;
 using Deri.Models;
 using Deri.Models.Inference;
 using Deri.Pretraining;
@@ -30,6 +31,7 @@ public static class BenchEmbedCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var resolved = CommonOptions.Settings(result, device, threads).Resolve();
             string? runDir = result.GetValue(run);
             using var loaded = runDir is null ? null : PretrainedRun.Load(runDir, result.GetValue(checkpoint)!, resolved);
@@ -50,7 +52,7 @@ public static class BenchEmbedCommand
                     ["mode"] = r.Mode, ["batch"] = r.Batch, ["iters"] = r.Iterations, ["records_per_s"] = r.RecordsPerSecond,
                 }).ToList(),
             };
-            Console.WriteLine(JsonSerializer.Serialize(o));
+            stdout.WriteLine(JsonSerializer.Serialize(o));
             return 0;
         });
         return cmd;

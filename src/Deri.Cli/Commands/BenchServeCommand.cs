@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Deri.Server;
+using Deri.Server.Benchmarks;
 using Deri.Serving;
 
 namespace Deri.Cli.Commands;
@@ -28,6 +29,8 @@ internal static class BenchServeCommand
         binder.AddTo(cmd);
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var server = binder.Server(result);
             double? soakMinutes = result.GetValue(soak);
             string? plotPath = result.GetValue(plot);
@@ -52,10 +55,10 @@ internal static class BenchServeCommand
             var settings = binder.Settings(result);
             long rssStart = ServeBenchmark.ResidentKb();
             var serviceOptions = binder.Service(result, settings);
-            using var service = new InferenceService(serviceOptions, Console.Error.WriteLine);
-            Console.Error.WriteLine($"service loaded: resident memory {rssStart} kB before, {ServeBenchmark.ResidentKb()} kB after");
+            using var service = new InferenceService(serviceOptions, stderr.WriteLine);
+            stderr.WriteLine($"service loaded: resident memory {rssStart} kB before, {ServeBenchmark.ResidentKb()} kB after");
             var options = new ServeBenchOptions { Files = files, Requests = result.GetValue(requests), Concurrency = levels, SecondsPerLevel = result.GetValue(seconds), Server = server };
-            var levelsDone = ServeBenchmark.Run(service, options, r => Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            var levelsDone = ServeBenchmark.Run(service, options, r => stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
             {
                 ["bench"] = "serve",
                 ["device"] = serviceOptions.Device.ToString(), ["threads"] = TorchSharp.torch.get_num_threads(), ["max_batch"] = serviceOptions.MaxBatch,
@@ -67,28 +70,29 @@ internal static class BenchServeCommand
             }))).GetAwaiter().GetResult();
             int errors = levelsDone.Sum(l => l.Errors);
             if (errors == 0) return 0;
-            Console.Error.WriteLine($"error: {errors} requests failed; the first: {levelsDone.First(l => l.FirstError != null).FirstError}");
-            return 1;
+            throw new CommandFailedException($"{errors} requests failed; the first: {levelsDone.First(l => l.FirstError != null).FirstError}");
         });
         return cmd;
     }
 
     private static int Soak(ServeOptionsBinder binder, ParseResult result, ServerOptions server, double minutes, int clients, string? plotPath)
     {
+        var stdout = result.InvocationConfiguration.Output;
+        var stderr = result.InvocationConfiguration.Error;
         string cinc = BenchCommand.FindShared(Path.Combine("data", "cinc2021"));
         string cpscDir = BenchCommand.FindShared(Path.Combine("data", "cpsc2018"));
         string cpsc = Directory.Exists(cpscDir) ? Directory.GetFiles(cpscDir, "A*.mat").Order(StringComparer.Ordinal).FirstOrDefault() ?? "" : "";
         var cases = ServeSoak.ValidCases([Path.Combine(cinc, "E07500.hea"), Path.Combine(cinc, "E07500.mat")],
             cpsc.Length > 0 ? cpsc : Path.Combine(cpscDir, "A0001.mat"))
             .Concat(ServeSoak.HostileCases(server.Limits.MaxBytes)).ToList();
-        using var service = new InferenceService(binder.Service(result), Console.Error.WriteLine);
+        using var service = new InferenceService(binder.Service(result), stderr.WriteLine);
         var soak = ServeSoak.Run(service, server, new SoakOptions { Minutes = minutes, Clients = clients, Cases = cases },
-            m => Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            m => stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
             {
                 ["soak"] = "serve", ["minute"] = m.Minute, ["valid_sent"] = m.ValidSent, ["valid_failed"] = m.ValidFailed,
                 ["hostile_sent"] = m.HostileSent, ["status_500"] = m.Status500, ["rss_kb"] = m.RssKb,
             }))).GetAwaiter().GetResult();
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+        stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["soak"] = "serve", ["summary"] = true, ["minutes"] = minutes, ["seconds"] = soak.Seconds, ["clients"] = clients,
             ["valid_sent"] = soak.ValidSent, ["valid_failed"] = soak.ValidFailed, ["status_500"] = soak.Status500,
@@ -103,10 +107,9 @@ internal static class BenchServeCommand
         if (plotPath is not null)
         {
             ServeSoak.PlotRss(soak, plotPath);
-            Console.Error.WriteLine($"wrote {plotPath}");
+            stderr.WriteLine($"wrote {plotPath}");
         }
         if (soak.Passed) return 0;
-        Console.Error.WriteLine($"error: {soak.ValidFailed} valid requests failed and {soak.Status500} answers were 500; the first: {soak.FirstFailure}");
-        return 1;
+        throw new CommandFailedException($"{soak.ValidFailed} valid requests failed and {soak.Status500} answers were 500; the first: {soak.FirstFailure}");
     }
 }

@@ -23,6 +23,7 @@ internal static class BenchTextCommand
             { model, batch, iterations, maxLength, longest, device, threads };
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
             int b = r.GetValue(batch), n = r.GetValue(iterations);
             if (b < 1 || n < 1) throw new CliUsageException("--batch-size and --iterations must be positive");
             var target = CommonOptions.Settings(r, device, threads).Resolve();
@@ -41,7 +42,7 @@ internal static class BenchTextCommand
             times.Sort();
             double median = times[times.Count / 2];
             var c = encoder.Model.Config;
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["bench"] = "text-encode", ["model"] = r.GetValue(model)!, ["hidden_size"] = c.HiddenSize, ["layers"] = c.NumHiddenLayers,
                 ["batch"] = b, ["max_length"] = encoder.MaxLength, ["iterations"] = n, ["median_seconds_per_batch"] = Math.Round(median, 4),

@@ -40,16 +40,17 @@ public static class BenchTrainCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var resolved = CommonOptions.Settings(result, device, threads).Resolve();
             var options = new TrainBenchOptions(result.GetValue(batch), result.GetValue(steps), result.GetValue(warmup),
                 result.GetValue(length), result.GetValue(textLength), result.GetValue(model)!);
             var r = TrainStepBenchmark.Run(options, resolved);
             var line = ResultLine(options, resolved, r);
             string? script = result.GetValue(noReference) ? null : PyTorchReference.Find(result.GetValue(reference), Environment.CurrentDirectory);
-            if (script is not null && !AddReference(line, script, options, r, result.GetValue(python), required: result.GetValue(reference) is not null))
-                return 1;
-            Console.WriteLine(JsonSerializer.Serialize(line));
-            if (result.GetValue(profile)) PrintProfile(options, resolved, r);
+            if (script is not null) AddReference(line, script, options, r, result.GetValue(python), required: result.GetValue(reference) is not null, stderr);
+            stdout.WriteLine(JsonSerializer.Serialize(line));
+            if (result.GetValue(profile)) PrintProfile(options, resolved, r, stdout);
             return 0;
         });
         return cmd;
@@ -68,15 +69,16 @@ public static class BenchTrainCommand
 
     /// <summary>
     /// Runs the PyTorch reference with the same shapes and adds its samples/s and the ratio to <paramref name="line"/>.
-    /// Returns false (after printing the error) only when the reference was named and could not run.
+    /// A reference that was named (<paramref name="required"/>) and could not run is a <see cref="CommandFailedException"/>;
+    /// otherwise why it did not run goes to <paramref name="stderr"/>.
     /// </summary>
-    private static bool AddReference(Dictionary<string, object> line, string script, TrainBenchOptions options, TrainBenchResult r,
-        string? python, bool required)
+    private static void AddReference(Dictionary<string, object> line, string script, TrainBenchOptions options, TrainBenchResult r,
+        string? python, bool required, TextWriter stderr)
     {
         if (options.EcgModel != "resnet18")
         {
-            Console.Error.WriteLine($"reference skipped: {script} runs ResNet18 only");
-            return true;
+            stderr.WriteLine($"reference skipped: {script} runs ResNet18 only");
+            return;
         }
         // After the measurement, never beside it: two LibTorch processes on the same cores slow each other down.
         var refResult = PyTorchReference.Run(script, options, TorchSharp.torch.get_num_threads(), TimeSpan.FromMinutes(30),
@@ -86,25 +88,20 @@ public static class BenchTrainCommand
             line["reference_impl"] = refResult.Implementation ?? "?";
             line["reference_samples_per_s"] = refSps;
             line["ratio_to_reference"] = Math.Round(r.SamplesPerSecond / refSps, 3);
-            return true;
+            return;
         }
-        if (required)
-        {
-            Console.Error.WriteLine($"error: reference: {refResult.Problem}");
-            return false;
-        }
-        Console.Error.WriteLine($"reference not run: {refResult.Problem}");
-        return true;
+        if (required) throw new CommandFailedException($"reference: {refResult.Problem}");
+        stderr.WriteLine($"reference not run: {refResult.Problem}");
     }
 
     // --profile: one JSON line per part and convolution shape, then a summary line.
-    private static void PrintProfile(TrainBenchOptions options, TorchSharp.torch.Device device, TrainBenchResult r)
+    private static void PrintProfile(TrainBenchOptions options, TorchSharp.torch.Device device, TrainBenchResult r, TextWriter stdout)
     {
         var p = TrainStepProfile.Run(options, device);
         double stepMs = r.ForwardMs + r.BackwardMs;
         foreach (var row in p.Rows)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["profile"] = row.Kind, ["name"] = row.Name, ["count"] = row.Count, ["forward_ms"] = row.ForwardMs,
                 ["backward_ms"] = row.BackwardMs, ["total_ms"] = Math.Round(row.TotalMs, 1),
@@ -114,7 +111,7 @@ public static class BenchTrainCommand
             }));
         }
         double partsMs = p.Rows.Where(x => x.Kind == "part").Sum(x => x.TotalMs);
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["profile"] = "summary", ["matmul_gflops"] = p.MatmulGflops, ["step_forward_gflop"] = Math.Round(p.StepForwardGflop, 2),
             ["step_gflop_fwd_bwd"] = Math.Round(3 * p.StepForwardGflop, 2), ["step_fwd_bwd_ms"] = Math.Round(stepMs, 1),

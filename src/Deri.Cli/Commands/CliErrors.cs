@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Deri.Config;
-using Deri.Signals;
-using Deri.Weights;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
@@ -58,9 +56,11 @@ public static class CliErrors
         return nl < 0 ? message : message[..nl].TrimEnd('\r');
     }
 
-    // The library's exceptions for input it cannot use (their messages name the file), and the .NET ones its readers let through.
-    private static bool IsBadInput(Exception e) => e is EcgFormatException or ConfigException or SafeTensorsFormatException
-        or StateDictMismatchException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException
+    // The library's exceptions for input it cannot use (InputException and its subclasses; their messages name the file),
+    // a failed check (CommandFailedException), and the .NET ones its readers let through. ArgumentException,
+    // InvalidOperationException and KeyNotFoundException stay here until every user-facing throw of them in src/Deri is an
+    // InputException (issue 23): without them a user's mistake that the library still reports with one would exit 3.
+    private static bool IsBadInput(Exception e) => e is InputException or CommandFailedException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException
         or KeyNotFoundException or IOException or UnauthorizedAccessException;
 
     // The message, with the file and position that the exception carries but its message leaves out.
@@ -78,3 +78,10 @@ public static class CliErrors
 /// <summary>A command line that is wrong in a way the parser cannot see (exit code 2, like a parse error).</summary>
 /// <param name="message">The complete, user-facing message naming the option.</param>
 public sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>
+/// The command ran, and what it checks failed (a benchmark's failed requests, a PyTorch reference that was named and could
+/// not run): exit code 1, like bad input, with the message as the error line.
+/// </summary>
+/// <param name="message">The complete, user-facing message saying what failed.</param>
+public sealed class CommandFailedException(string message) : Exception(message);

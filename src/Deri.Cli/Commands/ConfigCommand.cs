@@ -22,15 +22,16 @@ internal static class ConfigCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var config = ConfigOptions.Load(result, file, set);
             string? path = result.GetValue(output);
             if (path is null)
             {
-                Console.Write(PathNote + config.ToYaml());
+                stdout.Write(PathNote + config.ToYaml());
                 return 0;
             }
             AtomicFile.WriteAllText(path, PathNote + config.ToYaml());
-            Console.WriteLine($"wrote {Path.GetFullPath(path)}");
+            stdout.WriteLine($"wrote {Path.GetFullPath(path)}");
             return 0;
         });
         return cmd;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Deri.IO;
 using Deri.Signals;
 
 namespace Deri.Cli.Commands;
@@ -44,6 +45,7 @@ public static class DataCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             string path = result.GetValue(record)!;
             var r = RecordReader.Read(path, new RecordReadOptions { FromSeconds = result.GetValue(window) });
             string kind = KindName(path);
@@ -85,10 +87,10 @@ public static class DataCommand
                         ["checksum"] = s.ChecksumOk switch { true => "ok", false => "bad", null => null },
                     }).ToArray(),
                 };
-                Console.WriteLine(JsonSerializer.Serialize(o));
+                stdout.WriteLine(JsonSerializer.Serialize(o));
                 return 0;
             }
-            var w = Console.Out;
+            var w = stdout;
             w.WriteLine($"Record      {r.Id}");
             w.WriteLine($"Source      {r.SourcePath} ({kind})");
             w.WriteLine($"Sampling    {r.SamplingRate.ToString(CultureInfo.InvariantCulture)} Hz");
@@ -154,14 +156,16 @@ public static class DataCommand
         });
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var r = RecordReader.Read(result.GetValue(record)!, new RecordReadOptions { FromSeconds = result.GetValue(window) });
             string fmt = result.GetValue(format)!;
             if (fmt != "tsv")
             {
-                string file = result.GetValue(output) ?? throw new ArgumentException($"--format {fmt} writes a binary or XML file: give it with --output");
-                if (File.Exists(file)) throw new ArgumentException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
+                string file = result.GetValue(output) ?? throw new InputException($"--format {fmt} writes a binary or XML file: give it with --output");
+                if (File.Exists(file)) throw new InputException($"--output: {file} exists; a converted record never replaces a file (remove it or choose another name)");
                 Deri.IO.AtomicFile.Write(file, stream => Deri.Signals.Clinical.ClinicalWriters.Write(r, fmt, stream));
-                Console.Error.WriteLine($"wrote {r.Samples} samples × {r.Channels} channels as {fmt} to {file}");
+                stderr.WriteLine($"wrote {r.Samples} samples × {r.Channels} channels as {fmt} to {file}");
                 return 0;
             }
             IReadOnlyList<int> chans = CheckChannels(result.GetValue(channels)!, r.Channels, result.GetValue(record)!);
@@ -170,8 +174,10 @@ public static class DataCommand
             bool header = !result.GetValue(noHeader);
             if (o is null)
             {
-                var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
-                SignalExport.WriteTsv(r, chans, a, b, stdout, header);
+                // The console writer flushes on every write: one copy of the whole TSV keeps a long record fast.
+                var buffered = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+                SignalExport.WriteTsv(r, chans, a, b, buffered, header);
+                stdout.Write(buffered.GetStringBuilder());
                 stdout.Flush();
                 return 0;
             }
@@ -180,7 +186,7 @@ public static class DataCommand
                 using var w = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
                 SignalExport.WriteTsv(r, chans, a, b, w, header);
             });
-            Console.Error.WriteLine($"wrote {b - a} samples × {chans.Count} channels to {o}");
+            stderr.WriteLine($"wrote {b - a} samples × {chans.Count} channels to {o}");
             return 0;
         });
         return cmd;
@@ -191,7 +197,7 @@ public static class DataCommand
     {
         if (asked.Length == 0) return Enumerable.Range(0, channels).ToArray();
         foreach (int c in asked)
-            if (c >= channels) throw new ArgumentException($"--channels: '{c}' is not a channel index 0–{channels - 1} of {record}");
+            if (c >= channels) throw new InputException($"--channels: '{c}' is not a channel index 0–{channels - 1} of {record}");
         return asked;
     }
 
@@ -225,6 +231,7 @@ public static class DataCommand
         });
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             string path = result.GetValue(record)!;
             double fromSeconds = result.GetValue(from);
             // A long EDF/BDF recording is read as a window starting at --from; the plot then starts at the window's start.
@@ -237,8 +244,8 @@ public static class DataCommand
                 // The median beats are in mV when the record's units are a voltage (the measurement converts them), else as stored.
                 string units = r.Units.Length > 0 && Deri.Measurements.EcgMeasurer.ToMillivolts(r.Units[0]) is null ? r.Units[0] : "mV";
                 var (w, h) = Deri.Measurements.MedianBeatPlot.SavePng(m, r.Id, units, o);
-                Console.WriteLine($"wrote {o} ({w}×{h} px): median beats of {m.Beats} beats; {Deri.Measurements.MedianBeatPlot.Summary(m)}");
-                foreach (string note in m.Notes) Console.WriteLine($"note: {note}");
+                stdout.WriteLine($"wrote {o} ({w}×{h} px): median beats of {m.Beats} beats; {Deri.Measurements.MedianBeatPlot.Summary(m)}");
+                foreach (string note in m.Notes) stdout.WriteLine($"note: {note}");
                 return 0;
             }
             var options = new EcgPlotOptions
@@ -247,15 +254,15 @@ public static class DataCommand
                 To = windowed && result.GetValue(to) is double end ? end - fromSeconds : result.GetValue(to),
                 Gain = result.GetValue(gain),
             };
-            if (windowed) Console.WriteLine(r.Comments.First(c => c.StartsWith("window ", StringComparison.Ordinal)));
+            if (windowed) stdout.WriteLine(r.Comments.First(c => c.StartsWith("window ", StringComparison.Ordinal)));
             var plot = EcgPlot.SavePng(r, o, options);
             var inv = CultureInfo.InvariantCulture;
-            Console.WriteLine($"wrote {o} ({plot.Width}×{plot.Height} px)");
-            Console.WriteLine(string.Create(inv, $"window {plot.From:0.##}–{plot.To:0.##} s of {plot.Duration:0.##} s") +
+            stdout.WriteLine($"wrote {o} ({plot.Width}×{plot.Height} px)");
+            stdout.WriteLine(string.Create(inv, $"window {plot.From:0.##}–{plot.To:0.##} s of {plot.Duration:0.##} s") +
                 (plot.To < plot.Duration ? " (choose another with --from/--to)" : ""));
             if (plot.Clipped.Count > 0)
             {
-                Console.WriteLine(string.Create(inv, $"clipped at the row edge (marked red; try --gain {options.Gain / 2:0.##}): ") + string.Join(", ",
+                stdout.WriteLine(string.Create(inv, $"clipped at the row edge (marked red; try --gain {options.Gain / 2:0.##}): ") + string.Join(", ",
                     plot.Clipped.Select(c => string.Create(inv, $"{c.Lead} ({c.Samples} samples, {c.Min:0.###} to {c.Max:0.###} {c.Units})"))));
             }
             return 0;

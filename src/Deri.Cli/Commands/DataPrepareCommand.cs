@@ -31,6 +31,7 @@ public static class DataPrepareCommand
         });
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var kind = ParseReport(result.GetValue(report)!);
             var scp = result.GetValue(statements) is { } st ? PtbXlDataset.ReadStatements(st) : null;
             var testIds = new HashSet<string>(StringComparer.Ordinal);
@@ -43,7 +44,7 @@ public static class DataPrepareCommand
             var corpus = PtbXlReportCorpus.Read(result.GetValue(root)!, result.GetValue(excludeFolds)!, kind, scp, stores.Length > 0 ? testIds : null);
             string o = result.GetValue(output)!;
             Deri.IO.AtomicFile.WriteAllLines(o, corpus.Reports.Select(r => r.Text));
-            Console.WriteLine($"{o}: {corpus.Reports.Count} reports; left out {corpus.ExcludedByFold} of folds {string.Join(",", result.GetValue(excludeFolds)!)}"
+            stdout.WriteLine($"{o}: {corpus.Reports.Count} reports; left out {corpus.ExcludedByFold} of folds {string.Join(",", result.GetValue(excludeFolds)!)}"
                 + (stores.Length > 0 ? $", {corpus.ExcludedById} in the test split of {string.Join(", ", stores)}" : "") + $", {corpus.Empty} without text");
             return 0;
         });
@@ -118,6 +119,8 @@ public static class DataPrepareCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var request = new DatasetRequest
             {
                 Task = PtbXlDataset.ParseTask(result.GetValue(task)!),
@@ -160,10 +163,10 @@ public static class DataPrepareCommand
             config.Validate();
             int unreported = ds.Unreported().Count;
             string unreportedText = unreported > 0 ? $" ({unreported} without a report: kept for ECG-only use, listed in no_report.csv; --require-report leaves them out)" : "";
-            StatusOutput.Log($"{ds.Name}: {ds.Entries.Count} records listed{unreportedText}, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
+            stderr.WriteLine($"{ds.Name}: {ds.Entries.Count} records listed{unreportedText}, {ds.Skipped.Count} metadata rows left out, {ds.LabelNames.Count} classes");
             // With no record at all the store builder refuses with its own error; per-split warnings would only repeat it.
             if (ds.Entries.Count > 0)
-                foreach (string warning in ds.EmptySplitWarnings()) StatusOutput.Log($"warning: {warning}");
+                foreach (string warning in ds.EmptySplitWarnings()) stderr.WriteLine($"warning: {warning}");
             StoreBuildResult? built = null;
             var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
             AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -175,7 +178,7 @@ public static class DataPrepareCommand
                 });
             var r = built!;
             string splitsText = string.Join(", ", r.SplitCounts.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"));
-            Console.WriteLine(r.AlreadyComplete
+            stdout.WriteLine(r.AlreadyComplete
                 ? $"store {r.Directory} already prepared: {r.Written} records ({splitsText}); reopened, not rebuilt"
                 : $"store {r.Directory}: {r.Written} records ({splitsText}), {r.Bad} bad records (bad_records.csv), {r.Skipped} left out while listing (skipped.csv), "
                   + (r.NoReport > 0 ? $"{r.NoReport} without a report (no_report.csv), " : "") + $"{r.ProcessedNow} preprocessed by this run");

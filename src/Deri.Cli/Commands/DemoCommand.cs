@@ -22,14 +22,16 @@ internal static class DemoCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var settings = CommonOptions.Settings(result, device, threads);
             var dev = settings.Resolve();
             var options = new DemoOptions(result.GetValue(output)!, result.GetValue(records), result.GetValue(seed),
                 result.GetValue(set), settings.Threads);
-            var demo = Demo.Run(options, dev, StatusOutput.Log, ConsoleProgress.For(Demo.LogEverySteps),
+            var demo = Demo.Run(options, dev, stderr.WriteLine, ConsoleProgress.For(Demo.LogEverySteps),
                 "deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
             // Status went to stderr while it ran; the result table and its summary line are the command's output.
-            Console.WriteLine(demo.Summary());
+            stdout.WriteLine(demo.Summary());
             return 0;
         });
         return cmd;

@@ -32,6 +32,8 @@ internal static class EmbedCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             string featureText = result.GetValue(feature)!;
             DownstreamFeature? chosen = featureText == "auto" ? null : FeatureExtractor.Parse(featureText);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
@@ -39,8 +41,8 @@ internal static class EmbedCommand
             var kind = chosen ?? FeatureExtractor.DefaultFor(r);
             string path = result.GetValue(output)!;
             var (n, d, skipped, _) = RunEmbedding.Export(r, result.GetValue(store)!, result.GetValue(split)!, kind, path, result.GetValue(batch));
-            if (skipped.Count > 0) Console.Error.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");
-            Console.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
+            if (skipped.Count > 0) stderr.WriteLine($"{skipped.Count} records left out (non-finite feature): {string.Join(", ", skipped)}");
+            stdout.WriteLine($"{n} records × {d} {FeatureExtractor.Name(kind)} features ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
             return 0;
         });
         return cmd;

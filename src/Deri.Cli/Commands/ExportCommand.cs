@@ -30,15 +30,17 @@ internal static class ExportCommand
         });
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             using var loaded = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, TorchSharp.torch.CPU);
             if (result.GetValue(format) == "onnx")
             {
-                var r = OnnxRunExporter.Export(loaded, result.GetValue(output)!, result.GetValue(prompts), line => Console.Error.WriteLine("warning: " + line));
-                Console.WriteLine(r.Model);
-                Console.WriteLine(r.Sidecar);
+                var r = OnnxRunExporter.Export(loaded, result.GetValue(output)!, result.GetValue(prompts), line => stderr.WriteLine("warning: " + line));
+                stdout.WriteLine(r.Model);
+                stdout.WriteLine(r.Sidecar);
                 return 0;
             }
-            foreach (string f in RunExporter.Export(loaded, result.GetValue(output)!)) Console.WriteLine(f);
+            foreach (string f in RunExporter.Export(loaded, result.GetValue(output)!)) stdout.WriteLine(f);
             return 0;
         });
         return cmd;

@@ -23,12 +23,14 @@ internal static class ImportCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var report = CheckpointImporter.Import(new ImportOptions(result.GetValue(from)!, result.GetValue(method)!, result.GetValue(config),
                 result.GetValue(output)!, result.GetValue(vocab), OptionRules.Split(result.GetValue(allowMissing) ?? []).ToList(),
                 result.GetValue(set) ?? []));
-            foreach (string note in report.Notes) Console.Error.WriteLine(note);
-            if (report.Unexpected.Count > 0) Console.Error.WriteLine("not loaded: " + string.Join(", ", report.Unexpected));
-            Console.WriteLine($"{report.Loaded.Count} tensors loaded, {report.Renamed.Count} renamed, {report.MissingAllowed.Count} left at initialisation, " +
+            foreach (string note in report.Notes) stderr.WriteLine(note);
+            if (report.Unexpected.Count > 0) stderr.WriteLine("not loaded: " + string.Join(", ", report.Unexpected));
+            stdout.WriteLine($"{report.Loaded.Count} tensors loaded, {report.Renamed.Count} renamed, {report.MissingAllowed.Count} left at initialisation, " +
                               $"{report.Unexpected.Count} not loaded → {report.Run}");
             return 0;
         });

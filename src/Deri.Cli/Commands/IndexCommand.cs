@@ -27,13 +27,15 @@ internal static class IndexCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var r = PretrainedRun.Load(result.GetValue(run)!, result.GetValue(checkpoint)!, dev);
             string path = result.GetValue(output)!;
             var m = RetrievalIndexBuilder.Build(r, new IndexBuildOptions(result.GetValue(store)!, result.GetValue(split)!, result.GetValue(batch)),
-                path, Console.Error.WriteLine);
-            if (m.Skipped.Count > 0) Console.Error.WriteLine($"{m.Skipped.Count} records left out (non-finite embedding): {string.Join(", ", m.Skipped)}");
-            Console.WriteLine($"{m.Entries.Count} pairs × {m.Dim} ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
+                path, stderr.WriteLine);
+            if (m.Skipped.Count > 0) stderr.WriteLine($"{m.Skipped.Count} records left out (non-finite embedding): {string.Join(", ", m.Skipped)}");
+            stdout.WriteLine($"{m.Entries.Count} pairs × {m.Dim} ({r.CheckpointPath}) → {Path.GetFullPath(path)}");
             return 0;
         });
         return cmd;
@@ -50,9 +52,10 @@ internal static class IndexCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             using var idx = RetrievalIndex.Open(result.GetValue(index)!);
             var m = RetrievalEvaluation.Evaluate(idx, result.GetValue(ks) is { Length: > 0 } given ? given : [1, 5, 10]);
-            Console.WriteLine(JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true }));
+            stdout.WriteLine(JsonSerializer.Serialize(m, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
         return cmd;

@@ -15,6 +15,7 @@ internal static class InfoCommand
         var cmd = new Command("info", "Print the Deri, TorchSharp and LibTorch versions, threads in use and available devices") { device, threads, json };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var settings = CommonOptions.Settings(result, device, threads);
             var selected = settings.Resolve();
             var info = RuntimeInfo.Collect();
@@ -26,17 +27,17 @@ internal static class InfoCommand
                     ["threads"] = info.Threads, ["interop_threads"] = info.InteropThreads, ["processors"] = info.ProcessorCount,
                     ["devices"] = info.Devices, ["selected_device"] = selected.ToString(), ["onednn"] = OneDnnGuard.Status, ["malloc"] = NativeHeap.Status,
                 };
-                Console.WriteLine(JsonSerializer.Serialize(o));
+                stdout.WriteLine(JsonSerializer.Serialize(o));
                 return 0;
             }
-            Console.WriteLine($"Deri        {info.DeriVersion}");
-            Console.WriteLine($"TorchSharp  {info.TorchSharpVersion}");
-            Console.WriteLine($"LibTorch    {info.LibTorchVersion}");
-            Console.WriteLine($"Threads     {info.Threads} intra-op, {info.InteropThreads} inter-op ({info.ProcessorCount} processors)");
-            Console.WriteLine($"Devices     {string.Join(", ", info.Devices)}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
-            Console.WriteLine($"Selected    {selected}");
-            Console.WriteLine($"oneDNN      {OneDnnGuard.Status}");
-            Console.WriteLine($"malloc      {NativeHeap.Status}");
+            stdout.WriteLine($"Deri        {info.DeriVersion}");
+            stdout.WriteLine($"TorchSharp  {info.TorchSharpVersion}");
+            stdout.WriteLine($"LibTorch    {info.LibTorchVersion}");
+            stdout.WriteLine($"Threads     {info.Threads} intra-op, {info.InteropThreads} inter-op ({info.ProcessorCount} processors)");
+            stdout.WriteLine($"Devices     {string.Join(", ", info.Devices)}{(info.CudaAvailable ? "" : " (CUDA not available)")}");
+            stdout.WriteLine($"Selected    {selected}");
+            stdout.WriteLine($"oneDNN      {OneDnnGuard.Status}");
+            stdout.WriteLine($"malloc      {NativeHeap.Status}");
             return 0;
         });
         return cmd;

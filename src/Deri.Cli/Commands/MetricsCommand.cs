@@ -25,6 +25,7 @@ internal static class MetricsCommand
         OptionRules.Together(cmd, valScores, valLabels);
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var (json, reports) = Run(result.GetValue(scores)!, result.GetValue(labels)!, result.GetValue(names),
                 result.GetValue(valScores), result.GetValue(valLabels));
             string text = MetricsJson.Format(json);
@@ -36,7 +37,7 @@ internal static class MetricsCommand
                 ResultTable.ForClasses($"Metrics of {Path.GetFileName(result.GetValue(scores))} (x100)", reports)
                     .WriteAll(Path.GetDirectoryName(full)!, Path.GetFileName(full), provenance);
             }
-            Console.WriteLine(text);
+            stdout.WriteLine(text);
             return 0;
         });
         return cmd;
@@ -80,7 +81,7 @@ internal static class MetricsCommand
         var idx = classes.Select(c =>
         {
             int j = scores.Columns.ToList().IndexOf(c);
-            return j >= 0 ? j : throw new ArgumentException($"--names: class '{c}' is not a column of {scores.Path} (columns: {string.Join(",", scores.Columns)})");
+            return j >= 0 ? j : throw new InputException($"--names: class '{c}' is not a column of {scores.Path} (columns: {string.Join(",", scores.Columns)})");
         }).ToArray();
         var y = ScoreTableReader.AsLabels(labels);
         var sm = new double[scores.Rows, idx.Length];

@@ -36,23 +36,25 @@ internal static class PretrainCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var overrides = result.GetValue(set)!.ToList();
             if (result.GetValue(method) is { } m) overrides.Add($"network.method={m}");
             var config = DeriConfig.Load(result.GetValue(file), overrides);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);
-            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
+            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), stderr.WriteLine);
             if (from == "auto") from = File.Exists(Path.Combine(run, "last.ckpt")) ? Path.Combine(run, "last.ckpt") : null;
-            var r = Pretrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), StatusOutput.Log);
-            Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
+            var r = Pretrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), stderr.WriteLine);
+            stdout.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}");
             if (r.TestResults.Count > 0)
             {
                 var table = ResultTable.ForZeroShot(r.TestResults);
                 var provenance = new RunProvenance("deri " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), r.Checkpoint);
                 table.WriteAll(run, "zeroshot_test", provenance);
-                Console.WriteLine(table.ToMarkdown(provenance));
+                stdout.WriteLine(table.ToMarkdown(provenance));
             }
             return 0;
         });

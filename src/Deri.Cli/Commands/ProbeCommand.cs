@@ -33,6 +33,8 @@ internal static class ProbeCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var kind = result.GetValue(feature) is "auto" ? (DownstreamFeature?)null : FeatureExtractor.Parse(result.GetValue(feature)!);
             if (kind == DownstreamFeature.ZeroShot) throw new CliUsageException("--feature: probing uses mixed, aligned, global or encoder features");
             var ratioList = result.GetValue(ratios)!.ToList();
@@ -40,10 +42,10 @@ internal static class ProbeCommand
             var options = new ProbeOptions(result.GetValue(run)!, result.GetValue(store)!, result.GetValue(checkpoint)!, kind, ratioList,
                 new LinearProbeOptions { Epochs = result.GetValue(epochs), Seed = result.GetValue(seed), WarmupEpochs = Math.Min(5, result.GetValue(epochs) - 1) },
                 result.GetValue(batch));
-            var (results, table, files) = ProbeEvaluation.Run(options, dev, result.GetValue(output)!, DownstreamOptions.CommandLine(), Console.Error.WriteLine);
+            var (results, table, files) = ProbeEvaluation.Run(options, dev, result.GetValue(output)!, DownstreamOptions.CommandLine(), stderr.WriteLine);
             string checkpoints = string.Join("; ", results.Select(x => x.Checkpoint).Distinct());
-            Console.WriteLine(table.ToMarkdown(new RunProvenance(DownstreamOptions.CommandLine(), checkpoints)));
-            Console.WriteLine($"tables: {string.Join(", ", files)}");
+            stdout.WriteLine(table.ToMarkdown(new RunProvenance(DownstreamOptions.CommandLine(), checkpoints)));
+            stdout.WriteLine($"tables: {string.Join(", ", files)}");
             return 0;
         });
         return cmd;

@@ -27,6 +27,7 @@ internal static class ReportCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             var mode = result.GetValue(porter) == "original" ? PorterMode.OriginalAlgorithm : PorterMode.NltkExtensions;
             var s = ReportScorer.ScoreFiles(result.GetValue(refs)!, result.GetValue(hyps)!, new RougeL(new PorterStemmer(mode)));
             var o = new JsonObject
@@ -38,7 +39,7 @@ internal static class ReportCommand
                 ["rouge_l"] = s.RougeL,
                 ["n"] = s.Count,
             };
-            Console.WriteLine(o.ToJsonString());
+            stdout.WriteLine(o.ToJsonString());
             return 0;
         });
         return cmd;

@@ -30,6 +30,8 @@ internal static class ReportEvalCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             string storeDir = result.GetValue(store)!;
             string sp = result.GetValue(split)!;
             if (!ReportGeneration.Splits.Contains(sp)) throw new CliUsageException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{sp}'");
@@ -48,8 +50,8 @@ internal static class ReportEvalCommand
             try
             {
                 string outDir = result.GetValue(output)!;
-                var r = ReportEvaluation.Run(run, s, sp, labelStores, classPrompts, options, result.GetValue(batch), outDir, Console.Error.WriteLine);
-                Console.WriteLine(ReportEvaluation.ToMarkdown(r, run, sp));
+                var r = ReportEvaluation.Run(run, s, sp, labelStores, classPrompts, options, result.GetValue(batch), outDir, stderr.WriteLine);
+                stdout.WriteLine(ReportEvaluation.ToMarkdown(r, run, sp));
                 return 0;
             }
             finally

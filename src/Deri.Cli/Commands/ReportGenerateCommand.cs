@@ -59,6 +59,8 @@ internal static class ReportGenerateCommand
         OptionRules.OneOf(cmd, store, "--store (with --split)", records, "--records");
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             string? storeDir = result.GetValue(store);
             var files = result.GetValue(records)!;
             if (storeDir is not null && !ReportGeneration.Splits.Contains(result.GetValue(split)!))
@@ -73,7 +75,7 @@ internal static class ReportGenerateCommand
                 using var s = EcgStore.Open(storeDir);
                 var reports = ReportGeneration.FromStore(run, s, result.GetValue(split)!, options, result.GetValue(batch));
                 ReportGeneration.Write(outPath, reports);
-                Console.WriteLine($"{reports.Count} reports → {outPath}");
+                stdout.WriteLine($"{reports.Count} reports → {outPath}");
                 return 0;
             }
             string trainStore = run.Config.DataPath;
@@ -83,8 +85,8 @@ internal static class ReportGenerateCommand
             using (var ts = EcgStore.Open(trainStore)) preprocess = ts.Index.Preprocess;
             var r = ReportGeneration.FromRecords(run, files, preprocess, options, result.GetValue(batch));
             ReportGeneration.Write(outPath, r.Reports);
-            Console.WriteLine($"{r.Reports.Count} reports → {outPath}" + (r.Skipped.Count > 0 ? $"; {r.Skipped.Count} records skipped (listed on stderr)" : ""));
-            foreach (var s in r.Skipped) Console.Error.WriteLine($"skipped {s.Path}: {s.Reason}");
+            stdout.WriteLine($"{r.Reports.Count} reports → {outPath}" + (r.Skipped.Count > 0 ? $"; {r.Skipped.Count} records skipped (listed on stderr)" : ""));
+            foreach (var s in r.Skipped) stderr.WriteLine($"skipped {s.Path}: {s.Reason}");
             return 0;
         });
         return cmd;

@@ -26,14 +26,16 @@ internal static class ReportTrainCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var config = ReportConfig.Load(result.GetValue(file), result.GetValue(set));
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string run = result.GetValue(output)!;
             string? from = result.GetValue(resume);
-            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), Console.Error.WriteLine);
+            RunFolder.Prepare(run, resuming: from is not null, result.GetValue(overwrite), stderr.WriteLine);
             if (from == "auto") from = File.Exists(ReportTrainer.LastCheckpoint(run)) ? ReportTrainer.LastCheckpoint(run) : null;
-            var r = ReportTrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), StatusOutput.Log);
-            Console.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
+            var r = ReportTrainer.Run(config, run, dev, from, ConsoleProgress.For(config.Trainer.LogEverySteps), stderr.WriteLine);
+            stdout.WriteLine($"training: {r.Training.GlobalSteps} steps, {r.Training.Epochs} epochs, last loss {r.Training.LastLoss:F4}; " +
                               $"best: {(r.Training.BestEpoch is { } e ? $"epoch {e + 1}, {r.Training.BestMetric} {r.Training.BestSelection:F4}" : "none")}; " +
                               $"checkpoint {r.BestCheckpoint}");
             return 0;

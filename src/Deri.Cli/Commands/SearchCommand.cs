@@ -25,6 +25,7 @@ internal static class SearchCommand
         OptionRules.OneOf(cmd, record, "--record", text, "--text");
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
             if (result.GetValue(k) <= 0) throw new CliUsageException($"--k must be positive, got {result.GetValue(k)}");
             using var idx = RetrievalIndex.Open(result.GetValue(index)!);
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
@@ -35,7 +36,7 @@ internal static class SearchCommand
             var res = result.GetValue(record) is { } path
                 ? RetrievalSearch.ByRecord(idx, encoder, path, result.GetValue(k))
                 : RetrievalSearch.ByText(idx, encoder, result.GetValue(text)!, result.GetValue(k));
-            Console.WriteLine(JsonSerializer.Serialize(res, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            stdout.WriteLine(JsonSerializer.Serialize(res, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             return 0;
         });
         return cmd;

@@ -14,10 +14,12 @@ internal static class ServeCommand
         binder.AddTo(cmd);
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var server = binder.Server(result);
-            using var service = new InferenceService(binder.Service(result), Console.Error.WriteLine);
+            using var service = new InferenceService(binder.Service(result), stderr.WriteLine);
             using var app = DeriServer.Build(service, server);
-            DeriServer.RunUntilStopped(app, urls => Console.WriteLine($"listening on {string.Join(", ", urls)} (Ctrl+C stops)"));
+            DeriServer.RunUntilStopped(app, urls => stdout.WriteLine($"listening on {string.Join(", ", urls)} (Ctrl+C stops)"));
             return 0;
         });
         return cmd;

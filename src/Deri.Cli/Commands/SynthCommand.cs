@@ -25,12 +25,14 @@ internal static class SynthCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var config = new SyntheticEcgConfig(result.GetValue(seed), result.GetValue(rate), result.GetValue(seconds),
                 SyntheticEcgConfig.ParseNoise(result.GetValue(noise)!));
             var options = new SyntheticDatasetOptions(result.GetValue(output)!, result.GetValue(n), config, result.GetValue(threads), result.GetValue(force), result.GetValue(start));
             var summary = SyntheticDatasetWriter.Write(options);
-            foreach (string f in summary.Failed) Console.Error.WriteLine($"failed record {f}");
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            foreach (string f in summary.Failed) stderr.WriteLine($"failed record {f}");
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["out"] = summary.OutputDirectory,
                 ["records"] = summary.Records,

@@ -49,11 +49,12 @@ internal static class TextCommand
             { reports, column, minCount, maxWords, output };
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
             var corpus = ReportCorpus.Read(r.GetValue(reports)!, r.GetValue(column)!);
             var tokens = WordPieceVocabulary.Build(corpus.Reports, new VocabularyOptions(r.GetValue(minCount), r.GetValue(maxWords)));
             WordPieceVocabulary.Write(r.GetValue(output)!, tokens);
             int pieces = tokens.Count(t => t.StartsWith("##", StringComparison.Ordinal));
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["vocab"] = r.GetValue(output)!, ["tokens"] = tokens.Count, ["continuation_pieces"] = pieces,
                 ["reports"] = corpus.Reports.Count, ["skipped_empty"] = corpus.Skipped.Count,
@@ -84,10 +85,12 @@ internal static class TextCommand
         OptionRules.OneOf(cmd, from, "--from", vocab, "--vocab");
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
+            var stderr = r.InvocationConfiguration.Error;
             if (r.GetValue(from) is { } name)
             {
-                using var bert = BuiltInTextModel.Get(name).WriteNewFolder(r.GetValue(output)!, r.GetValue(overwrite), Console.Error.WriteLine);
-                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                using var bert = BuiltInTextModel.Get(name).WriteNewFolder(r.GetValue(output)!, r.GetValue(overwrite), stderr.WriteLine);
+                stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["model"] = r.GetValue(output)!, ["from"] = name, ["vocab_size"] = bert.Config.VocabSize,
                     ["hidden_size"] = bert.Config.HiddenSize, ["layers"] = bert.Config.NumHiddenLayers,
@@ -108,7 +111,7 @@ internal static class TextCommand
             using var encoder = TextEncoder.FromVocabulary(r.GetValue(vocab)!, config, new TextEncoderOptions(r.GetValue(maxLength)));
             encoder.Save(r.GetValue(output)!);
             long parameters = encoder.Model.parameters().Sum(p => p.numel());
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["model"] = r.GetValue(output)!, ["vocab_size"] = config.VocabSize, ["hidden_size"] = config.HiddenSize,
                 ["layers"] = config.NumHiddenLayers, ["heads"] = config.NumAttentionHeads, ["parameters"] = parameters,
@@ -130,6 +133,7 @@ internal static class TextCommand
             { model, text, maxLength, longest, device, threads };
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             using var encoder = TextEncoder.FromSetting(TextModelSetting.Resolve(r.GetValue(model)!),
                 new TextEncoderOptions(r.GetValue(maxLength), ComputeOnLongest: r.GetValue(longest)));
@@ -140,7 +144,7 @@ internal static class TextCommand
             for (int i = 0; i < texts.Length; i++)
             {
                 var row = pooled[i].data<float>().ToArray();
-                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["text"] = texts[i], ["tokens"] = lengths[i],
                     ["ids"] = encoder.Tokenizer.Encode(encoder.LowerCaseText ? texts[i].ToLowerInvariant() : texts[i]),
@@ -173,6 +177,7 @@ internal static class TextCommand
             { model, reports, column, output, precision, truncate, batch, maxLength, longest, device, threads };
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
             var p = r.GetValue(precision)!.ToLowerInvariant() switch
             {
                 "f16" or "float16" => FeaturePrecision.Float16,
@@ -187,7 +192,7 @@ internal static class TextCommand
             int written = TextFeatureStore.Build(r.GetValue(output)!, corpus.Reports, encoder, target,
                 new TextFeatureCacheOptions(p, FullHidden: !r.GetValue(truncate), BatchSize: r.GetValue(batch)));
             double seconds = clock.Elapsed.TotalSeconds;
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["store"] = r.GetValue(output)!, ["reports"] = corpus.Reports.Count, ["distinct"] = written,
                 ["skipped_empty"] = corpus.Skipped.Count, ["hidden_size"] = encoder.OutputDim, ["max_length"] = encoder.MaxLength,
@@ -212,6 +217,7 @@ internal static class TextCommand
             { models, ptbxl, prompts, folds, device, threads };
         cmd.SetAction(r =>
         {
+            var stdout = r.InvocationConfiguration.Output;
             var target = CommonOptions.Settings(r, device, threads).Resolve();
             var classPrompts = Deri.Evaluation.ClassPrompts.Load(r.GetValue(prompts)!);
             var chosen = r.GetValue(folds) is { Length: > 0 } f ? f : null;
@@ -223,7 +229,7 @@ internal static class TextCommand
                 foreach (var t in results) line[$"{t.Task}_macro_auc"] = Math.Round(t.MacroAuc, 2);
                 foreach (var t in results) line[$"{t.Task}_reports_classes"] = new[] { t.Reports, t.Classes };
                 line["mean_macro_auc"] = Math.Round(results.Average(t => t.MacroAuc), 2);
-                Console.WriteLine(JsonSerializer.Serialize(line));
+                stdout.WriteLine(JsonSerializer.Serialize(line));
             }
             return 0;
         });

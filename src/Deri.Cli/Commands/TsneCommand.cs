@@ -22,6 +22,8 @@ internal static class TsneCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             int iters = result.GetValue(iterations);
             var tsne = new TsneOptions
             {
@@ -29,8 +31,8 @@ internal static class TsneCommand
                 ExaggerationIterations = Math.Min(250, iters),
             };
             var r = TsneMap.Run(result.GetValue(embeddings)!, result.GetValue(output)!,
-                new TsneMapOptions(result.GetValue(classes), result.GetValue(maxPoints), tsne), Console.Error.WriteLine);
-            Console.WriteLine($"{r.Points} records: {string.Join(", ", r.Classes.Select(c => $"{c.Class} {c.Count}"))} → {r.Png}, {r.Csv}");
+                new TsneMapOptions(result.GetValue(classes), result.GetValue(maxPoints), tsne), stderr.WriteLine);
+            stdout.WriteLine($"{r.Points} records: {string.Join(", ", r.Classes.Select(c => $"{c.Class} {c.Count}"))} → {r.Png}, {r.Csv}");
             return 0;
         });
         return cmd;

@@ -34,6 +34,8 @@ internal static class ZeroshotCommand
         };
         cmd.SetAction(result =>
         {
+            var stdout = result.InvocationConfiguration.Output;
+            var stderr = result.InvocationConfiguration.Error;
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             string storeDir = result.GetValue(store)!, splitName = result.GetValue(split)!;
             string? val = result.GetValue(valSplit) is { } v && v != "none" ? v : null;
@@ -41,11 +43,11 @@ internal static class ZeroshotCommand
             string outDir = result.GetValue(output)
                 ?? Path.Combine(r.Directory, "downstream", $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(storeDir)))}_{splitName}");
             var z = ZeroShotEvaluation.Run(r, new ZeroShotOptions(storeDir, splitName, val, result.GetValue(prompts), result.GetValue(batch)),
-                outDir, DownstreamOptions.CommandLine(), Console.Error.WriteLine);
+                outDir, DownstreamOptions.CommandLine(), stderr.WriteLine);
             var provenance = new Deri.Evaluation.RunProvenance(DownstreamOptions.CommandLine(), r.CheckpointPath);
-            Console.WriteLine(z.PerClass.ToMarkdown(provenance));
-            Console.WriteLine(z.Summary.ToMarkdown(provenance));
-            Console.WriteLine($"tables: {string.Join(", ", z.Files)}");
+            stdout.WriteLine(z.PerClass.ToMarkdown(provenance));
+            stdout.WriteLine(z.Summary.ToMarkdown(provenance));
+            stdout.WriteLine($"tables: {string.Join(", ", z.Files)}");
             return 0;
         });
         return cmd;

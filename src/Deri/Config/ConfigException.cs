@@ -4,7 +4,7 @@ namespace Deri.Config;
 /// A configuration problem: unknown key, wrong type, out-of-range value or unreadable file. The
 /// message names the file (or the <c>--set</c> override) and the dotted key path.
 /// </summary>
-public sealed class ConfigException : Exception
+public sealed class ConfigException : Deri.IO.InputException
 {
     /// <summary>Creates the exception with a complete, user-facing message.</summary>
     public ConfigException(string message) : base(message) { }

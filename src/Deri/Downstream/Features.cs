@@ -1,4 +1,5 @@
 using Deri.Data.Store;
+using Deri.IO;
 using Deri.Models;
 using Deri.Pretraining;
 using TorchSharp;
@@ -86,7 +87,7 @@ public static class FeatureExtractor
         if (rows.Length == 0) throw new ArgumentException($"{store.Directory}: no records to encode");
         run.CheckStore(store);
         if (!run.IsEcgText && feature != DownstreamFeature.Encoder)
-            throw new ArgumentException(
+            throw new InputException(
                 $"{run.Directory}: a {run.Method} run (ECG only) has only the encoder feature, not {Name(feature)}");
         var network = run.Network;
         bool wasTraining = network.training;

@@ -62,7 +62,7 @@ public static class TsneMap
         if (options.MaxPoints < 4) throw new ArgumentException($"max points must be at least 4, got {options.MaxPoints}");
         string csvPath = Path.ChangeExtension(pngPath, ".csv");
         if (Path.GetFullPath(csvPath) == Path.GetFullPath(embeddingsPath))
-            throw new ArgumentException($"{embeddingsPath}: the coordinates would overwrite the embeddings (they go to the PNG's name with .csv); choose another PNG name");
+            throw new InputException($"{embeddingsPath}: the coordinates would overwrite the embeddings (they go to the PNG's name with .csv); choose another PNG name");
         var all = EmbeddingFile.Read(embeddingsPath);
         var (rows, colour, _) = Select(all, options.Classes, embeddingsPath);
         if (rows.Count > options.MaxPoints)

@@ -1,6 +1,7 @@
 using Deri.Baselines;
 using Deri.Config;
 using Deri.Data.Store;
+using Deri.IO;
 using Deri.Models;
 using Deri.Training;
 using static TorchSharp.torch;
@@ -43,8 +44,8 @@ public sealed class PretrainedRun : IDisposable
     public bool IsEcgText => module is not null;
 
     /// <summary>The model and text encoder of a DERI or MERL run, in eval mode.</summary>
-    /// <exception cref="InvalidOperationException">The run is an ECG-only baseline (see <see cref="SslMethod"/>).</exception>
-    public DeriPretrainingModule Module => module ?? throw new InvalidOperationException(
+    /// <exception cref="InputException">The run is an ECG-only baseline (see <see cref="SslMethod"/>).</exception>
+    public DeriPretrainingModule Module => module ?? throw new InputException(
         $"{Directory}: the run was pretrained with {Method}, an ECG-only method without text encoder: it has no ECG–text model, " +
         "so zero-shot classification, report features and the mixed/aligned/global/zeroshot features are not available " +
         "(probe, embed and t-SNE use its encoder feature)");

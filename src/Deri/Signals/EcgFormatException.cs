@@ -4,7 +4,7 @@ namespace Deri.Signals;
 /// A record or signal file that cannot be read as stated: truncated or empty file, malformed header,
 /// unknown format, missing leads. The message always names the file and the problem.
 /// </summary>
-public sealed class EcgFormatException : Exception
+public sealed class EcgFormatException : Deri.IO.InputException
 {
     /// <summary>Creates the exception; <paramref name="path"/> is prefixed to the message.</summary>
     public EcgFormatException(string path, string problem, Exception? inner = null)

@@ -67,7 +67,7 @@ public static class EcgPlot
     /// <summary>Renders <paramref name="record"/> and writes a PNG to <paramref name="path"/> through <see cref="AtomicFile"/>.</summary>
     /// <returns>The image size, the window drawn and the leads clipped at their row's edge.</returns>
     /// <exception cref="EcgFormatException">The record has no samples.</exception>
-    /// <exception cref="ArgumentException">The window lies outside the record or is longer than <see cref="MaxWindowSeconds"/>, or the gain is not positive.</exception>
+    /// <exception cref="InputException">The window lies outside the record or is longer than <see cref="MaxWindowSeconds"/>, or the gain is not positive.</exception>
     public static EcgPlotResult SavePng(EcgRecord record, string path, EcgPlotOptions? options = null)
     {
         options ??= new EcgPlotOptions();
@@ -135,15 +135,15 @@ public static class EcgPlot
     {
         double from = options.From;
         if (!(options.Gain > 0) || !double.IsFinite(options.Gain))
-            throw new ArgumentException($"gain must be a positive number of mm/mV, got {options.Gain}");
+            throw new InputException($"gain must be a positive number of mm/mV, got {options.Gain}");
         if (!(from >= 0) || from >= duration)
-            throw new ArgumentException($"--from {from:0.###} s is outside the record (0–{duration:0.###} s)");
+            throw new InputException($"--from {from:0.###} s is outside the record (0–{duration:0.###} s)");
         if (options.To is not double to) return (from, PageSeconds);
-        if (!(to > from)) throw new ArgumentException($"--to {to:0.###} s must be after --from {from:0.###} s");
+        if (!(to > from)) throw new InputException($"--to {to:0.###} s must be after --from {from:0.###} s");
         if (to > duration + 1e-6)
-            throw new ArgumentException($"--to {to:0.###} s is past the end of the record ({duration:0.###} s)");
+            throw new InputException($"--to {to:0.###} s is past the end of the record ({duration:0.###} s)");
         if (to - from > MaxWindowSeconds)
-            throw new ArgumentException($"a window of {to - from:0.###} s is longer than {MaxWindowSeconds} s; plot it in several windows");
+            throw new InputException($"a window of {to - from:0.###} s is longer than {MaxWindowSeconds} s; plot it in several windows");
         return (from, to - from);
     }
 

@@ -53,7 +53,7 @@ public sealed record SafeTensorsHeader(string Path, IReadOnlyList<SafeTensorEntr
     IReadOnlyDictionary<string, string> Metadata, long DataStart);
 
 /// <summary>A safetensors file that is truncated, corrupt or otherwise unreadable.</summary>
-public sealed class SafeTensorsFormatException : Exception
+public sealed class SafeTensorsFormatException : Deri.IO.InputException
 {
     /// <summary>Creates the exception; the message names the file.</summary>
     public SafeTensorsFormatException(string path, string problem, Exception? inner = null)

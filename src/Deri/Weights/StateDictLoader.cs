@@ -37,7 +37,7 @@ public sealed record StateDictReport(IReadOnlyList<string> Loaded, IReadOnlyList
 }
 
 /// <summary>A strict load found keys that do not match the module.</summary>
-public sealed class StateDictMismatchException : Exception
+public sealed class StateDictMismatchException : Deri.IO.InputException
 {
     /// <summary>Creates the exception from the load report.</summary>
     public StateDictMismatchException(string source, StateDictReport report)

@@ -108,7 +108,7 @@ public sealed class BaselinePretrainTests(TinyPretrainingData data) : IClassFixt
         using var features = Deri.Downstream.FeatureExtractor.Compute(loaded, store, store.IndicesOf("test")[..6],
             Deri.Downstream.DownstreamFeature.Encoder, batchSize: 4);
         Assert.Equal(new long[] { 6, loaded.SslMethod!.RepresentationDim }, features.Features.shape);
-        Assert.Throws<InvalidOperationException>(() => loaded.Module);
+        Assert.Throws<Deri.IO.InputException>(() => loaded.Module);
     }
 
     [Fact]

@@ -1,7 +1,6 @@
-using System.CommandLine;
 using System.Text.Json;
-using Deri.Cli.Commands;
 using Deri.Benchmarks;
+using Deri.Tests.Cli;
 using static TorchSharp.torch;
 
 namespace Deri.Tests.Benchmarks;
@@ -21,20 +20,10 @@ public class BenchTrainCommandTests
     [Fact]
     public void CommandPrintsOneJsonLine()
     {
-        var root = new RootCommand { BenchTrainCommand.Create() };
-        var output = new StringWriter();
-        var config = new InvocationConfiguration { Output = output };
-        var saved = Console.Out;
-        Console.SetOut(output);
-        int code;
-        try
-        {
-            code = root.Parse(["train", "--batch", "2", "--steps", "1", "--warmup", "0", "--length", "200", "--text-len", "8", "--device", "cpu", "--no-reference"])
-                .Invoke(config);
-        }
-        finally { Console.SetOut(saved); }
-        Assert.Equal(0, code);
-        var line = output.ToString().Trim();
+        var (code, stdout, stderr) = CommandTreeTests.RunInProcess(["bench", "train", "--batch", "2", "--steps", "1", "--warmup", "0",
+            "--length", "200", "--text-len", "8", "--device", "cpu", "--no-reference"]);
+        Assert.True(code == 0, stderr);
+        var line = stdout.Trim();
         Assert.DoesNotContain('\n', line);
         using var doc = JsonDocument.Parse(line);
         Assert.True(doc.RootElement.GetProperty("samples_per_s").GetDouble() > 0);
@@ -99,23 +88,11 @@ public class BenchTrainCommandTests
     [Fact]
     public void ANamedReferenceThatCannotRunIsAnError()
     {
-        var root = new RootCommand { BenchTrainCommand.Create() };
-        var error = new StringWriter();
-        var saved = (Console.Out, Console.Error);
-        Console.SetOut(new StringWriter());
-        Console.SetError(error);
-        int code;
-        try
-        {
-            code = root.Parse(["train", "--batch", "2", "--steps", "1", "--warmup", "0", "--length", "200", "--text-len", "8", "--device", "cpu",
-                "--reference", "/nonexistent/deri_reference.py"]).Invoke();
-        }
-        finally
-        {
-            Console.SetOut(saved.Item1);
-            Console.SetError(saved.Item2);
-        }
+        var (code, stdout, stderr) = CommandTreeTests.RunInProcess(["bench", "train", "--batch", "2", "--steps", "1", "--warmup", "0",
+            "--length", "200", "--text-len", "8", "--device", "cpu", "--reference", "/nonexistent/deri_reference.py"]);
         Assert.Equal(1, code);
-        Assert.Contains("/nonexistent/deri_reference.py: no such file", error.ToString());
+        Assert.Equal("", stdout);
+        Assert.StartsWith("error: ", stderr);
+        Assert.Contains("/nonexistent/deri_reference.py: no such file", stderr);
     }
 }

@@ -133,7 +133,7 @@ public class SnomedDatasetTests
     [Fact]
     public void CatalogRejectsUnknownDatasets()
     {
-        var ex = Assert.Throws<ArgumentException>(() => DatasetCatalog.Load("ukbb", SharedData.Data));
+        var ex = Assert.Throws<Deri.IO.InputException>(() => DatasetCatalog.Load("ukbb", SharedData.Data));
         Assert.Contains("mimic, ptbxl, cpsc, csn, generic", ex.Message);
     }
 }

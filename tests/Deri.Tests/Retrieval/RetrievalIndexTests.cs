@@ -2,6 +2,7 @@ using System.Text.Json;
 using Deri.Data.Store;
 using Deri.Retrieval;
 using Deri.Tests.Cli;
+using Deri.Tests.Serving;
 
 namespace Deri.Tests.Retrieval;
 

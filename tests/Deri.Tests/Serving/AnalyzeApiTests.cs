@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Deri.Tests.Data;
-using Deri.Tests.Retrieval;
 
 namespace Deri.Tests.Serving;
 

@@ -6,7 +6,6 @@ using Deri.Serving.Fhir;
 using Deri.Signals;
 using Deri.Tests.Cli;
 using Deri.Tests.Data;
-using Deri.Tests.Retrieval;
 using F = Hl7.Fhir.Model;
 
 namespace Deri.Tests.Serving;

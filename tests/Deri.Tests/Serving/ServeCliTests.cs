@@ -5,7 +5,6 @@ using System.Text.Json;
 using Deri.Cli.Commands;
 using Deri.Tests.Cli;
 using Deri.Tests.Data;
-using Deri.Tests.Retrieval;
 
 namespace Deri.Tests.Serving;
 

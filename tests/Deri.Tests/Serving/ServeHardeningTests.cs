@@ -6,7 +6,6 @@ using Deri.Server;
 using Deri.Serving;
 using Deri.Signals;
 using Deri.Tests.Data;
-using Deri.Tests.Retrieval;
 using Microsoft.AspNetCore.Builder;
 
 namespace Deri.Tests.Serving;

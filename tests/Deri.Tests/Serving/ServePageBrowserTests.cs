@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Deri.Server;
 using Deri.Tests.Data;
-using Deri.Tests.Retrieval;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
 

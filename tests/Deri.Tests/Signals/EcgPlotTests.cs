@@ -48,9 +48,9 @@ public class EcgPlotTests
         Assert.Equal(first.Width, tail.Width);
         Assert.Equal(27157 / 500.0, tail.To, 6);
 
-        Assert.Contains("past the end of the record (54.314 s)", Assert.Throws<ArgumentException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { To = 60 })).Message);
-        Assert.Contains("outside the record", Assert.Throws<ArgumentException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { From = 55 })).Message);
-        Assert.Contains("must be after", Assert.Throws<ArgumentException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { From = 5, To = 5 })).Message);
+        Assert.Contains("past the end of the record (54.314 s)", Assert.Throws<Deri.IO.InputException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { To = 60 })).Message);
+        Assert.Contains("outside the record", Assert.Throws<Deri.IO.InputException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { From = 55 })).Message);
+        Assert.Contains("must be after", Assert.Throws<Deri.IO.InputException>(() => EcgPlot.SavePng(r, dir["d.png"], new EcgPlotOptions { From = 5, To = 5 })).Message);
         Assert.False(File.Exists(dir["d.png"]));
     }
 

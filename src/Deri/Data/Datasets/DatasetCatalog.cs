@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Data.Datasets;
 
 /// <summary>Settings of any dataset listing; each dataset reads the ones that apply to it.</summary>
@@ -44,7 +46,7 @@ public static class DatasetCatalog
     public static IReadOnlyList<string> Names { get; } = ["mimic", "ptbxl", "cpsc", "csn", "generic"];
 
     /// <summary>Lists dataset <paramref name="name"/> under <paramref name="root"/>.</summary>
-    /// <exception cref="ArgumentException">Unknown dataset name.</exception>
+    /// <exception cref="InputException">Unknown dataset name.</exception>
     /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
     public static EcgDataset Load(string name, string root, DatasetRequest? request = null) => Load(name, [root], request);
 
@@ -52,7 +54,8 @@ public static class DatasetCatalog
     /// Lists dataset <paramref name="name"/> from one or more root folders. Several roots are supported for PTB-XL only
     /// (<see cref="PtbXlDataset.LoadRoots"/>: an <c>ecg_id</c> in several roots is kept once, from the earliest root).
     /// </summary>
-    /// <exception cref="ArgumentException">Unknown dataset name, no root, or several roots for a dataset other than PTB-XL.</exception>
+    /// <exception cref="InputException">Unknown dataset name.</exception>
+    /// <exception cref="ArgumentException">No root, or several roots for a dataset other than PTB-XL.</exception>
     /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
     public static EcgDataset Load(string name, IReadOnlyList<string> roots, DatasetRequest? request = null)
     {
@@ -89,7 +92,7 @@ public static class DatasetCatalog
             "cpsc" or "cpsc2018" or "icbeb" => Cpsc2018Dataset.Load(root, Challenge(request)),
             "csn" or "chapman" => CsnDataset.Load(root, Challenge(request)),
             "generic" => GenericDataset.Load(root, new GenericOptions { Csv = request.Csv, Seed = request.Seed, ValFraction = request.ValFraction ?? 0.1 }),
-            _ => throw new ArgumentException($"unknown dataset '{name}' (one of {string.Join(", ", Names)})"),
+            _ => throw new InputException($"unknown dataset '{name}' (one of {string.Join(", ", Names)})"),
         };
     }
 

@@ -1,3 +1,4 @@
+using Deri.Benchmarks;
 using Deri.Config;
 using Deri.Models;
 using Deri.Models.Encoders;

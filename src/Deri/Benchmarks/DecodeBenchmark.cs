@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using Deri.Generation.Decoder;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Deri.Generation.Decoder;
+namespace Deri.Benchmarks;
 
 /// <summary>Settings of <see cref="DecodeBenchmark.Run"/>.</summary>
 /// <param name="Config">The decoder (randomly initialised; it must have cross-attention).</param>

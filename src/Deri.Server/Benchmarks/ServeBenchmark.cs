@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using Deri.Serving;
 using Microsoft.AspNetCore.Builder;
 
-namespace Deri.Server;
+namespace Deri.Server.Benchmarks;
 
 /// <summary>What <see cref="ServeBenchmark.Run"/> sends.</summary>
 public sealed record ServeBenchOptions

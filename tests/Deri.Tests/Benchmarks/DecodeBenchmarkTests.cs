@@ -1,9 +1,10 @@
 using System.Text.Json;
+using Deri.Benchmarks;
 using Deri.Generation.Decoder;
 using Deri.Tests.Cli;
 using TorchSharp;
 
-namespace Deri.Tests.Generation.Decoder;
+namespace Deri.Tests.Benchmarks;
 
 /// <summary>The decoding benchmark runs both modes and checks they agree (timings themselves are not tested).</summary>
 public class DecodeBenchmarkTests

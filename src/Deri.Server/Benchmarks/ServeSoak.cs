@@ -7,7 +7,7 @@ using System.Text;
 using Deri.Serving;
 using Deri.Signals;
 
-namespace Deri.Server;
+namespace Deri.Server.Benchmarks;
 
 /// <summary>One kind of request the soak sends: valid ones expect 200, hostile ones a refusal.</summary>
 /// <param name="Name">Short name (e.g. <c>wfdb</c>, <c>format0-bomb</c>).</param>

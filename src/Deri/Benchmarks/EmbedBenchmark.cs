@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Deri.Config;
+using Deri.Models;
+using Deri.Models.Inference;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Deri.Models.Inference;
+namespace Deri.Benchmarks;
 
 /// <summary>One measurement of <see cref="EmbedBenchmark"/>.</summary>
 /// <param name="Mode"><c>train_forward</c> (train mode, autograd recording), <c>eval_no_grad</c> (eval mode under no_grad)

@@ -1,27 +1,24 @@
 using Deri.Retrieval;
 using Deri.Server;
 using Deri.Serving;
+using Deri.Tests.Cli;
+using Deri.Tests.Downstream;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
-using Deri.Tests.Cli;
 
-namespace Deri.Tests.Retrieval;
+namespace Deri.Tests.Serving;
 
 /// <summary>
-/// A tiny pretrained run made once for the retrieval and serving tests: <c>deri demo</c> on 200 synthetic records, one
-/// epoch of batch 32 (a few seconds), a retrieval index of its store's test split built with <c>deri index build</c>,
-/// and a report model on top of the run (<c>deri report train</c>: frozen ECG side, a one-layer word-level GPT-2 of
-/// width 32, one epoch) so that the service answers with a generated report.
+/// The session's demo run (<see cref="DownstreamRunFixture"/>) with what the retrieval and serving tests add once: a
+/// retrieval index of its store's test split built with <c>deri index build</c>, and a report model on top of the run
+/// (<c>deri report train</c>: frozen ECG side, a one-layer word-level GPT-2 of width 32, one epoch) so that the service
+/// answers with a generated report.
 /// </summary>
-public sealed class ServeRunFixture : IDisposable
+public sealed class ServeRunFixture : DownstreamRunFixture
 {
     public ServeRunFixture()
     {
-        Root = Path.Combine(Path.GetTempPath(), "deri-serve-" + Guid.NewGuid().ToString("N"));
-        var r = CliRunner.Run(["demo", "--out", Root, "--records", "200", "--set", "trainer.max_epochs=1", "--set", "trainer.batch_size=32",
-            "--threads", "1", "--device", "cpu"], timeoutSeconds: 600);
-        if (r.ExitCode != 0) throw new InvalidOperationException($"deri demo failed ({r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
         BuildOutput = CliRunner.Ok("index", "build", "--run", Run, "--store", Store, "--split", "test", "--out", Index, "--threads", "1");
         string reportConfig = Path.Combine(Root, "report.yaml");
         File.WriteAllText(reportConfig, $"""
@@ -64,37 +61,23 @@ public sealed class ServeRunFixture : IDisposable
         return (service, app, app.GetTestClient());
     }
 
-    public string Root { get; }
-    public string Run => Path.Combine(Root, "run");
-    public string Store => Path.Combine(Root, "store");
     public string Index => Path.Combine(Root, "index");
     public string ReportModel => Path.Combine(Root, "report");
     public string BuildOutput { get; }
 
-    /// <summary>A synthetic record header written by the demo (MIMIC-IV-ECG layout, 500 Hz WFDB).</summary>
-    public string RecordHeader => Directory.EnumerateFiles(Path.Combine(Root, "data"), "*.hea", SearchOption.AllDirectories).Order().First();
-
     /// <summary>Opens the index (the caller disposes it).</summary>
     public RetrievalIndex OpenIndex() => RetrievalIndex.Open(Index);
 
-    /// <summary>A fresh folder inside the fixture's root.</summary>
-    public string NewDir(string name)
+    protected override void Dispose(bool disposing)
     {
-        string d = Path.Combine(Root, "t-" + name + "-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
-
-    public void Dispose()
-    {
-        if (server.IsValueCreated)
+        if (disposing && server.IsValueCreated)
         {
             server.Value.Client.Dispose();
             server.Value.App.StopAsync().GetAwaiter().GetResult();
             ((IDisposable)server.Value.App).Dispose();
             server.Value.Service.Dispose();
         }
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        base.Dispose(disposing);
     }
 }
 
