@@ -14,7 +14,7 @@ namespace Deri.IO;
 /// of the same target never share a temporary file), and recognisable by <see cref="IsTemporary"/> if a
 /// killed process leaves one behind.
 /// </remarks>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(false);
 
@@ -91,7 +91,7 @@ public static class AtomicFile
     }
 
     /// <summary>
-    /// Whether <paramref name="fileName"/> is a temporary file or folder name of this class or <see cref="AtomicFolder"/>
+    /// Whether <paramref name="fileName"/> is a temporary file or folder name of this class (files or folders)
     /// (left over only by a killed process).
     /// </summary>
     public static bool IsTemporary(string fileName)
@@ -100,9 +100,12 @@ public static class AtomicFile
         return name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal) && name.Count(c => c == '.') >= 4;
     }
 
-    /// <summary>A new temporary path beside the absolute path <paramref name="full"/>; shared with <see cref="AtomicFolder"/>.</summary>
-    internal static string TemporaryPathFor(string full) =>
-        Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    /// <summary>A new temporary path beside <paramref name="path"/> (a file or a folder): <c>.NAME.PID.GUID.tmp</c>, unique per process and call.</summary>
+    public static string TemporaryPathFor(string path)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    }
 
     private static void TryDelete(string path)
     {

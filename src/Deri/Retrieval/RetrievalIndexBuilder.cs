@@ -86,7 +86,7 @@ public static class RetrievalIndexBuilder
         if (ecg.Length != expected || report.Length != expected)
             throw new ArgumentException($"vectors hold {ecg.Length} and {report.Length} values, {manifest.Entries.Count} × {manifest.Dim} expected");
         // Replace: an index is remade from its run and store, and the target name only ever holds a complete index.
-        AtomicFolder.Write(target, ExistingFolder.Replace, temp =>
+        AtomicFile.WriteFolder(target, ExistingFolder.Replace, temp =>
         {
             AtomicFile.Write(Path.Combine(temp, RetrievalIndex.EcgFile), s => RetrievalIndex.WriteVectors(s, ecg));
             AtomicFile.Write(Path.Combine(temp, RetrievalIndex.ReportFile), s => RetrievalIndex.WriteVectors(s, report));

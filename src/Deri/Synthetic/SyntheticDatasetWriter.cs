@@ -81,7 +81,7 @@ public static class SyntheticDatasetWriter
         var failed = new string?[o.Count];
         int done = 0;
         // Replace: the checks above allow replacing only an earlier synthetic data set.
-        AtomicFolder.Write(outDir, ExistingFolder.Replace, tmp =>
+        AtomicFile.WriteFolder(outDir, ExistingFolder.Replace, tmp =>
         {
             var po = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
             Parallel.For(0, o.Count, po, i =>

@@ -129,7 +129,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
     }
 
     /// <summary>
-    /// <see cref="WriteFolder"/> into a folder that must be new or empty, atomically (<see cref="IO.AtomicFolder"/>); with
+    /// <see cref="WriteFolder"/> into a folder that must be new or empty, atomically (<see cref="IO.AtomicFile.WriteFolder"/>); with
     /// <paramref name="overwrite"/> a non-empty one is first moved aside to <c>FOLDER.old-YYYYMMDD-HHMMSS</c>, never deleted.
     /// </summary>
     /// <exception cref="IOException">The folder is not empty and <paramref name="overwrite"/> is false, or it is a file.</exception>
@@ -141,7 +141,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
         OnnxBert? bert = null;
         try
         {
-            IO.AtomicFolder.Write(full, overwrite ? IO.ExistingFolder.MoveAside : IO.ExistingFolder.Refuse, temp => bert = WriteFolder(temp), log);
+            IO.AtomicFile.WriteFolder(full, overwrite ? IO.ExistingFolder.MoveAside : IO.ExistingFolder.Refuse, temp => bert = WriteFolder(temp), log);
             return bert!;
         }
         catch
@@ -166,7 +166,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
         if (TextModelSetting.RequiredFiles.All(f => File.Exists(Path.Combine(folder, f)))) return folder;
         try
         {
-            IO.AtomicFolder.Write(folder, IO.ExistingFolder.Refuse, temp => WriteFolder(temp).Dispose());
+            IO.AtomicFile.WriteFolder(folder, IO.ExistingFolder.Refuse, temp => WriteFolder(temp).Dispose());
         }
         catch (IOException) when (TextModelSetting.RequiredFiles.All(f => File.Exists(Path.Combine(folder, f))))
         {

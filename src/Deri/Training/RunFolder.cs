@@ -14,7 +14,7 @@ public static class RunFolder
     /// <summary>
     /// Makes <paramref name="directory"/> ready for a run. A missing or empty folder is used as it is; so is a
     /// non-empty one when <paramref name="resuming"/>. Otherwise, with <paramref name="overwrite"/>, the old run is
-    /// renamed to <c>DIR.old-YYYYMMDD-HHMMSS</c> (<see cref="AtomicFolder.MoveAside"/>) and the move is logged;
+    /// renamed to <c>DIR.old-YYYYMMDD-HHMMSS</c> (<see cref="AtomicFile.MoveFolderAside"/>) and the move is logged;
     /// without it, <see cref="RunFolderExistsException"/> says what to do.
     /// </summary>
     /// <returns>Where the old run went, or null when nothing was moved.</returns>
@@ -27,7 +27,7 @@ public static class RunFolder
         if (!overwrite)
             throw new RunFolderExistsException(
                 $"{full} already holds a run; continue it with --resume auto, or pass --overwrite to move it aside (nothing is deleted)");
-        string aside = AtomicFolder.MoveAside(full);
+        string aside = AtomicFile.MoveFolderAside(full);
         log?.Invoke($"moved the existing run {full} aside to {aside}");
         return aside;
     }

@@ -24,11 +24,11 @@ public sealed class AtomicFolderTests : IDisposable
     public void ANewFolderAppearsComplete()
     {
         string? seenDuringWrite = null;
-        Assert.Null(AtomicFolder.Write(Target, ExistingFolder.Refuse, temp =>
+        Assert.Null(AtomicFile.WriteFolder(Target, ExistingFolder.Refuse, temp =>
         {
             WriteNew(temp);
             seenDuringWrite = Directory.Exists(Target) ? "target" : "none";
-            Assert.True(AtomicFolder.IsTemporary(temp), temp);
+            Assert.True(AtomicFile.IsTemporary(temp), temp);
             Assert.Equal(_dir, Path.GetDirectoryName(temp));
         }));
         Assert.Equal("none", seenDuringWrite);
@@ -40,13 +40,13 @@ public sealed class AtomicFolderTests : IDisposable
     public void RefuseLeavesANonEmptyFolderAsItIsButReplacesAnEmptyOne()
     {
         MakeOld();
-        var e = Assert.Throws<FolderExistsException>(() => AtomicFolder.Write(Target, ExistingFolder.Refuse, WriteNew));
+        var e = Assert.Throws<FolderExistsException>(() => AtomicFile.WriteFolder(Target, ExistingFolder.Refuse, WriteNew));
         Assert.Equal($"{Target}: folder exists and is not empty", e.Message);
         Assert.Equal("old", File.ReadAllText(Path.Combine(Target, "a.txt")));
         Assert.Equal(["out"], Entries());
 
         File.Delete(Path.Combine(Target, "a.txt"));
-        AtomicFolder.Write(Target, ExistingFolder.Refuse, WriteNew);
+        AtomicFile.WriteFolder(Target, ExistingFolder.Refuse, WriteNew);
         Assert.Equal("new", File.ReadAllText(Path.Combine(Target, "a.txt")));
     }
 
@@ -55,14 +55,14 @@ public sealed class AtomicFolderTests : IDisposable
     {
         MakeOld();
         var said = new List<string>();
-        string aside = AtomicFolder.Write(Target, ExistingFolder.MoveAside, WriteNew, said.Add)!;
+        string aside = AtomicFile.WriteFolder(Target, ExistingFolder.MoveAside, WriteNew, said.Add)!;
         Assert.Matches(@"out\.old-\d{8}-\d{6}$", aside);
         Assert.Equal("old", File.ReadAllText(Path.Combine(aside, "a.txt")));
         Assert.Equal("new", File.ReadAllText(Path.Combine(Target, "a.txt")));
         Assert.Equal($"moved the existing folder {Target} aside to {aside}", Assert.Single(said));
 
         // A second move in the same second gets a numeric suffix, never the first one's name.
-        string second = AtomicFolder.Write(Target, ExistingFolder.MoveAside, WriteNew)!;
+        string second = AtomicFile.WriteFolder(Target, ExistingFolder.MoveAside, WriteNew)!;
         Assert.NotEqual(aside, second);
         Assert.Equal("old", File.ReadAllText(Path.Combine(aside, "a.txt")));
         Assert.Equal(3, Entries().Length);
@@ -72,7 +72,7 @@ public sealed class AtomicFolderTests : IDisposable
     public void ReplaceDeletesTheOldFolderOnlyOnceTheNewOneIsInPlace()
     {
         MakeOld();
-        Assert.Null(AtomicFolder.Write(Target, ExistingFolder.Replace, temp =>
+        Assert.Null(AtomicFile.WriteFolder(Target, ExistingFolder.Replace, temp =>
         {
             WriteNew(temp);
             Assert.Equal("old", File.ReadAllText(Path.Combine(Target, "a.txt")));
@@ -88,7 +88,7 @@ public sealed class AtomicFolderTests : IDisposable
     public void ACrashMidWriteLeavesTheOldFolderIntactAndNoHalfFolder(ExistingFolder policy)
     {
         MakeOld();
-        var crash = Assert.Throws<InvalidOperationException>(() => AtomicFolder.Write(Target, policy, temp =>
+        var crash = Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteFolder(Target, policy, temp =>
         {
             File.WriteAllText(Path.Combine(temp, "half.bin"), new string('x', 10_000));
             throw new InvalidOperationException("killed mid-write");
@@ -103,7 +103,7 @@ public sealed class AtomicFolderTests : IDisposable
     public void AFileInTheWayIsRefusedByName()
     {
         File.WriteAllText(Target, "a file");
-        var e = Assert.Throws<IOException>(() => AtomicFolder.Write(Target, ExistingFolder.Replace, WriteNew));
+        var e = Assert.Throws<IOException>(() => AtomicFile.WriteFolder(Target, ExistingFolder.Replace, WriteNew));
         Assert.Equal($"{Target}: is a file, not a folder", e.Message);
         Assert.Equal(["out"], Entries());
     }
@@ -112,12 +112,12 @@ public sealed class AtomicFolderTests : IDisposable
     public void StaleTemporariesAreRecognisedAndOtherNamesAreNot()
     {
         // What a killed process leaves: the temporary folder of a write that never reached its rename.
-        string stale = AtomicFolder.TemporaryPathFor(Target);
-        Assert.True(AtomicFolder.IsTemporary(stale));
+        string stale = AtomicFile.TemporaryPathFor(Target);
         Assert.True(AtomicFile.IsTemporary(stale));
-        Assert.NotEqual(stale, AtomicFolder.TemporaryPathFor(Target));
+        Assert.True(AtomicFile.IsTemporary(stale));
+        Assert.NotEqual(stale, AtomicFile.TemporaryPathFor(Target));
         Assert.StartsWith(".out.", Path.GetFileName(stale));
         foreach (string kept in new[] { "out", "out.old-20261207-231500", "out.partial", ".hidden", "run.tmp", ".out.tmp" })
-            Assert.False(AtomicFolder.IsTemporary(Path.Combine(_dir, kept)), kept);
+            Assert.False(AtomicFile.IsTemporary(Path.Combine(_dir, kept)), kept);
     }
 }

@@ -32,7 +32,7 @@ public sealed class RetrievalIndexTests(ServeRunFixture fx)
                 Assert.InRange(RetrievalIndex.Dot(v, v), 0.999f, 1.001f);
             }
         }
-        Assert.False(Directory.EnumerateFileSystemEntries(fx.Root).Any(Deri.IO.AtomicFolder.IsTemporary), "a temporary folder was left behind");
+        Assert.False(Directory.EnumerateFileSystemEntries(fx.Root).Any(Deri.IO.AtomicFile.IsTemporary), "a temporary folder was left behind");
     }
 
     [Fact]

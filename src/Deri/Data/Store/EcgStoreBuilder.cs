@@ -374,11 +374,11 @@ public static class EcgStoreBuilder
 
     /// <summary>
     /// The finished work folder becomes the store in one rename (an empty target folder is replaced; a non-empty one was
-    /// refused before any work). The work folder has a fixed name, not <see cref="AtomicFolder"/>'s temporary one, because
+    /// refused before any work). The work folder has a fixed name, not <see cref="AtomicFile"/>'s temporary one, because
     /// a killed build resumes from it.
     /// </summary>
     private static void MoveIntoPlace(WorkFolder work, string directory) =>
-        AtomicFolder.MoveIntoPlace(work.Path, directory, ExistingFolder.Refuse);
+        AtomicFile.MoveFolderIntoPlace(work.Path, directory, ExistingFolder.Refuse);
 
     private static string BadRecordsCsv(EcgDataset dataset, IEnumerable<(int Entry, string Reason)> bad)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Deri.IO;
 
-/// <summary>What <see cref="AtomicFolder"/> does when the target folder exists and is not empty (an empty one is always replaced).</summary>
+/// <summary>What <see cref="AtomicFile"/> does when the target folder exists and is not empty (an empty one is always replaced).</summary>
 public enum ExistingFolder
 {
     /// <summary>Throw <see cref="FolderExistsException"/>; the folder is left as it is.</summary>
@@ -21,14 +21,15 @@ public class FolderExistsException(string message) : IOException(message);
 /// <summary>
 /// The one way this project writes a folder that a user keeps: readers see the old folder or the complete new one,
 /// never a half-written one. The content is written into a temporary folder beside the target (same file system, so
-/// the final rename is one step) and moved into place by <see cref="MoveIntoPlace"/> under an
+/// the final rename is one step) and moved into place by <see cref="MoveFolderIntoPlace"/> under an
 /// <see cref="ExistingFolder"/> policy. If writing fails the temporary folder is deleted and the target is untouched.
 /// </summary>
 /// <remarks>
 /// Temporary folders are named as <see cref="AtomicFile"/>'s temporary files, <c>.NAME.PID.GUID.tmp</c>, so that
-/// <see cref="IsTemporary"/> (= <see cref="AtomicFile.IsTemporary"/>) recognises what a killed process left behind.
+/// <see cref="IsTemporary"/> recognises what a killed process left behind. (This part of <see cref="AtomicFile"/> writes
+/// folders; the other, <c>AtomicFile.cs</c>, files: one helper for every writer.)
 /// </remarks>
-public static class AtomicFolder
+public static partial class AtomicFile
 {
     /// <summary>
     /// Writes the folder <paramref name="target"/>: <paramref name="write"/> fills the (existing, empty) temporary folder
@@ -37,17 +38,17 @@ public static class AtomicFolder
     /// <returns>Where an old folder was moved (<see cref="ExistingFolder.MoveAside"/>), else null.</returns>
     /// <exception cref="FolderExistsException">The target is not empty and the policy is <see cref="ExistingFolder.Refuse"/>.</exception>
     /// <exception cref="IOException">The target is a file, or a rename fails; the message names the target.</exception>
-    public static string? Write(string target, ExistingFolder existing, Action<string> write, Action<string>? log = null)
+    public static string? WriteFolder(string target, ExistingFolder existing, Action<string> write, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(write);
-        string full = FullPath(target);
+        string full = FolderPath(target);
         if (File.Exists(full)) throw new IOException($"{full}: is a file, not a folder");
         string temp = TemporaryPathFor(full);
         Directory.CreateDirectory(temp);
         try
         {
             write(temp);
-            return MoveIntoPlace(temp, full, existing, log);
+            return MoveFolderIntoPlace(temp, full, existing, log);
         }
         finally
         {
@@ -62,16 +63,16 @@ public static class AtomicFolder
     /// deleted after, and is moved back if the second rename fails.
     /// </summary>
     /// <returns>Where an old folder was moved (<see cref="ExistingFolder.MoveAside"/>), else null.</returns>
-    public static string? MoveIntoPlace(string finished, string target, ExistingFolder existing, Action<string>? log = null)
+    public static string? MoveFolderIntoPlace(string finished, string target, ExistingFolder existing, Action<string>? log = null)
     {
-        string full = FullPath(target);
+        string full = FolderPath(target);
         if (File.Exists(full)) throw new IOException($"{full}: is a file, not a folder");
         string? aside = null;
         if (Directory.Exists(full))
         {
             if (!Directory.EnumerateFileSystemEntries(full).Any()) Directory.Delete(full);
             else if (existing == ExistingFolder.Refuse) throw new FolderExistsException($"{full}: folder exists and is not empty");
-            else if (existing == ExistingFolder.MoveAside) aside = MoveAside(full, log);
+            else if (existing == ExistingFolder.MoveAside) aside = MoveFolderAside(full, log);
             else
             {
                 string old = TemporaryPathFor(full);
@@ -98,9 +99,9 @@ public static class AtomicFolder
     /// appended when that exists too) and logs the move. Nothing is deleted.
     /// </summary>
     /// <returns>The new path of the old folder.</returns>
-    public static string MoveAside(string folder, Action<string>? log = null)
+    public static string MoveFolderAside(string folder, Action<string>? log = null)
     {
-        string full = FullPath(folder);
+        string full = FolderPath(folder);
         string stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         string aside = $"{full}.old-{stamp}";
         for (int n = 2; Directory.Exists(aside) || File.Exists(aside); n++) aside = $"{full}.old-{stamp}-{n}";
@@ -109,13 +110,7 @@ public static class AtomicFolder
         return aside;
     }
 
-    /// <summary>A new temporary path beside <paramref name="target"/>: <c>.NAME.PID.GUID.tmp</c>, unique per process and call.</summary>
-    public static string TemporaryPathFor(string target) => AtomicFile.TemporaryPathFor(FullPath(target));
-
-    /// <summary>Whether <paramref name="name"/> is a temporary file or folder name of <see cref="AtomicFile"/> or this class.</summary>
-    public static bool IsTemporary(string name) => AtomicFile.IsTemporary(name);
-
-    private static string FullPath(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+    private static string FolderPath(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
 
     private static void TryDeleteFolder(string path)
     {
