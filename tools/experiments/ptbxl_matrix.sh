@@ -8,7 +8,7 @@
 # usage: tools/experiments/ptbxl_matrix.sh STORES OUT "SEEDS" "VARIANTS"
 #   STORES  folder with store-pretrain, store-super, store-sub, store-form, store-rhythm (data prepare commands in docs/RESULTS.md)
 #   OUT     folder for runs and tables
-#   SEEDS   e.g. "1 2 3"; VARIANTS e.g. "deri merl simclr deri-no-rme" (all: see variant_args)
+#   SEEDS   e.g. "1 2 3"; VARIANTS e.g. "deri merl simclr random deri-no-rme" (all: see variant_args)
 # env: THREADS (LibTorch threads, 0 = one per core), DERI (command, default: dotnet run -c Release --project src/Deri.Cli --), PROMPTS (CKEPE prompt file),
 #      INIT (variants deri-init, merl-init: the checkpoint or run whose weights start the run, e.g. a `deri demo` run
 #      pretrained on synthetic pairs with the same method)
@@ -34,6 +34,10 @@ variant_args() {  # the config and overrides of one variant
     deri-init) echo "${text[@]} --set trainer.init_from=${INIT:?deri-init needs INIT}" ;;
     merl-init) echo "${text[@]} --set network.method=merl --set trainer.init_from=${INIT:?merl-init needs INIT}" ;;
     simclr|stmem|astcl|byol|barlowtwins|mocov3|simsiam|tstcc|clocs|crt) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method $1" ;;
+    # The random-init encoder of every probe table: the baselines' ResNet18 run for one epoch at learning rate 0, so
+    # AdamW (decoupled weight decay, scaled by the learning rate) leaves every weight at its initialisation while the
+    # batch-norm statistics adapt to the pretraining store.
+    random) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method simclr --set optimizer.params.lr=0 --set trainer.max_epochs=1" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
