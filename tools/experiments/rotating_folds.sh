@@ -34,7 +34,10 @@ for pair in "$@"; do
   done
   zs=""; for v in $VARIANTS; do case "$v" in deri*|merl*) zs="$zs $v" ;; esac; done
   [ -n "$zs" ] && "$ROOT/tools/experiments/val_zeroshot.sh" "$O" "$O/exp" "$SEEDS" "$zs"
-  runs=""; for v in $VARIANTS; do for s in $SEEDS; do runs="$runs,$O/exp/$v/s$s"; done; done
-  [ -f "$O/probe/probe.json" ] || $DERI probe --run "${runs#,}" --store "$O/store-super" --ratios 1,10,100 --threads "$THREADS" --out "$O/probe" > "$O/probe.log" 2>&1
+  # One probe table per variant, so that variants may run in separate invocations (or in parallel).
+  for v in $VARIANTS; do
+    runs=""; for s in $SEEDS; do runs="$runs,$O/exp/$v/s$s"; done
+    [ -f "$O/probe-$v/probe.json" ] || $DERI probe --run "${runs#,}" --store "$O/store-super" --ratios 1,10,100 --threads "$THREADS" --out "$O/probe-$v" > "$O/probe-$v.log" 2>&1
+  done
   echo "outer fold $test_fold (validation $val_fold) done"
 done
