@@ -20,7 +20,7 @@ INIT_DERI=$(realpath "${INIT_DERI:-$ROOT/runs/demo/run}"); INIT_MERL=$(realpath 
 export DERI THREADS=${THREADS:-1}
 for pair in "$@"; do
   test_fold=${pair%/*}; val_fold=${pair#*/}
-  train=$(for f in 1 2 3 4 5 6 7 8 9; do [ "$f" != "$test_fold" ] && [ "$f" != "$val_fold" ] && printf '%s,' "$f"; done); train=${train%,}
+  train=$(for f in 1 2 3 4 5 6 7 8 9; do if [ "$f" != "$test_fold" ] && [ "$f" != "$val_fold" ]; then printf '%s,' "$f"; fi; done); train=${train%,}
   O="$OUT/f$test_fold"; mkdir -p "$O"
   C=(--dataset ptbxl --root "$S/ptbxl" --root "$S/ptbxl-zscore" --source-rate 100 --target-rate 100
      --folds "$train/$val_fold/$test_fold" --report composed --normalize zscore)
