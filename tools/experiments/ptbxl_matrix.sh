@@ -34,10 +34,10 @@ variant_args() {  # the config and overrides of one variant
     deri-init) echo "${text[@]} --set trainer.init_from=${INIT:?deri-init needs INIT}" ;;
     merl-init) echo "${text[@]} --set network.method=merl --set trainer.init_from=${INIT:?merl-init needs INIT}" ;;
     simclr|stmem|astcl|byol|barlowtwins|mocov3|simsiam|tstcc|clocs|crt) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method $1" ;;
-    # The random-init encoder of every probe table: the baselines' ResNet18 run for one epoch at learning rate 0, so
-    # AdamW (decoupled weight decay, scaled by the learning rate) leaves every weight at its initialisation while the
-    # batch-norm statistics adapt to the pretraining store.
-    random) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method simclr --set optimizer.params.lr=0 --set trainer.max_epochs=1" ;;
+    # The random-init encoder of every probe table: the baselines' ResNet18 run for one epoch at learning rate 1e-12
+    # (the config refuses 0), so AdamW (steps of about the learning rate; decoupled weight decay scaled by it) moves no
+    # weight by more than ~1e-10 from its initialisation, while the batch-norm statistics adapt to the pretraining store.
+    random) echo "--config $ROOT/configs/ptbxl-baselines.yaml --method simclr --set optimizer.params.lr=1e-12 --set optimizer.scheduler.eta_min=0 --set trainer.max_epochs=1" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
