@@ -7,9 +7,11 @@ changes, so `deri validate measurements --ptbxl OUT` scores the same records wit
 
     /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-100hz   --rate 100
     /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-z500    --zscore
-    /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-z100    --zscore --rate 100
+    /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-bp500   --bandpass
+    /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-z500    --bandpass --zscore
+    /usr/bin/python3 tools/measure/degrade_copy.py ../shared/data/ptbxl /tmp/ptbxl-z100    --bandpass --zscore --rate 100
 
---zscore: 4th-order zero-phase Butterworth band-pass 0.5-40 Hz, then each lead minus its mean over its standard
+--bandpass: 4th-order zero-phase Butterworth band-pass 0.5-40 Hz; --zscore: each lead minus its mean over its standard
 deviation (units 'z'); --rate 100: polyphase decimation 500 -> 100 Hz (scipy resample_poly, its anti-alias filter).
 Output: WFDB format 16 (gain 1000, or 200 for mV), a ptbxl_database.csv pointing filename_lr at the new files.
 """
@@ -49,14 +51,16 @@ def write(path, x, fs, leads, units):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src"); ap.add_argument("out")
-    ap.add_argument("--zscore", action="store_true"); ap.add_argument("--rate", type=int, default=500)
+    ap.add_argument("--bandpass", action="store_true"); ap.add_argument("--zscore", action="store_true")
+    ap.add_argument("--rate", type=int, default=500)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=False)
     rows = list(csv.DictReader(open(os.path.join(a.src, "ptbxl_database.csv"), newline="")))
     for r in rows:
         x, fs, leads = read(os.path.join(a.src, r["filename_hr"] + ".hea"))
-        if a.zscore:
+        if a.bandpass:
             x = sosfiltfilt(butter(4, [0.5, 40], btype="band", fs=fs, output="sos"), x, axis=0)
+        if a.zscore:
             x = (x - x.mean(axis=0)) / np.maximum(x.std(axis=0), 1e-9)
         if a.rate != int(fs):
             x = resample_poly(x, a.rate, int(fs), axis=0)

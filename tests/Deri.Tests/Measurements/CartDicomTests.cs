@@ -47,6 +47,14 @@ public sealed class CartDicomTests
         Assert.Empty(m.Notes);
     }
 
+    [Fact]
+    public void AnAbsentFileSkipsWithItsReason()
+    {
+        string absent = Path.Combine(Path.GetTempPath(), $"deri-absent-{Guid.NewGuid():N}.dcm");
+        Assert.Equal($"{absent} is absent (why)", new FactWhenFileExistsAttribute(absent, "why").Skip);
+        Assert.Null(new FactWhenFileExistsAttribute(typeof(CartDicomTests).Assembly.Location, "why").Skip);
+    }
+
     [FactWhenFileExists(File, Why)]
     public void MeasureCommandReadsTheCartFile()
     {
