@@ -31,19 +31,32 @@ if absent:
         print(f"| {fmt(x['Rate'], 0)} | {x['WithoutP']} | {x['WithoutPNull']} | {x['WithP']} | {x['WithPNull']} | {x['Failed']} |")
     print()
 labels = [r["row"] for r in rows if r["table"] == "ptbxl_label"]
+
+
+def auc_cell(x):
+    """AUC [95 % bootstrap CI] (positives); the CI is absent in output of builds before it existed."""
+    if x["Auc"] is None:
+        return f"— ({x['Positives']})"
+    ci = x.get("AucCi")
+    band = f" [{fmt(ci['Low'], 2)}–{fmt(ci['High'], 2)}]" if ci else ""
+    return f"{fmt(x['Auc'], 3)}{band} ({x['Positives']})"
+
+
 for dataset in dict.fromkeys(x["Dataset"] for x in labels):
     sub = [x for x in labels if x["Dataset"] == dataset]
     folds = sorted({x["Fold"] for x in sub if x["Fold"] > 0})
+    pooled = [-1] if any(x["Fold"] == -1 for x in sub) else []
     names = list(dict.fromkeys(x["Label"] for x in sub))
-    print(f"**{dataset}**: AUC per fold (positives in brackets; — where a fold has none); all = folds together; "
+    print(f"**{dataset}**: AUC [95 % record-bootstrap CI] per fold (positives in brackets; — where a fold has none); "
+          "1–8 = folds 1–8 together (where settings are chosen); all = folds 1–9 together; "
           "rule = fraction of positives / negatives meeting the rule; null = positives without the value")
     print()
-    print("| label (measure, rule) | " + " | ".join(str(f) for f in folds) + " | all | rule pos / neg | null |")
-    print("|---|" + "---|" * (len(folds) + 3))
+    print("| label (measure, rule) | " + " | ".join(str(f) for f in folds) + (" | 1–8" if pooled else "") + " | all | rule pos / neg | null |")
+    print("|---|" + "---|" * (len(folds) + len(pooled) + 3))
     for name in names:
         by = {x["Fold"]: x for x in sub if x["Label"] == name}
         a = by[0]
-        cells = [f"{fmt(by[f]['Auc'], 3)} ({by[f]['Positives']})" if f in by else "—" for f in folds]
+        cells = [auc_cell(by[f]) if f in by else "—" for f in folds + pooled]
         print(f"| {name} ({a['Measurement']}, {a['Rule']}) | " + " | ".join(cells) +
-              f" | {fmt(a['Auc'], 3)} ({a['Positives']}) | {fmt(a['RulePositives'], 2)} / {fmt(a['RuleNegatives'], 2)} | {a['MissingPositives']} |")
+              f" | {auc_cell(a)} | {fmt(a['RulePositives'], 2)} / {fmt(a['RuleNegatives'], 2)} | {a['MissingPositives']} |")
     print()

@@ -34,7 +34,7 @@ public sealed record SyntheticPrRow(double Rate, string Noise, int WithoutP, int
 
 /// <summary>One label's separation by its measurement in one PTB-XL fold.</summary>
 /// <param name="Dataset">ptbxl (500 Hz, mV) or ptbxl-zscore (100 Hz, z-scored).</param>
-/// <param name="Fold">strat_fold, or 0 for all folds together.</param>
+/// <param name="Fold">strat_fold; 0 for all folds together; -1 for folds 1–8 together (where settings are chosen, fold 9 held out).</param>
 /// <param name="Label">SCP code.</param>
 /// <param name="Measurement">The key of the measurement that scores it.</param>
 /// <param name="Rule">The rule the label implies.</param>
@@ -46,14 +46,16 @@ public sealed record SyntheticPrRow(double Rate, string Noise, int WithoutP, int
 /// <param name="Missing">Records (positives and negatives) whose measurement is null; they count as not meeting the rule and rank lowest.</param>
 /// <param name="MissingPositives">Positives whose measurement is null.</param>
 /// <param name="AucMeasured">ROC AUC over the records that have the measurement (nulls left out).</param>
+/// <param name="AucCi">95 % percentile record-bootstrap interval of <paramref name="Auc"/>
+/// (<see cref="MeasurementValidation.BootstrapAuc(IReadOnlyList{double}, IReadOnlyList{int}, int, int)"/>); null with <paramref name="Auc"/>.</param>
 public sealed record LabelRow(string Dataset, int Fold, string Label, string Measurement, string Rule, int Positives, int Negatives,
-    double? Auc, double? RulePositives, double? RuleNegatives, int Missing, int MissingPositives, double? AucMeasured);
+    double? Auc, double? RulePositives, double? RuleNegatives, int Missing, int MissingPositives, double? AucMeasured, AucInterval? AucCi);
 
 /// <summary>
 /// Validation of <see cref="EcgMeasurer"/>: errors on synthetic records whose true intervals the generator knows, and
 /// on PTB-XL records the separation of the cardiologists' interval-defined labels by the measurement that defines them.
 /// </summary>
-public static class MeasurementValidation
+public static partial class MeasurementValidation
 {
     /// <summary>The labels checked and the measurement and rule each implies.</summary>
     public static IReadOnlyList<(string Label, string Key, string Rule, Func<EcgMeasurements, double?> Score, Func<double, bool> Holds)> Labels { get; } =
@@ -151,6 +153,7 @@ public static class MeasurementValidation
         });
         var result = new List<LabelRow>();
         var folds = rows.Select(r => r.Fold).Distinct().Order().Prepend(0).ToList();
+        if (rows.Any(r => r.Fold == 9) && rows.Any(r => r.Fold is >= 1 and <= 8)) folds.Insert(1, -1);
         foreach (var (label, key, rule, score, holds) in Labels)
             foreach (int fold in folds)
             {
@@ -159,7 +162,7 @@ public static class MeasurementValidation
                 int missing = 0, missingPos = 0, posHold = 0, negHold = 0;
                 for (int i = 0; i < rows.Count; i++)
                 {
-                    if (measured[i] is not { } m || (fold != 0 && rows[i].Fold != fold)) continue;
+                    if (measured[i] is not { } m || !InFold(rows[i].Fold, fold)) continue;
                     int y = rows[i].Codes.Contains(label) ? 1 : 0;
                     double? s = score(m);
                     if (s is null) { missing++; missingPos += y; }
@@ -171,15 +174,23 @@ public static class MeasurementValidation
                 }
                 int p = labels.Count(v => v == 1), q = labels.Count - p;
                 double? auc = p > 0 && q > 0 ? R(BinaryMetrics.RocAuc(scores.ToArray(), labels.ToArray()), 4) : null;
+                var ci = auc is null ? null : BootstrapAuc(scores, labels) is { } b ? b with { Low = R(b.Low, 4), High = R(b.High, 4) } : null;
                 var kept = Enumerable.Range(0, scores.Count).Where(i => scores[i] > -1e9).ToArray();
                 int pk = kept.Count(i => labels[i] == 1);
                 double? aucMeasured = pk > 0 && pk < kept.Length
                     ? R(BinaryMetrics.RocAuc(kept.Select(i => scores[i]).ToArray(), kept.Select(i => labels[i]).ToArray()), 4) : null;
                 result.Add(new LabelRow(name, fold, label, key, rule, p, q, auc,
-                    p > 0 ? R((double)posHold / p, 4) : null, q > 0 ? R((double)negHold / q, 4) : null, missing, missingPos, aucMeasured));
+                    p > 0 ? R((double)posHold / p, 4) : null, q > 0 ? R((double)negHold / q, 4) : null, missing, missingPos, aucMeasured, ci));
             }
         return result;
     }
+
+    private static bool InFold(int recordFold, int fold) => fold switch
+    {
+        0 => true,
+        -1 => recordFold is >= 1 and <= 8,
+        _ => recordFold == fold,
+    };
 
     private static double Pct(double[] sorted, double p)
     {
