@@ -43,6 +43,12 @@ public sealed record ServerOptions
 
     /// <summary>Most open connections.</summary>
     public int MaxConnections { get; init; } = 256;
+
+    /// <summary>
+    /// Where the server writes its log, one line per warning or error (an unexpected 500, never a stack trace): the CLI
+    /// gives its error writer. Null (the default): the library writes nothing.
+    /// </summary>
+    public TextWriter? Log { get; init; }
 }
 
 /// <summary>
@@ -89,9 +95,9 @@ public static class DeriServer
         UploadFolders.RemoveStale(TimeSpan.FromMinutes(10));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        // One line per event on stderr, never a stack trace; the host's and Kestrel's start-up failures reach the caller as
-        // exceptions (e.g. a port in use), so their own log lines would only repeat them.
-        builder.Logging.AddProvider(new OneLineLoggerProvider(Console.Error));
+        // One line per event on the caller's writer (none without one), never a stack trace; the host's and Kestrel's
+        // start-up failures reach the caller as exceptions (e.g. a port in use), so their own log lines would only repeat them.
+        if (options.Log is not null) builder.Logging.AddProvider(new OneLineLoggerProvider(options.Log));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.None);
@@ -257,10 +263,19 @@ public static class DeriServer
     }
 
     /// <summary>Starts <paramref name="app"/>, reports its addresses to <paramref name="started"/> and blocks until it is stopped (Ctrl+C, SIGTERM).</summary>
-    /// <exception cref="IOException">The address cannot be bound (e.g. the port is in use).</exception>
+    /// <exception cref="Deri.IO.InputValueException">The address cannot be bound (e.g. the port is in use); the message names it.</exception>
     public static void RunUntilStopped(WebApplication app, Action<IReadOnlyCollection<string>> started)
     {
-        app.Start();
+        try
+        {
+            app.Start();
+        }
+        catch (IOException e)
+        {
+            // Kestrel's message names the address ("Failed to bind to address http://127.0.0.1:8080: address already in
+            // use"): the user's --host/--port, so a user's error (exit 1), not Deri's.
+            throw new Deri.IO.InputValueException($"cannot listen: {e.Message}", e);
+        }
         started(app.Urls.ToList());
         app.WaitForShutdown();
     }
@@ -396,7 +411,7 @@ public static class DeriServer
                 {
                     return Results.Text(FhirBundleBuilder.ToJson(FhirBundleBuilder.Build(result, service.Describe(), record)), FhirBundleBuilder.MediaType, System.Text.Encoding.UTF8);
                 }
-                catch (InvalidDataException e)
+                catch (InputFormatException e)
                 {
                     return Problem(422, "record does not fit FHIR", e.Message, limits);
                 }

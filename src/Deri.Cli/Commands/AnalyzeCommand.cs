@@ -67,7 +67,7 @@ internal static class AnalyzeCommand
                 outPath is null ? line => stdout.WriteLine(line) : lines.Add,
                 (path, problem) => stderr.WriteLine($"skipped {path}: {problem}"));
             if (summary.Analysed == 0)
-                throw new InvalidDataException($"none of the {summary.Skipped} records could be analysed (each is listed above)");
+                throw new InputFormatException($"none of the {summary.Skipped} records could be analysed (each is listed above)");
             if (outPath is not null)
             {
                 AtomicFile.WriteAllLines(outPath, lines);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Deri.Benchmarks;
 using Deri.Data.Store;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
@@ -122,7 +123,7 @@ public static class BenchCommand
     }
 
     /// <summary>A folder under <c>shared/</c> ($DERI_SHARED, else the first <c>shared</c> above the working folder).</summary>
-    /// <exception cref="DirectoryNotFoundException">None is found.</exception>
+    /// <exception cref="InputFileNotFoundException">None is found.</exception>
     internal static string FindShared(string relative)
     {
         string? env = Environment.GetEnvironmentVariable("DERI_SHARED");
@@ -132,6 +133,6 @@ public static class BenchCommand
             string p = Path.Combine(d.FullName, "shared", relative);
             if (Directory.Exists(p)) return p;
         }
-        throw new DirectoryNotFoundException($"no shared/{relative} above {Directory.GetCurrentDirectory()}; pass --records or set DERI_SHARED");
+        throw new InputFileNotFoundException($"no shared/{relative} above {Directory.GetCurrentDirectory()}; pass --records or set DERI_SHARED");
     }
 }

@@ -31,7 +31,7 @@ internal static class BenchServeCommand
         {
             var stdout = result.InvocationConfiguration.Output;
             var stderr = result.InvocationConfiguration.Error;
-            var server = binder.Server(result);
+            var server = binder.Server(result) with { Log = result.InvocationConfiguration.Error };
             double? soakMinutes = result.GetValue(soak);
             string? plotPath = result.GetValue(plot);
             int[] levels = result.GetValue(concurrency)!;

@@ -56,18 +56,19 @@ public static class CliErrors
         return nl < 0 ? message : message[..nl].TrimEnd('\r');
     }
 
-    // The library's exceptions for input it cannot use (InputException and its subclasses; their messages name the file),
-    // a failed check (CommandFailedException), and the .NET ones its readers let through. ArgumentException,
-    // InvalidOperationException and KeyNotFoundException stay here until every user-facing throw of them in src/Deri is an
-    // InputException (issue 23): without them a user's mistake that the library still reports with one would exit 3.
-    private static bool IsBadInput(Exception e) => e is InputException or CommandFailedException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException
-        or KeyNotFoundException or IOException or UnauthorizedAccessException;
+    // Only the project's own types are the user's mistakes: the library's InputException and its subclasses (a file that is
+    // missing or malformed, a value that does not fit the data, an output path that is taken; their messages name it) and
+    // the CLI's CommandFailedException (a check the command makes failed). A .NET exception (ArgumentException,
+    // InvalidOperationException, KeyNotFoundException, InvalidDataException, IOException, ...) escaping a command is
+    // Deri's bug, or a place where the library does not yet say what the user got wrong: either way it is exit 3, to be
+    // reported. An environment failure the library does not anticipate (a full disk) is exit 3 for the same reason.
+    private static bool IsBadInput(Exception e) => e is InputException or CommandFailedException;
 
     // The message, with the file and position that the exception carries but its message leaves out.
     private static string Describe(Exception e)
     {
         string message = e.Message;
-        if (e is FileNotFoundException { FileName: { } file } && !message.Contains(file, StringComparison.Ordinal))
+        if (e is InputFileNotFoundException { FilePath: { } file } && !message.Contains(file, StringComparison.Ordinal))
             message = $"{file}: {message}";
         if (e is JsonException { LineNumber: { } line } json && !message.Contains("LineNumber", StringComparison.Ordinal))
             message += $" (line {line + 1}, column {(json.BytePositionInLine ?? 0) + 1})";

@@ -169,7 +169,9 @@ public static class DataPrepareCommand
                 foreach (string warning in ds.EmptySplitWarnings()) stderr.WriteLine($"warning: {warning}");
             StoreBuildResult? built = null;
             var options = new StoreBuildOptions { Workers = result.GetValue(workers), ChunkSize = result.GetValue(chunk), Float16 = result.GetValue(float16), Preprocess = config };
-            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            // The bar is status: drawn on the command's error writer (stderr, or what Program.Run was given), never the console.
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
+            console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var bar = ctx.AddTask("preprocessing", maxValue: Math.Max(1, ds.Entries.Count));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Deri.Data.Store;
 using Deri.Evaluation;
 using Deri.Generation;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
@@ -35,15 +36,15 @@ internal static class ReportEvalCommand
             string storeDir = result.GetValue(store)!;
             string sp = result.GetValue(split)!;
             if (!ReportGeneration.Splits.Contains(sp)) throw new CliUsageException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{sp}'");
-            if (!EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
+            if (!EcgStore.Exists(storeDir)) throw new InputFileNotFoundException($"{storeDir}: no prepared store (no index.json)");
             foreach (string l in result.GetValue(labels)!)
-                if (!EcgStore.Exists(l)) throw new DirectoryNotFoundException($"{l}: no prepared label store (no index.json)");
+                if (!EcgStore.Exists(l)) throw new InputFileNotFoundException($"{l}: no prepared label store (no index.json)");
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
             var options = ReportGenerateCommand.Decoding(result, run, beams, maxNew, guidance);
             string promptFile = result.GetValue(prompts) ?? run.Pretrained.Config.Zeroshot.PromptDict;
             if (!File.Exists(promptFile))
-                throw new FileNotFoundException($"{promptFile}: class prompt file not found (pass --prompts)", promptFile);
+                throw new InputFileNotFoundException($"{promptFile}: class prompt file not found (pass --prompts)", promptFile);
             var classPrompts = ClassPrompts.Load(promptFile);
             using var s = EcgStore.Open(storeDir);
             var labelStores = result.GetValue(labels)!.Select(EcgStore.Open).ToList();

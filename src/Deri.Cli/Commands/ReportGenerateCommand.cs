@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Deri.Data.Store;
 using Deri.Generation;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
@@ -65,7 +66,7 @@ internal static class ReportGenerateCommand
             var files = result.GetValue(records)!;
             if (storeDir is not null && !ReportGeneration.Splits.Contains(result.GetValue(split)!))
                 throw new CliUsageException($"--split must be one of {string.Join(", ", ReportGeneration.Splits)}, got '{result.GetValue(split)}'");
-            if (storeDir is not null && !EcgStore.Exists(storeDir)) throw new DirectoryNotFoundException($"{storeDir}: no prepared store (no index.json)");
+            if (storeDir is not null && !EcgStore.Exists(storeDir)) throw new InputFileNotFoundException($"{storeDir}: no prepared store (no index.json)");
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var run = ReportRun.Open(result.GetValue(model)!, result.GetValue(checkpoint)!, dev);
             var options = Decoding(result, run, beams, maxNew, guidance);
@@ -80,7 +81,7 @@ internal static class ReportGenerateCommand
             }
             string trainStore = run.Config.DataPath;
             if (!EcgStore.Exists(trainStore))
-                throw new DirectoryNotFoundException($"{trainStore}: the run's training store is gone; its index.json holds the preprocessing raw records need");
+                throw new InputFileNotFoundException($"{trainStore}: the run's training store is gone; its index.json holds the preprocessing raw records need");
             Deri.Data.Preprocessing.PreprocessConfig preprocess;
             using (var ts = EcgStore.Open(trainStore)) preprocess = ts.Index.Preprocess;
             var r = ReportGeneration.FromRecords(run, files, preprocess, options, result.GetValue(batch));

@@ -16,7 +16,7 @@ internal static class ServeCommand
         {
             var stdout = result.InvocationConfiguration.Output;
             var stderr = result.InvocationConfiguration.Error;
-            var server = binder.Server(result);
+            var server = binder.Server(result) with { Log = result.InvocationConfiguration.Error };
             using var service = new InferenceService(binder.Service(result), stderr.WriteLine);
             using var app = DeriServer.Build(service, server);
             DeriServer.RunUntilStopped(app, urls => stdout.WriteLine($"listening on {string.Join(", ", urls)} (Ctrl+C stops)"));

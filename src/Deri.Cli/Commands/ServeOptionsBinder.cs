@@ -2,6 +2,7 @@ using System.CommandLine;
 using Deri.Runtime;
 using Deri.Server;
 using Deri.Serving;
+using Deri.IO;
 
 namespace Deri.Cli.Commands;
 
@@ -109,9 +110,9 @@ internal sealed class ServeOptionsBinder
         if (given is not null && file is not null) throw new CliUsageException("give --api-key or --api-key-file, not both");
         if (file is not null)
         {
-            if (!File.Exists(file)) throw new FileNotFoundException($"{file}: API key file not found", file);
+            if (!File.Exists(file)) throw new InputFileNotFoundException($"{file}: API key file not found", file);
             string key = File.ReadLines(file).FirstOrDefault()?.Trim() ?? "";
-            if (key.Length == 0) throw new InvalidDataException($"{file}: the API key file's first line is empty");
+            if (key.Length == 0) throw new InputFormatException($"{file}: the API key file's first line is empty");
             return key;
         }
         if (given is not null)

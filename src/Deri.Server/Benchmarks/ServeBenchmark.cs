@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using Deri.Serving;
 using Microsoft.AspNetCore.Builder;
+using Deri.IO;
 
 namespace Deri.Server.Benchmarks;
 
@@ -56,24 +57,24 @@ public static class ServeBenchmark
         foreach (string line in File.ReadLines(status))
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
                 return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-        throw new InvalidDataException($"{status} has no VmRSS line");
+        throw new InputFormatException($"{status} has no VmRSS line");
     }
 
     /// <summary>
     /// Starts the server around <paramref name="service"/>, sends one warm-up request (not counted), then runs each
     /// concurrency level, reporting each to <paramref name="level"/> as it ends.
     /// </summary>
-    /// <exception cref="FileNotFoundException">A record file is missing.</exception>
+    /// <exception cref="InputFileNotFoundException">A record file is missing.</exception>
     /// <exception cref="ArgumentException">Non-positive counts, levels or time bound.</exception>
-    /// <exception cref="InvalidDataException">The warm-up request is refused (the record does not fit the service).</exception>
+    /// <exception cref="InputFormatException">The warm-up request is refused (the record does not fit the service).</exception>
     public static async Task<IReadOnlyList<ServeBenchLevel>> Run(InferenceService service, ServeBenchOptions options, Action<ServeBenchLevel> level)
     {
         if (options.Requests <= 0 || options.SecondsPerLevel <= 0 || options.Concurrency.Count == 0 || options.Concurrency.Any(c => c <= 0))
-            throw new ArgumentException($"requests ({options.Requests}), seconds per level ({options.SecondsPerLevel}) and every concurrency ({string.Join(",", options.Concurrency)}) must be positive");
-        if (options.Files.Count == 0) throw new ArgumentException("no record files to send");
+            throw new InputValueException($"requests ({options.Requests}), seconds per level ({options.SecondsPerLevel}) and every concurrency ({string.Join(",", options.Concurrency)}) must be positive");
+        if (options.Files.Count == 0) throw new InputValueException("no record files to send");
         var files = options.Files.Select(f => File.Exists(f)
             ? (Name: Path.GetFileName(f), Bytes: File.ReadAllBytes(f))
-            : throw new FileNotFoundException($"{f}: no such record file", f)).ToList();
+            : throw new InputFileNotFoundException($"{f}: no such record file", f)).ToList();
 
         await using var app = DeriServer.Build(service, options.Server with { Host = "127.0.0.1", Port = 0, ApiKey = null });
         await app.StartAsync();
@@ -85,7 +86,7 @@ public static class ServeBenchmark
                 Timeout = TimeSpan.FromSeconds(Math.Max(60, options.SecondsPerLevel)),
             };
             var (warmOk, _, warmError) = await Send(http, files);
-            if (!warmOk) throw new InvalidDataException($"the warm-up request was refused: {warmError}");
+            if (!warmOk) throw new InputFormatException($"the warm-up request was refused: {warmError}");
 
             var results = new List<ServeBenchLevel>();
             foreach (int clients in options.Concurrency)

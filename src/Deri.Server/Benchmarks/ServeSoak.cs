@@ -6,6 +6,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Deri.Serving;
 using Deri.Signals;
+using Deri.IO;
 
 namespace Deri.Server.Benchmarks;
 
@@ -76,11 +77,11 @@ public static class ServeSoak
     /// </summary>
     /// <param name="cinc">The files of a CinC record (its .hea and .mat).</param>
     /// <param name="cpsc">A CPSC2018 .mat file.</param>
-    /// <exception cref="FileNotFoundException">A given file is missing.</exception>
+    /// <exception cref="InputFileNotFoundException">A given file is missing.</exception>
     public static IReadOnlyList<SoakCase> ValidCases(IReadOnlyList<string> cinc, string cpsc)
     {
         foreach (string f in cinc.Append(cpsc))
-            if (!File.Exists(f)) throw new FileNotFoundException($"{f}: no such record file", f);
+            if (!File.Exists(f)) throw new InputFileNotFoundException($"{f}: no such record file", f);
         var (hea, dat) = SyntheticWfdb("soak1", 500, 10);
         var (fhea, fdat) = SyntheticWfdb("soak2", 499.5, 10);
         byte[] zip = Zip(("soak1.hea", hea), ("soak1.dat", dat));
@@ -196,8 +197,8 @@ public static class ServeSoak
     public static async Task<SoakResult> Run(InferenceService service, ServerOptions server, SoakOptions options, Action<SoakMinute> minute)
     {
         if (!(options.Minutes > 0) || options.Clients <= 0 || !(options.SampleSeconds > 0))
-            throw new ArgumentException($"minutes ({options.Minutes}), clients ({options.Clients}) and the sampling interval ({options.SampleSeconds}) must be positive");
-        if (!options.Cases.Any(c => c.Valid)) throw new ArgumentException("the soak needs at least one valid case");
+            throw new InputValueException($"minutes ({options.Minutes}), clients ({options.Clients}) and the sampling interval ({options.SampleSeconds}) must be positive");
+        if (!options.Cases.Any(c => c.Valid)) throw new InputValueException("the soak needs at least one valid case");
         await using var app = DeriServer.Build(service, server with { Host = "127.0.0.1", Port = 0, ApiKey = null });
         await app.StartAsync();
         try

@@ -25,7 +25,7 @@ public sealed class EcgAugmentation
         var problems = new ConfigProblems();
         config.Validate(problems);
         problems.Require(samplingRate > 0, "dataset.sampling_rate", samplingRate, "must be positive");
-        if (problems.Any) throw new ArgumentException("augmentation: " + string.Join("; ", problems.Items));
+        if (problems.Any) throw new Deri.Config.ConfigException("augmentation: " + string.Join("; ", problems.Items));
         this.config = config;
         this.samplingRate = samplingRate;
     }

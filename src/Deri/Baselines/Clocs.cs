@@ -7,6 +7,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Deri.IO;
 
 namespace Deri.Baselines;
 
@@ -39,7 +40,7 @@ public sealed class Clocs : EcgSslMethod
     /// <summary>Builds the method around <paramref name="encoder"/>, which takes <paramref name="segmentLength"/>-sample inputs.</summary>
     public Clocs(EcgEncoder encoder, int segmentLength, ClocsConfig config) : base("clocs")
     {
-        if (config.EmbeddingDim <= 0) throw new ArgumentException($"ssl.clocs.embedding_dim = {config.EmbeddingDim} must be positive");
+        if (config.EmbeddingDim <= 0) throw new Deri.Config.ConfigException($"ssl.clocs.embedding_dim = {config.EmbeddingDim} must be positive");
         this.config = config;
         this.segmentLength = segmentLength;
         ecg_encoder = encoder;
@@ -190,7 +191,7 @@ internal static class SegmentViews
     {
         using var scope = NewDisposeScope();
         long b = ecg.shape[0], n = ecg.shape[2] / segmentLength;
-        if (n < 1) throw new ArgumentException($"records of {ecg.shape[2]} samples are shorter than one segment ({segmentLength})");
+        if (n < 1) throw new InputValueException($"records of {ecg.shape[2]} samples are shorter than one segment ({segmentLength})");
         var segments = ecg.narrow(2, 0, n * segmentLength).view(b, ecg.shape[1], n, segmentLength)
             .permute(2, 0, 1, 3).reshape(n * b, ecg.shape[1], segmentLength); // (n·B, leads, S), segment-major
         var h = encoder.forward(segments).mean([2]).view(n, b, -1); // (n, B, C)

@@ -36,7 +36,7 @@ public static class SslMethodRegistry
     {
         string name = config.Network.Method;
         if (!Builders.TryGetValue(name, out var create))
-            throw new ArgumentException(
+            throw new Deri.Config.ConfigException(
                 $"network.method = '{name}' is not an ECG-only method (expected one of {string.Join(", ", MethodNames.Ssl)})");
         return create(new SslMethodContext(config, totalSteps));
     }

@@ -52,7 +52,7 @@ public sealed class TsTcc : EcgSslMethod
     private TsTcc(EcgEncoder encoder, long latentLength, TsTccConfig config) : base("ts_tcc")
     {
         if (latentLength < config.Timesteps + 1)
-            throw new ArgumentException(
+            throw new Deri.Config.ConfigException(
                 $"ssl.tstcc.timesteps = {config.Timesteps} needs a latent sequence of more than {config.Timesteps} steps; the backbone gives {latentLength}");
         this.config = config;
         this.latentLength = latentLength;

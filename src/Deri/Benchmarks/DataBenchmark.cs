@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Deri.Data.Datasets;
 using Deri.Data.Preprocessing;
 using Deri.Data.Store;
+using Deri.IO;
 
 namespace Deri.Benchmarks;
 
@@ -23,7 +24,7 @@ public static class DataBenchmark
     /// </summary>
     public static Throughput Preprocess(IReadOnlyList<string> records, int workers, double minSeconds, PreprocessConfig? config = null)
     {
-        if (records.Count == 0) throw new ArgumentException("no records to benchmark");
+        if (records.Count == 0) throw new InputValueException("no records to benchmark");
         var pre = new EcgPreprocessor(config);
         var po = new ParallelOptions { MaxDegreeOfParallelism = workers > 0 ? workers : Environment.ProcessorCount };
         int size = pre.OutputSize;
@@ -53,7 +54,7 @@ public static class DataBenchmark
     /// stores larger than memory, where the timing then includes the page faults a training run meets.</param>
     public static Throughput StoreBatches(EcgStore store, int batchSize, double minSeconds, int parallelism = 1, int seed = 0, bool warmUp = true)
     {
-        if (store.Count == 0) throw new ArgumentException($"store {store.Directory} is empty");
+        if (store.Count == 0) throw new InputValueException($"store {store.Directory} is empty");
         var rng = new Random(seed);
         var order = Enumerable.Range(0, store.Count).ToArray();
         var buffer = new float[(long)batchSize * store.RecordSize];
@@ -81,7 +82,7 @@ public static class DataBenchmark
     /// <summary>Every WFDB header under <paramref name="directory"/>, sorted.</summary>
     public static IReadOnlyList<string> Headers(string directory)
     {
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"records folder not found: {directory}");
+        if (!Directory.Exists(directory)) throw new InputFileNotFoundException($"records folder not found: {directory}");
         return Directory.EnumerateFiles(directory, "*.hea", SearchOption.AllDirectories).OrderBy(p => p, StringComparer.Ordinal).ToList();
     }
 

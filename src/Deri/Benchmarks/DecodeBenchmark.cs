@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Deri.Generation.Decoder;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Benchmarks;
 
@@ -36,10 +37,10 @@ public static class DecodeBenchmark
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     public static DecodeBenchResult Run(DecodeBenchOptions options, Device device)
     {
-        if (!options.Config.AddCrossAttention) throw new ArgumentException("the benchmark decoder needs cross-attention");
+        if (!options.Config.AddCrossAttention) throw new InputValueException("the benchmark decoder needs cross-attention");
         if (options.Batch < 1 || options.Tokens < 2 || options.Beams < 1 || options.Repeats < 1)
-            throw new ArgumentException($"batch, beams and repeats must be positive and tokens at least 2, got {options}");
-        if (options.Config.VocabSize < 2) throw new ArgumentException("the vocabulary needs at least 2 tokens ([BOS] and [EOS])");
+            throw new InputValueException($"batch, beams and repeats must be positive and tokens at least 2, got {options}");
+        if (options.Config.VocabSize < 2) throw new InputValueException("the vocabulary needs at least 2 tokens ([BOS] and [EOS])");
         torch.manual_seed(options.Seed);
         using var model = new Gpt2Model(options.Config);
         model.to(device);

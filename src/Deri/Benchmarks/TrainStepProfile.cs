@@ -5,6 +5,7 @@ using Deri.Models.Encoders;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Benchmarks;
 
@@ -57,7 +58,7 @@ public static class TrainStepProfile
         var config = options.ModelConfig();
         using var model = ModelFactory.Create(config);
         model.to(device).train();
-        if (model.Encoder is not ResNet1d) throw new ArgumentException($"the profile covers 1-D ResNet backbones, not {options.EcgModel}");
+        if (model.Encoder is not ResNet1d) throw new InputValueException($"the profile covers 1-D ResNet backbones, not {options.EcgModel}");
         var parts = model.named_children().ToDictionary(c => c.name, c => c.module);
         var encoderParts = model.Encoder.named_children().ToDictionary(c => c.name, c => c.module);
         long b = options.Batch, d = model.Width, text = model.TextDim, n = model.Tokens;

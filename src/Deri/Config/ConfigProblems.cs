@@ -51,7 +51,7 @@ public static class SslMethodConfigExtensions
     {
         var problems = new ConfigProblems();
         config.Validate(problems, leads, seqLength);
-        if (problems.Any) throw new ArgumentException(string.Join("; ", problems.Items));
+        if (problems.Any) throw new ConfigException(string.Join("; ", problems.Items));
         return config;
     }
 }

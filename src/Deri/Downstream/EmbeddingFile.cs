@@ -71,17 +71,17 @@ public static class EmbeddingFile
     }
 
     /// <summary>Reads an embeddings file.</summary>
-    /// <exception cref="FileNotFoundException">The file is missing.</exception>
-    /// <exception cref="InvalidDataException">A wrong header, a line of the wrong width, a value that is not a finite number, or no rows; the line is named.</exception>
+    /// <exception cref="InputFileNotFoundException">The file is missing.</exception>
+    /// <exception cref="InputFormatException">A wrong header, a line of the wrong width, a value that is not a finite number, or no rows; the line is named.</exception>
     public static List<EmbeddingRow> Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: embeddings file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: embeddings file not found", path);
         using var reader = new StreamReader(path);
         string? header = reader.ReadLine();
-        if (header is null) throw new InvalidDataException($"{path}: empty file");
+        if (header is null) throw new InputFormatException($"{path}: empty file");
         var columns = SplitLine(header, path, 1);
         if (columns.Count < 4 || !columns.Take(3).SequenceEqual(MetaColumns))
-            throw new InvalidDataException($"{path}: expected a header 'id,split,labels,e0,...' (from `deri embed`), found '{Shorten(header)}'");
+            throw new InputFormatException($"{path}: expected a header 'id,split,labels,e0,...' (from `deri embed`), found '{Shorten(header)}'");
         int d = columns.Count - 3;
         var rows = new List<EmbeddingRow>();
         int lineNo = 1;
@@ -91,15 +91,15 @@ public static class EmbeddingFile
             if (line.Length == 0) continue;
             var f = SplitLine(line, path, lineNo);
             if (f.Count != columns.Count)
-                throw new InvalidDataException($"{path}:{lineNo}: {f.Count} fields, the header has {columns.Count}");
+                throw new InputFormatException($"{path}:{lineNo}: {f.Count} fields, the header has {columns.Count}");
             var v = new double[d];
             for (int j = 0; j < d; j++)
                 if (!double.TryParse(f[3 + j], NumberStyles.Float, CultureInfo.InvariantCulture, out v[j]) || !double.IsFinite(v[j]))
-                    throw new InvalidDataException($"{path}:{lineNo}: column {columns[3 + j]} is '{f[3 + j]}', not a finite number");
+                    throw new InputFormatException($"{path}:{lineNo}: column {columns[3 + j]} is '{f[3 + j]}', not a finite number");
             var labels = f[2].Length == 0 ? [] : f[2].Split(';');
             rows.Add(new EmbeddingRow(f[0], f[1], labels, v));
         }
-        if (rows.Count == 0) throw new InvalidDataException($"{path}: no embeddings");
+        if (rows.Count == 0) throw new InputFormatException($"{path}: no embeddings");
         return rows;
     }
 
@@ -123,7 +123,7 @@ public static class EmbeddingFile
                 i++;
                 while (true)
                 {
-                    if (i >= line.Length) throw new InvalidDataException($"{path}:{lineNo}: unterminated quoted field");
+                    if (i >= line.Length) throw new InputFormatException($"{path}:{lineNo}: unterminated quoted field");
                     if (line[i] == '"')
                     {
                         if (i + 1 < line.Length && line[i + 1] == '"') { sb.Append('"'); i += 2; continue; }
@@ -132,7 +132,7 @@ public static class EmbeddingFile
                     }
                     sb.Append(line[i++]);
                 }
-                if (i < line.Length && line[i] != ',') throw new InvalidDataException($"{path}:{lineNo}: text after a closing quote");
+                if (i < line.Length && line[i] != ',') throw new InputFormatException($"{path}:{lineNo}: text after a closing quote");
             }
             else
             {

@@ -47,7 +47,7 @@ public static class FeatureExtractor
         "global" => DownstreamFeature.Global,
         "zeroshot" or "zero-shot" => DownstreamFeature.ZeroShot,
         "encoder" => DownstreamFeature.Encoder,
-        _ => throw new ArgumentException($"unknown feature '{text}': use mixed, aligned, global, zeroshot or encoder"),
+        _ => throw new InputValueException($"unknown feature '{text}': use mixed, aligned, global, zeroshot or encoder"),
     };
 
     /// <summary>A run's own feature: mixed for DERI, aligned for MERL, encoder for the ECG-only baselines.</summary>
@@ -62,14 +62,14 @@ public static class FeatureExtractor
     /// <summary>
     /// Store rows of a split in signal order; <c>all</c> gives every row.
     /// </summary>
-    /// <exception cref="InvalidDataException">The split has no rows.</exception>
+    /// <exception cref="InputFormatException">The split has no rows.</exception>
     public static int[] Rows(EcgStore store, string split)
     {
         int[] rows = split == "all" ? Enumerable.Range(0, store.Count).ToArray() : store.IndicesOf(split);
         if (rows.Length == 0)
         {
             var present = store.Entries.Select(e => e.Split).Distinct().Order();
-            throw new InvalidDataException($"{store.Directory}: split '{split}' has no records (the store has: {string.Join(", ", present)})");
+            throw new InputFormatException($"{store.Directory}: split '{split}' has no records (the store has: {string.Join(", ", present)})");
         }
         return rows;
     }
@@ -80,11 +80,11 @@ public static class FeatureExtractor
     /// scope, and only the features are kept. A record whose feature is not finite is left out and named in
     /// <see cref="FeatureSet.Skipped"/> rather than aborting the job.
     /// </summary>
-    /// <exception cref="InvalidDataException">The store's record shape does not match the run, or every record was skipped.</exception>
+    /// <exception cref="InputFormatException">The store's record shape does not match the run, or every record was skipped.</exception>
     public static FeatureSet Compute(PretrainedRun run, EcgStore store, int[] rows, DownstreamFeature feature, int batchSize = 64)
     {
-        if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
-        if (rows.Length == 0) throw new ArgumentException($"{store.Directory}: no records to encode");
+        if (batchSize <= 0) throw new InputValueException($"batch size must be positive, got {batchSize}");
+        if (rows.Length == 0) throw new InputValueException($"{store.Directory}: no records to encode");
         run.CheckStore(store);
         if (!run.IsEcgText && feature != DownstreamFeature.Encoder)
             throw new InputException(
@@ -135,12 +135,12 @@ public static class FeatureExtractor
             network.train(wasTraining);
         }
         if (kept.Count == 0)
-            throw new InvalidDataException($"{store.Directory}: every record gives a non-finite {Name(feature)} feature (first: {skipped[0]})");
+            throw new InputFormatException($"{store.Directory}: every record gives a non-finite {Name(feature)} feature (first: {skipped[0]})");
         return new FeatureSet(torch.tensor(values.ToArray(), [kept.Count, d], ScalarType.Float32), kept.ToArray(), skipped);
     }
 
     /// <summary>0/1 labels <c>(N, C)</c> of the rows for every class of the store.</summary>
-    /// <exception cref="InvalidDataException">The store has no labels.</exception>
+    /// <exception cref="InputFormatException">The store has no labels.</exception>
     public static int[,] Labels(EcgStore store, int[] rows)
     {
         RequireLabels(store);
@@ -155,19 +155,19 @@ public static class FeatureExtractor
     }
 
     /// <summary>Throws when a store has no label columns.</summary>
-    /// <exception cref="InvalidDataException">The store has no labels.</exception>
+    /// <exception cref="InputFormatException">The store has no labels.</exception>
     public static void RequireLabels(EcgStore store)
     {
         if (store.LabelNames.Count == 0)
-            throw new InvalidDataException($"{store.Directory}: the store has no labels (prepare it from a labelled dataset)");
+            throw new InputFormatException($"{store.Directory}: the store has no labels (prepare it from a labelled dataset)");
     }
 
     /// <summary>Opens a prepared store with a clear message when it is missing.</summary>
-    /// <exception cref="DirectoryNotFoundException">No store there.</exception>
+    /// <exception cref="InputFileNotFoundException">No store there.</exception>
     public static EcgStore OpenStore(string directory)
     {
         if (!EcgStore.Exists(directory))
-            throw new DirectoryNotFoundException($"{directory}: no prepared store (no {EcgStore.IndexFile}; make one with `deri data prepare`)");
+            throw new InputFileNotFoundException($"{directory}: no prepared store (no {EcgStore.IndexFile}; make one with `deri data prepare`)");
         return EcgStore.Open(directory);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Deri.Evaluation;
 using Deri.Pretraining;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Downstream;
 
@@ -36,19 +37,19 @@ public static class ProbeEvaluation
     /// Probes every (run, store) pair; writes a <c>probe</c> table (rows <c>store / run</c>, one test macro AUC
     /// column per ratio) as Markdown, CSV and JSON when <paramref name="outputDirectory"/> is given.
     /// </summary>
-    /// <exception cref="InvalidDataException">A store has no labels or lacks a split.</exception>
+    /// <exception cref="InputFormatException">A store has no labels or lacks a split.</exception>
     public static (IReadOnlyList<ProbeStoreResult> Results, ResultTable Table, IReadOnlyList<string> Files) Run(ProbeOptions options, Device device,
         string? outputDirectory = null, string commandLine = "deri probe", Action<string>? log = null)
     {
         log ??= _ => { };
-        if (options.Runs.Count == 0) throw new ArgumentException("no run to probe");
-        if (options.Stores.Count == 0) throw new ArgumentException("no store to probe");
+        if (options.Runs.Count == 0) throw new InputValueException("no run to probe");
+        if (options.Stores.Count == 0) throw new InputValueException("no store to probe");
         var probe = options.Probe ?? new LinearProbeOptions();
         probe.Validate();
         var ratios = options.Ratios ?? [1, 10, 100];
         foreach (var s in options.Stores)
             if (!Data.Store.EcgStore.Exists(s))
-                throw new DirectoryNotFoundException($"{s}: no prepared store (no {Data.Store.EcgStore.IndexFile}; make one with `deri data prepare`)");
+                throw new InputFileNotFoundException($"{s}: no prepared store (no {Data.Store.EcgStore.IndexFile}; make one with `deri data prepare`)");
         RequireDistinct(options.Runs, "run");
         RequireDistinct(options.Stores, "store");
         var runNames = UniqueNames(options.Runs);
@@ -148,7 +149,7 @@ public static class ProbeEvaluation
     private static void RequireDistinct(IReadOnlyList<string> paths, string what)
     {
         var twice = paths.GroupBy(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).FirstOrDefault(g => g.Count() > 1);
-        if (twice is not null) throw new ArgumentException($"{what} {twice.Key} is given twice");
+        if (twice is not null) throw new InputValueException($"{what} {twice.Key} is given twice");
     }
 
     // Folder names, or full paths where two folders share a name.

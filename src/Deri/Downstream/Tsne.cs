@@ -1,6 +1,7 @@
 using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Downstream;
 
@@ -31,11 +32,11 @@ public sealed record TsneOptions
     /// <summary>Throws on unusable settings.</summary>
     public void Validate()
     {
-        if (!(Perplexity > 0)) throw new ArgumentException($"perplexity must be positive, got {Perplexity}");
-        if (PcaDimensions <= 0) throw new ArgumentException($"PCA dimensions must be positive, got {PcaDimensions}");
+        if (!(Perplexity > 0)) throw new InputValueException($"perplexity must be positive, got {Perplexity}");
+        if (PcaDimensions <= 0) throw new InputValueException($"PCA dimensions must be positive, got {PcaDimensions}");
         if (Iterations <= 0 || ExaggerationIterations < 0 || ExaggerationIterations > Iterations)
-            throw new ArgumentException($"need 0 <= exaggeration iterations ({ExaggerationIterations}) <= iterations ({Iterations}), iterations > 0");
-        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
+            throw new InputValueException($"need 0 <= exaggeration iterations ({ExaggerationIterations}) <= iterations ({Iterations}), iterations > 0");
+        if (!(LearningRate > 0)) throw new InputValueException($"learning rate must be positive, got {LearningRate}");
     }
 }
 
@@ -54,9 +55,9 @@ public static class Tsne
         var o = options ?? new TsneOptions();
         o.Validate();
         int n = x.Count;
-        if (n < 4) throw new ArgumentException($"t-SNE needs at least 4 points, got {n}");
-        if (n > o.MaxPoints) throw new ArgumentException($"{n} points: exact t-SNE is limited to {o.MaxPoints} (sample fewer records)");
-        if (o.Perplexity >= n - 1) throw new ArgumentException($"perplexity {o.Perplexity} must be below the number of points minus one ({n - 1})");
+        if (n < 4) throw new InputValueException($"t-SNE needs at least 4 points, got {n}");
+        if (n > o.MaxPoints) throw new InputValueException($"{n} points: exact t-SNE is limited to {o.MaxPoints} (sample fewer records)");
+        if (o.Perplexity >= n - 1) throw new InputValueException($"perplexity {o.Perplexity} must be below the number of points minus one ({n - 1})");
         int d = x[0].Length;
         foreach (var row in x)
         {

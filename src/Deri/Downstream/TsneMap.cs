@@ -32,14 +32,14 @@ public static class TsneMap
     /// Picks the <see cref="TsneMapOptions.Classes"/> classes carried by the most records (ties by name), keeps records
     /// with at least one of them and colours each by the first of its labels (in the file's order) among them.
     /// </summary>
-    /// <exception cref="InvalidDataException">No record has a label.</exception>
+    /// <exception cref="InputFormatException">No record has a label.</exception>
     public static (List<EmbeddingRow> Rows, List<string> Colour, List<(string Class, int Count)> Classes) Select(IReadOnlyList<EmbeddingRow> rows, int classes, string source)
     {
         if (classes <= 0) throw new ArgumentException($"the number of classes must be positive, got {classes}");
         var top = rows.SelectMany(r => r.Labels.Distinct()).GroupBy(l => l)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Take(classes).Select(g => g.Key).ToList();
-        if (top.Count == 0) throw new InvalidDataException($"{source}: no record has a label, so there is nothing to colour (embed a labelled store)");
+        if (top.Count == 0) throw new InputFormatException($"{source}: no record has a label, so there is nothing to colour (embed a labelled store)");
         var set = top.ToHashSet();
         var kept = new List<EmbeddingRow>();
         var colour = new List<string>();
@@ -59,7 +59,7 @@ public static class TsneMap
     {
         log ??= _ => { };
         var tsneOptions = options.Tsne ?? new TsneOptions();
-        if (options.MaxPoints < 4) throw new ArgumentException($"max points must be at least 4, got {options.MaxPoints}");
+        if (options.MaxPoints < 4) throw new InputValueException($"max points must be at least 4, got {options.MaxPoints}");
         string csvPath = Path.ChangeExtension(pngPath, ".csv");
         if (Path.GetFullPath(csvPath) == Path.GetFullPath(embeddingsPath))
             throw new InputException($"{embeddingsPath}: the coordinates would overwrite the embeddings (they go to the PNG's name with .csv); choose another PNG name");

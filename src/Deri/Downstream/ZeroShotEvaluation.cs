@@ -34,12 +34,12 @@ public static class ZeroShotEvaluation
     /// The prompt file to use: <paramref name="explicitPath"/> when given; otherwise the run's
     /// <c>zeroshot.prompt_dict</c> (absolute, or relative to the working folder or to the run folder) when it exists.
     /// </summary>
-    /// <exception cref="FileNotFoundException">No prompt file was given and the run's does not exist.</exception>
+    /// <exception cref="InputFileNotFoundException">No prompt file was given and the run's does not exist.</exception>
     public static string ResolvePrompts(PretrainedRun run, string? explicitPath)
     {
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
-            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"{explicitPath}: prompt file not found", explicitPath);
+            if (!File.Exists(explicitPath)) throw new InputFileNotFoundException($"{explicitPath}: prompt file not found", explicitPath);
             return Path.GetFullPath(explicitPath);
         }
         string configured = run.Config.Zeroshot.PromptDict;
@@ -48,7 +48,7 @@ public static class ZeroShotEvaluation
             : new[] { Path.GetFullPath(configured), Path.Combine(run.Directory, configured) };
         foreach (var c in candidates)
             if (File.Exists(c)) return Path.GetFullPath(c);
-        throw new FileNotFoundException(
+        throw new InputFileNotFoundException(
             $"no prompt file: pass --prompts FILE (a CKEPE-format JSON object mapping class labels to descriptions); " +
             $"the run's zeroshot.prompt_dict '{configured}' was not found");
     }
@@ -57,7 +57,7 @@ public static class ZeroShotEvaluation
     /// Classifies <see cref="ZeroShotOptions.Split"/> of the store and, when <paramref name="outputDirectory"/> is given,
     /// writes <c>zeroshot_summary</c> and <c>zeroshot_classes</c> tables (Markdown, CSV, JSON) with the command and checkpoint.
     /// </summary>
-    /// <exception cref="InvalidDataException">The store has no labels, a split is empty, or no store class has a prompt.</exception>
+    /// <exception cref="InputFormatException">The store has no labels, a split is empty, or no store class has a prompt.</exception>
     public static ZeroShotEvaluationResult Run(PretrainedRun run, ZeroShotOptions options, string? outputDirectory = null,
         string commandLine = "deri zeroshot", Action<string>? log = null)
     {

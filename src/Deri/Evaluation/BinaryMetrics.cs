@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Evaluation;
 
 /// <summary>
@@ -69,7 +71,7 @@ public static class BinaryMetrics
         var (_, tps, fps) = CumulativeCounts(scores, labels);
         double p = tps[^1], q = fps[^1];
         if (p == 0 || q == 0)
-            throw new ArgumentException("ROC AUC is undefined when only one label value is present");
+            throw new InputValueException("ROC AUC is undefined when only one label value is present");
         // np.trapz over (fpr, tpr) with the curve starting at (0, 0).
         double area = 0, x0 = 0, y0 = 0;
         for (int k = 0; k < tps.Length; k++)
@@ -119,7 +121,7 @@ public static class BinaryMetrics
     {
         var (precision, recall, thresholds) = PrecisionRecallCurve(scores, labels);
         if (CountPositives(labels) == 0)
-            throw new ArgumentException("max F1 is undefined when there are no positive labels");
+            throw new InputValueException("max F1 is undefined when there are no positive labels");
         int best = 0;
         double bestF1 = double.NegativeInfinity;
         for (int k = 0; k < precision.Length; k++)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Evaluation;
 
@@ -27,11 +28,11 @@ public sealed record LinearProbeOptions
     /// <summary>Throws on values that cannot train.</summary>
     public void Validate()
     {
-        if (Epochs <= 0) throw new ArgumentException($"epochs must be positive, got {Epochs}");
-        if (BatchSize <= 0) throw new ArgumentException($"batch size must be positive, got {BatchSize}");
-        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
-        if (WeightDecay < 0) throw new ArgumentException($"weight decay must be non-negative, got {WeightDecay}");
-        if (WarmupEpochs < 0 || WarmupEpochs >= Epochs) throw new ArgumentException($"warm-up epochs must be in [0, {Epochs}), got {WarmupEpochs}");
+        if (Epochs <= 0) throw new InputValueException($"epochs must be positive, got {Epochs}");
+        if (BatchSize <= 0) throw new InputValueException($"batch size must be positive, got {BatchSize}");
+        if (!(LearningRate > 0)) throw new InputValueException($"learning rate must be positive, got {LearningRate}");
+        if (WeightDecay < 0) throw new InputValueException($"weight decay must be non-negative, got {WeightDecay}");
+        if (WarmupEpochs < 0 || WarmupEpochs >= Epochs) throw new InputValueException($"warm-up epochs must be in [0, {Epochs}), got {WarmupEpochs}");
     }
 }
 
@@ -118,7 +119,7 @@ public static class LinearProbe
             }
             double auc = MultiLabelMetrics.MacroAuc(layer.Predict(xVal), validation.Labels);
             if (double.IsNaN(auc))
-                throw new ArgumentException("every class is degenerate (all 0 or all 1) in the validation split: no checkpoint can be selected");
+                throw new InputValueException("every class is degenerate (all 0 or all 1) in the validation split: no checkpoint can be selected");
             history.Add(auc);
             if (auc > bestAuc)
             {

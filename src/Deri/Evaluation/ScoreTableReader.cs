@@ -1,5 +1,6 @@
 using System.Globalization;
 using Deri.Data.Datasets;
+using Deri.IO;
 
 namespace Deri.Evaluation;
 
@@ -21,11 +22,11 @@ public sealed record NumericTable(string Path, IReadOnlyList<string> Columns, do
 public static class ScoreTableReader
 {
     /// <summary>Reads a table of finite scores.</summary>
-    /// <exception cref="InvalidDataException">Empty file, ragged row, non-numeric or non-finite value.</exception>
+    /// <exception cref="InputFormatException">Empty file, ragged row, non-numeric or non-finite value.</exception>
     public static NumericTable ReadScores(string path) => Read(path, labels: false);
 
     /// <summary>Reads a table of 0/1 labels (written as integers or as 0.0/1.0).</summary>
-    /// <exception cref="InvalidDataException">Empty file, ragged row, or a value other than 0 or 1.</exception>
+    /// <exception cref="InputFormatException">Empty file, ragged row, or a value other than 0 or 1.</exception>
     public static NumericTable ReadLabels(string path) => Read(path, labels: true);
 
     /// <summary>Converts a label table read by <see cref="ReadLabels"/> to integers.</summary>
@@ -42,37 +43,37 @@ public static class ScoreTableReader
     /// Checks that a score table and a label table describe the same samples and classes
     /// (same columns in the same order, same number of rows).
     /// </summary>
-    /// <exception cref="InvalidDataException">They differ; the message names both files.</exception>
+    /// <exception cref="InputFormatException">They differ; the message names both files.</exception>
     public static void CheckPaired(NumericTable scores, NumericTable labels)
     {
         if (scores.Columns.Count != labels.Columns.Count)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{scores.Path} has {scores.Columns.Count} columns ({string.Join(",", scores.Columns)}) but {labels.Path} has {labels.Columns.Count} ({string.Join(",", labels.Columns)})");
         for (int j = 0; j < scores.Columns.Count; j++)
             if (scores.Columns[j] != labels.Columns[j])
-                throw new InvalidDataException(
+                throw new InputFormatException(
                     $"column {j + 1} is '{scores.Columns[j]}' in {scores.Path} but '{labels.Columns[j]}' in {labels.Path}: the files must list the same classes in the same order");
         if (scores.Rows != labels.Rows)
-            throw new InvalidDataException($"{scores.Path} has {scores.Rows} data rows but {labels.Path} has {labels.Rows}");
+            throw new InputFormatException($"{scores.Path} has {scores.Rows} data rows but {labels.Path} has {labels.Rows}");
     }
 
     private static NumericTable Read(string path, bool labels)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: file not found", path);
         if (new FileInfo(path).Length == 0 || File.ReadAllText(path).Trim().Length == 0)
-            throw new InvalidDataException($"{path}: empty file (expected a header row of class names)");
+            throw new InputFormatException($"{path}: empty file (expected a header row of class names)");
         // The project's one CSV reader: RFC 4180 quoting, the line each row starts on, ragged rows refused by line.
         var table = CsvTable.Read(path);
         var header = table.Header;
         for (int j = 0; j < header.Count; j++)
         {
-            if (header[j].Length == 0) throw new InvalidDataException($"{path}, line 1: column {j + 1} of the header has no name");
+            if (header[j].Length == 0) throw new InputFormatException($"{path}, line 1: column {j + 1} of the header has no name");
             if (double.TryParse(header[j], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-                throw new InvalidDataException($"{path}, line 1: the first row must be a header of class names, found the number '{header[j]}'");
+                throw new InputFormatException($"{path}, line 1: the first row must be a header of class names, found the number '{header[j]}'");
         }
         var dup = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
-        if (dup is not null) throw new InvalidDataException($"{path}, line 1: column name '{dup.Key}' appears twice");
-        if (table.Rows.Count == 0) throw new InvalidDataException($"{path}: no data rows after the header");
+        if (dup is not null) throw new InputFormatException($"{path}, line 1: column name '{dup.Key}' appears twice");
+        if (table.Rows.Count == 0) throw new InputFormatException($"{path}: no data rows after the header");
         var m = new double[table.Rows.Count, header.Count];
         for (int i = 0; i < table.Rows.Count; i++)
         {
@@ -81,10 +82,10 @@ public static class ScoreTableReader
                 string cell = table.Rows[i][j].Trim();
                 string where = $"{path}, line {table.Lines[i]}, column '{header[j]}'";
                 if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                    throw new InvalidDataException($"{where}: '{cell}' is not a number");
-                if (double.IsNaN(v)) throw new InvalidDataException($"{where}: value is NaN");
-                if (!double.IsFinite(v)) throw new InvalidDataException($"{where}: value is infinite");
-                if (labels && v is not (0.0 or 1.0)) throw new InvalidDataException($"{where}: label '{cell}' is not 0 or 1");
+                    throw new InputFormatException($"{where}: '{cell}' is not a number");
+                if (double.IsNaN(v)) throw new InputFormatException($"{where}: value is NaN");
+                if (!double.IsFinite(v)) throw new InputFormatException($"{where}: value is infinite");
+                if (labels && v is not (0.0 or 1.0)) throw new InputFormatException($"{where}: label '{cell}' is not 0 or 1");
                 m[i, j] = v;
             }
         }

@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Evaluation;
 
 /// <summary>
@@ -17,13 +19,13 @@ public static class TrainingSubset
     /// <exception cref="ArgumentException">The ratio leaves no sample, or arguments are out of range.</exception>
     public static int[] Indices(int n, double ratioPercent, long seed)
     {
-        if (n <= 0) throw new ArgumentException($"the training split has {n} samples");
-        if (!(ratioPercent > 0 && ratioPercent <= 100)) throw new ArgumentException($"ratio must be in (0, 100] percent, got {ratioPercent}");
+        if (n <= 0) throw new InputValueException($"the training split has {n} samples");
+        if (!(ratioPercent > 0 && ratioPercent <= 100)) throw new InputValueException($"ratio must be in (0, 100] percent, got {ratioPercent}");
         if (ratioPercent == 100) return Enumerable.Range(0, n).ToArray();
         // scikit-learn's _validate_shuffle_split: n_train = floor(train_size * n), n_test = n - n_train.
         int nTrain = (int)Math.Floor(ratioPercent / 100 * n);
         if (nTrain == 0)
-            throw new ArgumentException($"{ratioPercent} % of {n} samples is less than one sample: use a larger ratio or a larger split");
+            throw new InputValueException($"{ratioPercent} % of {n} samples is less than one sample: use a larger ratio or a larger split");
         int nTest = n - nTrain;
         var perm = new NumpyRandomState(seed).Permutation(n);
         return perm.AsSpan(nTest, nTrain).ToArray();

@@ -2,6 +2,7 @@ using Deri.Evaluation;
 using Deri.Pretraining;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -87,8 +88,8 @@ public static class ClinicalEfficacy
     /// </summary>
     public static SingleLabelCe SingleLabel(IReadOnlyList<int> truth, IReadOnlyList<int> predicted)
     {
-        if (truth.Count != predicted.Count) throw new ArgumentException($"{truth.Count} true labels but {predicted.Count} predictions");
-        if (truth.Count == 0) throw new ArgumentException("no reports to score");
+        if (truth.Count != predicted.Count) throw new InputValueException($"{truth.Count} true labels but {predicted.Count} predictions");
+        if (truth.Count == 0) throw new InputValueException("no reports to score");
         var labels = truth.Concat(predicted).Distinct().Order().ToArray();
         double p = 0, r = 0, f = 0;
         foreach (int label in labels)

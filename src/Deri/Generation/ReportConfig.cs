@@ -1,4 +1,5 @@
 using Deri.Config;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -132,7 +133,7 @@ public sealed record ReportConfig
         {
             Decoding.ToOptions().Validate(MaxLength);
         }
-        catch (ArgumentException e)
+        catch (InputValueException e)
         {
             problems.Add("decoding: " + e.Message);
         }

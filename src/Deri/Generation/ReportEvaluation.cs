@@ -111,15 +111,15 @@ public static class ReportEvaluation
     /// The most common report of the train split of the store at <paramref name="trainingStore"/> (ties: the ordinally
     /// first), how often it occurs and how many training reports there are.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The store is gone.</exception>
-    /// <exception cref="InvalidDataException">Its train split has no report.</exception>
+    /// <exception cref="InputFileNotFoundException">The store is gone.</exception>
+    /// <exception cref="InputFormatException">Its train split has no report.</exception>
     public static (string Report, int Count, int Total) MostCommonTrainingReport(string trainingStore)
     {
         if (!EcgStore.Exists(trainingStore))
-            throw new DirectoryNotFoundException($"{trainingStore}: the report run's training store (data_path) is missing; the most-common-report baseline needs its train split");
+            throw new InputFileNotFoundException($"{trainingStore}: the report run's training store (data_path) is missing; the most-common-report baseline needs its train split");
         using var train = EcgStore.Open(trainingStore);
         var texts = train.IndicesOf("train").Select(r => train.Entries[r].Report).Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
-        if (texts.Count == 0) throw new InvalidDataException($"{trainingStore}: the train split has no report");
+        if (texts.Count == 0) throw new InputFormatException($"{trainingStore}: the train split has no report");
         var best = texts.GroupBy(t => t, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
         return (best.Key, best.Count(), texts.Count);
@@ -132,12 +132,12 @@ public static class ReportEvaluation
         var classes = labels.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
         var missing = labels.LabelNames.Where(l => !prompts.Descriptions.ContainsKey(l)).ToList();
         if (classes.Count == 0)
-            throw new InvalidDataException($"{labels.Directory}: none of its labels ({string.Join(", ", labels.LabelNames)}) has a prompt in {prompts.Source}");
+            throw new InputFormatException($"{labels.Directory}: none of its labels ({string.Join(", ", labels.LabelNames)}) has a prompt in {prompts.Source}");
         var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int r = 0; r < labels.Count; r++) rowOf.TryAdd(labels.Entries[r].Id, r);
         var matched = Enumerable.Range(0, reports.Count).Where(i => rowOf.ContainsKey(reports[i].Id)).ToArray();
         if (matched.Length == 0)
-            throw new InvalidDataException($"{labels.Directory}: none of the {reports.Count} generated records' ids is in this label store");
+            throw new InputFormatException($"{labels.Directory}: none of the {reports.Count} generated records' ids is in this label store");
         var columns = classes.Select(c => labels.LabelNames.ToList().IndexOf(c)).ToArray();
         var promptEmb = ClinicalEfficacy.Embed(textRun, prompts.TextsFor(classes));
         var gen = ClinicalEfficacy.Dot(matched.Select(i => genEmb[i]).ToArray(), promptEmb);

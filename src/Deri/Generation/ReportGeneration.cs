@@ -35,15 +35,15 @@ public static class ReportGeneration
 
     /// <summary>Reports for the records of <paramref name="split"/> in <paramref name="store"/>, references included.</summary>
     /// <exception cref="ArgumentException">The split name is not train/val/test.</exception>
-    /// <exception cref="InvalidDataException">The split is empty or the store's records do not fit the model.</exception>
+    /// <exception cref="InputFormatException">The split is empty or the store's records do not fit the model.</exception>
     public static IReadOnlyList<GeneratedReport> FromStore(ReportRun run, EcgStore store, string split, DecodingOptions options, int batchSize,
         Action<int, int>? progress = null)
     {
-        if (!Splits.Contains(split)) throw new ArgumentException($"split must be one of {string.Join(", ", Splits)}, got '{split}'");
-        if (batchSize < 1) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (!Splits.Contains(split)) throw new InputValueException($"split must be one of {string.Join(", ", Splits)}, got '{split}'");
+        if (batchSize < 1) throw new InputValueException($"batch size must be positive, got {batchSize}");
         run.Pretrained.CheckStore(store);
         var rows = store.IndicesOf(split);
-        if (rows.Length == 0) throw new InvalidDataException($"{store.Directory}: the store has no '{split}' records");
+        if (rows.Length == 0) throw new InputFormatException($"{store.Directory}: the store has no '{split}' records");
         var result = new List<GeneratedReport>(rows.Length);
         for (int start = 0; start < rows.Length; start += batchSize)
         {
@@ -61,14 +61,14 @@ public static class ReportGeneration
     /// Reports for raw record files (any format <see cref="RecordReader"/> reads), preprocessed with <paramref name="preprocess"/>
     /// (the training store's, from its <c>index.json</c>). A record that cannot be read or preprocessed is skipped and listed.
     /// </summary>
-    /// <exception cref="InvalidDataException">The preprocessing does not produce the model's input shape, or no record could be read.</exception>
+    /// <exception cref="InputFormatException">The preprocessing does not produce the model's input shape, or no record could be read.</exception>
     public static GenerationResult FromRecords(ReportRun run, IReadOnlyList<string> paths, PreprocessConfig preprocess, DecodingOptions options,
         int batchSize)
     {
-        if (batchSize < 1) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (batchSize < 1) throw new InputValueException($"batch size must be positive, got {batchSize}");
         var model = run.Model.EcgModel;
         if (model.Leads != PreprocessConfig.Leads || model.InputLength != preprocess.TargetLength)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"the preprocessing gives {PreprocessConfig.Leads} leads × {preprocess.TargetLength} samples but the model takes {model.Leads} × {model.InputLength}");
         var pre = new EcgPreprocessor(preprocess);
         var reports = new List<GeneratedReport>();
@@ -96,7 +96,7 @@ public static class ReportGeneration
             {
                 pre.ProcessFile(path, buffer);
             }
-            catch (Exception e) when (e is EcgFormatException or InvalidDataException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is EcgFormatException or InputFormatException or IOException or UnauthorizedAccessException)
             {
                 skipped.Add(new SkippedRecord(path, e.Message));
                 continue;
@@ -108,7 +108,7 @@ public static class ReportGeneration
         Flush();
         // Every record failing is an input error, not an empty result: nothing would show it but a blank output file.
         if (reports.Count == 0)
-            throw new InvalidDataException($"none of the {paths.Count} records could be read: " +
+            throw new InputFormatException($"none of the {paths.Count} records could be read: " +
                 string.Join("; ", skipped.Take(5).Select(s => $"{s.Path}: {s.Reason}")) + (skipped.Count > 5 ? $"; … ({skipped.Count - 5} more)" : ""));
         return new GenerationResult(reports, skipped);
     }
@@ -147,7 +147,7 @@ public static class ReportGeneration
     }
 
     /// <summary>Reads a JSON-lines file written by <see cref="Write"/>.</summary>
-    /// <exception cref="InvalidDataException">A line is not an object with string <c>id</c> and <c>report</c>.</exception>
+    /// <exception cref="InputFormatException">A line is not an object with string <c>id</c> and <c>report</c>.</exception>
     public static List<GeneratedReport> ReadJsonl(string path)
     {
         var result = new List<GeneratedReport>();
@@ -163,7 +163,7 @@ public static class ReportGeneration
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
             {
-                throw new InvalidDataException($"{path}:{n.ToString(CultureInfo.InvariantCulture)}: not a generated-report line ({e.Message})", e);
+                throw new InputFormatException($"{path}:{n.ToString(CultureInfo.InvariantCulture)}: not a generated-report line ({e.Message})", e);
             }
         }
         return result;

@@ -3,6 +3,7 @@ using Deri.Generation.Decoder;
 using Deri.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -40,9 +41,9 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         if (memoryDropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(memoryDropout), memoryDropout, "memory dropout must be in [0, 1)");
         if (labelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1)");
         if (feature == ProbeFeatureKind.Mixed && ecgModel.Method == PretrainingMethod.Merl)
-            throw new InvalidOperationException("feature 'mixed' needs DERI's ECG→text decoder; a MERL run offers 'aligned'");
+            throw new InputValueException("feature 'mixed' needs DERI's ECG→text decoder; a MERL run offers 'aligned'");
         if (feature == ProbeFeatureKind.Global)
-            throw new ArgumentException("report generation uses the mixed or aligned feature, not global");
+            throw new InputValueException("report generation uses the mixed or aligned feature, not global");
         ecg = ecgModel;
         generator = new ReportGenerator(decoderConfig with { AddCrossAttention = true }, (int)ecgModel.Width);
         Feature = feature;
@@ -85,7 +86,7 @@ public sealed class ReportModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         "mixed" => ProbeFeatureKind.Mixed,
         "aligned" => ProbeFeatureKind.Aligned,
         "auto" => method == PretrainingMethod.Merl ? ProbeFeatureKind.Aligned : ProbeFeatureKind.Mixed,
-        _ => throw new ArgumentException($"feature must be auto, mixed or aligned, got '{feature}'"),
+        _ => throw new InputValueException($"feature must be auto, mixed or aligned, got '{feature}'"),
     };
 
     /// <summary>ECG <c>(B, leads, L)</c> → the memory features: <c>(B, d)</c> (one token) or <c>(B, n + 1, d)</c> ([E; feature]).</summary>

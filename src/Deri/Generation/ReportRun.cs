@@ -7,6 +7,7 @@ using Deri.Training;
 using Deri.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -65,15 +66,15 @@ public sealed class ReportRun : IDisposable
     /// Opens a run made by <see cref="ReportTrainer.Run"/>: <paramref name="checkpoint"/> is <c>best</c> (<c>train/best.ckpt</c>),
     /// <c>last</c> or a checkpoint path.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The folder or its config is missing.</exception>
-    /// <exception cref="FileNotFoundException">The checkpoint is missing.</exception>
-    /// <exception cref="InvalidDataException">The tokenizer or checkpoint does not fit the configured model.</exception>
+    /// <exception cref="InputFileNotFoundException">The folder or its config is missing.</exception>
+    /// <exception cref="InputFileNotFoundException">The checkpoint is missing.</exception>
+    /// <exception cref="InputFormatException">The tokenizer or checkpoint does not fit the configured model.</exception>
     public static ReportRun Open(string runDirectory, string checkpoint, Device device, Action<string>? log = null)
     {
         string dir = Path.GetFullPath(runDirectory);
-        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: report run folder not found");
+        if (!System.IO.Directory.Exists(dir)) throw new InputFileNotFoundException($"{dir}: report run folder not found");
         string configPath = Path.Combine(dir, ConfigFile);
-        if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a report run folder (no {ConfigFile})");
+        if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a report run folder (no {ConfigFile})");
         var config = ReportConfig.LoadRecorded(configPath);
         string trainDir = Path.Combine(dir, TrainFolder);
         // A run without a validation split has no best.ckpt: its last checkpoint is the one to use.
@@ -114,16 +115,16 @@ public sealed class ReportRun : IDisposable
         if (config.Decoder.Length > 0)
         {
             string cfg = Path.Combine(config.Decoder, "config.json");
-            if (!File.Exists(cfg)) throw new FileNotFoundException($"decoder: {cfg} not found (decoder must be a Hugging Face GPT-2 folder)", cfg);
+            if (!File.Exists(cfg)) throw new InputFileNotFoundException($"decoder: {cfg} not found (decoder must be a Hugging Face GPT-2 folder)", cfg);
             var hf = Gpt2Config.Load(cfg);
             vocab = Math.Max(hf.VocabSize, tokenizer.VocabSize);
             gpt = hf with { AddCrossAttention = true };
             if (config.MaxLength > gpt.NPositions)
-                throw new InvalidDataException($"max_length {config.MaxLength} exceeds the decoder's n_positions {gpt.NPositions} ({cfg})");
+                throw new InputFormatException($"max_length {config.MaxLength} exceeds the decoder's n_positions {gpt.NPositions} ({cfg})");
             if (loadDecoderWeights)
             {
                 string file = Path.Combine(config.Decoder, "model.safetensors");
-                if (!File.Exists(file)) throw new FileNotFoundException($"decoder: {file} not found", file);
+                if (!File.Exists(file)) throw new InputFileNotFoundException($"decoder: {file} not found", file);
                 weights = SafeTensors.Load(file);
             }
             else

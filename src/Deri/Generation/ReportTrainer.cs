@@ -4,6 +4,7 @@ using Deri.Pretraining;
 using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -28,7 +29,7 @@ public static class ReportTrainer
     /// checkpoint (the saved tokenizer is reused).
     /// </summary>
     /// <exception cref="ConfigException">Required keys are empty.</exception>
-    /// <exception cref="DirectoryNotFoundException">The store or the pretrained run is missing.</exception>
+    /// <exception cref="InputFileNotFoundException">The store or the pretrained run is missing.</exception>
     public static ReportTrainResult Run(ReportConfig config, string runDirectory, Device device, string? resume = null,
         ITrainingProgress? progress = null, Action<string>? log = null, CancellationToken cancel = default)
     {
@@ -36,7 +37,7 @@ public static class ReportTrainer
         if (config.PretrainedRun.Length == 0) throw new ConfigException("pretrained_run: the pretrained DERI/MERL run folder is required");
         if (config.DataPath.Length == 0) throw new ConfigException("data_path: the prepared store with the reports is required");
         if (!Data.Store.EcgStore.Exists(config.DataPath))
-            throw new DirectoryNotFoundException($"data_path: no prepared store at '{config.DataPath}' (make one with `deri data prepare`)");
+            throw new InputFileNotFoundException($"data_path: no prepared store at '{config.DataPath}' (make one with `deri data prepare`)");
         config = config with
         {
             PretrainedRun = Path.GetFullPath(config.PretrainedRun),

@@ -3,6 +3,7 @@ using Deri.Generation.Tokenization;
 using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation;
 
@@ -30,7 +31,7 @@ public static class ReportTargets
     /// <summary>Ids <c>(B, T)</c> and mask <c>(B, T)</c> for <paramref name="reports"/>, T = the longest row (≤ <paramref name="maxLength"/>).</summary>
     public static (Tensor Ids, Tensor Mask) Encode(IReportTokenizer tokenizer, IReadOnlyList<string> reports, int maxLength)
     {
-        if (maxLength < 3) throw new ArgumentException($"max_length must be at least 3, got {maxLength}");
+        if (maxLength < 3) throw new Deri.Config.ConfigException($"max_length must be at least 3, got {maxLength}");
         var rows = reports.Select(r =>
         {
             var ids = tokenizer.Encode(r);
@@ -62,12 +63,12 @@ public sealed class ReportPairData : ITrainingData<ReportBatch>
     private readonly int maxLength;
 
     /// <summary>The records of <paramref name="store"/> at <paramref name="rows"/>.</summary>
-    /// <exception cref="InvalidDataException">A record has an empty report.</exception>
+    /// <exception cref="InputFormatException">A record has an empty report.</exception>
     public ReportPairData(EcgStore store, int[] rows, IReportTokenizer tokenizer, int maxLength)
     {
         foreach (int r in rows)
             if (string.IsNullOrWhiteSpace(store.Entries[r].Report))
-                throw new InvalidDataException($"{store.Directory}: record {store.Entries[r].Id} has no report; report generation needs ECG–report pairs");
+                throw new InputFormatException($"{store.Directory}: record {store.Entries[r].Id} has no report; report generation needs ECG–report pairs");
         this.store = store;
         this.rows = rows;
         this.tokenizer = tokenizer;
@@ -106,14 +107,14 @@ public sealed class CachedReportPairData : ITrainingData<ReportBatch>, IDisposab
 
     /// <summary>Computes the features of <paramref name="rows"/> of <paramref name="store"/> with the frozen <paramref name="model"/>.</summary>
     /// <exception cref="InvalidOperationException">The model's ECG side is not frozen.</exception>
-    /// <exception cref="InvalidDataException">A record has an empty report.</exception>
+    /// <exception cref="InputFormatException">A record has an empty report.</exception>
     public CachedReportPairData(ReportModel model, EcgStore store, int[] rows, IReportTokenizer tokenizer, int maxLength, Device device,
         int batchSize = 64)
     {
         if (!model.FreezeEcg) throw new InvalidOperationException("cached ECG features need a frozen ECG side (freeze_ecg: true)");
         foreach (int r in rows)
             if (string.IsNullOrWhiteSpace(store.Entries[r].Report))
-                throw new InvalidDataException($"{store.Directory}: record {store.Entries[r].Id} has no report; report generation needs ECG–report pairs");
+                throw new InputFormatException($"{store.Directory}: record {store.Entries[r].Id} has no report; report generation needs ECG–report pairs");
         var parts = new List<Tensor>();
         for (int start = 0; start < rows.Length; start += batchSize)
         {

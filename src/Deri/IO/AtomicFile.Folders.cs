@@ -42,7 +42,7 @@ public static partial class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(write);
         string full = FolderPath(target);
-        if (File.Exists(full)) throw new IOException($"{full}: is a file, not a folder");
+        if (File.Exists(full)) throw new OutputPathException($"{full}: is a file, not a folder");
         string temp = TemporaryPathFor(full);
         Directory.CreateDirectory(temp);
         try
@@ -66,7 +66,7 @@ public static partial class AtomicFile
     public static string? MoveFolderIntoPlace(string finished, string target, ExistingFolder existing, Action<string>? log = null)
     {
         string full = FolderPath(target);
-        if (File.Exists(full)) throw new IOException($"{full}: is a file, not a folder");
+        if (File.Exists(full)) throw new OutputPathException($"{full}: is a file, not a folder");
         string? aside = null;
         if (Directory.Exists(full))
         {

@@ -36,7 +36,7 @@ public static partial class AtomicFile
     /// <paramref name="writeTemp"/> receives the temporary path to create, which is then renamed over
     /// <paramref name="path"/>.
     /// </summary>
-    /// <exception cref="IOException">The folder cannot be written, nothing was written to the temporary path, or the rename fails.</exception>
+    /// <exception cref="OutputPathException">The folder cannot be written (the message names the target), nothing was written to the temporary path, or the rename fails.</exception>
     public static void WriteVia(string path, Action<string> writeTemp)
     {
         ArgumentNullException.ThrowIfNull(writeTemp);
@@ -55,7 +55,7 @@ public static partial class AtomicFile
             TryDelete(temp);
             bool namesTarget = e.Message.StartsWith(full, StringComparison.Ordinal);
             if (e is IOException or UnauthorizedAccessException && !namesTarget)
-                throw new IOException($"{full}: cannot write: {e.Message}", e);
+                throw new OutputPathException($"{full}: cannot write: {e.Message}", e);
             throw;
         }
     }

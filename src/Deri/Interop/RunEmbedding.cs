@@ -2,6 +2,7 @@ using Deri.Downstream;
 using Deri.Models.Inference;
 using Deri.Pretraining;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Interop;
 
@@ -19,7 +20,7 @@ public static class RunEmbedding
     public static EcgEmbedder Load(PretrainedRun run, DownstreamFeature feature)
     {
         if (!run.IsEcgText)
-            throw new ArgumentException($"{run.Directory}: the folded inference path serves DERI and MERL runs; this {run.Method} run embeds through its own method");
+            throw new InputValueException($"{run.Directory}: the folded inference path serves DERI and MERL runs; this {run.Method} run embeds through its own method");
         return EcgEmbedder.Create(run.Module.Model, Kind(feature));
     }
 
@@ -40,7 +41,7 @@ public static class RunEmbedding
     /// is not finite is left out and named. ECG-only baseline runs go through <see cref="EmbeddingFile.Export"/> unchanged.
     /// </summary>
     /// <returns>Records written, embedding width, ids of records left out, and whether the folded path was used.</returns>
-    /// <exception cref="InvalidDataException">The store's record shape does not match the run, or every record was left out.</exception>
+    /// <exception cref="InputFormatException">The store's record shape does not match the run, or every record was left out.</exception>
     public static (int Records, int Dim, IReadOnlyList<string> Skipped, bool Fast) Export(PretrainedRun run, string storeDirectory, string split,
         DownstreamFeature feature, string path, int batchSize = 64)
     {
@@ -49,7 +50,7 @@ public static class RunEmbedding
             var (n, d, skipped) = EmbeddingFile.Export(run, storeDirectory, split, feature, path, batchSize);
             return (n, d, skipped, false);
         }
-        if (batchSize <= 0) throw new ArgumentException($"batch size must be positive, got {batchSize}");
+        if (batchSize <= 0) throw new InputValueException($"batch size must be positive, got {batchSize}");
         using var store = FeatureExtractor.OpenStore(storeDirectory);
         run.CheckStore(store);
         int[] rows = FeatureExtractor.Rows(store, split);
@@ -74,7 +75,7 @@ public static class RunEmbedding
             }
         }
         if (list.Count == 0)
-            throw new InvalidDataException($"{store.Directory}: every record gives a non-finite {FeatureExtractor.Name(feature)} feature (first: {left[0]})");
+            throw new InputFormatException($"{store.Directory}: every record gives a non-finite {FeatureExtractor.Name(feature)} feature (first: {left[0]})");
         EmbeddingFile.Write(path, list);
         return (list.Count, (int)embedder.Dim, left, true);
     }

@@ -6,6 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Deri.IO;
 
 namespace Deri.Models;
 
@@ -45,7 +46,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
         long hidden = net.ProjectionHead.MlpHiddenSize;
         long mapLength = encoder.OutputLength(InputLength);
         Tokens = (mapLength - 1) / downconvStride + 1;
-        if (Tokens < 2) throw new ArgumentException($"model config: dataset.seq_length = {InputLength} leaves {Tokens} ECG token(s); at least 2 are needed");
+        if (Tokens < 2) throw new Deri.Config.ConfigException($"model config: dataset.seq_length = {InputLength} leaves {Tokens} ECG token(s); at least 2 are needed");
 
         ecg_encoder = encoder;
         downconv = Conv1d(encoder.OutputChannels, Width, 1, stride: downconvStride);
@@ -54,7 +55,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
         if (Method == PretrainingMethod.Deri)
         {
             Keep = (long)Math.Floor(Tokens * (1 - net.MaskRatio));
-            if (Keep < 1) throw new ArgumentException($"model config: network.mask_ratio = {net.MaskRatio} keeps no token of {Tokens}");
+            if (Keep < 1) throw new Deri.Config.ConfigException($"model config: network.mask_ratio = {net.MaskRatio} keeps no token of {Tokens}");
             rme_pool1 = new AttentionPool("rme_pool1", Keep, Width, net.RmeHeads);
             rme_pool2 = new AttentionPool("rme_pool2", Keep, Width, net.RmeHeads);
             var dec = net.Decoder;
@@ -177,7 +178,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     public Tensor ProbeFeature(Tensor ecg, ProbeFeatureKind kind)
     {
         if (kind == ProbeFeatureKind.Mixed && Method == PretrainingMethod.Merl)
-            throw new InvalidOperationException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
+            throw new InputValueException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
         using var scope = NewDisposeScope();
         var (_, feature) = TokensAndFeature(ecg, kind);
         return feature.MoveToOuterDisposeScope();
@@ -191,7 +192,7 @@ public sealed class DeriModel : nn.Module<Tensor, Tensor, Tensor, DeriOutput>
     public (Tensor Tokens, Tensor Feature) TokensAndFeature(Tensor ecg, ProbeFeatureKind kind)
     {
         if (kind == ProbeFeatureKind.Mixed && Method == PretrainingMethod.Merl)
-            throw new InvalidOperationException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
+            throw new InputValueException("mixed probe features need DERI's ECG→text decoder; a MERL model offers aligned or global");
         using var scope = NewDisposeScope();
         var (f, tokens) = EncodeChecked(ecg);
         var feature = kind switch

@@ -16,14 +16,14 @@ public static class ModelFactory
     {
         config.Validate();
         if (MethodNames.IsEcgOnly(config.Network.Method))
-            throw new ArgumentException($"network.method = '{config.Network.Method}' is an ECG-only method: build it with Baselines.SslMethodRegistry.Create");
+            throw new Deri.Config.ConfigException($"network.method = '{config.Network.Method}' is an ECG-only method: build it with Baselines.SslMethodRegistry.Create");
         var encoder = CreateEncoder(config.Network, config.Dataset.SeqLength);
         int stride = config.Network.DownconvStride ?? (encoder is ResNet1d ? 3 : 1);
         var method = config.Network.Method switch
         {
             "deri" => PretrainingMethod.Deri,
             "merl" => PretrainingMethod.Merl,
-            var other => throw new ArgumentException(
+            var other => throw new Deri.Config.ConfigException(
                 $"model config: network.method = '{other}' is unknown: expected one of {string.Join(", ", MethodNames.All)}"),
         };
         return new DeriModel(encoder, config, stride, method);
@@ -44,7 +44,7 @@ public static class ModelFactory
             "vit_small" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 384, 12, 6),
             "vit_middle" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 512, 12, 8),
             "vit_base" => new VisionTransformer1d("ecg_encoder", leads, length, network.PatchSize, 768, 12, 12),
-            _ => throw new ArgumentException(
+            _ => throw new Deri.Config.ConfigException(
                 $"model config: network.ecg_model = '{network.EcgModel}' is unknown: expected one of {string.Join(", ", EncoderNames.All)}"),
         };
     }

@@ -24,10 +24,10 @@ public sealed class DeriPretrainingModule : nn.Module
     public DeriPretrainingModule(DeriModel model, DeriLoss loss, TextEncoder textEncoder) : base("deri_pretraining")
     {
         if (model.TextDim != textEncoder.OutputDim)
-            throw new ArgumentException(
+            throw new Deri.Config.ConfigException(
                 $"network.feature_dim = {model.TextDim} but the text encoder produces {textEncoder.OutputDim}-d features; set network.feature_dim = {textEncoder.OutputDim}");
         if (model.TextLength != textEncoder.MaxLength)
-            throw new ArgumentException(
+            throw new Deri.Config.ConfigException(
                 $"network.text_max_length = {model.TextLength} but the text encoder pads to {textEncoder.MaxLength} tokens");
         deri = model;
         this.loss = loss;

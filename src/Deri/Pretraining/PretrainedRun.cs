@@ -66,7 +66,7 @@ public sealed class PretrainedRun : IDisposable
     /// Resolves <paramref name="checkpoint"/>: <c>best</c> → <c>RUN/best.ckpt</c>, <c>last</c> → <c>RUN/last.ckpt</c>,
     /// anything else is a checkpoint path.
     /// </summary>
-    /// <exception cref="FileNotFoundException">The checkpoint does not exist.</exception>
+    /// <exception cref="InputFileNotFoundException">The checkpoint does not exist.</exception>
     public static string ResolveCheckpoint(string runDirectory, string checkpoint)
     {
         string path = checkpoint switch
@@ -77,7 +77,7 @@ public sealed class PretrainedRun : IDisposable
         };
         path = Path.GetFullPath(path);
         if (!File.Exists(path))
-            throw new FileNotFoundException(checkpoint is "best" or "last"
+            throw new InputFileNotFoundException(checkpoint is "best" or "last"
                 ? $"{runDirectory}: the run has no {checkpoint} checkpoint ({path} not found)"
                 : $"{path}: checkpoint not found", path);
         return path;
@@ -88,15 +88,15 @@ public sealed class PretrainedRun : IDisposable
     /// names, or the module with the run's text encoder (the vocabulary in <c>RUN/text</c>, or the pretrained folder the config names) and loads the
     /// checkpoint's weights strictly.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The run folder or its <c>config.yaml</c> is missing.</exception>
-    /// <exception cref="FileNotFoundException">The checkpoint is missing.</exception>
-    /// <exception cref="InvalidDataException">The vocabulary is missing or the checkpoint does not fit the configured model.</exception>
+    /// <exception cref="InputFileNotFoundException">The run folder or its <c>config.yaml</c> is missing.</exception>
+    /// <exception cref="InputFileNotFoundException">The checkpoint is missing.</exception>
+    /// <exception cref="InputFormatException">The vocabulary is missing or the checkpoint does not fit the configured model.</exception>
     public static PretrainedRun Load(string runDirectory, string checkpoint, Device device)
     {
         string dir = Path.GetFullPath(runDirectory);
         string configPath = Path.Combine(dir, "config.yaml");
-        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: run folder not found");
-        if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
+        if (!System.IO.Directory.Exists(dir)) throw new InputFileNotFoundException($"{dir}: run folder not found");
+        if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a run folder (no config.yaml)");
         string ckpt = ResolveCheckpoint(dir, checkpoint);
         var config = DeriConfig.LoadRecorded(configPath);
         if (MethodNames.IsEcgOnly(config.Network.Method))
@@ -104,7 +104,7 @@ public sealed class PretrainedRun : IDisposable
             var (method, resolved) = Pretrainer.BuildSsl(config, totalSteps: 0, device);
             return new PretrainedRun(dir, ckpt, resolved, null, LoadWeights(method, ckpt), device);
         }
-        var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
+        var module = Pretrainer.Build(config, dir, () => throw new InputFormatException(
             $"{dir}: the run has no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}), which its text encoder " +
             $"trained from scratch needs (network.text_model: {Deri.Text.TextModelSetting.Scratch})"),
             device);
@@ -128,11 +128,11 @@ public sealed class PretrainedRun : IDisposable
     }
 
     /// <summary>Throws when the store's records do not have the shape the run's model was trained on.</summary>
-    /// <exception cref="InvalidDataException">Lead count or record length differ.</exception>
+    /// <exception cref="InputFormatException">Lead count or record length differ.</exception>
     public void CheckStore(EcgStore store)
     {
         if (store.Index.Leads != Config.Network.NumLeads || store.Index.Length != Config.Dataset.SeqLength)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{store.Directory}: records are {store.Index.Leads} leads × {store.Index.Length} samples but the run {Directory} was trained on " +
                 $"{Config.Network.NumLeads} leads × {Config.Dataset.SeqLength} samples (prepare the store at the run's sampling rate and length)");
     }

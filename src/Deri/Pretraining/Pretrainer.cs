@@ -8,6 +8,7 @@ using Deri.Text;
 using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Pretraining;
 
@@ -76,7 +77,7 @@ public static class Pretrainer
     }
 
     /// <summary>Opens the zero-shot sets of a config section (stores relative to <c>zeroshot.meta_data_path</c>).</summary>
-    /// <exception cref="DirectoryNotFoundException">A configured store does not exist.</exception>
+    /// <exception cref="InputFileNotFoundException">A configured store does not exist.</exception>
     public static List<ZeroShotSet> OpenSets(ZeroshotConfig zeroshot, IReadOnlyDictionary<string, ZeroshotSetConfig> sets)
     {
         var result = new List<ZeroShotSet>();
@@ -84,7 +85,7 @@ public static class Pretrainer
         {
             string dir = Path.IsPathRooted(set.DataPath) ? set.DataPath : Path.Combine(zeroshot.MetaDataPath, set.DataPath);
             if (!EcgStore.Exists(dir))
-                throw new DirectoryNotFoundException($"zeroshot set '{name}': no prepared store at {dir} (make one with `deri data prepare`)");
+                throw new InputFileNotFoundException($"zeroshot set '{name}': no prepared store at {dir} (make one with `deri data prepare`)");
             result.Add(ZeroShotSet.FromSplit(name, EcgStore.Open(dir), set.Split));
         }
         return result;
@@ -125,13 +126,13 @@ public static class Pretrainer
         log ??= static _ => { };  // the library writes nothing unless its caller passes a log
         string storeDir = config.Dataset.DataPath;
         if (!EcgStore.Exists(storeDir))
-            throw new DirectoryNotFoundException($"dataset.data_path: no prepared store at '{storeDir}' (make one with `deri data prepare`)");
+            throw new InputFileNotFoundException($"dataset.data_path: no prepared store at '{storeDir}' (make one with `deri data prepare`)");
         using var store = EcgStore.Open(storeDir);
         if (store.Index.Length != config.Dataset.SeqLength)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{storeDir}: records are {store.Index.Length} samples long but dataset.seq_length is {config.Dataset.SeqLength}");
         if (store.Index.Leads != config.Network.NumLeads)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{storeDir}: records have {store.Index.Leads} leads but network.num_leads is {config.Network.NumLeads}");
         if (MethodNames.IsEcgOnly(config.Network.Method))
             return RunEcgOnly(config, store, runDirectory, device, resume, progress, log, cancel);
@@ -178,14 +179,14 @@ public static class Pretrainer
     /// Loads the model weights of <c>trainer.init_from</c> (a checkpoint, or a run folder's <c>best.ckpt</c>) into
     /// <paramref name="module"/>; nothing when it is empty.
     /// </summary>
-    /// <exception cref="FileNotFoundException">Neither a checkpoint nor a run folder with best.ckpt.</exception>
-    /// <exception cref="InvalidDataException">The checkpoint does not fit the configured model.</exception>
+    /// <exception cref="InputFileNotFoundException">Neither a checkpoint nor a run folder with best.ckpt.</exception>
+    /// <exception cref="InputFormatException">The checkpoint does not fit the configured model.</exception>
     public static void InitFrom(string initFrom, nn.Module module, Action<string> log)
     {
         if (string.IsNullOrEmpty(initFrom)) return;
         string path = Directory.Exists(initFrom) ? Path.Combine(initFrom, "best.ckpt") : initFrom;
         if (!File.Exists(path))
-            throw new FileNotFoundException(Directory.Exists(initFrom)
+            throw new InputFileNotFoundException(Directory.Exists(initFrom)
                 ? $"trainer.init_from: {initFrom} is a folder without best.ckpt"
                 : $"trainer.init_from: {initFrom}: no such checkpoint or run folder", path);
         var info = Checkpoint.Load(path, module, optimizer: null, restoreRng: false);

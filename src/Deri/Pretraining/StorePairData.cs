@@ -1,5 +1,6 @@
 using Deri.Data.Store;
 using Deri.Training;
+using Deri.IO;
 
 namespace Deri.Pretraining;
 
@@ -14,14 +15,14 @@ public sealed class StorePairData : ITrainingData<PairBatch>
     private readonly int[] rows;
 
     /// <summary>The records of <paramref name="store"/> at <paramref name="rows"/> (store row numbers).</summary>
-    /// <exception cref="InvalidDataException">A record has an empty report.</exception>
+    /// <exception cref="InputFormatException">A record has an empty report.</exception>
     public StorePairData(EcgStore store, int[] rows)
     {
         this.store = store;
         this.rows = rows;
         foreach (int r in rows)
             if (string.IsNullOrWhiteSpace(store.Entries[r].Report))
-                throw new InvalidDataException($"{store.Directory}: record {store.Entries[r].Id} has no report; pretraining needs ECG–report pairs");
+                throw new InputFormatException($"{store.Directory}: record {store.Entries[r].Id} has no report; pretraining needs ECG–report pairs");
     }
 
     /// <summary>The records of split <paramref name="split"/> (<c>train</c>, <c>val</c>, <c>test</c>).</summary>

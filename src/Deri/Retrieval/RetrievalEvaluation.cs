@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Deri.IO;
 
 namespace Deri.Retrieval;
 
@@ -37,7 +38,7 @@ public static class RetrievalEvaluation
     public static RetrievalMetrics Evaluate(RetrievalIndex index, IReadOnlyList<int>? ks = null)
     {
         ks ??= [1, 5, 10];
-        if (ks.Count == 0 || ks.Any(k => k <= 0)) throw new ArgumentException("k values must be positive");
+        if (ks.Count == 0 || ks.Any(k => k <= 0)) throw new InputValueException("k values must be positive");
         return new RetrievalMetrics(index.Directory, index.Manifest.Run, index.Manifest.Split, index.Count,
             Direction(index, IndexSide.Ecg, IndexSide.Report, ks), Direction(index, IndexSide.Report, IndexSide.Ecg, ks));
     }

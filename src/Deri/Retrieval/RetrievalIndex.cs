@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Deri.Data.Preprocessing;
+using Deri.IO;
 
 namespace Deri.Retrieval;
 
@@ -118,14 +119,14 @@ public sealed unsafe class RetrievalIndex : IDisposable
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, ManifestFile));
 
     /// <summary>Opens an index folder, mapping its vector files into memory.</summary>
-    /// <exception cref="DirectoryNotFoundException">No index there.</exception>
-    /// <exception cref="InvalidDataException">A malformed manifest or a vector file of the wrong size.</exception>
+    /// <exception cref="InputFileNotFoundException">No index there.</exception>
+    /// <exception cref="InputFormatException">A malformed manifest or a vector file of the wrong size.</exception>
     public static RetrievalIndex Open(string directory)
     {
         string dir = Path.GetFullPath(directory);
         string manifestPath = Path.Combine(dir, ManifestFile);
         if (!File.Exists(manifestPath))
-            throw new DirectoryNotFoundException($"{dir}: no retrieval index (no {ManifestFile}; make one with `deri index build`)");
+            throw new InputFileNotFoundException($"{dir}: no retrieval index (no {ManifestFile}; make one with `deri index build`)");
         IndexManifest? manifest;
         try
         {
@@ -134,11 +135,11 @@ public sealed unsafe class RetrievalIndex : IDisposable
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{manifestPath}: malformed index manifest: {e.Message}", e);
+            throw new InputFormatException($"{manifestPath}: malformed index manifest: {e.Message}", e);
         }
-        if (manifest is null || manifest.Format != FormatTag) throw new InvalidDataException($"{manifestPath}: not a {FormatTag} manifest");
+        if (manifest is null || manifest.Format != FormatTag) throw new InputFormatException($"{manifestPath}: not a {FormatTag} manifest");
         if (manifest.Dim <= 0 || manifest.Entries.Count == 0)
-            throw new InvalidDataException($"{manifestPath}: {manifest.Entries.Count} entries of width {manifest.Dim}");
+            throw new InputFormatException($"{manifestPath}: {manifest.Entries.Count} entries of width {manifest.Dim}");
         long expected = (long)manifest.Entries.Count * manifest.Dim * sizeof(float);
         var e1 = MappedVectors.Open(Path.Combine(dir, EcgFile), expected);
         try
@@ -169,7 +170,7 @@ public sealed unsafe class RetrievalIndex : IDisposable
     public IReadOnlyList<SearchHit> Search(ReadOnlySpan<float> query, IndexSide side, int k, int exclude = -1)
     {
         if (query.Length != Dim) throw new ArgumentException($"query has {query.Length} values, the index's vectors {Dim}", nameof(query));
-        if (k <= 0) throw new ArgumentException($"k must be positive, got {k}", nameof(k));
+        if (k <= 0) throw new InputValueException($"k must be positive, got {k}");
         var scores = new float[Count];
         Scores(query, side, scores);
         return TopK(scores, k, exclude);
@@ -246,10 +247,10 @@ public sealed unsafe class RetrievalIndex : IDisposable
 
         public static MappedVectors Open(string path, long expectedBytes)
         {
-            if (!File.Exists(path)) throw new InvalidDataException($"{path}: vector file of the index is missing");
+            if (!File.Exists(path)) throw new InputFormatException($"{path}: vector file of the index is missing");
             long length = new FileInfo(path).Length;
             if (length != expectedBytes)
-                throw new InvalidDataException($"{path}: {length} bytes, the manifest needs {expectedBytes} (N × D float32)");
+                throw new InputFormatException($"{path}: {length} bytes, the manifest needs {expectedBytes} (N × D float32)");
             var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
             try
             {

@@ -20,7 +20,7 @@ public static class RetrievalIndexBuilder
     /// sees a half-written index; an index already there is replaced only after the new one is complete.
     /// Records whose ECG or report embedding is not finite are left out and listed in the manifest.
     /// </summary>
-    /// <exception cref="InvalidDataException">The store does not fit the run, or the split is empty.</exception>
+    /// <exception cref="InputFormatException">The store does not fit the run, or the split is empty.</exception>
     /// <exception cref="IOException">The output path is an existing folder that is not a retrieval index.</exception>
     public static IndexManifest Build(PretrainedRun run, IndexBuildOptions options, string outputDirectory, Action<string>? log = null)
     {
@@ -28,7 +28,7 @@ public static class RetrievalIndexBuilder
         var encoder = new PairEncoder(run);
         string target = Path.GetFullPath(outputDirectory);
         if (Directory.Exists(target) && !RetrievalIndex.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
-            throw new IOException($"{target}: exists and is not a retrieval index; choose another --out");
+            throw new OutputPathException($"{target}: exists and is not a retrieval index; choose another --out");
         using var store = FeatureExtractor.OpenStore(options.Store);
         int[] rows = FeatureExtractor.Rows(store, options.Split);
         log($"embedding {rows.Length} ECGs of {store.Directory} ({options.Split})");
@@ -59,7 +59,7 @@ public static class RetrievalIndexBuilder
                 entries.Add(new IndexEntry(e.Id, e.Split, e.Report, EmbeddingFile.PositiveLabels(store, e)));
             }
         }
-        if (entries.Count == 0) throw new InvalidDataException($"{store.Directory}: no record of split '{options.Split}' has finite embeddings");
+        if (entries.Count == 0) throw new InputFormatException($"{store.Directory}: no record of split '{options.Split}' has finite embeddings");
 
         var manifest = new IndexManifest
         {

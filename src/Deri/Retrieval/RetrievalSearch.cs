@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Deri.Data.Preprocessing;
+using Deri.IO;
 
 namespace Deri.Retrieval;
 
@@ -29,13 +30,13 @@ public sealed record SearchResult(
 public static class RetrievalSearch
 {
     /// <summary>Checks that the run embeds into the index's space: same width, and records of the length the index's preprocessing gives.</summary>
-    /// <exception cref="InvalidDataException">Width or record length differ.</exception>
+    /// <exception cref="InputFormatException">Width or record length differ.</exception>
     public static void CheckCompatible(RetrievalIndex index, PairEncoder encoder, int dim)
     {
         if (dim != index.Dim)
-            throw new InvalidDataException($"{index.Directory}: vectors are {index.Dim}-d but the run {encoder.Run.Directory} embeds into {dim}-d (build the index with this run)");
+            throw new InputFormatException($"{index.Directory}: vectors are {index.Dim}-d but the run {encoder.Run.Directory} embeds into {dim}-d (build the index with this run)");
         if (index.Manifest.Preprocess.TargetLength != encoder.Length)
-            throw new InvalidDataException($"{index.Directory}: the index's preprocessing gives {index.Manifest.Preprocess.TargetLength} samples, the run {encoder.Run.Directory} takes {encoder.Length}");
+            throw new InputFormatException($"{index.Directory}: the index's preprocessing gives {index.Manifest.Preprocess.TargetLength} samples, the run {encoder.Run.Directory} takes {encoder.Length}");
     }
 
     /// <summary>The pairs of <paramref name="hits"/> as results.</summary>
@@ -62,7 +63,7 @@ public static class RetrievalSearch
     /// <exception cref="ArgumentException">An empty text.</exception>
     public static SearchResult ByText(RetrievalIndex index, PairEncoder encoder, string text, int k)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException("the query text is empty");
+        if (string.IsNullOrWhiteSpace(text)) throw new InputValueException("the query text is empty");
         var q = encoder.EncodeTexts([text])[0];
         CheckCompatible(index, encoder, q.Length);
         return new SearchResult(text, null, Describe(index, index.Search(q, IndexSide.Ecg, k)));

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Deri.IO;
 
 namespace Deri.Runtime;
 
@@ -28,7 +29,7 @@ public sealed record DeviceSettings(DeviceKind Device = DeviceKind.Auto, int Thr
         "auto" => DeviceKind.Auto,
         "cpu" => DeviceKind.Cpu,
         "cuda" or "gpu" => DeviceKind.Cuda,
-        _ => throw new ArgumentException($"unknown device '{text}': expected cpu, cuda or auto"),
+        _ => throw new InputValueException($"unknown device '{text}': expected cpu, cuda or auto"),
     };
 
     /// <summary>Applies the thread count and returns the device to place tensors and modules on.</summary>
@@ -42,7 +43,7 @@ public sealed record DeviceSettings(DeviceKind Device = DeviceKind.Auto, int Thr
         {
             DeviceKind.Cpu => torch.CPU,
             DeviceKind.Cuda when cuda => torch.CUDA,
-            DeviceKind.Cuda => throw new InvalidOperationException(
+            DeviceKind.Cuda => throw new InputValueException(
                 "CUDA was requested but is not available: reference a CUDA build of TorchSharp (see README) and check the NVIDIA driver"),
             _ => cuda ? torch.CUDA : torch.CPU,
         };

@@ -11,6 +11,7 @@ using Deri.Retrieval;
 using Deri.Runtime;
 using Deri.Signals;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Serving;
 
@@ -82,7 +83,7 @@ public sealed class InferenceService : IDisposable
 
     /// <summary>Loads the models and starts the worker.</summary>
     /// <exception cref="FileNotFoundException">The prompt file or a checkpoint is missing.</exception>
-    /// <exception cref="InvalidDataException">No store gives the preprocessing, or the parts do not fit each other.</exception>
+    /// <exception cref="InputFormatException">No store gives the preprocessing, or the parts do not fit each other.</exception>
     public InferenceService(ServiceOptions options, Action<string>? log = null)
     {
         log ??= _ => { };
@@ -105,10 +106,10 @@ public sealed class InferenceService : IDisposable
             }
             string? storeDir = options.Store ?? (index is not null && EcgStore.Exists(index.Manifest.Store) ? index.Manifest.Store : RunStore(run));
             using var store = storeDir is not null && EcgStore.Exists(storeDir) ? EcgStore.Open(storeDir) : null;
-            Preprocessing = store?.Index.Preprocess ?? index?.Manifest.Preprocess ?? throw new InvalidDataException(
+            Preprocessing = store?.Index.Preprocess ?? index?.Manifest.Preprocess ?? throw new InputFormatException(
                 $"{run.Directory}: no store gives the preprocessing (the run's dataset.data_path '{run.Config.Dataset.DataPath}' is not a store): pass --store or --index");
             if (Preprocessing.TargetLength != encoder.Length)
-                throw new InvalidDataException($"the preprocessing gives {Preprocessing.TargetLength} samples, the run {run.Directory} takes {encoder.Length}");
+                throw new InputFormatException($"the preprocessing gives {Preprocessing.TargetLength} samples, the run {run.Directory} takes {encoder.Length}");
             preprocessor = new EcgPreprocessor(Preprocessing);
 
             string promptFile = ZeroShotEvaluation.ResolvePrompts(run, options.Prompts);
@@ -188,7 +189,7 @@ public sealed class InferenceService : IDisposable
         {
             epoch = Deri.Training.Checkpoint.ReadInfo(path).Epoch;
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException or FormatException)
+        catch (Exception e) when (e is InputException or IOException or System.Text.Json.JsonException or FormatException)
         {
             // An imported checkpoint (safetensors, PyTorch) records no epoch.
         }
@@ -207,7 +208,7 @@ public sealed class InferenceService : IDisposable
         {
             preprocessor.ProcessPhysical(record.Physical, record.Samples, record.SamplingRate, record.Id, signal);
         }
-        catch (InvalidDataException e)
+        catch (InputFormatException e)
         {
             throw new BadUploadException(422, "record does not fit the model", e.Message);
         }

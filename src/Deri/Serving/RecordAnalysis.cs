@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Deri.Serving.Fhir;
 using Deri.Signals;
+using Deri.IO;
 
 namespace Deri.Serving;
 
@@ -79,7 +80,7 @@ public static class RecordAnalysis
                         _ => Text(result),
                     };
                 }
-                catch (Exception e) when (e is BadUploadException or InvalidDataException)
+                catch (Exception e) when (e is BadUploadException or InputFormatException)
                 {
                     skip(path, Named(path, e.Message));
                     skipped++;

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 using Deri.Signals;
+using Deri.IO;
 
 namespace Deri.Serving;
 
@@ -154,7 +155,7 @@ public static partial class UploadReader
             (kind, _) = RecordReader.Resolve(path);
             record = RecordReader.Read(path, new RecordReadOptions { Limits = limits.Record });
         }
-        catch (Exception e) when (e is EcgFormatException or InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is EcgFormatException or InputFormatException or IOException or UnauthorizedAccessException)
         {
             throw new BadUploadException(422, "unreadable record", e.Message.Contains(path, StringComparison.Ordinal) || e is EcgFormatException ? e.Message : $"{path}: {e.Message}");
         }
@@ -240,7 +241,7 @@ public static partial class UploadReader
 
     // What the readers throw for input they cannot use; anything else is a bug and stays a 500.
     private static bool IsReaderRefusal(Exception e) =>
-        e is EcgFormatException or InvalidDataException or OverflowException or ArgumentException or EndOfStreamException;
+        e is EcgFormatException or InputFormatException or InvalidDataException or OverflowException or ArgumentException or EndOfStreamException;
 
     private static UploadedRecord ReadCpsc(UploadedFile mat, UploadLimits limits)
     {

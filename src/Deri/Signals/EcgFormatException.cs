@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Signals;
 
 /// <summary>

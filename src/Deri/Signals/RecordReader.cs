@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Signals;
 
 /// <summary>Shape and identity of a record whose samples were written into a caller's buffer.</summary>
@@ -149,7 +151,7 @@ public static class RecordReader
             for (int k = 0; k < channels.Length; k++)
             {
                 if ((uint)channels[k] >= (uint)header.SignalCount)
-                    throw new ArgumentException($"channel {channels[k]} is out of range: {file} has {header.SignalCount} channels", nameof(channels));
+                    throw new InputValueException($"channel {channels[k]} is out of range: {file} has {header.SignalCount} channels");
                 names[k] = header.Signals[channels[k]].Description;
             }
             return ReadWfdb(header, file, channels, destination, names);
@@ -159,7 +161,7 @@ public static class RecordReader
         for (int k = 0; k < channels.Length; k++)
         {
             if ((uint)channels[k] >= (uint)record.Channels)
-                throw new ArgumentException($"channel {channels[k]} is out of range: {file} has {record.Channels} channels", nameof(channels));
+                throw new InputValueException($"channel {channels[k]} is out of range: {file} has {record.Channels} channels");
             n2[k] = record.Leads[channels[k]];
         }
         return Copy(record, channels, destination, n2);

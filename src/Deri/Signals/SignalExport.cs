@@ -1,4 +1,5 @@
 using System.Globalization;
+using Deri.IO;
 
 namespace Deri.Signals;
 
@@ -18,9 +19,9 @@ public static class SignalExport
     {
         foreach (int c in channels)
             if ((uint)c >= (uint)record.Channels)
-                throw new ArgumentException($"channel {c} is out of range: record {record.Id} has channels 0–{record.Channels - 1}", nameof(channels));
+                throw new InputValueException($"channel {c} is out of range: record {record.Id} has channels 0–{record.Channels - 1}");
         if (from < 0 || to > record.Samples || from > to)
-            throw new ArgumentException($"sample range {from}–{to} is outside record {record.Id}'s 0–{record.Samples}", nameof(from));
+            throw new InputValueException($"sample range {from}–{to} is outside record {record.Id}'s 0–{record.Samples}");
         if (header)
             writer.Write(string.Join('\t', channels.Select(c => record.Leads[c].PadLeft(15))) + "\n");
         var line = new System.Text.StringBuilder();

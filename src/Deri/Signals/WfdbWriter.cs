@@ -74,7 +74,7 @@ public static class WfdbWriter
             {
                 int v = d[t] == int.MinValue ? InvalidSample : d[t];
                 if (v < short.MinValue || v > short.MaxValue)
-                    throw new ArgumentException($"record {record.Id}: sample {t} of channel {record.Leads[c]} is {v}, outside format 16's range");
+                    throw new InputValueException($"record {record.Id}: sample {t} of channel {record.Leads[c]} is {v}, outside format 16's range");
                 words[k] = (short)v;
             }
         }
@@ -107,12 +107,12 @@ public static class WfdbWriter
             int init = d.Length == 0 ? 0 : d[0] == int.MinValue ? InvalidSample : d[0];
             string gain = record.Gain[c].ToString("0.0##########", inv);
             string lead = record.Leads[c];
-            if (lead.Any(char.IsWhiteSpace)) throw new ArgumentException($"record {record.Id}: lead name '{lead}' contains white space");
+            if (lead.Any(char.IsWhiteSpace)) throw new InputValueException($"record {record.Id}: lead name '{lead}' contains white space");
             sb.Append(inv, $"{record.Id}.dat 16 {gain}({record.Baseline[c]})/{record.Units[c]} 16 0 {init} {Checksum(d)} 0 {lead}\n");
         }
         foreach (string line in record.Comments)
         {
-            if (line.Contains('\n') || line.Contains('\r')) throw new ArgumentException($"record {record.Id}: comment lines must not contain line breaks");
+            if (line.Contains('\n') || line.Contains('\r')) throw new InputValueException($"record {record.Id}: comment lines must not contain line breaks");
             sb.Append('#').Append(line).Append('\n');
         }
         return sb.ToString();

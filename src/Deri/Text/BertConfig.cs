@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -46,12 +47,12 @@ public sealed record BertConfig(
     public int OutputDim => HiddenSize;
 
     /// <summary>Checks every field; <paramref name="source"/> names the config in the message.</summary>
-    /// <exception cref="InvalidDataException">A field is out of range.</exception>
+    /// <exception cref="InputFormatException">A field is out of range.</exception>
     public void Validate(string source = "BERT config")
     {
         void Require(bool ok, string problem)
         {
-            if (!ok) throw new InvalidDataException($"{source}: {problem}");
+            if (!ok) throw new InputFormatException($"{source}: {problem}");
         }
         Require(HiddenSize > 0, $"hidden_size must be positive, got {HiddenSize}");
         Require(NumHiddenLayers > 0, $"num_hidden_layers must be positive, got {NumHiddenLayers}");
@@ -73,15 +74,15 @@ public sealed record BertConfig(
     /// <c>position_embedding_type</c> other than <c>absolute</c> is rejected, since this encoder
     /// implements exactly those.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
+    /// <exception cref="InputFormatException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
     public static BertConfig Load(string path)
     {
         var json = Weights.HuggingFaceConfigJson.Read(path, "BERT config");
         var d = new BertConfig();
         if (json.Text("hidden_act") is { } act && act != "gelu")
-            throw new InvalidDataException($"{path}: hidden_act '{act}' is not supported (only 'gelu', the exact erf form)");
+            throw new InputFormatException($"{path}: hidden_act '{act}' is not supported (only 'gelu', the exact erf form)");
         if (json.Text("position_embedding_type") is { } pos && pos != "absolute")
-            throw new InvalidDataException($"{path}: position_embedding_type '{pos}' is not supported (only 'absolute')");
+            throw new InputFormatException($"{path}: position_embedding_type '{pos}' is not supported (only 'absolute')");
         var config = new BertConfig(
             HiddenSize: json.Int("hidden_size", d.HiddenSize),
             NumHiddenLayers: json.Int("num_hidden_layers", d.NumHiddenLayers),

@@ -3,6 +3,7 @@ using System.Reflection.PortableExecutable;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deri.Weights;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -50,7 +51,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
     /// <summary>The model called <paramref name="name"/>.</summary>
     /// <exception cref="ArgumentException">No built-in model has that name.</exception>
     public static BuiltInTextModel Get(string name) =>
-        Find(name) ?? throw new ArgumentException($"'{name}' is not a built-in text model (built-in: {Names})");
+        Find(name) ?? throw new InputValueException($"'{name}' is not a built-in text model (built-in: {Names})");
 
     /// <summary>What identifies the weights: name, package and version.</summary>
     public string Identity => $"{Name} ({AssemblyName} {Version}, {HubName})";
@@ -69,7 +70,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
         using var pe = new PEReader(stream);
         var meta = pe.GetMetadataReader();
         var resources = pe.PEHeaders.CorHeader?.ResourcesDirectory
-            ?? throw new InvalidDataException($"{path}: not a .NET assembly");
+            ?? throw new InputFormatException($"{path}: not a .NET assembly");
         string wanted = $"{AssemblyName}.Resources.{file}";
         var names = new List<string>();
         foreach (var handle in meta.ManifestResources)
@@ -137,7 +138,7 @@ public sealed record BuiltInTextModel(string Name, string HubName, string Assemb
     {
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (!overwrite && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-            throw new IOException($"{full}: folder is not empty; pass --overwrite to move it aside (nothing is deleted)");
+            throw new OutputPathException($"{full}: folder is not empty; pass --overwrite to move it aside (nothing is deleted)");
         OnnxBert? bert = null;
         try
         {

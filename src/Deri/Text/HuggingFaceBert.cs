@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deri.Weights;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -38,12 +39,12 @@ public static class HuggingFaceBert
         try
         {
             var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: not a JSON object");
+                ?? throw new InputFormatException($"{path}: not a JSON object");
             return root["do_lower_case"] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : true;
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+            throw new InputFormatException($"{path}: not valid JSON ({e.Message})", e);
         }
     }
 
@@ -54,7 +55,7 @@ public static class HuggingFaceBert
     /// neither <c>pooler.dense.weight</c> nor <c>pooler.dense.bias</c> (a BERT saved with <c>add_pooling_layer=False</c>,
     /// such as snowflake-arctic-embed) gives a model without a pooler; one of the two alone is an error.
     /// </summary>
-    /// <exception cref="FileNotFoundException">A file is missing; when only <c>pytorch_model.bin</c> exists the message gives <see cref="ConvertCommand"/>.</exception>
+    /// <exception cref="InputFileNotFoundException">A file is missing; when only <c>pytorch_model.bin</c> exists the message gives <see cref="ConvertCommand"/>.</exception>
     /// <exception cref="StateDictMismatchException">The weights do not fit the config.</exception>
     public static (BertModel Model, StateDictReport Report) LoadModel(string folder)
     {
@@ -63,10 +64,10 @@ public static class HuggingFaceBert
         if (!File.Exists(weights))
         {
             if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
-                throw new FileNotFoundException(
+                throw new InputFileNotFoundException(
                     $"{folder}: has only pytorch_model.bin (a Python pickle, which Deri does not read); convert it to model.safetensors once, in that folder: {ConvertCommand}",
                     weights);
-            throw new FileNotFoundException($"{folder}: model.safetensors not found", weights);
+            throw new InputFileNotFoundException($"{folder}: model.safetensors not found", weights);
         }
         var tensors = RenameLegacyKeys(SafeTensors.Load(weights));
         BertModel? model = null;
@@ -98,7 +99,7 @@ public static class HuggingFaceBert
     /// <c>pooling_mode_mean_tokens</c> → <see cref="TextPooling.Mean"/>, <c>pooling_mode_cls_token</c> →
     /// <see cref="TextPooling.Cls"/> — else <see cref="TextPooling.Pooler"/> (BERT's <c>pooler_output</c>, as for MedCPT).
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not JSON, or asks for none or several of those modes, or another (max, weighted, last token).</exception>
+    /// <exception cref="InputFormatException">The file is not JSON, or asks for none or several of those modes, or another (max, weighted, last token).</exception>
     public static TextPooling ReadPooling(string folder)
     {
         string path = Path.Combine(folder, PoolingFile);
@@ -106,11 +107,11 @@ public static class HuggingFaceBert
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object");
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InputFormatException($"{path}: not a JSON object");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+            throw new InputFormatException($"{path}: not valid JSON ({e.Message})", e);
         }
         var on = root.Where(p => p.Key.StartsWith("pooling_mode_", StringComparison.Ordinal) && p.Value is JsonValue v && v.TryGetValue<bool>(out var b) && b)
             .Select(p => p.Key).ToList();
@@ -118,7 +119,7 @@ public static class HuggingFaceBert
         {
             ["pooling_mode_mean_tokens"] => TextPooling.Mean,
             ["pooling_mode_cls_token"] => TextPooling.Cls,
-            _ => throw new InvalidDataException(
+            _ => throw new InputFormatException(
                 $"{path}: pooling {(on.Count == 0 ? "none" : string.Join(" + ", on))} is not supported (exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token)"),
         };
     }
@@ -188,9 +189,9 @@ public static class HuggingFaceBert
 
     private static string Require(string folder, string file)
     {
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: model folder not found");
+        if (!Directory.Exists(folder)) throw new InputFileNotFoundException($"{folder}: model folder not found");
         string path = Path.Combine(folder, file);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: {file} not found (expected a Hugging Face BERT folder)", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{folder}: {file} not found (expected a Hugging Face BERT folder)", path);
         return path;
     }
 }

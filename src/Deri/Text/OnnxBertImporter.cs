@@ -4,6 +4,7 @@ using Deri.Weights;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -90,7 +91,7 @@ public static class OnnxBertImporter
     private const int FloatType = (int)TensorProto.Types.DataType.Float;
 
     /// <summary>Parses an ONNX model from <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
-    /// <exception cref="InvalidDataException">The file is not ONNX, or not a BERT export this importer understands; the message says what is missing.</exception>
+    /// <exception cref="InputFormatException">The file is not ONNX, or not a BERT export this importer understands; the message says what is missing.</exception>
     public static OnnxBert Import(Stream stream, string source)
     {
         ModelProto model;
@@ -100,7 +101,7 @@ public static class OnnxBertImporter
         }
         catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
-            throw new InvalidDataException($"{source}: not an ONNX model ({e.Message})", e);
+            throw new InputFormatException($"{source}: not an ONNX model ({e.Message})", e);
         }
         return Import(model, source);
     }
@@ -108,7 +109,7 @@ public static class OnnxBertImporter
     /// <summary>Converts a parsed ONNX model (see <see cref="Import(Stream, string)"/>).</summary>
     public static OnnxBert Import(ModelProto model, string source)
     {
-        var graph = model.Graph ?? throw new InvalidDataException($"{source}: the ONNX model has no graph");
+        var graph = model.Graph ?? throw new InputFormatException($"{source}: the ONNX model has no graph");
         var inits = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
@@ -145,19 +146,19 @@ public static class OnnxBertImporter
                 }
                 string name = bias[..^".bias".Length] + ".weight";
                 if (tensors.ContainsKey(name))
-                    throw new InvalidDataException($"{source}: two weight matrices map to {name} (second: initializer {init.Name})");
+                    throw new InputFormatException($"{source}: two weight matrices map to {name} (second: initializer {init.Name})");
                 tensors[name] = ToTensor(init, source, transpose: true);
                 matrices.Add(new OnnxWeightMapping(name, init.Name, [.. init.Dims], Transposed: true));
             }
             if (unmapped.Count > 0)
-                throw new InvalidDataException(
+                throw new InputFormatException(
                     $"{source}: {unmapped.Count} weight matrices could not be named (each should be the right operand of a MatMul " +
                     $"whose output goes into an Add with a named '….bias'): {string.Join(", ", unmapped)}");
 
             var config = ReadConfig(graph, tensors, producers, consumers, inits, source);
             int expected = 6 * config.NumHiddenLayers;
             if (matrices.Count != expected)
-                throw new InvalidDataException($"{source}: {matrices.Count} weight matrices mapped, expected {expected} (6 per layer × {config.NumHiddenLayers} layers)");
+                throw new InputFormatException($"{source}: {matrices.Count} weight matrices mapped, expected {expected} (6 per layer × {config.NumHiddenLayers} layers)");
             string producer = $"{model.ProducerName} {model.ProducerVersion}, opset {string.Join("/", model.OpsetImport.Select(o => o.Version))}";
             return new OnnxBert(config, tensors, matrices, [.. graph.Input.Select(i => i.Name)], [.. graph.Output.Select(o => o.Name)], producer);
         }
@@ -202,26 +203,26 @@ public static class OnnxBertImporter
     {
         long[] Shape(string name) => tensors.TryGetValue(name, out var t)
             ? t.shape
-            : throw new InvalidDataException($"{source}: the graph has no initializer {name} (not a Hugging Face BERT export)");
+            : throw new InputFormatException($"{source}: the graph has no initializer {name} (not a Hugging Face BERT export)");
         var word = Shape("embeddings.word_embeddings.weight");
         int hidden = (int)word[1];
         int layers = 0;
         while (tensors.ContainsKey($"encoder.layer.{layers}.output.LayerNorm.weight")) layers++;
-        if (layers == 0) throw new InvalidDataException($"{source}: no encoder.layer.0.* initializers (not a Hugging Face BERT export)");
+        if (layers == 0) throw new InputFormatException($"{source}: no encoder.layer.0.* initializers (not a Hugging Face BERT export)");
 
         // Attention scale: Softmax(Add(Div(MatMul(q, kᵀ), √d_head), mask)); the first Softmax is layer 0's.
         var softmax = graph.Node.FirstOrDefault(n => n.OpType == "Softmax")
-            ?? throw new InvalidDataException($"{source}: no Softmax node, so no attention to read the head count from");
+            ?? throw new InputFormatException($"{source}: no Softmax node, so no attention to read the head count from");
         double scale = double.NaN;
         if (producers.TryGetValue(softmax.Input[0], out var add) && add.OpType == "Add")
             foreach (var i in add.Input)
                 if (producers.TryGetValue(i, out var div) && div.OpType == "Div")
                     scale = Scalar(div.Input[1], producers, inits, source);
         if (double.IsNaN(scale))
-            throw new InvalidDataException($"{source}: the attention scores are not divided by a constant √(head size) before Softmax; cannot read num_attention_heads");
+            throw new InputFormatException($"{source}: the attention scores are not divided by a constant √(head size) before Softmax; cannot read num_attention_heads");
         int headSize = (int)Math.Round(scale * scale);
         if (headSize <= 0 || Math.Abs(scale * scale - headSize) > 1e-3 || hidden % headSize != 0)
-            throw new InvalidDataException($"{source}: attention scale {scale} is not √(a head size dividing {hidden})");
+            throw new InputFormatException($"{source}: attention scale {scale} is not √(a head size dividing {hidden})");
 
         // LayerNorm: Mul(Div(x − mean, Sqrt(Add(ReduceMean((x − mean)²), eps))), embeddings.LayerNorm.weight).
         double eps = double.NaN;
@@ -238,7 +239,7 @@ public static class OnnxBertImporter
             }
         }
         if (!(eps > 0))
-            throw new InvalidDataException($"{source}: the embeddings LayerNorm is not the decomposed form Div(x − mean, Sqrt(var + eps)); cannot read layer_norm_eps");
+            throw new InputFormatException($"{source}: the embeddings LayerNorm is not the decomposed form Div(x − mean, Sqrt(var + eps)); cannot read layer_norm_eps");
 
         var config = new BertConfig(
             HiddenSize: hidden,
@@ -259,9 +260,9 @@ public static class OnnxBertImporter
         TensorProto? t = inits.GetValueOrDefault(name);
         if (t is null && producers.TryGetValue(name, out var node) && node.OpType == "Constant")
             t = node.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
-        if (t is null) throw new InvalidDataException($"{source}: {name} is not a constant");
+        if (t is null) throw new InputFormatException($"{source}: {name} is not a constant");
         var values = Floats(t, source);
-        if (values.Length != 1) throw new InvalidDataException($"{source}: constant {name} has {values.Length} elements, expected 1");
+        if (values.Length != 1) throw new InputFormatException($"{source}: constant {name} has {values.Length} elements, expected 1");
         // The float32's shortest decimal form: 1e-12 stays 1e-12 in config.json rather than 9.99999996e-13.
         return double.Parse(values[0].ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
@@ -273,9 +274,9 @@ public static class OnnxBertImporter
                 ? [.. MemoryMarshal.Cast<byte, double>(t.RawData.Span).ToArray().Select(d => (float)d)]
                 : [.. t.DoubleData.Select(d => (float)d)];
         if (t.DataType != FloatType)
-            throw new InvalidDataException($"{source}: tensor {t.Name} has ONNX data type {t.DataType}, expected float32 (1)");
+            throw new InputFormatException($"{source}: tensor {t.Name} has ONNX data type {t.DataType}, expected float32 (1)");
         if (t.ExternalData.Count > 0)
-            throw new InvalidDataException($"{source}: tensor {t.Name} is stored in an external file, which this importer does not read");
+            throw new InputFormatException($"{source}: tensor {t.Name} is stored in an external file, which this importer does not read");
         if (t.RawData.Length > 0)
         {
             if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian");
@@ -290,11 +291,11 @@ public static class OnnxBertImporter
         long[] dims = [.. t.Dims];
         long count = dims.Aggregate(1L, (a, b) => a * b);
         if (count != data.Length)
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+            throw new InputFormatException(string.Create(CultureInfo.InvariantCulture,
                 $"{source}: tensor {t.Name} [{string.Join(", ", dims)}] holds {data.Length} values, expected {count}"));
         var tensor = torch.tensor(data, dims, ScalarType.Float32);
         if (!transpose) return tensor;
-        if (dims.Length != 2) throw new InvalidDataException($"{source}: tensor {t.Name} is not a matrix and cannot be transposed");
+        if (dims.Length != 2) throw new InputFormatException($"{source}: tensor {t.Name} is not a matrix and cannot be transposed");
         using (tensor) return tensor.t().contiguous();
     }
 }

@@ -1,4 +1,5 @@
 using Deri.Data.Datasets;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -13,10 +14,10 @@ public sealed record ReportCorpus(string Path, IReadOnlyList<string> Reports, IR
     /// <c>ptbxl_database.csv</c> <c>report</c>) or, for any other extension, one report per non-blank line.
     /// Empty reports are skipped and listed, not fatal.
     /// </summary>
-    /// <exception cref="InvalidDataException">The CSV has no such column.</exception>
+    /// <exception cref="InputFormatException">The CSV has no such column.</exception>
     public static ReportCorpus Read(string path, string column = "report")
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: report file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: report file not found", path);
         var reports = new List<string>();
         var skipped = new List<int>();
         if (!path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
@@ -32,7 +33,7 @@ public sealed record ReportCorpus(string Path, IReadOnlyList<string> Reports, IR
         }
         var table = CsvTable.Read(path);
         int index = table.TryColumn(column);
-        if (index < 0) throw new InvalidDataException($"{path}: no column '{column}' (columns: {string.Join(", ", table.Header)})");
+        if (index < 0) throw new InputFormatException($"{path}: no column '{column}' (columns: {string.Join(", ", table.Header)})");
         for (int row = 0; row < table.Rows.Count; row++)
         {
             string text = table.Rows[row][index];

@@ -2,6 +2,7 @@ using Deri.Runtime;
 using System.Security.Cryptography;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -34,9 +35,9 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
         TextPooling pooling, string identity)
     {
         if (model.Config.MaxPositionEmbeddings < tokenizer.MaxLength)
-            throw new ArgumentException($"max length {tokenizer.MaxLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
+            throw new InputFormatException($"max length {tokenizer.MaxLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         if (tokenizer.VocabSize > model.Config.VocabSize)
-            throw new ArgumentException($"{tokenizer.VocabPath}: {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
+            throw new InputFormatException($"{tokenizer.VocabPath}: {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
         Model = model;
         Tokenizer = tokenizer;
         Frozen = frozen;
@@ -154,7 +155,7 @@ public sealed class TextEncoder : ITextFeatureSource, IDisposable
     public static TextEncoder FromSetting(string resolved, TextEncoderOptions? options = null)
     {
         if (TextModelSetting.IsScratch(resolved))
-            throw new ArgumentException($"network.text_model '{resolved}' is trained from scratch, not loaded: build it with FromVocabulary");
+            throw new InputValueException($"network.text_model '{resolved}' is trained from scratch, not loaded: build it with FromVocabulary");
         return BuiltInTextModel.Find(resolved) is { } builtIn ? FromBuiltIn(builtIn, options) : FromHuggingFace(resolved, options);
     }
 

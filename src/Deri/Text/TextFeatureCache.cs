@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -126,9 +127,9 @@ public sealed class TextFeatureCache : ITextFeatureSource
         if (store is not null) this.options = this.options with { Precision = store.Precision };
         if (this.options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), this.options.BatchSize, "BatchSize must be positive");
         if (store is not null && (store.OutputDim != source.OutputDim || store.MaxLength != source.MaxLength))
-            throw new ArgumentException($"{store.Path}: store holds H={store.OutputDim}, L={store.MaxLength} but the encoder gives H={source.OutputDim}, L={source.MaxLength}", nameof(store));
+            throw new InputFormatException($"{store.Path}: store holds H={store.OutputDim}, L={store.MaxLength} but the encoder gives H={source.OutputDim}, L={source.MaxLength}");
         if (store is not null && !string.Equals(store.Identity, source.Identity, StringComparison.Ordinal))
-            throw new ArgumentException($"{store.Path}: store was made by another encoder ({store.Identity}) than this one ({source.Identity}); rebuild it with `deri text cache`", nameof(store));
+            throw new InputFormatException($"{store.Path}: store was made by another encoder ({store.Identity}) than this one ({source.Identity}); rebuild it with `deri text cache`");
         this.source = source;
         this.store = store;
     }
@@ -302,12 +303,12 @@ public sealed class TextFeatureStore : IDisposable
     }
 
     /// <summary>Opens a store written by <see cref="Build"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not a feature store, or is truncated or inconsistent.</exception>
+    /// <exception cref="InputFormatException">The file is not a feature store, or is truncated or inconsistent.</exception>
     public static TextFeatureStore Open(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: feature store not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: feature store not found", path);
         long length = new FileInfo(path).Length;
-        if (length < HeaderBytes) throw new InvalidDataException($"{path}: not a text feature store (only {length} bytes)");
+        if (length < HeaderBytes) throw new InputFormatException($"{path}: not a text feature store (only {length} bytes)");
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         try
@@ -315,20 +316,20 @@ public sealed class TextFeatureStore : IDisposable
             var magic = new byte[8];
             view.ReadArray(0, magic, 0, 8);
             if (magic.AsSpan().SequenceEqual(OldMagic))
-                throw new InvalidDataException($"{path}: a feature store from an older Deri that did not record which encoder made it; rebuild it with `deri text cache`");
-            if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a text feature store (bad magic)");
+                throw new InputFormatException($"{path}: a feature store from an older Deri that did not record which encoder made it; rebuild it with `deri text cache`");
+            if (!magic.AsSpan().SequenceEqual(Magic)) throw new InputFormatException($"{path}: not a text feature store (bad magic)");
             int h = view.ReadInt32(8), l = view.ReadInt32(12), es = view.ReadInt32(16);
             long count = view.ReadInt64(24), indexOffset = view.ReadInt64(32);
             int identityLength = view.ReadInt32(40);
             if (identityLength < 0 || HeaderBytes + (long)identityLength > length)
-                throw new InvalidDataException($"{path}: corrupt header (identity of {identityLength} bytes)");
+                throw new InputFormatException($"{path}: corrupt header (identity of {identityLength} bytes)");
             var identityBytes = new byte[identityLength];
             view.ReadArray(HeaderBytes, identityBytes, 0, identityLength);
             long rowsStart = HeaderBytes + identityLength;
             if (h <= 0 || l <= 0 || es is not (2 or 4) || count < 0)
-                throw new InvalidDataException($"{path}: corrupt header (H={h}, L={l}, element size {es}, count {count})");
+                throw new InputFormatException($"{path}: corrupt header (H={h}, L={l}, element size {es}, count {count})");
             if (indexOffset < rowsStart || indexOffset + count * IndexEntryBytes != length)
-                throw new InvalidDataException($"{path}: truncated or corrupt: index at {indexOffset} with {count} entries does not end at the file's {length} bytes");
+                throw new InputFormatException($"{path}: truncated or corrupt: index at {indexOffset} with {count} entries does not end at the file's {length} bytes");
             var index = new Dictionary<TextKey, (long, int, int)>((int)count);
             for (long i = 0; i < count; i++)
             {
@@ -338,7 +339,7 @@ public sealed class TextFeatureStore : IDisposable
                 int tokens = view.ReadInt32(at + 24), rows = view.ReadInt32(at + 28);
                 long bytes = (long)(h + rows * h) * es;
                 if (offset < rowsStart || offset + bytes > indexOffset || tokens < 1 || tokens > l || rows < 0 || rows > l)
-                    throw new InvalidDataException($"{path}: corrupt index entry {i} (offset {offset}, tokens {tokens}, rows {rows})");
+                    throw new InputFormatException($"{path}: corrupt index entry {i} (offset {offset}, tokens {tokens}, rows {rows})");
                 index[key] = (offset, tokens, rows);
             }
             return new TextFeatureStore(path, file, view, h, l, es == 2 ? FeaturePrecision.Float16 : FeaturePrecision.Float32, index,
@@ -375,7 +376,7 @@ public sealed class TextFeatureStore : IDisposable
     }
 
     /// <summary>Features of <paramref name="texts"/> as float32 on <paramref name="device"/>.</summary>
-    /// <exception cref="KeyNotFoundException">A text is not in the store (the message gives its position and start).</exception>
+    /// <exception cref="InputFormatException">A text is not in the store (the message gives its position and start).</exception>
     public TextFeatures Read(IReadOnlyList<string> texts, Device device)
     {
         var data = new ReadOnlyMemory<byte>[texts.Count];
@@ -383,7 +384,7 @@ public sealed class TextFeatureStore : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             if (!index.TryGetValue(TextKey.Of(texts[i]), out var e))
-                throw new KeyNotFoundException($"{Path}: text {i} is not in the store: \"{Truncate(texts[i])}\"");
+                throw new InputFormatException($"{Path}: text {i} is not in the store: \"{Truncate(texts[i])}\"");
             data[i] = ReadBytes(e.Offset, e.HiddenRows);
             shape[i] = (e.Tokens, e.HiddenRows);
         }

@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Text;
 
 /// <summary>
@@ -28,18 +30,18 @@ public static class TextModelSetting
     /// </summary>
     /// <param name="value">The <c>network.text_model</c> setting.</param>
     /// <exception cref="ArgumentException">The setting is empty.</exception>
-    /// <exception cref="DirectoryNotFoundException">No folder of that name exists (e.g. a hub name such as the release's MedCPT, or a typo).</exception>
-    /// <exception cref="FileNotFoundException">The folder lacks a required file; the message lists every missing one.</exception>
+    /// <exception cref="InputFileNotFoundException">No folder of that name exists (e.g. a hub name such as the release's MedCPT, or a typo).</exception>
+    /// <exception cref="InputFileNotFoundException">The folder lacks a required file; the message lists every missing one.</exception>
     public static string Resolve(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
         if (IsScratch(value)) return Scratch;
         if (IsBuiltIn(value)) return value;
         if (string.IsNullOrWhiteSpace(value))
-            throw new ArgumentException($"network.text_model is empty: name a built-in model ({BuiltInTextModel.Names}), a local Hugging Face BERT folder, or '{Scratch}' to train a small BERT from the training reports");
+            throw new Deri.Config.ConfigException($"network.text_model is empty: name a built-in model ({BuiltInTextModel.Names}), a local Hugging Face BERT folder, or '{Scratch}' to train a small BERT from the training reports");
         string full = Path.GetFullPath(value);
         if (!Directory.Exists(full))
-            throw new DirectoryNotFoundException(
+            throw new InputFileNotFoundException(
                 $"network.text_model: '{value}' is not a folder ({full} does not exist). Deri does not download models: " +
                 $"pass a built-in model ({BuiltInTextModel.Names}), a local Hugging Face BERT folder ({string.Join(", ", RequiredFiles)}), or '{Scratch}' to train a small BERT " +
                 "from the training reports");
@@ -49,7 +51,7 @@ public static class TextModelSetting
             string hint = missing.Contains("model.safetensors") && File.Exists(Path.Combine(full, "pytorch_model.bin"))
                 ? $"; it has only pytorch_model.bin, convert it once in that folder: {HuggingFaceBert.ConvertCommand}"
                 : "";
-            throw new FileNotFoundException(
+            throw new InputFileNotFoundException(
                 $"network.text_model: {full} is not a Hugging Face BERT folder: {string.Join(", ", missing)} not found{hint}",
                 Path.Combine(full, missing[0]));
         }

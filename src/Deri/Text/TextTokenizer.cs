@@ -1,6 +1,7 @@
 using Microsoft.ML.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Text;
 
@@ -85,16 +86,16 @@ public sealed class TextTokenizer
     /// Reads <paramref name="vocabPath"/> (one token per line; the line number is the id). It must hold
     /// <c>[PAD]</c>, <c>[UNK]</c>, <c>[CLS]</c>, <c>[SEP]</c> and <c>[MASK]</c>.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is empty or lacks a special token.</exception>
+    /// <exception cref="InputFormatException">The file is empty or lacks a special token.</exception>
     public static TextTokenizer Create(string vocabPath, bool lowerCase = true, int maxLength = DefaultMaxLength)
     {
-        if (!File.Exists(vocabPath)) throw new FileNotFoundException($"{vocabPath}: vocabulary not found", vocabPath);
+        if (!File.Exists(vocabPath)) throw new InputFileNotFoundException($"{vocabPath}: vocabulary not found", vocabPath);
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "max length must leave room for [CLS] and [SEP]");
         var lines = File.ReadAllLines(vocabPath);
-        if (lines.Length == 0) throw new InvalidDataException($"{vocabPath}: vocabulary is empty");
+        if (lines.Length == 0) throw new InputFormatException($"{vocabPath}: vocabulary is empty");
         var set = new HashSet<string>(lines, StringComparer.Ordinal);
         foreach (var special in WordPieceVocabulary.SpecialTokens)
-            if (!set.Contains(special)) throw new InvalidDataException($"{vocabPath}: vocabulary lacks the special token {special}");
+            if (!set.Contains(special)) throw new InputFormatException($"{vocabPath}: vocabulary lacks the special token {special}");
         var options = new BertOptions
         {
             LowerCaseBeforeTokenization = lowerCase,

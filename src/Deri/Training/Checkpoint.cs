@@ -110,14 +110,14 @@ public static class Checkpoint
     }
 
     /// <summary>Reads only the <see cref="CheckpointInfo"/> of a checkpoint.</summary>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated or fails its checksum.</exception>
+    /// <exception cref="InputFormatException">The file is not a checkpoint, is truncated or fails its checksum.</exception>
     public static CheckpointInfo ReadInfo(string path) => ParseInfo(path, ReadSections(path));
 
     /// <summary>
     /// Restores <paramref name="module"/> (strictly: every key must match), the optimizer state when
     /// <paramref name="optimizer"/> is given, and the torch generator when <paramref name="restoreRng"/>.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated, fails its checksum, or does not fit the module.</exception>
+    /// <exception cref="InputFormatException">The file is not a checkpoint, is truncated, fails its checksum, or does not fit the module.</exception>
     public static CheckpointInfo Load(string path, nn.Module module, OptimizerHelper? optimizer, bool restoreRng)
     {
         var sections = ReadSections(path);
@@ -132,9 +132,9 @@ public static class Checkpoint
                 optimizer.load_state_dict(r);
             }
         }
-        catch (Exception e) when (e is not InvalidDataException)
+        catch (Exception e) when (e is not InputFormatException)
         {
-            throw new InvalidDataException($"{path}: the checkpoint does not fit this model or optimizer: {e.Message}", e);
+            throw new InputFormatException($"{path}: the checkpoint does not fit this model or optimizer: {e.Message}", e);
         }
         if (restoreRng)
         {
@@ -160,7 +160,7 @@ public static class Checkpoint
 
     private static Dictionary<string, byte[]> ReadSections(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: checkpoint not found", path);
         // The file is hashed as it is read (BinaryReader reads exactly what it decodes, no read-ahead), so the
         // checksum costs no second pass over a checkpoint of hundreds of megabytes.
         using var file = File.OpenRead(path);
@@ -170,10 +170,10 @@ public static class Checkpoint
         try
         {
             if (length < Magic.Length + 4 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-                throw new InvalidDataException($"{path}: not a Deri checkpoint (no DERICKPT header)");
+                throw new InputFormatException($"{path}: not a Deri checkpoint (no DERICKPT header)");
             int version = r.ReadInt32();
             if (version != FormatVersion && version != UncheckedVersion)
-                throw new InvalidDataException($"{path}: checkpoint format version {version}, this build reads versions {UncheckedVersion} and {FormatVersion}");
+                throw new InputFormatException($"{path}: checkpoint format version {version}, this build reads versions {UncheckedVersion} and {FormatVersion}");
             var sections = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             while (true)
             {
@@ -181,22 +181,22 @@ public static class Checkpoint
                 string name = r.ReadString();
                 long size = r.ReadInt64();
                 if (size < 0 || size > length - file.Position)
-                    throw new InvalidDataException($"{path}: checkpoint section '{name}' claims {size} bytes but the file is truncated");
+                    throw new InputFormatException($"{path}: checkpoint section '{name}' claims {size} bytes but the file is truncated");
                 if (name == EndSection)
                 {
                     if (version == FormatVersion && !prefixHash.AsSpan().SequenceEqual(r.ReadBytes((int)Math.Min(size, 64))))
-                        throw new InvalidDataException(
+                        throw new InputFormatException(
                             $"{path}: the checkpoint is corrupted (its SHA-256 checksum does not match its contents); use another checkpoint");
                     return sections;
                 }
                 if (size > Array.MaxLength)
-                    throw new InvalidDataException($"{path}: checkpoint section '{name}' has {size} bytes, more than one section can hold");
+                    throw new InputFormatException($"{path}: checkpoint section '{name}' has {size} bytes, more than one section can hold");
                 sections[name] = r.ReadBytes((int)size);
             }
         }
         catch (EndOfStreamException e)
         {
-            throw new InvalidDataException($"{path}: the checkpoint is truncated (no end marker)", e);
+            throw new InputFormatException($"{path}: the checkpoint is truncated (no end marker)", e);
         }
     }
 
@@ -229,18 +229,18 @@ public static class Checkpoint
     }
 
     private static byte[] Require(string path, Dictionary<string, byte[]> sections, string name) =>
-        sections.TryGetValue(name, out var bytes) ? bytes : throw new InvalidDataException($"{path}: the checkpoint has no '{name}' section");
+        sections.TryGetValue(name, out var bytes) ? bytes : throw new InputFormatException($"{path}: the checkpoint has no '{name}' section");
 
     private static CheckpointInfo ParseInfo(string path, Dictionary<string, byte[]> sections)
     {
         try
         {
             return JsonSerializer.Deserialize<CheckpointInfo>(Require(path, sections, InfoSection), Json)
-                ?? throw new InvalidDataException($"{path}: empty checkpoint info");
+                ?? throw new InputFormatException($"{path}: empty checkpoint info");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: the checkpoint info is not valid JSON: {e.Message}", e);
+            throw new InputFormatException($"{path}: the checkpoint info is not valid JSON: {e.Message}", e);
         }
     }
 }

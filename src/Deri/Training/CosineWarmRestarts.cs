@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Training;
 
 /// <summary>
@@ -67,7 +69,7 @@ public sealed class CosineWarmRestarts
     public void Restore((long StepCount, long TCur, long TI) state)
     {
         if (state.StepCount < 0 || state.TI < T0 || state.TCur < 0 || state.TCur >= state.TI)
-            throw new ArgumentException($"scheduler state (step {state.StepCount}, T_cur {state.TCur}, T_i {state.TI}) does not fit T_0 = {T0}");
+            throw new InputFormatException($"scheduler state (step {state.StepCount}, T_cur {state.TCur}, T_i {state.TI}) does not fit T_0 = {T0}");
         (StepCount, TCur, TI) = state;
     }
 }

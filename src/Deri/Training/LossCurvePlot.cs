@@ -14,12 +14,12 @@ public static class LossCurvePlot
     /// line, and the validation total at each epoch end as markers, then writes
     /// <paramref name="pngPath"/> atomically.
     /// </summary>
-    /// <exception cref="InvalidDataException">The log has no training records.</exception>
+    /// <exception cref="InputFormatException">The log has no training records.</exception>
     public static void Write(string metricsPath, string pngPath, int width = 1000, int height = 600)
     {
         var records = MetricsLog.Read(metricsPath);
         var train = records.Where(r => (string?)r["kind"] == "train").ToList();
-        if (train.Count == 0) throw new InvalidDataException($"{metricsPath}: no training records to plot");
+        if (train.Count == 0) throw new InputFormatException($"{metricsPath}: no training records to plot");
 
         var plot = new Plot();
         var names = train.SelectMany(r => r.Select(kv => kv.Key)).Distinct().Where(k => !NotLosses.Contains(k)).ToList();

@@ -53,13 +53,13 @@ public sealed class LossTerms : IDisposable
         foreach (var (name, value) in _terms)
         {
             if (!weights.TryGetValue(name, out double w))
-                throw new InvalidOperationException(
+                throw new Deri.Config.ConfigException(
                     $"loss term '{name}' has no weight in trainer.loss_weights (weights given for: {string.Join(", ", weights.Keys)})");
             if (w == 0) continue;
             var term = w == 1 ? value.reshape() : value.reshape().mul(Scalars.Constant(w));
             total = total is null ? term : total.add(term, Scalars.One);
         }
-        return total ?? throw new InvalidOperationException("every loss term returned by the model has weight 0 in trainer.loss_weights");
+        return total ?? throw new Deri.Config.ConfigException("every loss term returned by the model has weight 0 in trainer.loss_weights");
     }
 
     /// <inheritdoc/>

@@ -51,7 +51,7 @@ public sealed class MetricsLog : IDisposable
     }
 
     /// <summary>Reads every record of a metrics log.</summary>
-    /// <exception cref="InvalidDataException">A line is not a JSON object; the message names file and line.</exception>
+    /// <exception cref="InputFormatException">A line is not a JSON object; the message names file and line.</exception>
     public static List<JsonObject> Read(string path)
     {
         var records = new List<JsonObject>();
@@ -63,11 +63,11 @@ public sealed class MetricsLog : IDisposable
             try
             {
                 records.Add(JsonNode.Parse(line) as JsonObject
-                    ?? throw new InvalidDataException($"{path}:{lineNo}: not a JSON object"));
+                    ?? throw new InputFormatException($"{path}:{lineNo}: not a JSON object"));
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"{path}:{lineNo}: not valid JSON: {e.Message}", e);
+                throw new InputFormatException($"{path}:{lineNo}: not valid JSON: {e.Message}", e);
             }
         }
         return records;
@@ -107,9 +107,9 @@ public sealed class MetricsLog : IDisposable
             "NaN" => double.NaN,
             "Infinity" => double.PositiveInfinity,
             "-Infinity" => double.NegativeInfinity,
-            _ => throw new InvalidDataException($"not a number: '{s}'"),
+            _ => throw new InputFormatException($"not a number: '{s}'"),
         },
-        _ => throw new InvalidDataException($"not a number: {node?.ToJsonString() ?? "null"}"),
+        _ => throw new InputFormatException($"not a number: {node?.ToJsonString() ?? "null"}"),
     };
 
     private static void WriteValue(Utf8JsonWriter w, object? value)

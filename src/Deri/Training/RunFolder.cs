@@ -22,7 +22,7 @@ public static class RunFolder
     public static string? Prepare(string directory, bool resuming, bool overwrite, Action<string>? log = null)
     {
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
-        if (File.Exists(full)) throw new IOException($"{full}: is a file, not a run folder");
+        if (File.Exists(full)) throw new OutputPathException($"{full}: is a file, not a run folder");
         if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any() || resuming) return null;
         if (!overwrite)
             throw new RunFolderExistsException(

@@ -15,7 +15,7 @@ namespace Deri.Training;
 /// <param name="BestEpoch">Epoch (0-based) of <c>best.ckpt</c>, if any epoch was selected.</param>
 /// <param name="BestSelection">Selection value of that epoch.</param>
 /// <param name="BestMetric">Name of the selection value.</param>
-/// <param name="SkippedBatches">Training batches skipped because loading them raised <see cref="InvalidDataException"/>.</param>
+/// <param name="SkippedBatches">Training batches skipped because loading them raised <see cref="InputFormatException"/>.</param>
 /// <param name="OutputDirectory">Where checkpoints, metrics and the plot are.</param>
 public sealed record TrainingSummary(
     long GlobalSteps, int Epochs, double LastLoss, int? BestEpoch, double? BestSelection, string? BestMetric, int SkippedBatches,
@@ -37,7 +37,7 @@ public sealed record TrainingSummary(
 /// carries a checksum (<see cref="Checkpoint"/>). <see cref="Run"/> with a checkpoint continues exactly where it
 /// was saved: on CPU the losses after the checkpoint are bitwise those of an uninterrupted run, because the
 /// model, AdamW moments, scheduler, torch generator (dropout, random masks) and data position are all restored.
-/// A training batch whose loading throws <see cref="InvalidDataException"/> (bad records) is skipped,
+/// A training batch whose loading throws <see cref="InputFormatException"/> (bad records) is skipped,
 /// counted and listed in the log and metrics; any other loading error stops the run.
 /// </remarks>
 public sealed class Trainer<TBatch> where TBatch : IDisposable
@@ -99,7 +99,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
     /// Trains to <c>trainer.max_epochs</c>, starting fresh or from <paramref name="resumeFrom"/> (a
     /// checkpoint written by this trainer with the same batch size, seed and training data size).
     /// </summary>
-    /// <exception cref="InvalidDataException">The checkpoint is unreadable or belongs to a different run setup.</exception>
+    /// <exception cref="InputFormatException">The checkpoint is unreadable or belongs to a different run setup.</exception>
     /// <exception cref="InvalidOperationException">Too few training records for one batch, no trainable parameters, or divergence.</exception>
     /// <exception cref="OperationCanceledException">
     /// <paramref name="cancellation"/> was cancelled; the trainer stops after the current step and saves <c>last.ckpt</c> first.
@@ -110,7 +110,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         if (parameters.Count == 0) throw new InvalidOperationException("the model has no trainable parameters");
         int batchesPerEpoch = EpochOrder.BatchCount(_train.Count, Tc.BatchSize, dropLast: true);
         if (batchesPerEpoch == 0)
-            throw new InvalidOperationException(
+            throw new InputValueException(
                 $"the training data has {_train.Count} records, fewer than one batch (trainer.batch_size = {Tc.BatchSize})");
         Directory.CreateDirectory(OutputDirectory);
 
@@ -153,7 +153,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
     {
         var info = Checkpoint.Load(path, _task.Module, optimizer, restoreRng: true);
         if (info.BatchSize != Tc.BatchSize || info.Seed != Tc.Seed || info.TrainCount != _train.Count)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{path}: saved with batch_size {info.BatchSize}, seed {info.Seed} and {info.TrainCount} training records; " +
                 $"this run has batch_size {Tc.BatchSize}, seed {Tc.Seed} and {_train.Count}: exact resumption needs all three unchanged");
         schedule.Restore((info.SchedulerStep, info.SchedulerTCur, info.SchedulerTI));
@@ -189,7 +189,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
             LogStep(s, lr, total, terms, rate, badData);
             ReportProgress(s, total, rate);
             if (run.NonFiniteStreak >= MaxNonFiniteStreak)
-                throw new InvalidOperationException(
+                throw new InputValueException(
                     $"the loss was not finite for {run.NonFiniteStreak} consecutive steps (epoch {run.Epoch + 1}, step {run.StepInEpoch}): training diverged; lower optimizer.params.lr or set trainer.grad_clip_norm");
 
             // The epoch's last step is checkpointed by the epoch end, after validation.
@@ -258,7 +258,7 @@ public sealed class Trainer<TBatch> where TBatch : IDisposable
         {
             loaded = loader.Next();
         }
-        catch (InvalidDataException e)
+        catch (InputFormatException e)
         {
             // Corrupt input (the project's convention for bad records) costs one batch, never the run.
             run.SkippedBatches++;

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deri.IO;
 
 namespace Deri.Weights;
 
 /// <summary>
 /// Typed reading of a Hugging Face <c>config.json</c>: each getter returns the field or a fallback when it is
-/// absent, and a field of the wrong type is an <see cref="InvalidDataException"/> naming the file and key.
+/// absent, and a field of the wrong type is an <see cref="InputFormatException"/> naming the file and key.
 /// Shared by the BERT and GPT-2 config loaders.
 /// </summary>
 public sealed class HuggingFaceConfigJson
@@ -22,20 +23,20 @@ public sealed class HuggingFaceConfigJson
     public string Path { get; }
 
     /// <summary>Reads <paramref name="path"/>; <paramref name="what"/> names the config in the not-found message (e.g. <c>BERT config</c>).</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a JSON object.</exception>
+    /// <exception cref="InputFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InputFormatException">The file is not a JSON object.</exception>
     public static HuggingFaceConfigJson Read(string path, string what)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: {what} not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: {what} not found", path);
         try
         {
             var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: config is not a JSON object");
+                ?? throw new InputFormatException($"{path}: config is not a JSON object");
             return new HuggingFaceConfigJson(path, root);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: config is not valid JSON ({e.Message})", e);
+            throw new InputFormatException($"{path}: config is not valid JSON ({e.Message})", e);
         }
     }
 
@@ -47,7 +48,7 @@ public sealed class HuggingFaceConfigJson
     {
         null => fallback,
         JsonValue v when v.TryGetValue<int>(out var x) => x,
-        _ => throw new InvalidDataException($"{Path}: '{key}' must be an integer"),
+        _ => throw new InputFormatException($"{Path}: '{key}' must be an integer"),
     };
 
     /// <summary>A numeric field, or <paramref name="fallback"/> when absent.</summary>
@@ -55,7 +56,7 @@ public sealed class HuggingFaceConfigJson
     {
         null => fallback,
         JsonValue v when v.TryGetValue<double>(out var x) => x,
-        _ => throw new InvalidDataException($"{Path}: '{key}' must be a number"),
+        _ => throw new InputFormatException($"{Path}: '{key}' must be a number"),
     };
 
     /// <summary>A boolean field, or <paramref name="fallback"/> when absent.</summary>
@@ -63,7 +64,7 @@ public sealed class HuggingFaceConfigJson
     {
         null => fallback,
         JsonValue v when v.TryGetValue<bool>(out var x) => x,
-        _ => throw new InvalidDataException($"{Path}: '{key}' must be true or false"),
+        _ => throw new InputFormatException($"{Path}: '{key}' must be true or false"),
     };
 
     /// <summary>A string field, or null when absent or not a string.</summary>

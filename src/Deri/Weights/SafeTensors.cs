@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Weights;
 
@@ -117,11 +118,11 @@ public static class SafeTensors
     };
 
     /// <summary>Reads and validates the header of <paramref name="path"/> without reading tensor data.</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InputFileNotFoundException">The file does not exist.</exception>
     /// <exception cref="SafeTensorsFormatException">The header is truncated, malformed or inconsistent with the file size.</exception>
     public static SafeTensorsHeader ReadHeader(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: safetensors file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: safetensors file not found", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         return ReadHeader(stream, path);
     }
@@ -223,7 +224,7 @@ public static class SafeTensors
     /// <summary>As <see cref="Load(string)"/>, also returning the file's <c>__metadata__</c>.</summary>
     public static Dictionary<string, Tensor> Load(string path, out IReadOnlyDictionary<string, string> metadata)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: safetensors file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: safetensors file not found", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var header = ReadHeader(stream, path);
         metadata = header.Metadata;

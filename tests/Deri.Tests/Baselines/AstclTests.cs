@@ -144,9 +144,9 @@ public class AstclTests(ITestOutputHelper output)
         method.eval();
         using (no_grad())
             Assert.Equal([4L, 64], method.Represent(batch.Ecg).shape);
-        Assert.Contains("astcl.lead_groups", Assert.Throws<ArgumentException>(
+        Assert.Contains("astcl.lead_groups", Assert.Throws<ConfigException>(
             () => Astcl.Create(SslTestData.TinyResNet, 256, new AstclConfig { LeadGroups = [[0, 1]] })).Message);
-        Assert.Contains("astcl.baseline_wander_hz", Assert.Throws<ArgumentException>(
+        Assert.Contains("astcl.baseline_wander_hz", Assert.Throws<ConfigException>(
             () => Astcl.Create(SslTestData.TinyResNet, 256, new AstclConfig { BaselineWanderHz = [1, 0.5] })).Message);
     }
 

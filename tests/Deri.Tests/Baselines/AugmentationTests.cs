@@ -84,7 +84,7 @@ public class AugmentationTests
     [Fact]
     public void OutOfRangeSettingsAreRejectedWithTheirKeys()
     {
-        var e = Assert.Throws<ArgumentException>(() => new EcgAugmentation(Off with { Crop = new CropAugment { P = 1.5 } }, 100));
+        var e = Assert.Throws<ConfigException>(() => new EcgAugmentation(Off with { Crop = new CropAugment { P = 1.5 } }, 100));
         Assert.Contains("ssl.augment.crop.p", e.Message);
         var c = Assert.Throws<ConfigException>(() => DeriConfig.Parse("ssl:\n  augment:\n    noise:\n      std: -1\n", "test.yaml"));
         Assert.Contains("ssl.augment.noise.std", c.Message);

@@ -137,8 +137,8 @@ public class ClocsTests(ITestOutputHelper output)
         var halves = (method.Represent(x[.., .., ..128]) + method.Represent(x[.., .., 128..])) / 2;
         Assert.True(rep.allclose(halves, rtol: 1e-4, atol: 1e-5));
         var terms = new ClocsConfig { Mode = "cmlc", LeadGroups = [[0, 12]] };
-        Assert.Contains("clocs.lead_groups", Assert.Throws<ArgumentException>(() => Clocs.Create(SslTestData.TinyResNet, 256, terms)).Message);
-        Assert.Contains("clocs.mode", Assert.Throws<ArgumentException>(() => Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { Mode = "x" })).Message);
+        Assert.Contains("clocs.lead_groups", Assert.Throws<ConfigException>(() => Clocs.Create(SslTestData.TinyResNet, 256, terms)).Message);
+        Assert.Contains("clocs.mode", Assert.Throws<ConfigException>(() => Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { Mode = "x" })).Message);
         Assert.Contains("clocs.segment_length", Assert.Throws<ArgumentException>(
             () => Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { SegmentLength = 200 })).Message);
     }

@@ -99,6 +99,6 @@ public class SslMethodTests
         var e = Assert.Throws<ConfigException>(() => DeriConfig.Parse("", "x", ["network.method=simclrr"]));
         Assert.Contains("simclr, byol, barlowtwins, mocov3, simsiam", e.Message);
         Assert.Equal(0.3, DeriConfig.Parse("", "x", ["ssl.mocov3.temperature=0.3"]).Ssl.MocoV3.Temperature);
-        Assert.Throws<ArgumentException>(() => SslMethodRegistry.Create(DeriConfig.Parse("", "x")));
+        Assert.Throws<ConfigException>(() => SslMethodRegistry.Create(DeriConfig.Parse("", "x")));
     }
 }

@@ -143,9 +143,9 @@ public class StMemTests
     [Fact]
     public void BadGeometryAndSettingsAreRejectedNamingTheKey()
     {
-        var e = Assert.Throws<ArgumentException>(() => TinyModel(length: 260));
+        var e = Assert.Throws<ConfigException>(() => TinyModel(length: 260));
         Assert.Contains("patch_size", e.Message);
-        Assert.Contains("decoder_width", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { DecoderWidth = 33 })).Message);
+        Assert.Contains("decoder_width", Assert.Throws<ConfigException>(() => TinyModel(config: Tiny with { DecoderWidth = 33 })).Message);
         Assert.Contains("head_dim", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { HeadDim = 0 })).Message);
         Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 1 })).Message);
         Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 0.95 })).Message);

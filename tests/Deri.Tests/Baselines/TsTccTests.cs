@@ -189,9 +189,9 @@ public class TsTccTests(ITestOutputHelper output)
             Assert.Equal(64L, method.RepresentationDim); // 8w for ResNet18 of width 8
         }
         // 256 samples give 16 latent steps: 16 future steps cannot be predicted.
-        var e = Assert.Throws<ArgumentException>(() => TsTcc.Create(SslTestData.TinyResNet, 256, new TsTccConfig { Timesteps = 16 }));
+        var e = Assert.Throws<ConfigException>(() => TsTcc.Create(SslTestData.TinyResNet, 256, new TsTccConfig { Timesteps = 16 }));
         Assert.Contains("ssl.tstcc.timesteps", e.Message);
-        Assert.Contains("ssl.tstcc.tc_heads", Assert.Throws<ArgumentException>(() => new TsTccConfig { TcHeads = 3 }.Validated(12, 5000)).Message);
+        Assert.Contains("ssl.tstcc.tc_heads", Assert.Throws<ConfigException>(() => new TsTccConfig { TcHeads = 3 }.Validated(12, 5000)).Message);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class DecodeBenchmarkTests
         Assert.True(r.SameTokens);
         Assert.True(r.MaxScoreDifference < 1e-5);
         Assert.True(r.CachedSeconds > 0 && r.UncachedSeconds > 0);
-        Assert.Throws<ArgumentException>(() => DecodeBenchmark.Run(new DecodeBenchOptions(config with { AddCrossAttention = false }), torch.CPU));
+        Assert.Throws<InputValueException>(() => DecodeBenchmark.Run(new DecodeBenchOptions(config with { AddCrossAttention = false }), torch.CPU));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public class ErrorContractTests
         Assert.Equal(1, r.ExitCode);
         var lines = Lines(r.Stderr);
         Assert.StartsWith("error: /nonexistent/scores.csv", lines[0]);
-        Assert.Contains("System.IO.FileNotFoundException", r.Stderr);
+        Assert.Contains("Deri.IO.InputFileNotFoundException", r.Stderr);
         Assert.Contains(lines, l => l.TrimStart().StartsWith("at Deri.", StringComparison.Ordinal));
     }
 
@@ -145,7 +145,7 @@ public class ErrorContractTests
         using var usage = new StringWriter();
         Assert.Equal(2, CliErrors.Report(new CliUsageException("--split must be one of train, val, test"), verbose: false, usage));
         using var input = new StringWriter();
-        Assert.Equal(1, CliErrors.Report(new FileNotFoundException("file not found", "/x/y.csv"), verbose: false, input));
+        Assert.Equal(1, CliErrors.Report(new InputFileNotFoundException("file not found", "/x/y.csv"), verbose: false, input));
         Assert.Equal("error: /x/y.csv: file not found", input.ToString().Trim());
     }
 

@@ -27,7 +27,7 @@ public class DatasetValidationTests
             $"1,10.0,1,records100/00000/00001_lr,records500/00000/00001_hr,a,{Norm}",
             $"2,11.0,1,records100/00000/00002_lr,records500/00000/00002_hr,b,{Norm}",
             $"1.0,12.0,2,records100/00000/00003_lr,records500/00000/00003_hr,c,{Norm}");
-        var ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.Load(root));
+        var ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.Load(root));
         Assert.Contains(Path.Combine(root, "ptbxl_database.csv") + ": line 4: ecg_id 1 is already used on line 2", ex.Message);
     }
 
@@ -38,7 +38,7 @@ public class DatasetValidationTests
         string root = PtbXlRoot(dir,
             $"1,10.0,1,records100/00000/00001_lr,records500/00000/00001_hr,a,{Norm}",
             $"abc,11.0,1,records100/00000/00002_lr,records500/00000/00002_hr,b,{Norm}");
-        var ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.Load(root, new PtbXlOptions { Task = PtbXlTask.None }));
+        var ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.Load(root, new PtbXlOptions { Task = PtbXlTask.None }));
         Assert.Contains("ptbxl_database.csv: line 3: ecg_id 'abc' is not an integer", ex.Message);
     }
 
@@ -50,12 +50,12 @@ public class DatasetValidationTests
         string root = PtbXlRoot(dir,
             $"1,10.0,1,records100/00000/00001_lr,records500/00000/00001_hr,a,{Norm}",
             $"2,11.0,1,records100/00000/00002_lr,records500/00000/00002_hr,sinus rhythm, normal,{Norm}");
-        var ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.Load(root));
+        var ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.Load(root));
         Assert.Contains("ptbxl_database.csv: line 3: ragged row: 8 fields, the header has 7", ex.Message);
         Assert.DoesNotContain("scp_codes", ex.Message);
         // A short row is as ragged as a long one.
         File.WriteAllText(Path.Combine(root, "ptbxl_database.csv"), $"{PtbHeader}\n1,10.0,1,records100/00000/00001_lr\n");
-        ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.Load(root));
+        ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.Load(root));
         Assert.Contains("line 2: ragged row: 4 fields, the header has 7", ex.Message);
     }
 
@@ -74,10 +74,10 @@ public class DatasetValidationTests
     {
         using var dir = new TempDir();
         string root = PtbXlRoot(dir);
-        var ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.Load(root));
+        var ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.Load(root));
         Assert.Contains("ptbxl_database.csv: no records (the file holds only a header)", ex.Message);
         dir.File("generic/records.csv", "record,report\n");
-        ex = Assert.Throws<InvalidDataException>(() => GenericDataset.Load(Path.Combine(dir.Path, "generic")));
+        ex = Assert.Throws<InputFormatException>(() => GenericDataset.Load(Path.Combine(dir.Path, "generic")));
         Assert.Contains("records.csv: no records", ex.Message);
     }
 
@@ -117,7 +117,7 @@ public class DatasetValidationTests
         var at500 = PtbXlDataset.Load(root, new PtbXlOptions { Task = PtbXlTask.None });
         Assert.Empty(at500.Entries);
         Assert.All(at500.Skipped, s => Assert.StartsWith("filename_hr is empty", s.Reason));
-        var ex = Assert.Throws<InvalidDataException>(() => EcgStoreBuilder.Build(at500, Path.Combine(dir.Path, "store")));
+        var ex = Assert.Throws<InputFormatException>(() => EcgStoreBuilder.Build(at500, Path.Combine(dir.Path, "store")));
         Assert.Contains("nothing to prepare: all 5 listed rows were left out, e.g. 10000: filename_hr is empty", ex.Message);
     }
 
@@ -165,7 +165,7 @@ public class DatasetValidationTests
         using var dir = new TempDir();
         string rec = DataFiles.Shared("ptbxl", "records500", "00000", "00001_hr");
         dir.File("records.csv", $"record,report,split\n{rec},normal ecg,train\n{rec}.hea,sinus rhythm,val\n");
-        var ex = Assert.Throws<InvalidDataException>(() => GenericDataset.Load(dir.Path));
+        var ex = Assert.Throws<InputFormatException>(() => GenericDataset.Load(dir.Path));
         Assert.Contains("records.csv: line 3: record " + rec + ".hea is already listed on line 2", ex.Message);
 
         string other = DataFiles.Shared("ptbxl", "records500", "00000", "00002_hr");
@@ -188,7 +188,7 @@ public class DatasetValidationTests
         File.Copy(DataFiles.Shared("cpsc2018", "A1980.mat"), Path.Combine(dir.Path, "A1980.mat"));
         File.Copy(DataFiles.Shared("cpsc2018", "A1981.mat"), Path.Combine(dir.Path, "A1981.mat"));
         dir.File("REFERENCE.csv", $"Recording,First_label,Second_label,Third_label\nA1980,7.0,,\nA1981,{label},,\n");
-        var ex = Assert.Throws<InvalidDataException>(() => Cpsc2018Dataset.Load(dir.Path));
+        var ex = Assert.Throws<InputFormatException>(() => Cpsc2018Dataset.Load(dir.Path));
         Assert.Contains($"REFERENCE.csv: line 3: record A1981: label '{label}' is not a class number 1–9", ex.Message);
         // "7.0" (pandas' spelling of a column with blanks) is class 7.
         dir.File("REFERENCE.csv", "Recording,First_label,Second_label,Third_label\nA1980,7.0,,\nA1981,1,2,\n");
@@ -202,7 +202,7 @@ public class DatasetValidationTests
     {
         using var dir = new TempDir();
         dir.File("REFERENCE.csv", "Recording,First_label\nA1980,7\nA1980,1\n");
-        var ex = Assert.Throws<InvalidDataException>(() => Cpsc2018Dataset.Load(dir.Path));
+        var ex = Assert.Throws<InputFormatException>(() => Cpsc2018Dataset.Load(dir.Path));
         Assert.Contains("REFERENCE.csv: line 3: record A1980 is already listed on line 2", ex.Message);
     }
 

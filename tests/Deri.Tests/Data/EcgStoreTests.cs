@@ -112,7 +112,7 @@ public class EcgStoreTests
         var again = EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { ChunkSize = 99 });
         Assert.True(again.AlreadyComplete);
         Assert.Equal(0, again.ProcessedNow);
-        var ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { Float16 = true }));
+        var ex = Assert.Throws<OutputPathException>(() => EcgStoreBuilder.Build(ds, path, new StoreBuildOptions { Float16 = true }));
         Assert.Contains("other inputs", ex.Message);
     }
 
@@ -124,12 +124,12 @@ public class EcgStoreTests
         using var cts = new CancellationTokenSource();
         var options = new StoreBuildOptions { ChunkSize = 2, Progress = (done, _) => { if (done > 0) cts.Cancel(); } };
         Assert.ThrowsAny<OperationCanceledException>(() => EcgStoreBuilder.Build(SmallPtbXl(4), path, options, cts.Token));
-        var ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(SmallPtbXl(5), path, new StoreBuildOptions { ChunkSize = 2 }));
+        var ex = Assert.Throws<OutputPathException>(() => EcgStoreBuilder.Build(SmallPtbXl(5), path, new StoreBuildOptions { ChunkSize = 2 }));
         Assert.Contains(".partial", ex.Message);
         // Signals shorter than the journal says can only be damage: refused, never padded.
         File.WriteAllBytes(Path.Combine(path + EcgStoreBuilder.PartialSuffix, "signals.bin"), new byte[10]);
-        ex = Assert.Throws<IOException>(() => EcgStoreBuilder.Build(SmallPtbXl(4), path, new StoreBuildOptions { ChunkSize = 2 }));
-        Assert.Contains("journal commits 2 records", ex.Message);
+        var damaged = Assert.Throws<InputFormatException>(() => EcgStoreBuilder.Build(SmallPtbXl(4), path, new StoreBuildOptions { ChunkSize = 2 }));
+        Assert.Contains("journal commits 2 records", damaged.Message);
     }
 
     [Fact]
@@ -170,12 +170,12 @@ public class EcgStoreTests
     public void OpeningSomethingElseIsAClearError()
     {
         using var dir = new TempDir();
-        Assert.Throws<FileNotFoundException>(() => EcgStore.Open(dir.Path));
+        Assert.Throws<InputFileNotFoundException>(() => EcgStore.Open(dir.Path));
         dir.File("index.json", "{\"format\":\"deri-ecg-store\",\"version\":1,\"dtype\":\"float32\",\"leads\":12,\"length\":5000,\"entries\":[{\"id\":\"a\",\"split\":\"train\",\"report\":\"\",\"labels\":[]}]}");
         dir.File("signals.f32", "short");
-        var ex = Assert.Throws<InvalidDataException>(() => EcgStore.Open(dir.Path));
+        var ex = Assert.Throws<InputFormatException>(() => EcgStore.Open(dir.Path));
         Assert.Contains("5 bytes", ex.Message);
         dir.File("other/readme.txt", "x");
-        Assert.Throws<IOException>(() => EcgStoreBuilder.Build(SmallPtbXl(1), Path.Combine(dir.Path, "other")));
+        Assert.Throws<OutputPathException>(() => EcgStoreBuilder.Build(SmallPtbXl(1), Path.Combine(dir.Path, "other")));
     }
 }

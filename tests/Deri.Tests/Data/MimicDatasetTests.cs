@@ -63,7 +63,7 @@ public class MimicDatasetTests
         using var dir = new TempDir();
         dir.File("record_list.csv", "subject_id,study_id,file_name\n1,2,3\n");
         dir.File("machine_measurements.csv", "subject_id,study_id,report_0\n1,2,a b c d\n");
-        var ex = Assert.Throws<InvalidDataException>(() => MimicIvEcgDataset.Load(dir.Path));
+        var ex = Assert.Throws<InputFormatException>(() => MimicIvEcgDataset.Load(dir.Path));
         Assert.Contains("record_list.csv", ex.Message);
         Assert.Contains("'path'", ex.Message);
     }

@@ -109,7 +109,7 @@ public class PreprocessingTests
         Assert.Equal(1f, y[2 * 5000 + 100], 6);
         Assert.All(y, v => Assert.True(float.IsFinite(v)));
         var strict = new EcgPreprocessor(new PreprocessConfig { RepairNonFinite = false });
-        Assert.Throws<InvalidDataException>(() => strict.Process(rec));
+        Assert.Throws<InputFormatException>(() => strict.Process(rec));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public class PreprocessingTests
         var y = new EcgPreprocessor(new PreprocessConfig { CropStart = 1000, Normalization = Normalization.None }).Process(rec);
         Assert.Equal(1.0f, y[0], 6);
         Assert.Equal(5.999f, y[4999], 6);
-        Assert.Throws<InvalidDataException>(() => new EcgPreprocessor(new PreprocessConfig { CropStart = 6000 }).Process(rec));
+        Assert.Throws<InputFormatException>(() => new EcgPreprocessor(new PreprocessConfig { CropStart = 6000 }).Process(rec));
     }
 
     [Fact]
@@ -161,8 +161,8 @@ public class PreprocessingTests
     [Fact]
     public void InvalidConfigIsRejected()
     {
-        Assert.Throws<ArgumentException>(() => new EcgPreprocessor(new PreprocessConfig { CropLength = 6000 }));
-        Assert.Throws<ArgumentException>(() => new EcgPreprocessor(new PreprocessConfig { TargetRate = 0 }));
+        Assert.Throws<InputValueException>(() => new EcgPreprocessor(new PreprocessConfig { CropLength = 6000 }));
+        Assert.Throws<InputValueException>(() => new EcgPreprocessor(new PreprocessConfig { TargetRate = 0 }));
         Assert.Throws<ArgumentException>(() => new EcgPreprocessor(new PreprocessConfig { RepairRadius = 0 }));
     }
 }

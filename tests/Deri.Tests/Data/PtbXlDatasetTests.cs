@@ -63,7 +63,7 @@ public class PtbXlDatasetTests(ITestOutputHelper output)
         Assert.Equal(["NORM", "LVOLT", "SR"], codes.Select(c => c.Code));
         Assert.Equal(100.0, codes[0].Likelihood);
         Assert.Empty(PtbXlDataset.ParseScpCodes("{}"));
-        var ex = Assert.Throws<InvalidDataException>(() => PtbXlDataset.ParseScpCodes("NORM", "db.csv", "7"));
+        var ex = Assert.Throws<InputFormatException>(() => PtbXlDataset.ParseScpCodes("NORM", "db.csv", "7"));
         Assert.Contains("db.csv", ex.Message);
         Assert.Contains("record 7", ex.Message);
     }

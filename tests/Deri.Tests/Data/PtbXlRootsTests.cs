@@ -52,9 +52,9 @@ public class PtbXlRootsTests
         var swapped = DatasetCatalog.Load("ptbxl", [z, raw], Request);
         Assert.StartsWith(z, swapped.Entries.Single(e => e.Id == "24").RecordPath);
 
-        var e = Assert.Throws<ArgumentException>(() => DatasetCatalog.Load("ptbxl", [raw, raw + "/"], Request));
+        var e = Assert.Throws<InputValueException>(() => DatasetCatalog.Load("ptbxl", [raw, raw + "/"], Request));
         Assert.Contains("is given twice", e.Message);
-        e = Assert.Throws<ArgumentException>(() => DatasetCatalog.Load("cpsc", [raw, z], Request));
+        e = Assert.Throws<InputValueException>(() => DatasetCatalog.Load("cpsc", [raw, z], Request));
         Assert.Contains("several dataset folders are supported for ptbxl only", e.Message);
     }
 
@@ -110,14 +110,14 @@ public class PtbXlRootsTests
         {
             // Row 10010 (fold 4, train) is given the patient of row 134 (fold 9, test).
             var (raw, z) = SmallRoots(dir, l => l.StartsWith("10010,") ? "10010,10784.0" + l[l.IndexOf(",4,", StringComparison.Ordinal)..] : l);
-            var e = Assert.Throws<InvalidDataException>(() => DatasetCatalog.Load("ptbxl", [raw, z], Request));
+            var e = Assert.Throws<InputFormatException>(() => DatasetCatalog.Load("ptbxl", [raw, z], Request));
             Assert.Contains("1 patients have records in more than one split (patient 10784 in train and test)", e.Message);
         }
         using (var dir = new TempDir())
         {
             // The zscore copy of id 24 names another patient than the raw row.
             var (raw, z) = SmallRoots(dir, l => l.StartsWith("24,") ? "24,1.0" + l[l.IndexOf(",3,", StringComparison.Ordinal)..] : l);
-            var e = Assert.Throws<InvalidDataException>(() => DatasetCatalog.Load("ptbxl", [raw, z], Request));
+            var e = Assert.Throws<InputFormatException>(() => DatasetCatalog.Load("ptbxl", [raw, z], Request));
             Assert.Contains("ecg_id 24 is patient 1 in split train in", e.Message);
         }
     }
@@ -161,9 +161,9 @@ public class PtbXlRootsTests
     {
         using var dir = new TempDir();
         string f = dir.File("r.csv", "ecg_id,strat_fold,report\n1,3,sinus rhythm\n2,,left axis deviation\n");
-        var e = Assert.Throws<InvalidDataException>(() => PtbXlReportCorpus.Read(f, [9]));
+        var e = Assert.Throws<InputFormatException>(() => PtbXlReportCorpus.Read(f, [9]));
         Assert.Contains($"{f}: line 3: strat_fold '' is not an integer", e.Message);
-        Assert.Throws<ArgumentException>(() => PtbXlReportCorpus.Read(f, []));
+        Assert.Throws<InputValueException>(() => PtbXlReportCorpus.Read(f, []));
         var run = CliRunner.Run(["data", "reports", "--root", f, "--out", Path.Combine(dir.Path, "o.txt")]);
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--exclude-folds is required", run.Stderr);

@@ -126,7 +126,7 @@ public class SnomedDatasetTests
         Assert.Equal(rec + ".hea", ds.Entries[0].RecordPath);
         Assert.Equal(rec2 + ".hea", ds.Entries[1].RecordPath);
         dir.File("bad.csv", "record,report,split\nx,y,holdout\n");
-        var ex = Assert.Throws<InvalidDataException>(() => GenericDataset.Load(dir.Path, new GenericOptions { Csv = "bad.csv" }));
+        var ex = Assert.Throws<InputFormatException>(() => GenericDataset.Load(dir.Path, new GenericOptions { Csv = "bad.csv" }));
         Assert.Contains("holdout", ex.Message);
     }
 

@@ -33,13 +33,13 @@ public class EmbeddingFileTests
         string path = TempFile("bad.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "id,split,labels,e0,e1\nr1,train,NORM,1,2\nr2,train,NORM,1\n");
-        Assert.Contains("bad.csv:3: 4 fields", Assert.Throws<InvalidDataException>(() => EmbeddingFile.Read(path)).Message);
+        Assert.Contains("bad.csv:3: 4 fields", Assert.Throws<InputFormatException>(() => EmbeddingFile.Read(path)).Message);
         File.WriteAllText(path, "id,split,labels,e0\nr1,train,NORM,NaN\n");
-        Assert.Contains("bad.csv:2: column e0 is 'NaN'", Assert.Throws<InvalidDataException>(() => EmbeddingFile.Read(path)).Message);
+        Assert.Contains("bad.csv:2: column e0 is 'NaN'", Assert.Throws<InputFormatException>(() => EmbeddingFile.Read(path)).Message);
         File.WriteAllText(path, "x,y\n1,2\n");
-        Assert.Contains("deri embed", Assert.Throws<InvalidDataException>(() => EmbeddingFile.Read(path)).Message);
+        Assert.Contains("deri embed", Assert.Throws<InputFormatException>(() => EmbeddingFile.Read(path)).Message);
         Directory.Delete(Path.GetDirectoryName(path)!, true);
-        Assert.Throws<FileNotFoundException>(() => EmbeddingFile.Read(path));
+        Assert.Throws<InputFileNotFoundException>(() => EmbeddingFile.Read(path));
     }
 
     [Fact]
@@ -58,6 +58,6 @@ public class EmbeddingFileTests
         Assert.Equal(["A", "A", "A", "B", "B", "B"], colour.ToArray());
         Assert.Equal([("A", 3), ("B", 3)], classes.ToArray());
         Assert.Contains("no record has a label",
-            Assert.Throws<InvalidDataException>(() => TsneMap.Select([new("x", "test", [], [0])], 2, "f.csv")).Message);
+            Assert.Throws<InputFormatException>(() => TsneMap.Select([new("x", "test", [], [0])], 2, "f.csv")).Message);
     }
 }

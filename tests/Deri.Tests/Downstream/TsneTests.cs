@@ -106,9 +106,9 @@ public class TsneTests
     [Fact]
     public void RejectsBadInput()
     {
-        Assert.Throws<ArgumentException>(() => Tsne.Embed([[1.0], [2.0]]));
+        Assert.Throws<InputValueException>(() => Tsne.Embed([[1.0], [2.0]]));
         var (x, _) = Blobs(5, 1);
-        Assert.Contains("perplexity", Assert.Throws<ArgumentException>(() => Tsne.Embed(x, new TsneOptions { Perplexity = 30 })).Message);
+        Assert.Contains("perplexity", Assert.Throws<InputValueException>(() => Tsne.Embed(x, new TsneOptions { Perplexity = 30 })).Message);
         x[3] = [.. x[3].Take(5)];
         Assert.Contains("widths", Assert.Throws<ArgumentException>(() => Tsne.Embed(x, new TsneOptions { Perplexity = 3 })).Message);
     }

@@ -31,7 +31,7 @@ public class MetricsFixtureTests
             k++;
             if (expected.GetProperty("excluded").GetBoolean())
             {
-                Assert.Throws<ArgumentException>(() => { BinaryMetrics.RocAuc(s, y); });
+                Assert.Throws<InputValueException>(() => { BinaryMetrics.RocAuc(s, y); });
                 continue;
             }
             Assert.Equal(expected.GetProperty("auc").GetDouble(), BinaryMetrics.RocAuc(s, y), Tol);
@@ -97,6 +97,6 @@ public class MetricsFixtureTests
         Assert.Throws<ArgumentException>(() => { BinaryMetrics.RocAuc([0.1, double.NaN], [0, 1]); });
         Assert.Throws<ArgumentException>(() => { BinaryMetrics.RocAuc([0.1, 0.2], [0, 2]); });
         Assert.Throws<ArgumentException>(() => { BinaryMetrics.RocAuc([0.1, 0.2, 0.3], [0, 1]); });
-        Assert.Throws<ArgumentException>(() => { BinaryMetrics.MaxF1([0.1, 0.2], [0, 0]); });
+        Assert.Throws<InputValueException>(() => { BinaryMetrics.MaxF1([0.1, 0.2], [0, 0]); });
     }
 }

@@ -33,7 +33,7 @@ public class SubsetTests
     [Fact]
     public void TooSmallARatioIsAClearError()
     {
-        var e = Assert.Throws<ArgumentException>(() => TrainingSubset.Indices(50, 1, 42));
+        var e = Assert.Throws<InputValueException>(() => TrainingSubset.Indices(50, 1, 42));
         Assert.Contains("less than one sample", e.Message);
     }
 }

@@ -114,13 +114,13 @@ public class ZeroShotTests
     [Fact]
     public void PromptFileErrorsNameTheProblem()
     {
-        Assert.Contains("no prompt for class(es) Z, W", Assert.Throws<KeyNotFoundException>(() =>
+        Assert.Contains("no prompt for class(es) Z, W", Assert.Throws<InputFormatException>(() =>
             ClassPrompts.Parse("""{"A": "a"}""", "p.json").TextsFor(["A", "Z", "W"])).Message);
         Assert.Contains("p.json: the description of 'A' must be a non-empty string",
-            Assert.Throws<InvalidDataException>(() => ClassPrompts.Parse("""{"A": 3}""", "p.json")).Message);
+            Assert.Throws<InputFormatException>(() => ClassPrompts.Parse("""{"A": 3}""", "p.json")).Message);
         Assert.Contains("label 'A' appears twice",
-            Assert.Throws<InvalidDataException>(() => ClassPrompts.Parse("""{"A": "x", "A": "y"}""", "p.json")).Message);
+            Assert.Throws<InputFormatException>(() => ClassPrompts.Parse("""{"A": "x", "A": "y"}""", "p.json")).Message);
         Assert.Contains("expected a JSON object",
-            Assert.Throws<InvalidDataException>(() => ClassPrompts.Parse("""["A"]""", "p.json")).Message);
+            Assert.Throws<InputFormatException>(() => ClassPrompts.Parse("""["A"]""", "p.json")).Message);
     }
 }

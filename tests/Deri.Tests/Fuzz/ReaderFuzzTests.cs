@@ -253,6 +253,6 @@ public class ReaderFuzzTests
         {
             File.WriteAllBytes(path, input);
             PtbXlDataset.ReadStatements(path);
-        }, e => e is InvalidDataException, ".csv");
+        }, e => e is InputFormatException, ".csv");
     }
 }

@@ -101,12 +101,12 @@ public class NlgMetricsTests
             string refs = Path.Combine(dir, "refs.txt"), hyps = Path.Combine(dir, "hyps.txt"), bad = Path.Combine(dir, "bad.txt");
             File.WriteAllText(refs, "sinus rhythm\nnormal ecg\nleft axis\n");
             File.WriteAllText(hyps, "sinus rhythm\nnormal ecg\n");
-            var e = Assert.Throws<InvalidDataException>(() => ReportScorer.ScoreFiles(refs, hyps));
+            var e = Assert.Throws<InputFormatException>(() => ReportScorer.ScoreFiles(refs, hyps));
             Assert.Contains("line 3 of " + refs, e.Message);
             File.WriteAllBytes(bad, [(byte)'o', (byte)'k', (byte)'\n', 0xC3, 0x28, (byte)'\n']);
-            var u = Assert.Throws<InvalidDataException>(() => ReportScorer.ScoreFiles(bad, hyps));
+            var u = Assert.Throws<InputFormatException>(() => ReportScorer.ScoreFiles(bad, hyps));
             Assert.Contains($"{bad}: line 2", u.Message);
-            Assert.Throws<FileNotFoundException>(() => ReportScorer.ScoreFiles(Path.Combine(dir, "missing.txt"), hyps));
+            Assert.Throws<InputFileNotFoundException>(() => ReportScorer.ScoreFiles(Path.Combine(dir, "missing.txt"), hyps));
             File.WriteAllText(hyps, "sinus rhythm\r\n\r\nleft axis");
             var s = ReportScorer.ScoreFiles(refs, hyps);
             Assert.Equal(3, s.Count);

@@ -66,7 +66,7 @@ public sealed class ReportModelTests
     public void MixedFeaturesNeedDeriAndAutoPicksByMethod()
     {
         using var merl = ModelFactory.Create(TinyConfigs.Training("merl"));
-        Assert.Throws<InvalidOperationException>(() => new ReportModel(merl, ProbeFeatureKind.Mixed, Small, false));
+        Assert.Throws<InputValueException>(() => new ReportModel(merl, ProbeFeatureKind.Mixed, Small, false));
         Assert.Equal(ProbeFeatureKind.Aligned, ReportModel.ResolveFeature("auto", PretrainingMethod.Merl));
         Assert.Equal(ProbeFeatureKind.Mixed, ReportModel.ResolveFeature("auto", PretrainingMethod.Deri));
         Assert.Equal(ProbeFeatureKind.Aligned, ReportModel.ResolveFeature("aligned", PretrainingMethod.Deri));

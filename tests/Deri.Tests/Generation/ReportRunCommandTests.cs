@@ -168,7 +168,7 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         var mean = weights["transformer.wte.weight"].mean([0]);
         for (int r = 60; r < 64; r++) Assert.True(wte[r].allclose(mean, rtol: 1e-5, atol: 1e-6));
         Assert.True(state["transformer.h.1.mlp.c_fc.weight"].equal(weights["transformer.h.1.mlp.c_fc.weight"]).all().item<bool>());
-        Assert.Throws<InvalidDataException>(() => ReportRun.BuildModel(config with { MaxLength = 257 }, pretrained, tokenizer, TorchSharp.torch.CPU, true));
+        Assert.Throws<InputFormatException>(() => ReportRun.BuildModel(config with { MaxLength = 257 }, pretrained, tokenizer, TorchSharp.torch.CPU, true));
         model.Generator.Dispose();
     }
 
@@ -203,7 +203,7 @@ public sealed class ReportRunCommandTests(TinyReportData data) : IClassFixture<T
         var tokenizer = Deri.Generation.Tokenization.ReportTokenizers.Load(TestFixtures.Dir("gpt2/bpe"));
         Assert.IsType<Deri.Generation.Tokenization.Gpt2BpeTokenizer>(tokenizer);
         Assert.Equal((50256, 50257, 50258), (tokenizer.EosId, tokenizer.BosId, tokenizer.PadId));
-        Assert.Contains("words.txt", Assert.Throws<InvalidDataException>(() => Deri.Generation.Tokenization.ReportTokenizers.Load(data.Root)).Message);
+        Assert.Contains("words.txt", Assert.Throws<InputFormatException>(() => Deri.Generation.Tokenization.ReportTokenizers.Load(data.Root)).Message);
     }
 
     private static void CopyDirectory(string from, string to)

@@ -50,7 +50,7 @@ public sealed class WordLevelTokenizerTests
         var t = WordLevelTokenizer.Build(Reports, minCount: 2);
         Assert.Equal(["ECG", "Sinus", "Abnormal", "rhythm."], t.Tokens.Skip(4));
         Assert.Equal(5, WordLevelTokenizer.Build(Reports, maxSize: 1).VocabSize);
-        Assert.Throws<ArgumentException>(() => WordLevelTokenizer.Build(Reports, minCount: 0));
+        Assert.Throws<Deri.Config.ConfigException>(() => WordLevelTokenizer.Build(Reports, minCount: 0));
     }
 
     [Fact]
@@ -66,11 +66,11 @@ public sealed class WordLevelTokenizerTests
             Assert.Equal(t.Encode(Reports[2]), back.Encode(Reports[2]));
 
             File.WriteAllText(Path.Combine(dir, WordLevelTokenizer.FileName), "[PAD]\n[BOS]\nfoo\n");
-            var e = Assert.Throws<InvalidDataException>(() => ReportTokenizers.Load(dir));
+            var e = Assert.Throws<InputFormatException>(() => ReportTokenizers.Load(dir));
             Assert.Contains(WordLevelTokenizer.FileName, e.Message);
             File.Delete(Path.Combine(dir, WordLevelTokenizer.FileName));
-            Assert.Contains("no report tokenizer", Assert.Throws<InvalidDataException>(() => ReportTokenizers.Load(dir)).Message);
-            Assert.Throws<DirectoryNotFoundException>(() => ReportTokenizers.Load(Path.Combine(dir, "missing")));
+            Assert.Contains("no report tokenizer", Assert.Throws<InputFormatException>(() => ReportTokenizers.Load(dir)).Message);
+            Assert.Throws<InputFileNotFoundException>(() => ReportTokenizers.Load(Path.Combine(dir, "missing")));
         }
         finally
         {

@@ -85,7 +85,7 @@ public sealed class AtomicFileTests : IDisposable
         string blocker = Path.Combine(_dir, "file");
         File.WriteAllText(blocker, "");
         string path = Path.Combine(blocker, "x.txt");
-        var e = Assert.Throws<IOException>(() => AtomicFile.WriteAllText(path, "x"));
+        var e = Assert.Throws<OutputPathException>(() => AtomicFile.WriteAllText(path, "x"));
         Assert.Contains(path, e.Message);
     }
 

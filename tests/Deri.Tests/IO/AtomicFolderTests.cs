@@ -103,7 +103,7 @@ public sealed class AtomicFolderTests : IDisposable
     public void AFileInTheWayIsRefusedByName()
     {
         File.WriteAllText(Target, "a file");
-        var e = Assert.Throws<IOException>(() => AtomicFile.WriteFolder(Target, ExistingFolder.Replace, WriteNew));
+        var e = Assert.Throws<OutputPathException>(() => AtomicFile.WriteFolder(Target, ExistingFolder.Replace, WriteNew));
         Assert.Equal($"{Target}: is a file, not a folder", e.Message);
         Assert.Equal(["out"], Entries());
     }

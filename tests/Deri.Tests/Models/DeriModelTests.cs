@@ -84,7 +84,7 @@ public class DeriModelTests
         Assert.Equal(terms[LossTermNames.Cma].ToDouble() + terms[LossTermNames.Uma].ToDouble(), loss.Total(terms).ToDouble(), 1e-5);
         model.eval();
         using var _ = no_grad();
-        Assert.Throws<InvalidOperationException>(() => model.ProbeFeature(ecg, ProbeFeatureKind.Mixed));
+        Assert.Throws<InputValueException>(() => model.ProbeFeature(ecg, ProbeFeatureKind.Mixed));
         var z = model.ZeroShotEcgEmbedding(ecg);
         Assert.True(z.allclose(nn.functional.normalize(model.ProbeFeature(ecg, ProbeFeatureKind.Aligned), dim: -1), 1e-5, 1e-6));
     }

@@ -15,7 +15,7 @@ public class ModelFactoryTests
             using var encoder = ModelFactory.CreateEncoder(new NetworkConfig { EcgModel = name, EcgBaseWidth = 4, NumLeads = 2 }, 100);
             Assert.True(encoder.OutputChannels > 0, name);
         }
-        var unknown = Assert.Throws<ArgumentException>(() => ModelFactory.CreateEncoder(new NetworkConfig { EcgModel = "vit_huge" }, 100));
+        var unknown = Assert.Throws<ConfigException>(() => ModelFactory.CreateEncoder(new NetworkConfig { EcgModel = "vit_huge" }, 100));
         Assert.Contains(string.Join(", ", EncoderNames.All), unknown.Message);
 
         var tiny = new ModelConfig { Network = new NetworkConfig { EcgBaseWidth = 4, NumLeads = 2 }, Dataset = new ModelDatasetConfig { SeqLength = 200 } };
@@ -25,7 +25,7 @@ public class ModelFactoryTests
             Assert.Equal(name, model.Method.ToString().ToLowerInvariant());
         }
         foreach (var name in MethodNames.Ssl)
-            Assert.Contains("ECG-only", Assert.Throws<ArgumentException>(() => ModelFactory.Create(tiny with { Network = tiny.Network with { Method = name } })).Message);
+            Assert.Contains("ECG-only", Assert.Throws<ConfigException>(() => ModelFactory.Create(tiny with { Network = tiny.Network with { Method = name } })).Message);
     }
 
     [Fact]
@@ -117,6 +117,6 @@ public class ModelFactoryTests
         var weight = new ModelConfig { Loss = new LossConfig { Uma = double.NaN } };
         Assert.Contains("loss.uma", Assert.Throws<ArgumentException>(() => weight.Validate()).Message);
         var tooShort = new ModelConfig { Dataset = new ModelDatasetConfig { SeqLength = 20 } };
-        Assert.Contains("dataset.seq_length", Assert.Throws<ArgumentException>(() => ModelFactory.Create(tooShort)).Message);
+        Assert.Contains("dataset.seq_length", Assert.Throws<ConfigException>(() => ModelFactory.Create(tooShort)).Message);
     }
 }

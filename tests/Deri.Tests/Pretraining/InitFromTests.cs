@@ -35,12 +35,12 @@ public sealed class InitFromTests(TinyPretrainingData data) : IClassFixture<Tiny
         Assert.True(untouched.weight!.allclose(before, rtol: 0, atol: 0));
 
         using var wider = torch.nn.Linear(6, 5);
-        var misfit = Assert.Throws<InvalidDataException>(() => Pretrainer.InitFrom(dir, wider, _ => { }));
+        var misfit = Assert.Throws<InputFormatException>(() => Pretrainer.InitFrom(dir, wider, _ => { }));
         Assert.Contains("does not fit", misfit.Message);
         string empty = Path.Combine(data.Root, "init-empty");
         Directory.CreateDirectory(empty);
-        Assert.Contains("without best.ckpt", Assert.Throws<FileNotFoundException>(() => Pretrainer.InitFrom(empty, wider, _ => { })).Message);
-        Assert.Contains("no such checkpoint", Assert.Throws<FileNotFoundException>(() => Pretrainer.InitFrom(empty + "/nope.ckpt", wider, _ => { })).Message);
+        Assert.Contains("without best.ckpt", Assert.Throws<InputFileNotFoundException>(() => Pretrainer.InitFrom(empty, wider, _ => { })).Message);
+        Assert.Contains("no such checkpoint", Assert.Throws<InputFileNotFoundException>(() => Pretrainer.InitFrom(empty + "/nope.ckpt", wider, _ => { })).Message);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class RetrievalEvaluationTests : IDisposable
         using (Make("cut", 3, Identity(3), Identity(3), _ => [])) { }
         string path = Path.Combine(dir, "cut");
         using (var f = File.OpenWrite(Path.Combine(path, RetrievalIndex.ReportFile))) f.SetLength(8);
-        var e = Assert.Throws<InvalidDataException>(() => RetrievalIndex.Open(path));
+        var e = Assert.Throws<InputFormatException>(() => RetrievalIndex.Open(path));
         Assert.Contains("report.f32", e.Message);
     }
 }

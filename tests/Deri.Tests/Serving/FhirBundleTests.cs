@@ -204,7 +204,7 @@ public sealed class FhirBundleTests
     [Fact]
     public void ALeadBeyondFhirsStringLimitIsRefusedNotCut()
     {
-        var e = Assert.Throws<InvalidDataException>(() => FhirBundleBuilder.Build(Result(), Model, Source(rate: 1000, seconds: 300)));
+        var e = Assert.Throws<InputFormatException>(() => FhirBundleBuilder.Build(Result(), Model, Source(rate: 1000, seconds: 300)));
         Assert.Contains("rec1: lead I does not fit one FHIR SampledData", e.Message);
     }
 
@@ -212,7 +212,7 @@ public sealed class FhirBundleTests
     public void ANonFiniteScoreIsRefusedNamingTheRecord()
     {
         var r = Result() with { Findings = [new Finding("NORM", "normal ECG", double.NaN, 0.3, false)] };
-        var e = Assert.Throws<InvalidDataException>(() => FhirBundleBuilder.Build(r, Model, Source()));
+        var e = Assert.Throws<InputFormatException>(() => FhirBundleBuilder.Build(r, Model, Source()));
         Assert.Contains("rec1", e.Message);
         Assert.Contains("NaN", e.Message);
     }

@@ -256,7 +256,7 @@ public class ClinicalFormatTests
         {
             Id = r.Id, SamplingRate = r.SamplingRate, Leads = r.Leads, Digital = r.Digital, Gain = r.Gain, Baseline = r.Baseline, Units = r.Units, MissingSamples = 1,
         };
-        var e = Assert.Throws<ArgumentException>(() => ClinicalWriters.Write(withGap, "dicom", new MemoryStream()));
+        var e = Assert.Throws<InputValueException>(() => ClinicalWriters.Write(withGap, "dicom", new MemoryStream()));
         Assert.Contains("1 missing samples", e.Message);
     }
 

@@ -70,7 +70,7 @@ public class DatasetTests
         Assert.Equal(-0.065f, buffer[0], 6);
         Assert.Equal(-0.145f, buffer[650000], 6);
         Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [0], new float[10]));
-        Assert.Throws<ArgumentException>(() => RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [2], buffer));
+        Assert.Throws<InputValueException>(() => RecordReader.ReadPhysical(SignalData.File("wfdb-samples", "100"), [2], buffer));
 
         var cpsc = new float[12 * 5000];
         var ci = RecordReader.ReadModelLeads(SignalData.File("cpsc2018", "A1980.mat"), cpsc);

@@ -70,6 +70,6 @@ public class WfdbWriterTests
         Assert.Contains("record x", e1.Message);
         Assert.Throws<ArgumentException>(() => WfdbWriter.FromPhysical("x", new float[4], ["I", "II"], 500, 0));
         var rec = WfdbWriter.FromPhysical("y", new float[4], ["lead one", "II"], 500, 200);
-        Assert.Contains("white space", Assert.Throws<ArgumentException>(() => WfdbWriter.Header(rec)).Message);
+        Assert.Contains("white space", Assert.Throws<InputValueException>(() => WfdbWriter.Header(rec)).Message);
     }
 }

@@ -114,13 +114,13 @@ public class BertParityTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(config, BertConfig.Load(dir.File("config.json")));
 
         System.IO.File.WriteAllText(dir.File("bad.json"), "{\"hidden_size\": 30, \"num_attention_heads\": 4}");
-        var e = Assert.Throws<InvalidDataException>(() => BertConfig.Load(dir.File("bad.json")));
+        var e = Assert.Throws<InputFormatException>(() => BertConfig.Load(dir.File("bad.json")));
         Assert.Contains(dir.File("bad.json"), e.Message);
         Assert.Contains("divide hidden_size", e.Message);
 
         System.IO.File.WriteAllText(dir.File("act.json"), "{\"hidden_act\": \"relu\"}");
-        Assert.Contains("hidden_act", Assert.Throws<InvalidDataException>(() => BertConfig.Load(dir.File("act.json"))).Message);
+        Assert.Contains("hidden_act", Assert.Throws<InputFormatException>(() => BertConfig.Load(dir.File("act.json"))).Message);
         System.IO.File.WriteAllText(dir.File("type.json"), "{\"hidden_size\": \"big\"}");
-        Assert.Contains("'hidden_size' must be an integer", Assert.Throws<InvalidDataException>(() => BertConfig.Load(dir.File("type.json"))).Message);
+        Assert.Contains("'hidden_size' must be an integer", Assert.Throws<InputFormatException>(() => BertConfig.Load(dir.File("type.json"))).Message);
     }
 }

@@ -93,7 +93,7 @@ public class ReportCorpusTests
         var tok = TextTokenizer.Create(dir.File("vocab.txt"), maxLength: 256);
         Assert.All(sample.Take(300), r => Assert.DoesNotContain(tok.UnkId, tok.Encode(r)));
 
-        var e = Assert.Throws<InvalidDataException>(() => ReportCorpus.Read(csv, "befund"));
+        var e = Assert.Throws<InputFormatException>(() => ReportCorpus.Read(csv, "befund"));
         Assert.Contains("no column 'befund'", e.Message);
         Assert.Contains("scp_codes", e.Message);
     }

@@ -69,15 +69,15 @@ public class TextEncoderTests
         System.IO.File.Copy(TextFixtures.File("hf_tiny", "config.json"), dir.File("config.json"));
         System.IO.File.Copy(TextFixtures.File("hf_tiny", "vocab.txt"), dir.File("vocab.txt"));
         System.IO.File.WriteAllBytes(dir.File("pytorch_model.bin"), [0x80, 0x02]);
-        var e = Assert.Throws<FileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path));
+        var e = Assert.Throws<InputFileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path));
         Assert.Contains("pytorch_model.bin", e.Message);
         Assert.Contains("save_file", e.Message);
         Assert.Contains(HuggingFaceBert.ConvertCommand, e.Message);
 
         System.IO.File.Delete(dir.File("pytorch_model.bin"));
-        Assert.Contains("model.safetensors not found", Assert.Throws<FileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path)).Message);
+        Assert.Contains("model.safetensors not found", Assert.Throws<InputFileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path)).Message);
         System.IO.File.Delete(dir.File("vocab.txt"));
-        Assert.Contains("vocab.txt not found", Assert.Throws<FileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path)).Message);
+        Assert.Contains("vocab.txt not found", Assert.Throws<InputFileNotFoundException>(() => TextEncoder.FromHuggingFace(dir.Path)).Message);
     }
 
     [Fact]

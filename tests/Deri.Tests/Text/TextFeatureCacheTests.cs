@@ -95,7 +95,7 @@ public class TextFeatureCacheTests
                 Assert.True(want.Pooled.allclose(got.Pooled, rtol: 0, atol: 0));
                 Assert.True(want.Hidden[0, ..4].allclose(got.Hidden[0, ..4], rtol: 0, atol: 0));
             }
-            var missing = Assert.Throws<KeyNotFoundException>(() => store.Read(["unknown report"], torch.CPU));
+            var missing = Assert.Throws<InputFormatException>(() => store.Read(["unknown report"], torch.CPU));
             Assert.Contains(path, missing.Message);
 
             var source = new CountingSource();
@@ -105,22 +105,22 @@ public class TextFeatureCacheTests
 
             // The store records which encoder made it; another encoder (other weights, pooling, …) may not read it.
             Assert.Equal("counting source", store.Identity);
-            var other = Assert.Throws<ArgumentException>(() => new TextFeatureCache(new CountingSource { Identity = "other model" }, store: store));
+            var other = Assert.Throws<InputFormatException>(() => new TextFeatureCache(new CountingSource { Identity = "other model" }, store: store));
             Assert.Contains("made by another encoder (counting source) than this one (other model)", other.Message);
         }
         // A store of the previous format, which did not record the encoder, is refused with what to do.
         var old = System.IO.File.ReadAllBytes(path);
         "DERITXF1"u8.CopyTo(old);
         System.IO.File.WriteAllBytes(dir.File("old.bin"), old);
-        Assert.Contains("rebuild it with `deri text cache`", Assert.Throws<InvalidDataException>(() => TextFeatureStore.Open(dir.File("old.bin"))).Message);
+        Assert.Contains("rebuild it with `deri text cache`", Assert.Throws<InputFormatException>(() => TextFeatureStore.Open(dir.File("old.bin"))).Message);
 
         var bytes = System.IO.File.ReadAllBytes(path);
         System.IO.File.WriteAllBytes(path, bytes[..^7]);
-        var e = Assert.Throws<InvalidDataException>(() => TextFeatureStore.Open(path));
+        var e = Assert.Throws<InputFormatException>(() => TextFeatureStore.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("truncated", e.Message);
         System.IO.File.WriteAllBytes(path, new byte[100]);
-        Assert.Contains("bad magic", Assert.Throws<InvalidDataException>(() => TextFeatureStore.Open(path)).Message);
+        Assert.Contains("bad magic", Assert.Throws<InputFormatException>(() => TextFeatureStore.Open(path)).Message);
     }
 
     [Fact]

@@ -17,24 +17,24 @@ public sealed class TextModelSettingTests
         // Built-in pretrained models resolve to their names (they ship inside Deri); other spellings are folder names.
         Assert.Equal("minilm", TextModelSetting.Resolve("minilm"));
         Assert.Equal("arcticxs", TextModelSetting.Resolve("arcticxs"));
-        Assert.Throws<DirectoryNotFoundException>(() => TextModelSetting.Resolve("MiniLM"));
+        Assert.Throws<InputFileNotFoundException>(() => TextModelSetting.Resolve("MiniLM"));
         string folder = TextFixtures.File("hf_tiny");
         string resolved = TextModelSetting.Resolve(Path.Combine(folder, "..", "hf_tiny"));
         Assert.Equal(Path.GetFullPath(folder), resolved);
         Assert.Equal(resolved, TextModelSetting.Resolve(resolved));
 
-        var hub = Assert.Throws<DirectoryNotFoundException>(() => TextModelSetting.Resolve("ncbi/MedCPT-Query-Encoder"));
+        var hub = Assert.Throws<InputFileNotFoundException>(() => TextModelSetting.Resolve("ncbi/MedCPT-Query-Encoder"));
         Assert.Contains("network.text_model: 'ncbi/MedCPT-Query-Encoder' is not a folder", hub.Message);
         Assert.Contains(Path.GetFullPath("ncbi/MedCPT-Query-Encoder"), hub.Message);
         Assert.Contains("'scratch'", hub.Message);
-        Assert.Throws<DirectoryNotFoundException>(() => TextModelSetting.Resolve(folder + "x"));
-        Assert.Throws<DirectoryNotFoundException>(() => TextModelSetting.Resolve("Scratch"));
-        Assert.Throws<ArgumentException>(() => TextModelSetting.Resolve(" "));
+        Assert.Throws<InputFileNotFoundException>(() => TextModelSetting.Resolve(folder + "x"));
+        Assert.Throws<InputFileNotFoundException>(() => TextModelSetting.Resolve("Scratch"));
+        Assert.Throws<ConfigException>(() => TextModelSetting.Resolve(" "));
 
         using var dir = new TempDir();
         System.IO.File.Copy(TextFixtures.File("hf_tiny", "config.json"), dir.File("config.json"));
         System.IO.File.WriteAllBytes(dir.File("pytorch_model.bin"), [0x80, 0x02]);
-        var incomplete = Assert.Throws<FileNotFoundException>(() => TextModelSetting.Resolve(dir.Path));
+        var incomplete = Assert.Throws<InputFileNotFoundException>(() => TextModelSetting.Resolve(dir.Path));
         Assert.Contains($"{dir.Path} is not a Hugging Face BERT folder: model.safetensors, vocab.txt not found", incomplete.Message);
         Assert.Contains(HuggingFaceBert.ConvertCommand, incomplete.Message);
     }
@@ -55,7 +55,7 @@ public sealed class PretrainingTextModelTests(TinyPretrainingData data) : IClass
         foreach (string value in new[] { "ncbi/MedCPT-Query-Encoder", TextFixtures.File("hf_tinyy") })
         {
             string run = Path.Combine(data.Root, "no-text-" + Guid.NewGuid().ToString("N"));
-            var e = Assert.Throws<DirectoryNotFoundException>(() =>
+            var e = Assert.Throws<InputFileNotFoundException>(() =>
                 Pretrainer.Run(Config("typo", $"network.text_model={value}"), run, torch.CPU, progress: new PlainProgress(TextWriter.Null, 100), log: _ => { }));
             Assert.Contains($"network.text_model: '{value}' is not a folder", e.Message);
             Assert.False(File.Exists(Path.Combine(run, "config.yaml")));

@@ -53,7 +53,7 @@ public class TokenizerTests
     {
         using var dir = new TempDir();
         System.IO.File.WriteAllLines(dir.File("vocab.txt"), ["[PAD]", "[UNK]", "hello"]);
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Create(dir.File("vocab.txt")));
+        var e = Assert.Throws<InputFormatException>(() => TextTokenizer.Create(dir.File("vocab.txt")));
         Assert.Contains("[CLS]", e.Message);
         Assert.Contains(dir.File("vocab.txt"), e.Message);
     }

@@ -74,13 +74,13 @@ public sealed class CheckpointTests
             byte[] bytes = File.ReadAllBytes(path);
             string cut = Path.Combine(dir, "cut.ckpt");
             File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
-            var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(cut, task.Module, null, restoreRng: false));
+            var ex = Assert.Throws<InputFormatException>(() => Checkpoint.Load(cut, task.Module, null, restoreRng: false));
             Assert.Contains("cut.ckpt", ex.Message);
             Assert.Contains("truncated", ex.Message);
 
             string foreign = Path.Combine(dir, "foreign.ckpt");
             File.WriteAllText(foreign, "not a checkpoint at all");
-            ex = Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(foreign));
+            ex = Assert.Throws<InputFormatException>(() => Checkpoint.ReadInfo(foreign));
             Assert.Contains("foreign.ckpt: not a Deri checkpoint", ex.Message);
         }
         finally
@@ -107,10 +107,10 @@ public sealed class CheckpointTests
             string flipped = Path.Combine(dir, "flipped.ckpt");
             File.WriteAllBytes(flipped, bytes);
             using var other = torch.nn.Linear(200, 200);
-            var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(flipped, other, null, restoreRng: false));
+            var ex = Assert.Throws<InputFormatException>(() => Checkpoint.Load(flipped, other, null, restoreRng: false));
             Assert.Contains(flipped, ex.Message);
             Assert.Contains("checksum", ex.Message);
-            Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(flipped));
+            Assert.Throws<InputFormatException>(() => Checkpoint.ReadInfo(flipped));
         }
         finally
         {

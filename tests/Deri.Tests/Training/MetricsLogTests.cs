@@ -45,7 +45,7 @@ public sealed class MetricsLogTests
             Assert.Equal([1L, 2L, 3L], steps);
 
             File.AppendAllText(path, "not json\n");
-            var ex = Assert.Throws<InvalidDataException>(() => MetricsLog.Read(path));
+            var ex = Assert.Throws<InputFormatException>(() => MetricsLog.Read(path));
             Assert.Contains($"{path}:4: not valid JSON", ex.Message);
         }
         finally

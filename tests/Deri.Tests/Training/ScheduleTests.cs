@@ -57,7 +57,7 @@ public sealed class ScheduleTests
             a.Step();
             b.Step();
         }
-        Assert.Throws<ArgumentException>(() => b.Restore((3, 7, 5)));
+        Assert.Throws<InputFormatException>(() => b.Restore((3, 7, 5)));
     }
 
     [Fact]

@@ -91,7 +91,7 @@ public sealed class TrainerTests
         try
         {
             new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, TrainerSettings.For(Toy.Config(epochs: 1)), dir, progress: Toy.Quiet()).Run();
-            var ex = Assert.Throws<InvalidDataException>(() =>
+            var ex = Assert.Throws<InputFormatException>(() =>
                 new Trainer<ToyBatch>(Toy.Task(1), new ToyData(40, 3), null, TrainerSettings.For(Toy.Config(batchSize: 4)), dir, progress: Toy.Quiet())
                     .Run(resumeFrom: Path.Combine(dir, "last.ckpt")));
             Assert.Contains("batch_size 8", ex.Message);
@@ -270,7 +270,7 @@ public sealed class TrainerTests
             var task = Toy.Task(2);
             task.ForcedMse = float.NaN;
             float[] before = Toy.Parameters(task.Module);
-            var ex = Assert.Throws<InvalidOperationException>(() =>
+            var ex = Assert.Throws<InputValueException>(() =>
                 new Trainer<ToyBatch>(task, new ToyData(400, 3), null, TrainerSettings.For(Toy.Config(epochs: 1, checkpointEvery: 0)), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("diverged", ex.Message);
             Assert.Equal(before, Toy.Parameters(task.Module));
@@ -290,7 +290,7 @@ public sealed class TrainerTests
         string dir = Toy.TempDir();
         try
         {
-            var data = new ToyData(40, 3) { BeforeLoad = n => { if (n == 2) throw new InvalidDataException("record 17: NaN in lead V3"); } };
+            var data = new ToyData(40, 3) { BeforeLoad = n => { if (n == 2) throw new InputFormatException("record 17: NaN in lead V3"); } };
             var summary = new Trainer<ToyBatch>(Toy.Task(2), data, null, TrainerSettings.For(Toy.Config(epochs: 2)), dir, progress: Toy.Quiet()).Run();
             Assert.Equal(10, summary.GlobalSteps);
             Assert.Equal(1, summary.SkippedBatches);
@@ -319,7 +319,7 @@ public sealed class TrainerTests
             {
                 Trainer = Toy.Config().Trainer with { MaxEpochs = 1, LossWeights = new() { ["mse"] = 1.0, ["l1"] = 1.0 } },
             };
-            var ex = Assert.Throws<InvalidOperationException>(() =>
+            var ex = Assert.Throws<ConfigException>(() =>
                 new Trainer<ToyBatch>(Toy.Task(2), new ToyData(40, 3), null, TrainerSettings.For(config), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("'pred_abs' has no weight in trainer.loss_weights", ex.Message);
         }
@@ -335,7 +335,7 @@ public sealed class TrainerTests
         string dir = Toy.TempDir();
         try
         {
-            var ex = Assert.Throws<InvalidOperationException>(() =>
+            var ex = Assert.Throws<InputValueException>(() =>
                 new Trainer<ToyBatch>(Toy.Task(2), new ToyData(5, 3), null, TrainerSettings.For(Toy.Config()), dir, progress: Toy.Quiet()).Run());
             Assert.Contains("5 records", ex.Message);
             Assert.Contains("trainer.batch_size = 8", ex.Message);

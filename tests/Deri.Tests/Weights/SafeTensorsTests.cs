@@ -81,7 +81,7 @@ public class SafeTensorsTests
         // A target that cannot be replaced (a folder of that name) is reported under its own name, not a temporary file's.
         string blocked = dir.File("blocked.safetensors");
         Directory.CreateDirectory(blocked);
-        var e = Assert.ThrowsAny<IOException>(() => SafeTensors.Save(blocked, new Dictionary<string, Tensor> { ["w"] = old }));
+        var e = Assert.ThrowsAny<OutputPathException>(() => SafeTensors.Save(blocked, new Dictionary<string, Tensor> { ["w"] = old }));
         Assert.StartsWith(blocked, e.Message);
         Assert.Equal([path], Directory.GetFiles(dir.Path));
     }
@@ -144,7 +144,7 @@ public class SafeTensorsTests
     [Fact]
     public void MissingFileNamesThePath()
     {
-        var e = Assert.Throws<FileNotFoundException>(() => SafeTensors.Load("/nonexistent/x.safetensors"));
+        var e = Assert.Throws<InputFileNotFoundException>(() => SafeTensors.Load("/nonexistent/x.safetensors"));
         Assert.Contains("/nonexistent/x.safetensors", e.Message);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Deri.Data.Preprocessing;
 using Deri.Signals;
+using Deri.IO;
 
 namespace Deri.Data.Datasets;
 
@@ -73,9 +74,9 @@ public static class Cpsc2018Dataset
             {
                 var r = t.Rows[row];
                 string id = r[cRec].Trim();
-                if (id.Length == 0) throw new InvalidDataException($"{t.At(row)}: empty Recording name");
+                if (id.Length == 0) throw new InputFormatException($"{t.At(row)}: empty Recording name");
                 if (!firstRow.TryAdd(id, row))
-                    throw new InvalidDataException($"{t.At(row)}: record {id} is already listed on line {t.Lines[firstRow[id]]}; records must be unique");
+                    throw new InputFormatException($"{t.At(row)}: record {id} is already listed on line {t.Lines[firstRow[id]]}; records must be unique");
                 string path = Path.Combine(root, id + ".mat");
                 if (!File.Exists(path)) { skipped.Add(new DatasetIssue(id, "record file missing")); continue; }
                 var labels = new float[map.Names.Count];
@@ -109,7 +110,7 @@ public static class Cpsc2018Dataset
         if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v == Math.Floor(v)
             && v is >= int.MinValue and <= int.MaxValue && SnomedLabelMap.CpscReferenceClasses.TryGetValue((int)v, out string? name))
             return name;
-        throw new InvalidDataException($"{where}: label '{cell}' is not a class number 1–9");
+        throw new InputFormatException($"{where}: label '{cell}' is not a class number 1–9");
     }
 
     internal static int IndexOf(SnomedLabelMap map, string name)
@@ -121,7 +122,7 @@ public static class Cpsc2018Dataset
     /// <summary>Every <c>*.hea</c> under <paramref name="root"/> (recursively), sorted by record name.</summary>
     internal static IEnumerable<(string Id, string Header)> ListHeaders(string root)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
+        if (!Directory.Exists(root)) throw new InputFileNotFoundException($"dataset folder not found: {root}");
         return Directory.EnumerateFiles(root, "*.hea", SearchOption.AllDirectories)
             .Select(p => (Path.GetFileNameWithoutExtension(p), p))
             .OrderBy(p => p.Item1, StringComparer.Ordinal);
@@ -143,7 +144,7 @@ public static class Cpsc2018Dataset
         }
         else
         {
-            if (options.Labels == LabelSource.SplitFiles) throw new ArgumentException($"{name}: labels from split files need the splits folder");
+            if (options.Labels == LabelSource.SplitFiles) throw new InputValueException($"{name}: labels from split files need the splits folder");
             var kept = items.Where(it =>
             {
                 if (it.Labels.Any(v => v > 0)) return true;
@@ -224,12 +225,12 @@ public static class GenericDataset
         {
             var r = t.Rows[row];
             string rec = r[cRec].Trim();
-            if (rec.Length == 0) throw new InvalidDataException($"{t.At(row)}: empty record name");
+            if (rec.Length == 0) throw new InputFormatException($"{t.At(row)}: empty record name");
             string path = Path.Combine(root, rec);
             string ext = Path.GetExtension(path).ToLowerInvariant();
             if (ext is not (".hea" or ".mat") && !RecordReader.ClinicalExtensions.Contains(ext)) path += ".hea";
             if (!firstRow.TryAdd(Path.GetFullPath(path), row))
-                throw new InvalidDataException($"{t.At(row)}: record {rec} is already listed on line {t.Lines[firstRow[Path.GetFullPath(path)]]}; records must be unique");
+                throw new InputFormatException($"{t.At(row)}: record {rec} is already listed on line {t.Lines[firstRow[Path.GetFullPath(path)]]}; records must be unique");
             var labels = labelCols.Select(c => PtbXlDataset.ParseBinary(r[c], t.At(row), rec)).ToArray();
             string? split = null;
             if (cSplit >= 0)
@@ -237,7 +238,7 @@ public static class GenericDataset
                 split = r[cSplit].Trim().ToLowerInvariant();
                 if (split == "validation") split = DataSplits.Val;
                 if (split is not (DataSplits.Train or DataSplits.Val or DataSplits.Test))
-                    throw new InvalidDataException($"{t.At(row)}: record {rec}: split '{r[cSplit]}' is not train, val or test");
+                    throw new InputFormatException($"{t.At(row)}: record {rec}: split '{r[cSplit]}' is not train, val or test");
             }
             // An empty report is kept (ECG-only jobs and probing can use the record); EcgDataset.Unreported lists it.
             rows.Add((rec, path, r[cRep].Trim(), labels, split));

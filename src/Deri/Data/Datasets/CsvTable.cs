@@ -1,4 +1,5 @@
 using System.Text;
+using Deri.IO;
 
 namespace Deri.Data.Datasets;
 
@@ -33,16 +34,16 @@ public sealed class CsvTable
     }
 
     /// <summary>Reads a whole CSV file (RFC 4180 quoting, first line is the header; blank lines are ignored).</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is empty, cannot be parsed, or has a ragged row (named by its line).</exception>
+    /// <exception cref="InputFileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InputFormatException">The file is empty, cannot be parsed, or has a ragged row (named by its line).</exception>
     public static CsvTable Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"CSV file not found: {path}", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"CSV file not found: {path}", path);
         var rows = new List<string[]>();
         var lines = new List<int>();
         using var reader = new StreamReader(path, Encoding.UTF8);
         int line = 1;
-        var first = ReadRecord(reader, path, ref line) ?? throw new InvalidDataException($"{path}: empty CSV file (no header)");
+        var first = ReadRecord(reader, path, ref line) ?? throw new InputFormatException($"{path}: empty CSV file (no header)");
         string[] header = first.Select(h => h.Trim().TrimStart('\uFEFF')).ToArray();
         while (true)
         {
@@ -51,7 +52,7 @@ public sealed class CsvTable
             if (r.Length == 1 && r[0].Length == 0) continue;
             // A missing or extra field shifts every later column: report the row, not whatever column it lands in.
             if (r.Length != header.Length)
-                throw new InvalidDataException($"{path}: line {start}: ragged row: {r.Length} fields, the header has {header.Length}");
+                throw new InputFormatException($"{path}: line {start}: ragged row: {r.Length} fields, the header has {header.Length}");
             rows.Add(r);
             lines.Add(start);
         }
@@ -74,7 +75,7 @@ public sealed class CsvTable
         {
             if (quoted)
             {
-                if (c < 0) throw new InvalidDataException($"{path}: unterminated quoted field at end of file");
+                if (c < 0) throw new InputFormatException($"{path}: unterminated quoted field at end of file");
                 if (c == '"')
                 {
                     if (reader.Peek() == '"') { reader.Read(); field.Append('"'); }
@@ -99,15 +100,15 @@ public sealed class CsvTable
     }
 
     /// <summary>This table, if it has at least one row.</summary>
-    /// <exception cref="InvalidDataException">The file holds only a header: preparing it would give an empty store.</exception>
+    /// <exception cref="InputFormatException">The file holds only a header: preparing it would give an empty store.</exception>
     public CsvTable RequireRows() =>
-        Rows.Count > 0 ? this : throw new InvalidDataException($"{Path}: no records (the file holds only a header)");
+        Rows.Count > 0 ? this : throw new InputFormatException($"{Path}: no records (the file holds only a header)");
 
     /// <summary>Index of a column; throws naming the file and the columns present when it is missing.</summary>
     public int Column(string name) =>
         _columns.TryGetValue(name, out int i)
             ? i
-            : throw new InvalidDataException($"{Path}: missing column '{name}' (columns: {string.Join(", ", Header)})");
+            : throw new InputFormatException($"{Path}: missing column '{name}' (columns: {string.Join(", ", Header)})");
 
     /// <summary>Index of a column, or −1 when it is absent.</summary>
     public int TryColumn(string name) => _columns.TryGetValue(name, out int i) ? i : -1;

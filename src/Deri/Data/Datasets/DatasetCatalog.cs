@@ -47,7 +47,7 @@ public static class DatasetCatalog
 
     /// <summary>Lists dataset <paramref name="name"/> under <paramref name="root"/>.</summary>
     /// <exception cref="InputException">Unknown dataset name.</exception>
-    /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
+    /// <exception cref="InputFormatException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
     public static EcgDataset Load(string name, string root, DatasetRequest? request = null) => Load(name, [root], request);
 
     /// <summary>
@@ -56,10 +56,10 @@ public static class DatasetCatalog
     /// </summary>
     /// <exception cref="InputException">Unknown dataset name.</exception>
     /// <exception cref="ArgumentException">No root, or several roots for a dataset other than PTB-XL.</exception>
-    /// <exception cref="InvalidDataException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
+    /// <exception cref="InputFormatException">The metadata lists no usable record (e.g. a CSV with only its header row).</exception>
     public static EcgDataset Load(string name, IReadOnlyList<string> roots, DatasetRequest? request = null)
     {
-        if (roots.Count == 0) throw new ArgumentException("no dataset folder given");
+        if (roots.Count == 0) throw new InputValueException("no dataset folder given");
         request ??= new DatasetRequest();
         EcgDataset dataset;
         if (roots.Count == 1)
@@ -69,22 +69,22 @@ public static class DatasetCatalog
         else
         {
             if (name.Trim().ToLowerInvariant() is not ("ptbxl" or "ptb-xl"))
-                throw new ArgumentException($"several dataset folders are supported for ptbxl only, not '{name}' (got {roots.Count})");
+                throw new InputValueException($"several dataset folders are supported for ptbxl only, not '{name}' (got {roots.Count})");
             foreach (string r in roots)
-                if (!Directory.Exists(r)) throw new DirectoryNotFoundException($"dataset folder not found: {r}");
+                if (!Directory.Exists(r)) throw new InputFileNotFoundException($"dataset folder not found: {r}");
             dataset = PtbXlDataset.LoadRoots(roots, PtbXlOptionsOf(request));
         }
         // A store of zero records would be built, reopened and trained on without a word; refuse before any work.
         string root = string.Join(" + ", roots.Select(Path.GetFullPath));
         if (dataset.Entries.Count == 0)
-            throw new InvalidDataException($"{root}: the {dataset.Name} metadata lists no usable record" +
+            throw new InputFormatException($"{root}: the {dataset.Name} metadata lists no usable record" +
                 (dataset.Skipped.Count == 0 ? "" : $" ({dataset.Skipped.Count} rows left out, first: {dataset.Skipped[0].Id}: {dataset.Skipped[0].Reason})"));
         return dataset;
     }
 
     private static EcgDataset List(string name, string root, DatasetRequest request)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
+        if (!Directory.Exists(root)) throw new InputFileNotFoundException($"dataset folder not found: {root}");
         return name.Trim().ToLowerInvariant() switch
         {
             "mimic" or "mimic-iv-ecg" => MimicIvEcgDataset.Load(root, new MimicOptions { Seed = request.Seed, ValFraction = request.ValFraction ?? 0.02, MinWords = request.MinWords, TestFraction = request.TestFraction ?? 0 }),

@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Data.Datasets;
 
 /// <summary>Seeded random assignment of items to train/val/test by fractions.</summary>
@@ -11,7 +13,7 @@ public static class DatasetSplitter
     public static string[] Assign(int count, double valFraction, double testFraction, int seed)
     {
         if (valFraction < 0 || testFraction < 0 || valFraction + testFraction > 1)
-            throw new ArgumentException($"split fractions val={valFraction}, test={testFraction} must be ≥ 0 and sum to at most 1");
+            throw new InputValueException($"split fractions val={valFraction}, test={testFraction} must be ≥ 0 and sum to at most 1");
         var order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
         var rng = new Random(seed);

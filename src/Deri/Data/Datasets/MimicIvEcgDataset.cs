@@ -1,4 +1,5 @@
 using Deri.Data.Preprocessing;
+using Deri.IO;
 
 namespace Deri.Data.Datasets;
 
@@ -30,7 +31,7 @@ public static class MimicIvEcgDataset
 
     /// <summary>Lists the dataset under <paramref name="root"/> (the folder holding the two CSV files and <c>files/</c>).</summary>
     /// <exception cref="FileNotFoundException">A CSV file is missing.</exception>
-    /// <exception cref="InvalidDataException">A required column is missing.</exception>
+    /// <exception cref="InputFormatException">A required column is missing.</exception>
     public static EcgDataset Load(string root, MimicOptions? options = null)
     {
         options ??= new MimicOptions();
@@ -52,9 +53,9 @@ public static class MimicIvEcgDataset
             var row = records.Rows[r];
             string study = row[rStudy].Trim();
             // Reports and labels join by study_id: a repeated id would give two records one report.
-            if (study.Length == 0) throw new InvalidDataException($"{records.At(r)}: empty study_id");
+            if (study.Length == 0) throw new InputFormatException($"{records.At(r)}: empty study_id");
             if (!firstRow.TryAdd(study, r))
-                throw new InvalidDataException($"{records.At(r)}: study_id {study} is already listed on line {records.Lines[firstRow[study]]}; ids must be unique");
+                throw new InputFormatException($"{records.At(r)}: study_id {study} is already listed on line {records.Lines[firstRow[study]]}; ids must be unique");
             if (!reports.TryGetValue(study, out string? report))
                 skipped.Add(new DatasetIssue(study, "no row in machine_measurements.csv"));
             else if (report == null)
@@ -100,7 +101,7 @@ public static class MimicIvEcgDataset
                 {
                     "0" => 0f,
                     "1" => 1f,
-                    _ => throw new InvalidDataException($"{path}: row {r + 2}, column '{table.Header[classCols[j]]}': expected 0 or 1, got '{cell}'"),
+                    _ => throw new InputFormatException($"{path}: row {r + 2}, column '{table.Header[classCols[j]]}': expected 0 or 1, got '{cell}'"),
                 };
             }
             result[row[study].Trim()] = v;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Deri.Data.Preprocessing;
+using Deri.IO;
 
 namespace Deri.Data.Datasets;
 
@@ -103,14 +104,14 @@ public static partial class PtbXlDataset
         "form" => PtbXlTask.Form,
         "rhythm" => PtbXlTask.Rhythm,
         "none" or "" => PtbXlTask.None,
-        _ => throw new ArgumentException($"unknown PTB-XL task '{name}' (super, sub, form, rhythm, none)"),
+        _ => throw new InputValueException($"unknown PTB-XL task '{name}' (super, sub, form, rhythm, none)"),
     };
 
     /// <summary>Lists PTB-XL under <paramref name="root"/> (the folder holding <c>ptbxl_database.csv</c>).</summary>
     public static EcgDataset Load(string root, PtbXlOptions? options = null)
     {
         options ??= new PtbXlOptions();
-        if (options.Rate is not (100 or 500)) throw new ArgumentException($"PTB-XL rate must be 100 or 500, got {options.Rate}");
+        if (options.Rate is not (100 or 500)) throw new InputValueException($"PTB-XL rate must be 100 or 500, got {options.Rate}");
         CheckFolds(options.TrainFolds, options.ValFolds, options.TestFolds, "PTB-XL folds");
         var db = CsvTable.Read(Path.Combine(root, "ptbxl_database.csv")).RequireRows();
         var statements = ReadStatements(Path.Combine(root, "scp_statements.csv"));
@@ -126,7 +127,7 @@ public static partial class PtbXlDataset
             if (options.SplitsDir != null)
                 (labelNames, fromFiles) = ReadSplitFiles(options.SplitsDir, options.Task);
             else if (options.Labels == LabelSource.SplitFiles)
-                throw new ArgumentException("PTB-XL labels from split files need the splits folder (SplitsDir)");
+                throw new InputValueException("PTB-XL labels from split files need the splits folder (SplitsDir)");
             else
                 labelNames = AllClasses(statements.Values, options.Task);
         }
@@ -249,9 +250,9 @@ public static partial class PtbXlDataset
             string cell = db.Rows[r][cId];
             string id = NormalizeId(cell);
             if (!long.TryParse(id, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                throw new InvalidDataException($"{db.At(r)}: ecg_id '{cell}' is not an integer");
+                throw new InputFormatException($"{db.At(r)}: ecg_id '{cell}' is not an integer");
             if (!firstRow.TryAdd(id, r))
-                throw new InvalidDataException($"{db.At(r)}: ecg_id {id} is already used on line {db.Lines[firstRow[id]]}; ids must be unique");
+                throw new InputFormatException($"{db.At(r)}: ecg_id {id} is already used on line {db.Lines[firstRow[id]]}; ids must be unique");
             ids[r] = id;
         }
         return ids;
@@ -295,21 +296,21 @@ public static partial class PtbXlDataset
     }
 
     /// <summary>Parses a <c>scp_codes</c> cell, a Python dict literal such as <c>{'NORM': 100.0, 'SR': 0.0}</c>.</summary>
-    /// <exception cref="InvalidDataException">The cell is not such a literal.</exception>
+    /// <exception cref="InputFormatException">The cell is not such a literal.</exception>
     public static IReadOnlyList<(string Code, double Likelihood)> ParseScpCodes(string cell, string file = "scp_codes", string id = "?")
     {
         string s = cell.Trim();
         if (!s.StartsWith('{') || !s.EndsWith('}'))
-            throw new InvalidDataException($"{file}: record {id}: scp_codes '{cell}' is not a dict literal");
+            throw new InputFormatException($"{file}: record {id}: scp_codes '{cell}' is not a dict literal");
         var list = new List<(string, double)>();
         foreach (Match m in ScpPair().Matches(s))
         {
             if (!double.TryParse(m.Groups[2].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double likelihood))
-                throw new InvalidDataException($"{file}: record {id}: scp_codes '{cell}': likelihood '{m.Groups[2].Value}' of {m.Groups[1].Value} is not a number");
+                throw new InputFormatException($"{file}: record {id}: scp_codes '{cell}': likelihood '{m.Groups[2].Value}' of {m.Groups[1].Value} is not a number");
             list.Add((m.Groups[1].Value, likelihood));
         }
         if (list.Count == 0 && s.Length > 2 && s[1..^1].Trim().Length > 0)
-            throw new InvalidDataException($"{file}: record {id}: cannot parse scp_codes '{cell}'");
+            throw new InputFormatException($"{file}: record {id}: cannot parse scp_codes '{cell}'");
         return list;
     }
 
@@ -335,7 +336,7 @@ public static partial class PtbXlDataset
             names ??= these;
             // The paper's files do not share one column order (sub_class val differs from train): match columns by name.
             if (!names.OrderBy(n => n, StringComparer.Ordinal).SequenceEqual(these.OrderBy(n => n, StringComparer.Ordinal)))
-                throw new InvalidDataException($"{file}: class columns [{string.Join(",", these)}] differ from the train file's [{string.Join(",", names)}]");
+                throw new InputFormatException($"{file}: class columns [{string.Join(",", these)}] differ from the train file's [{string.Join(",", names)}]");
             var cols = names.Select(t.Column).ToArray();
             foreach (var r in t.Rows)
             {
@@ -354,7 +355,7 @@ public static partial class PtbXlDataset
     private static string? FoldSplit(string foldCell, PtbXlOptions o, string where)
     {
         if (!int.TryParse(foldCell.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int fold))
-            throw new InvalidDataException($"{where}: strat_fold '{foldCell}' is not an integer");
+            throw new InputFormatException($"{where}: strat_fold '{foldCell}' is not an integer");
         return o.TrainFolds.Contains(fold) ? DataSplits.Train : o.ValFolds.Contains(fold) ? DataSplits.Val : o.TestFolds.Contains(fold) ? DataSplits.Test : null;
     }
 
@@ -363,7 +364,7 @@ public static partial class PtbXlDataset
         string s = cell.Trim();
         if (s is "1" or "1.0" or "True") return 1;
         if (s is "0" or "0.0" or "False" or "") return 0;
-        throw new InvalidDataException($"{file}: record {id}: label value '{cell}' is not 0/1");
+        throw new InputFormatException($"{file}: record {id}: label value '{cell}' is not 0/1");
     }
 
     /// <summary><c>ecg_id</c> as an integer string (<c>"12.0"</c> → <c>"12"</c>).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Deri.IO;
 
 namespace Deri.Data.Datasets;
 
@@ -32,14 +33,14 @@ public static class PtbXlReportCorpus
     /// <param name="statements"><c>scp_statements.csv</c> keyed by code, for composed reports.</param>
     /// <param name="excludeIds"><c>ecg_id</c>s left out whatever their fold (e.g. the test split of a store).</param>
     /// <exception cref="ArgumentException">No fold to exclude, a fold outside 1–10, or composed reports without statements.</exception>
-    /// <exception cref="InvalidDataException">A column is missing, a row has no integer <c>strat_fold</c> (it could be a test record), or an id repeats.</exception>
+    /// <exception cref="InputFormatException">A column is missing, a row has no integer <c>strat_fold</c> (it could be a test record), or an id repeats.</exception>
     public static ReportCorpus Read(string path, IReadOnlyCollection<int> excludeFolds, PtbXlReport report = PtbXlReport.Original,
         IReadOnlyDictionary<string, ScpStatement>? statements = null, IReadOnlySet<string>? excludeIds = null)
     {
-        if (excludeFolds.Count == 0) throw new ArgumentException("no fold to exclude: give the test fold(s), e.g. 9, so that no test report reaches the text side");
+        if (excludeFolds.Count == 0) throw new InputValueException("no fold to exclude: give the test fold(s), e.g. 9, so that no test report reaches the text side");
         foreach (int f in excludeFolds)
-            if (f is < 1 or > 10) throw new ArgumentException($"fold {f} to exclude is not a PTB-XL fold (1–10)");
-        if (report == PtbXlReport.Composed && statements == null) throw new ArgumentException("composed reports need scp_statements.csv");
+            if (f is < 1 or > 10) throw new InputValueException($"fold {f} to exclude is not a PTB-XL fold (1–10)");
+        if (report == PtbXlReport.Composed && statements == null) throw new InputValueException("composed reports need scp_statements.csv");
         string file = Resolve(path);
         var t = CsvTable.Read(file).RequireRows();
         int cId = t.Column("ecg_id"), cFold = t.Column("strat_fold");
@@ -52,7 +53,7 @@ public static class PtbXlReportCorpus
             var row = t.Rows[r];
             // A row without a fold might be a test record: refuse rather than guess.
             if (!int.TryParse(row[cFold].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int fold))
-                throw new InvalidDataException($"{t.At(r)}: strat_fold '{row[cFold]}' is not an integer, so the row cannot be shown to be outside the test folds");
+                throw new InputFormatException($"{t.At(r)}: strat_fold '{row[cFold]}' is not an integer, so the row cannot be shown to be outside the test folds");
             if (excludeFolds.Contains(fold)) { byFold++; continue; }
             if (excludeIds != null && excludeIds.Contains(ids[r])) { byId++; continue; }
             string text = report == PtbXlReport.Original
@@ -68,10 +69,10 @@ public static class PtbXlReportCorpus
     private static string Resolve(string path)
     {
         if (File.Exists(path)) return path;
-        if (!Directory.Exists(path)) throw new FileNotFoundException($"report corpus not found: {path}", path);
+        if (!Directory.Exists(path)) throw new InputFileNotFoundException($"report corpus not found: {path}", path);
         foreach (string name in FileNames)
             if (File.Exists(Path.Combine(path, name))) return Path.Combine(path, name);
-        throw new FileNotFoundException($"{path}: holds none of {string.Join(", ", FileNames)}", path);
+        throw new InputFileNotFoundException($"{path}: holds none of {string.Join(", ", FileNames)}", path);
     }
 
     private static string[] ReadIds(CsvTable t, int cId)
@@ -82,8 +83,8 @@ public static class PtbXlReportCorpus
         {
             string id = PtbXlDataset.NormalizeId(t.Rows[r][cId]);
             if (!long.TryParse(id, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-                throw new InvalidDataException($"{t.At(r)}: ecg_id '{t.Rows[r][cId]}' is not an integer");
-            if (!seen.TryAdd(id, r)) throw new InvalidDataException($"{t.At(r)}: ecg_id {id} is already used on line {t.Lines[seen[id]]}");
+                throw new InputFormatException($"{t.At(r)}: ecg_id '{t.Rows[r][cId]}' is not an integer");
+            if (!seen.TryAdd(id, r)) throw new InputFormatException($"{t.At(r)}: ecg_id {id} is already used on line {t.Lines[seen[id]]}");
             ids[r] = id;
         }
         return ids;

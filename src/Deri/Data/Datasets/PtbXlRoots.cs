@@ -1,3 +1,5 @@
+using Deri.IO;
+
 namespace Deri.Data.Datasets;
 
 public static partial class PtbXlDataset
@@ -10,22 +12,22 @@ public static partial class PtbXlDataset
     /// moved to <see cref="EcgDataset.Skipped"/> naming the root kept. Entries keep their root's order, roots in the order given.
     /// </summary>
     /// <exception cref="ArgumentException">No root, or the same folder twice.</exception>
-    /// <exception cref="InvalidDataException">The roots' <c>scp_statements.csv</c> give different classes, a duplicated
+    /// <exception cref="InputFormatException">The roots' <c>scp_statements.csv</c> give different classes, a duplicated
     /// <c>ecg_id</c> names another patient or fold split in another root, or a patient has records in two splits.</exception>
     public static EcgDataset LoadRoots(IReadOnlyList<string> roots, PtbXlOptions? options = null)
     {
         options ??= new PtbXlOptions();
-        if (roots.Count == 0) throw new ArgumentException("PTB-XL: no root folder given");
+        if (roots.Count == 0) throw new InputValueException("PTB-XL: no root folder given");
         var full = roots.Select(r => Path.GetFullPath(r.TrimEnd(Path.DirectorySeparatorChar))).ToList();
         var twice = full.GroupBy(r => r, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (twice != null) throw new ArgumentException($"PTB-XL root {twice.Key} is given twice");
+        if (twice != null) throw new InputValueException($"PTB-XL root {twice.Key} is given twice");
         if (roots.Count == 1) return Load(roots[0], options);
 
         var parts = roots.Select(r => Load(r, options)).ToList();
         var first = parts[0];
         for (int k = 1; k < parts.Count; k++)
             if (!parts[k].LabelNames.SequenceEqual(first.LabelNames))
-                throw new InvalidDataException($"{full[k]}: its classes [{string.Join(",", parts[k].LabelNames)}] differ from those of {full[0]} [{string.Join(",", first.LabelNames)}]; the roots' scp_statements.csv (or split files) disagree");
+                throw new InputFormatException($"{full[k]}: its classes [{string.Join(",", parts[k].LabelNames)}] differ from those of {full[0]} [{string.Join(",", first.LabelNames)}]; the roots' scp_statements.csv (or split files) disagree");
 
         var kept = new Dictionary<string, (DatasetEntry Entry, int Root)>(StringComparer.Ordinal);
         var entries = new List<DatasetEntry>();
@@ -39,7 +41,7 @@ public static partial class PtbXlDataset
                 {
                     // The same recording cannot belong to another patient or fold; a disagreement means mixed-up metadata.
                     if (earlier.Entry.Patient != e.Patient || earlier.Entry.Split != e.Split)
-                        throw new InvalidDataException($"ecg_id {e.Id} is patient {e.Patient ?? "unknown"} in split {e.Split} in {full[k]} but patient {earlier.Entry.Patient ?? "unknown"} in split {earlier.Entry.Split} in {full[earlier.Root]}");
+                        throw new InputFormatException($"ecg_id {e.Id} is patient {e.Patient ?? "unknown"} in split {e.Split} in {full[k]} but patient {earlier.Entry.Patient ?? "unknown"} in split {earlier.Entry.Split} in {full[earlier.Root]}");
                     skipped.Add(new DatasetIssue(e.Id, $"duplicate: ecg_id also in {full[earlier.Root]}, which is kept (in {full[k]})"));
                     continue;
                 }
@@ -53,12 +55,12 @@ public static partial class PtbXlDataset
     }
 
     /// <summary>Refuses a dataset with a patient in two splits: a model would be tested on a patient it was trained on.</summary>
-    /// <exception cref="InvalidDataException">Some patient's records are in more than one split; the message names the first few.</exception>
+    /// <exception cref="InputFormatException">Some patient's records are in more than one split; the message names the first few.</exception>
     internal static void CheckPatientSplits(EcgDataset dataset, string where)
     {
         var leaks = dataset.PatientsInSeveralSplits();
         if (leaks.Count == 0) return;
         string list = string.Join("; ", leaks.Take(5).Select(l => $"patient {l.Patient} in {string.Join(" and ", l.Splits)}"));
-        throw new InvalidDataException($"{where}: {leaks.Count} patients have records in more than one split ({list}{(leaks.Count > 5 ? "; …" : "")}); PTB-XL folds are patient-disjoint, so the metadata is inconsistent");
+        throw new InputFormatException($"{where}: {leaks.Count} patients have records in more than one split ({list}{(leaks.Count > 5 ? "; …" : "")}); PTB-XL folds are patient-disjoint, so the metadata is inconsistent");
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Deri.Signals;
+using Deri.IO;
 
 namespace Deri.Data.Preprocessing;
 
@@ -39,12 +40,12 @@ public sealed class EcgPreprocessor
 
     /// <summary>Preprocesses an in-memory record into <paramref name="destination"/> (<c>12 · TargetLength</c> floats, lead-major).</summary>
     /// <exception cref="EcgFormatException">A lead is missing.</exception>
-    /// <exception cref="InvalidDataException">The record has no samples, a zero gain, or ends before the crop window.</exception>
+    /// <exception cref="InputFormatException">The record has no samples, a zero gain, or ends before the crop window.</exception>
     public void Process(EcgRecord record, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(record);
         int n = record.Samples;
-        if (n == 0) throw new InvalidDataException($"record {record.Id}: no samples");
+        if (n == 0) throw new InputFormatException($"record {record.Id}: no samples");
         int[] channels = Config.ReorderLeads ? LeadOrder.Indices(record.Leads, record.SourcePath ?? record.Id) : CheckFirstTwelve(record.Channels, record.Id);
         var physical = FloatBuffer(PreprocessConfig.Leads * n);
         for (int k = 0; k < channels.Length; k++)
@@ -52,7 +53,7 @@ public sealed class EcgPreprocessor
             int c = channels[k];
             var dst = physical.AsSpan(k * n, n);
             if (record.Digital[c].Length != n)
-                throw new InvalidDataException($"record {record.Id}: lead {record.Leads[c]} has {record.Digital[c].Length} samples, lead 0 has {n}");
+                throw new InputFormatException($"record {record.Id}: lead {record.Leads[c]} has {record.Digital[c].Length} samples, lead 0 has {n}");
             if (record.ExactPhysical is { } exact)
             {
                 var src = exact[c];
@@ -61,7 +62,7 @@ public sealed class EcgPreprocessor
             }
             double gain = record.Gain[c];
             if (!(gain != 0) || !double.IsFinite(gain))
-                throw new InvalidDataException($"record {record.Id}: lead {record.Leads[c]} has gain {gain}");
+                throw new InputFormatException($"record {record.Id}: lead {record.Leads[c]} has gain {gain}");
             double inv = 1.0 / gain;
             int b = record.Baseline[c];
             int[] d = record.Digital[c];
@@ -75,7 +76,7 @@ public sealed class EcgPreprocessor
     /// <paramref name="destination"/>. WFDB format-16 records are decoded straight into a per-thread buffer.
     /// </summary>
     /// <exception cref="EcgFormatException">The record is missing, unreadable or lacks a lead.</exception>
-    /// <exception cref="InvalidDataException">The record cannot be brought to the configured shape.</exception>
+    /// <exception cref="InputFormatException">The record cannot be brought to the configured shape.</exception>
     public void ProcessFile(string path, Span<float> destination)
     {
         var (kind, file) = RecordReader.Resolve(path);
@@ -105,22 +106,22 @@ public sealed class EcgPreprocessor
     /// Preprocesses physical values already in the output lead order: <paramref name="leads"/> is channel-major
     /// <c>[12 × samples]</c> at <paramref name="samplingRate"/> Hz, NaN/±Inf for missing samples.
     /// </summary>
-    /// <exception cref="InvalidDataException">Non-finite samples with repair off, or the record ends before the crop window.</exception>
+    /// <exception cref="InputFormatException">Non-finite samples with repair off, or the record ends before the crop window.</exception>
     public void ProcessPhysical(ReadOnlySpan<float> leads, int samples, double samplingRate, string id, Span<float> destination)
     {
         var cfg = Config;
         if (destination.Length < OutputSize)
             throw new ArgumentException($"destination holds {destination.Length} floats, need {OutputSize}", nameof(destination));
-        if (samples <= 0) throw new InvalidDataException($"record {id}: no samples");
+        if (samples <= 0) throw new InputFormatException($"record {id}: no samples");
         if (leads.Length < PreprocessConfig.Leads * samples)
             throw new ArgumentException($"record {id}: {leads.Length} values for 12 leads × {samples} samples", nameof(leads));
-        if (!(samplingRate > 0) || !double.IsFinite(samplingRate)) throw new InvalidDataException($"record {id}: sampling rate {samplingRate} Hz");
+        if (!(samplingRate > 0) || !double.IsFinite(samplingRate)) throw new InputFormatException($"record {id}: sampling rate {samplingRate} Hz");
         bool resample = Math.Abs(samplingRate - cfg.TargetRate) > 1e-9;
         var resampler = resample ? PolyphaseResampler.For(samplingRate, cfg.TargetRate, cfg.KaiserBeta) : null;
         int nAtTarget = resampler?.OutputLength(samples) ?? samples;
         int valid = Math.Min(cfg.EffectiveCropLength, nAtTarget - cfg.CropStart);
         if (valid <= 0)
-            throw new InvalidDataException($"record {id}: {nAtTarget} samples at {cfg.TargetRate} Hz, the crop starts at sample {cfg.CropStart}");
+            throw new InputFormatException($"record {id}: {nAtTarget} samples at {cfg.TargetRate} Hz, the crop starts at sample {cfg.CropStart}");
         int length = cfg.TargetLength;
         var output = destination[..OutputSize];
         if (resampler == null && TryFastPath(leads, samples, valid, output)) return;
@@ -132,7 +133,7 @@ public sealed class EcgPreprocessor
             var row = output.Slice(lead * length, length);
             bool nonFinite = !AllFinite(src);
             if (nonFinite && !cfg.RepairNonFinite)
-                throw new InvalidDataException($"record {id}: lead {lead} has missing or non-finite samples and repair is off");
+                throw new InputFormatException($"record {id}: lead {lead} has missing or non-finite samples and repair is off");
             if (!nonFinite && resampler == null)
             {
                 src.Slice(cfg.CropStart, valid).CopyTo(row);
@@ -299,7 +300,7 @@ public sealed class EcgPreprocessor
     }
 
     private static int[] CheckFirstTwelve(int channels, string id) =>
-        channels >= PreprocessConfig.Leads ? FirstTwelve : throw new InvalidDataException($"record {id}: {channels} channels, need {PreprocessConfig.Leads}");
+        channels >= PreprocessConfig.Leads ? FirstTwelve : throw new InputFormatException($"record {id}: {channels} channels, need {PreprocessConfig.Leads}");
 
     private static float[] FloatBuffer(int n)
     {

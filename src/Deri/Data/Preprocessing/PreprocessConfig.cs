@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Deri.IO;
 
 namespace Deri.Data.Preprocessing;
 
@@ -72,13 +73,13 @@ public sealed record PreprocessConfig
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (TargetRate <= 0) throw new ArgumentException($"TargetRate must be positive, got {TargetRate}");
-        if (TargetLength <= 0) throw new ArgumentException($"TargetLength must be positive, got {TargetLength}");
-        if (CropStart < 0) throw new ArgumentException($"CropStart must be ≥ 0, got {CropStart}");
+        if (TargetRate <= 0) throw new InputValueException($"TargetRate must be positive, got {TargetRate}");
+        if (TargetLength <= 0) throw new InputValueException($"TargetLength must be positive, got {TargetLength}");
+        if (CropStart < 0) throw new InputValueException($"CropStart must be ≥ 0, got {CropStart}");
         if (CropLength is int c && (c <= 0 || c > TargetLength))
-            throw new ArgumentException($"CropLength must be in 1..TargetLength ({TargetLength}), got {c}");
-        if (RepairRadius < 1) throw new ArgumentException($"RepairRadius must be ≥ 1, got {RepairRadius}");
-        if (!(KaiserBeta >= 0) || !double.IsFinite(KaiserBeta)) throw new ArgumentException($"KaiserBeta must be finite and ≥ 0, got {KaiserBeta}");
-        if (!Enum.IsDefined(Normalization)) throw new ArgumentException($"unknown normalisation {Normalization}");
+            throw new InputValueException($"CropLength must be in 1..TargetLength ({TargetLength}), got {c}");
+        if (RepairRadius < 1) throw new InputValueException($"RepairRadius must be ≥ 1, got {RepairRadius}");
+        if (!(KaiserBeta >= 0) || !double.IsFinite(KaiserBeta)) throw new InputValueException($"KaiserBeta must be finite and ≥ 0, got {KaiserBeta}");
+        if (!Enum.IsDefined(Normalization)) throw new InputValueException($"unknown normalisation {Normalization}");
     }
 }

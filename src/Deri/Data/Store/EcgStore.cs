@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Data.Store;
 
@@ -124,11 +125,11 @@ public sealed unsafe class EcgStore : IDisposable
         Directory = directory;
         Index = index;
         string file = Path.Combine(directory, SignalFile(IsFloat16));
-        if (!File.Exists(file)) throw new InvalidDataException($"{directory}: signal file {Path.GetFileName(file)} missing");
+        if (!File.Exists(file)) throw new InputFormatException($"{directory}: signal file {Path.GetFileName(file)} missing");
         long expected = (long)Count * RecordSize * (IsFloat16 ? 2 : 4);
         long actual = new FileInfo(file).Length;
         if (actual != expected)
-            throw new InvalidDataException($"{file}: {actual} bytes, the index describes {Count} records × {Index.Leads} × {Index.Length} {Index.DType} = {expected} bytes");
+            throw new InputFormatException($"{file}: {actual} bytes, the index describes {Count} records × {Index.Leads} × {Index.Length} {Index.DType} = {expected} bytes");
         if (expected == 0) return;
         _map = MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
@@ -138,12 +139,12 @@ public sealed unsafe class EcgStore : IDisposable
     }
 
     /// <summary>Opens the store in <paramref name="directory"/>.</summary>
-    /// <exception cref="FileNotFoundException">There is no <c>index.json</c>.</exception>
-    /// <exception cref="InvalidDataException">The index is malformed or disagrees with the signal file.</exception>
+    /// <exception cref="InputFileNotFoundException">There is no <c>index.json</c>.</exception>
+    /// <exception cref="InputFormatException">The index is malformed or disagrees with the signal file.</exception>
     public static EcgStore Open(string directory)
     {
         string indexPath = Path.Combine(directory, IndexFile);
-        if (!File.Exists(indexPath)) throw new FileNotFoundException($"not a prepared ECG store (no {IndexFile}): {directory}", indexPath);
+        if (!File.Exists(indexPath)) throw new InputFileNotFoundException($"not a prepared ECG store (no {IndexFile}): {directory}", indexPath);
         StoreIndex? index;
         try
         {
@@ -152,13 +153,13 @@ public sealed unsafe class EcgStore : IDisposable
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"{indexPath}: malformed index: {ex.Message}", ex);
+            throw new InputFormatException($"{indexPath}: malformed index: {ex.Message}", ex);
         }
-        if (index == null || index.Format != FormatTag) throw new InvalidDataException($"{indexPath}: not a {FormatTag} index");
-        if (index.DType is not ("float32" or "float16")) throw new InvalidDataException($"{indexPath}: unknown dtype '{index.DType}'");
+        if (index == null || index.Format != FormatTag) throw new InputFormatException($"{indexPath}: not a {FormatTag} index");
+        if (index.DType is not ("float32" or "float16")) throw new InputFormatException($"{indexPath}: unknown dtype '{index.DType}'");
         foreach (var e in index.Entries)
             if (e.Labels.Length != index.LabelNames.Count)
-                throw new InvalidDataException($"{indexPath}: entry {e.Id} has {e.Labels.Length} labels, the index names {index.LabelNames.Count}");
+                throw new InputFormatException($"{indexPath}: entry {e.Id} has {e.Labels.Length} labels, the index names {index.LabelNames.Count}");
         return new EcgStore(directory, index);
     }
 

@@ -79,12 +79,12 @@ public static class EcgStoreBuilder
         string fingerprint = Fingerprint(dataset, config, options.Float16);
         if (EcgStore.Exists(directory)) return Reopen(directory, fingerprint);
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
-            throw new IOException($"{directory} exists and is not a prepared store (no {EcgStore.IndexFile}); choose another --out or remove it");
+            throw new OutputPathException($"{directory} exists and is not a prepared store (no {EcgStore.IndexFile}); choose another --out or remove it");
         if (options.ChunkSize <= 0) throw new ArgumentException($"ChunkSize must be positive, got {options.ChunkSize}");
         // A chunk buffer is one float array (at most Array.MaxLength values) indexed by int.
         if ((long)options.ChunkSize * pre.OutputSize > Array.MaxLength)
             throw new ArgumentException($"ChunkSize {options.ChunkSize} × {pre.OutputSize} values per record exceeds one buffer ({Array.MaxLength} values); use at most {Array.MaxLength / pre.OutputSize} records per chunk");
-        if (dataset.Entries.Count == 0) throw new InvalidDataException(NothingToPrepare(dataset));
+        if (dataset.Entries.Count == 0) throw new InputFormatException(NothingToPrepare(dataset));
 
         var work = new WorkFolder(directory + PartialSuffix);
         OpenWorkFolder(work, fingerprint, dataset.Entries.Count, options.ChunkSize);
@@ -140,7 +140,7 @@ public static class EcgStoreBuilder
     {
         using var existing = EcgStore.Open(directory);
         if (existing.Index.Fingerprint != fingerprint)
-            throw new IOException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
+            throw new OutputPathException($"{directory} holds a store prepared from other inputs or settings; choose another --out or remove it");
         var counts = existing.Entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
         return new StoreBuildResult(directory, existing.Count, existing.Index.BadRecords, existing.Index.Skipped, 0, true, counts)
         {
@@ -154,9 +154,11 @@ public static class EcgStoreBuilder
         Directory.CreateDirectory(work.Path);
         if (File.Exists(work.Manifest))
         {
-            var m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(work.Manifest));
+            Manifest? m;
+            try { m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(work.Manifest)); }
+            catch (JsonException e) { throw new InputFormatException($"{work.Manifest}: not a build manifest ({e.Message}); remove {work.Path} to start over", e); }
             if (m == null || m.Fingerprint != fingerprint || m.ChunkSize != chunkSize)
-                throw new IOException($"{work.Path} holds an unfinished build of different inputs or settings; remove it to start over");
+                throw new OutputPathException($"{work.Path} holds an unfinished build of different inputs or settings; remove it to start over");
         }
         else
         {
@@ -289,7 +291,7 @@ public static class EcgStoreBuilder
                 // Anything past the last committed chunk is a torn write of an interrupted run. Signals are flushed before
                 // their journal line, so a shorter file means the folder was tampered with.
                 if (signals.Length < committedRecords * recordBytes)
-                    throw new IOException($"{work.Signals}: {signals.Length} bytes, the journal commits {committedRecords} records ({committedRecords * recordBytes} bytes); remove {work.Path} to start over");
+                    throw new InputFormatException($"{work.Signals}: {signals.Length} bytes, the journal commits {committedRecords} records ({committedRecords * recordBytes} bytes); remove {work.Path} to start over");
                 signals.SetLength(committedRecords * recordBytes);
                 signals.Seek(0, SeekOrigin.End);
                 var journal = new StreamWriter(new FileStream(work.Journal, FileMode.Append, FileAccess.Write, FileShare.Read));

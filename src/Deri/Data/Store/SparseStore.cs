@@ -26,13 +26,13 @@ public static class SparseStore
         if (count <= 0) throw new ArgumentException($"a sparse store needs at least one record, got {count}");
         if (length <= 0) throw new ArgumentException($"record length must be positive, got {length}");
         if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
-            throw new IOException($"{directory} is not empty; a sparse store is made in a new folder");
+            throw new OutputPathException($"{directory} is not empty; a sparse store is made in a new folder");
         Directory.CreateDirectory(directory);
         long bytes = (long)count * PreprocessingLeads * length * (float16 ? 2 : 4);
         // Where holes are not supported SetLength writes zeros: refuse the FAT family rather than fill the disk.
         string format = new DriveInfo(Path.GetFullPath(directory)).DriveFormat;
         if (NoHoles.Contains(format, StringComparer.OrdinalIgnoreCase))
-            throw new IOException($"{directory}: the {format} file system has no sparse files; the store would take {bytes} bytes of disk");
+            throw new OutputPathException($"{directory}: the {format} file system has no sparse files; the store would take {bytes} bytes of disk");
         using (var f = new FileStream(Path.Combine(directory, EcgStore.SignalFile(float16)), FileMode.CreateNew, FileAccess.Write))
             f.SetLength(bytes);
         var entries = new StoreEntry[count];
@@ -56,7 +56,7 @@ public static class SparseStore
     {
         StoreIndex index;
         using (var s = File.OpenRead(Path.Combine(directory, EcgStore.IndexFile)))
-            index = JsonSerializer.Deserialize<StoreIndex>(s) ?? throw new InvalidDataException($"{directory}: empty index");
+            index = JsonSerializer.Deserialize<StoreIndex>(s) ?? throw new InputFormatException($"{directory}: empty index");
         int n = index.Leads * index.Length;
         if (values.Length != n) throw new ArgumentException($"a record of {directory} has {n} values, got {values.Length}");
         if ((uint)record >= (uint)index.Entries.Count) throw new ArgumentOutOfRangeException(nameof(record), record, $"{directory} has {index.Entries.Count} records");

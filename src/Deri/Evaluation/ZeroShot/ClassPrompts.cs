@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Deri.IO;
 
 namespace Deri.Evaluation;
 
@@ -23,10 +24,10 @@ public sealed class ClassPrompts
     public IReadOnlyDictionary<string, string> Descriptions => _descriptions;
 
     /// <summary>Reads a CKEPE prompt file.</summary>
-    /// <exception cref="InvalidDataException">Not a JSON object of non-empty strings, or a label appears twice.</exception>
+    /// <exception cref="InputFormatException">Not a JSON object of non-empty strings, or a label appears twice.</exception>
     public static ClassPrompts Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: prompt file not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: prompt file not found", path);
         return Parse(File.ReadAllText(path), path);
     }
 
@@ -35,20 +36,20 @@ public sealed class ClassPrompts
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw new InvalidDataException($"{source}: not valid JSON ({e.Message})", e); }
+        catch (JsonException e) { throw new InputFormatException($"{source}: not valid JSON ({e.Message})", e); }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new InvalidDataException($"{source}: expected a JSON object mapping class labels to descriptions, found {doc.RootElement.ValueKind}");
+                throw new InputFormatException($"{source}: expected a JSON object mapping class labels to descriptions, found {doc.RootElement.ValueKind}");
             var d = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in doc.RootElement.EnumerateObject())
             {
                 if (p.Value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(p.Value.GetString()))
-                    throw new InvalidDataException($"{source}: the description of '{p.Name}' must be a non-empty string");
+                    throw new InputFormatException($"{source}: the description of '{p.Name}' must be a non-empty string");
                 if (!d.TryAdd(p.Name, p.Value.GetString()!))
-                    throw new InvalidDataException($"{source}: label '{p.Name}' appears twice");
+                    throw new InputFormatException($"{source}: label '{p.Name}' appears twice");
             }
-            if (d.Count == 0) throw new InvalidDataException($"{source}: no prompts");
+            if (d.Count == 0) throw new InputFormatException($"{source}: no prompts");
             return new ClassPrompts(source, d);
         }
     }
@@ -57,12 +58,12 @@ public sealed class ClassPrompts
     /// The texts to encode for <paramref name="classNames"/>, in that order: each description lower-cased
     /// (invariant culture), as the release does (<c>texts.lower()</c>) before tokenising.
     /// </summary>
-    /// <exception cref="KeyNotFoundException">Some classes have no prompt; all of them are named.</exception>
+    /// <exception cref="InputFormatException">Some classes have no prompt; all of them are named.</exception>
     public IReadOnlyList<string> TextsFor(IReadOnlyList<string> classNames)
     {
         var missing = classNames.Where(c => !_descriptions.ContainsKey(c)).ToList();
         if (missing.Count > 0)
-            throw new KeyNotFoundException($"{Source}: no prompt for class(es) {string.Join(", ", missing)}");
+            throw new InputFormatException($"{Source}: no prompt for class(es) {string.Join(", ", missing)}");
         return classNames.Select(c => _descriptions[c].ToLowerInvariant()).ToList();
     }
 }

@@ -2,6 +2,7 @@ using Deri.Data.Datasets;
 using Deri.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 // Namespace Deri.Evaluation (not .ZeroShot) like the folder's other files, so that moving zero-shot here changed no caller.
 namespace Deri.Evaluation;
@@ -32,7 +33,7 @@ public static class TextZeroShotProbe
         Device device, IReadOnlyList<int>? folds = null, int batchSize = 64)
     {
         folds ??= [1, 2, 3, 4, 5, 6, 7, 8];
-        if (folds.Any(f => f is 9 or 10)) throw new ArgumentException("folds 9 and 10 are test folds and may not select a text encoder");
+        if (folds.Any(f => f is 9 or 10)) throw new InputValueException($"--folds {string.Join(",", folds)}: 9 and 10 are the test folds and may not select a text encoder");
         var results = new List<TextZeroShotTaskResult>();
         var cache = new TextFeatureCache(encoder, new TextFeatureCacheOptions(FullHidden: false, BatchSize: batchSize));
         foreach (var task in Tasks)

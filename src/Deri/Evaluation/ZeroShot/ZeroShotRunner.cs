@@ -2,6 +2,7 @@ using Deri.Data.Store;
 using Deri.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Evaluation;
 
@@ -26,13 +27,13 @@ public interface IZeroShotModel : IZeroShotEncoder
 public sealed record ZeroShotSet(string Name, EcgStore Store, int[] Rows)
 {
     /// <summary>The <paramref name="split"/> rows of <paramref name="store"/>.</summary>
-    /// <exception cref="InvalidDataException">The store has no labels or the split is empty.</exception>
+    /// <exception cref="InputFormatException">The store has no labels or the split is empty.</exception>
     public static ZeroShotSet FromSplit(string name, EcgStore store, string split)
     {
         if (store.LabelNames.Count == 0)
-            throw new InvalidDataException($"{store.Directory}: the store has no labels, so it cannot be classified zero-shot");
+            throw new InputFormatException($"{store.Directory}: the store has no labels, so it cannot be classified zero-shot");
         int[] rows = store.IndicesOf(split);
-        if (rows.Length == 0) throw new InvalidDataException($"{store.Directory}: split '{split}' is empty");
+        if (rows.Length == 0) throw new InputFormatException($"{store.Directory}: split '{split}' is empty");
         return new ZeroShotSet(name, store, rows);
     }
 }
@@ -48,7 +49,7 @@ public static class ZeroShotRunner
         set.Store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList();
 
     /// <summary>Cosine scores <c>(N, C)</c> of the set's records against the classes' prompts.</summary>
-    /// <exception cref="InvalidDataException">A score is NaN or infinite; the message names the records.</exception>
+    /// <exception cref="InputFormatException">A score is NaN or infinite; the message names the records.</exception>
     public static double[,] Scores(IZeroShotModel model, ZeroShotSet set, IReadOnlyList<string> classNames,
         ClassPrompts prompts, int batchSize)
     {
@@ -82,7 +83,7 @@ public static class ZeroShotRunner
             if (bad.Count < 10) bad.Add($"{set.Store.Entries[set.Rows[i]].Id} ({classNames[c]}: {scores[i, c]})");
         }
         if (badCount == 0) return;
-        throw new InvalidDataException(
+        throw new InputFormatException(
             $"{set.Store.Directory}: zero-shot scores of {badCount} of {scores.GetLength(0)} {set.Name} records are not finite " +
             $"(NaN or infinite model output; check these records' signals and the run's weights): {string.Join(", ", bad)}" +
             (badCount > bad.Count ? $", and {badCount - bad.Count} more" : ""));
@@ -100,7 +101,7 @@ public static class ZeroShotRunner
         var classes = ClassesWithPrompts(test, prompts);
         var missing = test.Store.LabelNames.Except(classes).ToList();
         if (classes.Count == 0)
-            throw new InvalidDataException($"{prompts.Source}: no prompt for any class of {test.Name} ({string.Join(", ", test.Store.LabelNames)})");
+            throw new InputFormatException($"{prompts.Source}: no prompt for any class of {test.Name} ({string.Join(", ", test.Store.LabelNames)})");
         var scores = Scores(model, test, classes, prompts, batchSize);
         var labels = Labels(test, classes);
         testScores?.Invoke(scores, labels);

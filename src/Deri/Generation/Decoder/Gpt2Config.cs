@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deri.IO;
 
 namespace Deri.Generation.Decoder;
 
@@ -38,12 +39,12 @@ public sealed record Gpt2Config(
     public int InnerDim => NInner ?? 4 * NEmbd;
 
     /// <summary>Checks every field; <paramref name="source"/> names the config in the message.</summary>
-    /// <exception cref="InvalidDataException">A field is out of range.</exception>
+    /// <exception cref="InputFormatException">A field is out of range.</exception>
     public void Validate(string source = "GPT-2 config")
     {
         void Require(bool ok, string problem)
         {
-            if (!ok) throw new InvalidDataException($"{source}: {problem}");
+            if (!ok) throw new InputFormatException($"{source}: {problem}");
         }
         Require(NEmbd > 0, $"n_embd must be positive, got {NEmbd}");
         Require(NLayer > 0, $"n_layer must be positive, got {NLayer}");
@@ -61,13 +62,13 @@ public sealed record Gpt2Config(
     /// Reads a Hugging Face GPT-2 <c>config.json</c>. Missing fields take GPT-2 small defaults; an
     /// <c>activation_function</c> other than <c>gelu_new</c> is rejected, since this decoder implements exactly that.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
+    /// <exception cref="InputFormatException">The file is not JSON, a field has the wrong type, or a value is out of range.</exception>
     public static Gpt2Config Load(string path)
     {
         var json = Weights.HuggingFaceConfigJson.Read(path, "GPT-2 config");
         var d = new Gpt2Config();
         if (json.Text("activation_function") is { } act && act != "gelu_new")
-            throw new InvalidDataException($"{path}: activation_function '{act}' is not supported (only 'gelu_new', the tanh approximation)");
+            throw new InputFormatException($"{path}: activation_function '{act}' is not supported (only 'gelu_new', the tanh approximation)");
         int? inner = json.Has("n_inner") ? json.Int("n_inner", 0) : null;
         var config = new Gpt2Config(
             NEmbd: json.Int("n_embd", d.NEmbd),

@@ -1,6 +1,7 @@
 using Deri.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Generation.Decoder;
 
@@ -29,14 +30,14 @@ public sealed record DecodingOptions(
     /// <exception cref="ArgumentException">A field is out of range.</exception>
     public void Validate(int nPositions)
     {
-        if (NumBeams < 1) throw new ArgumentException($"num_beams must be at least 1, got {NumBeams}");
+        if (NumBeams < 1) throw new InputValueException($"num_beams must be at least 1, got {NumBeams}");
         if (MaxLength < 1 || MaxLength > nPositions)
-            throw new ArgumentException($"max_length must be in [1, {nPositions}] (the model's n_positions, [BOS] + max_length − 1 tokens are fed), got {MaxLength}");
-        if (MinLength < 0 || MinLength >= MaxLength) throw new ArgumentException($"min_length must be in [0, max_length), got {MinLength}");
-        if (NoRepeatNgramSize < 0) throw new ArgumentException($"no_repeat_ngram_size must be non-negative, got {NoRepeatNgramSize}");
-        if (!(RepetitionPenalty > 0) || !double.IsFinite(RepetitionPenalty)) throw new ArgumentException($"repetition_penalty must be positive, got {RepetitionPenalty}");
-        if (!double.IsFinite(LengthPenalty)) throw new ArgumentException($"length_penalty must be finite, got {LengthPenalty}");
-        if (!(GuidanceScale >= 0) || !double.IsFinite(GuidanceScale)) throw new ArgumentException($"guidance_scale must be finite and non-negative, got {GuidanceScale}");
+            throw new InputValueException($"max_length must be in [1, {nPositions}] (the model's n_positions, [BOS] + max_length − 1 tokens are fed), got {MaxLength}");
+        if (MinLength < 0 || MinLength >= MaxLength) throw new InputValueException($"min_length must be in [0, max_length), got {MinLength}");
+        if (NoRepeatNgramSize < 0) throw new InputValueException($"no_repeat_ngram_size must be non-negative, got {NoRepeatNgramSize}");
+        if (!(RepetitionPenalty > 0) || !double.IsFinite(RepetitionPenalty)) throw new InputValueException($"repetition_penalty must be positive, got {RepetitionPenalty}");
+        if (!double.IsFinite(LengthPenalty)) throw new InputValueException($"length_penalty must be finite, got {LengthPenalty}");
+        if (!(GuidanceScale >= 0) || !double.IsFinite(GuidanceScale)) throw new InputValueException($"guidance_scale must be finite and non-negative, got {GuidanceScale}");
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Deri.IO;
 
 namespace Deri.Generation.NlgMetrics;
 
@@ -32,8 +33,8 @@ public static class ReportScorer
         ArgumentNullException.ThrowIfNull(references);
         ArgumentNullException.ThrowIfNull(hypotheses);
         if (references.Count != hypotheses.Count)
-            throw new ArgumentException($"{references.Count} references but {hypotheses.Count} hypotheses");
-        if (references.Count == 0) throw new ArgumentException("no report pairs to score");
+            throw new InputValueException($"{references.Count} references but {hypotheses.Count} hypotheses");
+        if (references.Count == 0) throw new InputValueException("no report pairs to score");
         var sums = new double[5];
         for (int i = 0; i < references.Count; i++)
         {
@@ -57,17 +58,17 @@ public static class ReportScorer
         {
             var (longer, shorter) = refs.Count > hyps.Count ? (referencesPath, hypothesesPath) : (hypothesesPath, referencesPath);
             int first = Math.Min(refs.Count, hyps.Count) + 1;
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{referencesPath} has {refs.Count} reports but {hypothesesPath} has {hyps.Count}: line {first} of {longer} has no partner in {shorter}");
         }
-        if (refs.Count == 0) throw new InvalidDataException($"{referencesPath} and {hypothesesPath} hold no reports");
+        if (refs.Count == 0) throw new InputFormatException($"{referencesPath} and {hypothesesPath} hold no reports");
         return Score(refs, hyps, rouge);
     }
 
     /// <summary>Lines of a UTF-8 text file (a final newline does not add an empty report); bad UTF-8 names the line.</summary>
     public static List<string> ReadLines(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"report file not found: {path}", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"report file not found: {path}", path);
         byte[] bytes = File.ReadAllBytes(path);
         var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
         int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
@@ -85,7 +86,7 @@ public static class ReportScorer
             }
             catch (DecoderFallbackException)
             {
-                throw new InvalidDataException($"{path}: line {lineNo} is not valid UTF-8");
+                throw new InputFormatException($"{path}: line {lineNo} is not valid UTF-8");
             }
             if (end < 0) break;
             start = end + 1;

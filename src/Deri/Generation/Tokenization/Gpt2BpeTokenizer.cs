@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
+using Deri.IO;
 
 namespace Deri.Generation.Tokenization;
 
@@ -77,13 +78,13 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
     /// <c>added_tokens.json</c> may give the ids of <c>[BOS]</c>/<c>[PAD]</c> (otherwise they take the next free ids,
     /// in that order), and <c>tokenizer_config.json</c> may set <c>add_prefix_space</c> (default false, as GPT-2).
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="FileNotFoundException"><c>vocab.json</c> or <c>merges.txt</c> is missing.</exception>
-    /// <exception cref="InvalidDataException">A file is corrupt (not JSON, a merge line without two parts or with a part not in
+    /// <exception cref="InputFileNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InputFileNotFoundException"><c>vocab.json</c> or <c>merges.txt</c> is missing.</exception>
+    /// <exception cref="InputFormatException">A file is corrupt (not JSON, a merge line without two parts or with a part not in
     /// the vocabulary, byte tokens or <c>&lt;|endoftext|&gt;</c> missing, clashing ids).</exception>
     public static Gpt2BpeTokenizer FromHuggingFace(string directory)
     {
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"GPT-2 tokenizer folder not found: {directory}");
+        if (!Directory.Exists(directory)) throw new InputFileNotFoundException($"GPT-2 tokenizer folder not found: {directory}");
         var vocabPath = Path.Combine(directory, VocabFile);
         var mergesPath = Path.Combine(directory, MergesFile);
         var vocabBytes = ReadRequired(vocabPath);
@@ -91,7 +92,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         var vocab = ParseVocab(vocabBytes, vocabPath);
         CheckMerges(mergesBytes, mergesPath, vocab);
         if (!vocab.TryGetValue(EosToken, out var eosId))
-            throw new InvalidDataException($"{vocabPath}: the end-of-sequence token {EosToken} is missing");
+            throw new InputFormatException($"{vocabPath}: the end-of-sequence token {EosToken} is missing");
 
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
         var addedPath = Path.Combine(directory, AddedTokensFile);
@@ -101,14 +102,14 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         var idToToken = new Dictionary<int, string>();
         foreach (var (token, id) in vocab)
             if (!idToToken.TryAdd(id, token))
-                throw new InvalidDataException($"{vocabPath}: id {id} is given to both '{idToToken[id]}' and '{token}'");
+                throw new InputFormatException($"{vocabPath}: id {id} is given to both '{idToToken[id]}' and '{token}'");
         int nextId = idToToken.Keys.Max() + 1;
         foreach (var (token, id) in added)
         {
             if (vocab.TryGetValue(token, out var inVocab) && inVocab != id)
-                throw new InvalidDataException($"{addedPath}: '{token}' has id {id} but {VocabFile} gives it {inVocab}");
+                throw new InputFormatException($"{addedPath}: '{token}' has id {id} but {VocabFile} gives it {inVocab}");
             if (idToToken.TryGetValue(id, out var other) && other != token)
-                throw new InvalidDataException($"{addedPath}: id {id} of '{token}' is already '{other}' in {VocabFile}");
+                throw new InputFormatException($"{addedPath}: id {id} of '{token}' is already '{other}' in {VocabFile}");
             nextId = Math.Max(nextId, id + 1);
         }
         int Special(string token)
@@ -119,7 +120,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         var bosId = Special(BosToken);
         var padId = Special(PadToken);
         if (bosId == padId || bosId == eosId || padId == eosId)
-            throw new InvalidDataException($"{directory}: {BosToken} ({bosId}), {PadToken} ({padId}) and {EosToken} ({eosId}) must have different ids");
+            throw new InputFormatException($"{directory}: {BosToken} ({bosId}), {PadToken} ({padId}) and {EosToken} ({eosId}) must have different ids");
         idToToken[bosId] = BosToken;
         idToToken[padId] = PadToken;
 
@@ -131,7 +132,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
             if (config["add_prefix_space"] is { } node)
             {
                 if (node.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
-                    throw new InvalidDataException($"{configPath}: add_prefix_space must be true or false");
+                    throw new InputFormatException($"{configPath}: add_prefix_space must be true or false");
                 prefixSpace = node.GetValue<bool>();
             }
         }
@@ -148,7 +149,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new InvalidDataException($"{directory}: {VocabFile}/{MergesFile} could not be read as a byte-level BPE: {e.Message}", e);
+            throw new InputFormatException($"{directory}: {VocabFile}/{MergesFile} could not be read as a byte-level BPE: {e.Message}", e);
         }
         return new Gpt2BpeTokenizer(bpe, vocabBytes, mergesBytes, idToToken, eosId, bosId, padId, prefixSpace);
     }
@@ -221,7 +222,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
 
     private static byte[] ReadRequired(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"GPT-2 tokenizer file not found: {path}", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"GPT-2 tokenizer file not found: {path}", path);
         return File.ReadAllBytes(path);
     }
 
@@ -229,11 +230,11 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
     {
         try
         {
-            return JsonNode.Parse(bytes) as JsonObject ?? throw new InvalidDataException($"{path}: expected a JSON object");
+            return JsonNode.Parse(bytes) as JsonObject ?? throw new InputFormatException($"{path}: expected a JSON object");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message})", e);
+            throw new InputFormatException($"{path}: not valid JSON ({e.Message})", e);
         }
     }
 
@@ -243,7 +244,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         foreach (var (token, node) in ParseObject(bytes, path))
         {
             if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.Number || !value.TryGetValue<int>(out var id) || id < 0)
-                throw new InvalidDataException($"{path}: the id of '{token}' must be a non-negative integer");
+                throw new InputFormatException($"{path}: the id of '{token}' must be a non-negative integer");
             result[token] = id;
         }
         return result;
@@ -252,11 +253,11 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
     private static Dictionary<string, int> ParseVocab(byte[] bytes, string path)
     {
         var vocab = ParseTokenIds(bytes, path);
-        if (vocab.Count == 0) throw new InvalidDataException($"{path}: the vocabulary is empty");
+        if (vocab.Count == 0) throw new InputFormatException($"{path}: the vocabulary is empty");
         // Byte-level BPE can write any text only if every byte has a token (bytes mapped to printable characters as GPT-2 does).
         foreach (var c in ByteToUnicode())
             if (!vocab.ContainsKey(c.ToString()))
-                throw new InvalidDataException($"{path}: the byte token '{c}' (U+{(int)c:X4}) is missing; not a byte-level BPE vocabulary");
+                throw new InputFormatException($"{path}: the byte token '{c}' (U+{(int)c:X4}) is missing; not a byte-level BPE vocabulary");
         return vocab;
     }
 
@@ -275,7 +276,7 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
         }
         catch (DecoderFallbackException e)
         {
-            throw new InvalidDataException($"{path}: not UTF-8 text", e);
+            throw new InputFormatException($"{path}: not UTF-8 text", e);
         }
         var lines = text.Split('\n');
         var merges = 0;
@@ -285,13 +286,13 @@ public sealed class Gpt2BpeTokenizer : IReportTokenizer
             if (line.Length == 0 || (i == 0 && line.StartsWith("#version", StringComparison.Ordinal))) continue;
             var parts = line.Split(' ');
             if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
-                throw new InvalidDataException($"{path}: line {i + 1} is not a merge of two tokens separated by one space: '{line}'");
+                throw new InputFormatException($"{path}: line {i + 1} is not a merge of two tokens separated by one space: '{line}'");
             foreach (var token in new[] { parts[0], parts[1], parts[0] + parts[1] })
                 if (!vocab.ContainsKey(token))
-                    throw new InvalidDataException($"{path}: line {i + 1} uses '{token}', which is not in {VocabFile}");
+                    throw new InputFormatException($"{path}: line {i + 1} uses '{token}', which is not in {VocabFile}");
             merges++;
         }
-        if (merges == 0) throw new InvalidDataException($"{path}: no merges");
+        if (merges == 0) throw new InputFormatException($"{path}: no merges");
     }
 
     /// <summary>GPT-2's <c>bytes_to_unicode</c>: the character each of the 256 bytes is written as.</summary>

@@ -76,8 +76,8 @@ public sealed class WordLevelTokenizer : IReportTokenizer
     /// <exception cref="ArgumentException"><paramref name="minCount"/> or <paramref name="maxSize"/> is not positive.</exception>
     public static WordLevelTokenizer Build(IEnumerable<string> reports, int minCount = 1, int maxSize = 30000)
     {
-        if (minCount < 1) throw new ArgumentException($"min_count must be at least 1, got {minCount}");
-        if (maxSize < 1) throw new ArgumentException($"max_size must be at least 1, got {maxSize}");
+        if (minCount < 1) throw new Deri.Config.ConfigException($"min_count must be at least 1, got {minCount}");
+        if (maxSize < 1) throw new Deri.Config.ConfigException($"max_size must be at least 1, got {maxSize}");
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string report in reports)
             foreach (string w in Words(report))
@@ -89,12 +89,12 @@ public sealed class WordLevelTokenizer : IReportTokenizer
     }
 
     /// <summary>Reads <c>words.txt</c> from <paramref name="directory"/>.</summary>
-    /// <exception cref="FileNotFoundException">The file is missing.</exception>
-    /// <exception cref="InvalidDataException">The file is not a valid vocabulary (its line is named).</exception>
+    /// <exception cref="InputFileNotFoundException">The file is missing.</exception>
+    /// <exception cref="InputFormatException">The file is not a valid vocabulary (its line is named).</exception>
     public static WordLevelTokenizer Load(string directory)
     {
         string path = Path.Combine(directory, FileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: word-level vocabulary not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: word-level vocabulary not found", path);
         var lines = File.ReadAllLines(path, Encoding.UTF8).ToList();
         if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         try
@@ -103,7 +103,7 @@ public sealed class WordLevelTokenizer : IReportTokenizer
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{path}: not a word-level vocabulary: {e.Message}", e);
+            throw new InputFormatException($"{path}: not a word-level vocabulary: {e.Message}", e);
         }
     }
 

@@ -68,12 +68,12 @@ public static class CheckpointImporter
 
     /// <summary>Runs the import; returns its report (also written to <c>RUN/import_report.json</c>).</summary>
     /// <exception cref="IOException">The output folder already holds a run.</exception>
-    /// <exception cref="InvalidDataException">Unreadable checkpoint, shape mismatches or missing keys (each named).</exception>
+    /// <exception cref="InputFormatException">Unreadable checkpoint, shape mismatches or missing keys (each named).</exception>
     public static ImportReport Import(ImportOptions options)
     {
         string run = Path.GetFullPath(options.Output);
         if (File.Exists(Path.Combine(run, "config.yaml")))
-            throw new IOException($"{run}: a run is already there (config.yaml); choose another --out");
+            throw new OutputPathException($"{run}: a run is already there (config.yaml); choose another --out");
         var overrides = new List<string>(options.Overrides ?? []) { $"network.method={options.Method}" };
         var config = DeriConfig.Load(options.Config, overrides);
         using var source = TorchCheckpointReader.Read(options.Source);
@@ -101,7 +101,7 @@ public static class CheckpointImporter
         if (ecgText && TextModelSetting.IsScratch(TextModelSetting.Resolve(config.Network.TextModel)))
         {
             if (options.Vocabulary is null)
-                throw new ArgumentException($"network.text_model is {TextModelSetting.Scratch}: give --vocab FILE (the vocab.txt of the text encoder the checkpoint was trained with)");
+                throw new InputValueException($"network.text_model is {TextModelSetting.Scratch}: give --vocab FILE (the vocab.txt of the text encoder the checkpoint was trained with)");
             string vocab = Path.Combine(run, Pretrainer.TextFolder, "vocab.txt");
             Directory.CreateDirectory(Path.GetDirectoryName(vocab)!);
             AtomicFile.Copy(options.Vocabulary, vocab);
@@ -161,7 +161,7 @@ public static class CheckpointImporter
                 continue;
             }
             if (to != key) renamed[key] = to;
-            if (!mapped.TryAdd(to, value)) throw new InvalidDataException($"{source.Path}: keys '{key}' and another both map to '{to}'");
+            if (!mapped.TryAdd(to, value)) throw new InputFormatException($"{source.Path}: keys '{key}' and another both map to '{to}'");
         }
         // Module keys: the model's own names, plus `text.*` for a trainable text encoder of the pretraining module.
         var targets = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -188,15 +188,15 @@ public static class CheckpointImporter
             else plan.Add((key, value));
         }
         if (mismatched.Count > 0)
-            throw new InvalidDataException($"{source.Path}: shapes differ from the configured model (check --config): {string.Join("; ", mismatched)}");
+            throw new InputFormatException($"{source.Path}: shapes differ from the configured model (check --config): {string.Join("; ", mismatched)}");
         var missing = targets.Keys.Where(k => !mapped.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         var refused = missing.Where(k => !allowMissing.Any(a => k.StartsWith(a, StringComparison.Ordinal))).ToList();
         if (refused.Count > 0)
-            throw new InvalidDataException(
+            throw new InputFormatException(
                 $"{source.Path}: {refused.Count} module keys have no tensor in the checkpoint: {string.Join(", ", refused.Take(40))}{(refused.Count > 40 ? ", …" : "")}" +
                 (unexpected.Count > 0 ? $"; checkpoint keys that match nothing: {string.Join(", ", unexpected.Take(40))}" : "") +
                 " (a wrong --config or --method? To keep parts at their initialisation, name their prefixes with --allow-missing)");
-        if (plan.Count == 0) throw new InvalidDataException($"{source.Path}: no checkpoint key matches the module");
+        if (plan.Count == 0) throw new InputFormatException($"{source.Path}: no checkpoint key matches the module");
         using (no_grad())
             foreach (var (key, value) in plan) Dest(key).copy_(value);
         if (missing.Count > 0) notes.Add($"{missing.Count} module keys left at their initialisation (allowed): prefixes {string.Join(", ", allowMissing)}");

@@ -2,6 +2,7 @@ using System.Collections;
 using Deri.Weights;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Interop.Import;
 
@@ -30,11 +31,11 @@ public static class TorchCheckpointReader
     public static readonly IReadOnlyList<string> ContainerKeys = ["state_dict", "model", "model_state_dict", "ecg_model", "net"];
 
     /// <summary>Reads <paramref name="path"/>.</summary>
-    /// <exception cref="FileNotFoundException">The file is missing.</exception>
-    /// <exception cref="InvalidDataException">The file is not a PyTorch/safetensors checkpoint, or holds no state dict of tensors.</exception>
+    /// <exception cref="InputFileNotFoundException">The file is missing.</exception>
+    /// <exception cref="InputFormatException">The file is not a PyTorch/safetensors checkpoint, or holds no state dict of tensors.</exception>
     public static TorchStateDict Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found", path);
+        if (!File.Exists(path)) throw new InputFileNotFoundException($"{path}: checkpoint not found", path);
         string ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
         Dictionary<string, Tensor> tensors;
         var container = new List<string>();
@@ -52,15 +53,15 @@ public static class TorchCheckpointReader
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new InvalidDataException($"{path}: not a readable PyTorch checkpoint (torch.save zip format): {e.Message}", e);
+                throw new InputFormatException($"{path}: not a readable PyTorch checkpoint (torch.save zip format): {e.Message}", e);
             }
             tensors = Unwrap(root, path, container);
         }
         else
         {
-            throw new InvalidDataException($"{path}: unknown checkpoint type '{ext}': expected .pt, .pth or .safetensors");
+            throw new InputFormatException($"{path}: unknown checkpoint type '{ext}': expected .pt, .pth or .safetensors");
         }
-        if (tensors.Count == 0) throw new InvalidDataException($"{path}: the state dict holds no tensors");
+        if (tensors.Count == 0) throw new InputFormatException($"{path}: the state dict holds no tensors");
         string? prefix = null;
         foreach (string candidate in new[] { "module.", "_orig_mod." })
         {
@@ -80,7 +81,7 @@ public static class TorchCheckpointReader
         for (int depth = 0; depth < 8; depth++)
         {
             if (node is not IDictionary dict)
-                throw new InvalidDataException($"{path}: the checkpoint holds a {node?.GetType().Name ?? "null"}, not a dictionary of tensors");
+                throw new InputFormatException($"{path}: the checkpoint holds a {node?.GetType().Name ?? "null"}, not a dictionary of tensors");
             var entries = dict.Keys.Cast<object>().Select(k => (Key: k.ToString() ?? "", Value: dict[k])).ToList();
             if (entries.Count > 0 && entries.All(e => e.Value is Tensor))
                 return entries.ToDictionary(e => e.Key, e => (Tensor)e.Value!, StringComparer.Ordinal);
@@ -88,7 +89,7 @@ public static class TorchCheckpointReader
             if (next is null)
             {
                 var tensorCount = entries.Count(e => e.Value is Tensor);
-                throw new InvalidDataException(
+                throw new InputFormatException(
                     $"{path}: no state dict found{(container.Count > 0 ? " under '" + string.Join("/", container) + "'" : "")}: " +
                     $"keys are {string.Join(", ", entries.Take(12).Select(e => e.Key))} ({tensorCount} tensors); " +
                     $"expected a dictionary of tensors or one under {string.Join(", ", ContainerKeys)}");
@@ -96,6 +97,6 @@ public static class TorchCheckpointReader
             container.Add(next);
             node = dict[next];
         }
-        throw new InvalidDataException($"{path}: dictionaries nested too deep ({string.Join("/", container)})");
+        throw new InputFormatException($"{path}: dictionaries nested too deep ({string.Join("/", container)})");
     }
 }

@@ -7,6 +7,7 @@ using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Deri.IO;
 
 namespace Deri.Interop.Onnx;
 
@@ -44,7 +45,7 @@ public static class OnnxEcgExporter
         {
             ResNet1d resnet => ResNet(g, resnet, x),
             VisionTransformer1d vit => w.Vit(x, vit.Heads),
-            var other => throw new ArgumentException($"ONNX export: the {other.GetType().Name} backbone is not supported"),
+            var other => throw new InputValueException($"ONNX export: the {other.GetType().Name} backbone is not supported"),
         };
         var (e, feature) = w.AttentionPooling(map, network);
         // DERI adds proj_t(mean(D_t([E; sep_e]))) with E not normalised (METHOD §4); MERL's embedding is mean(E) alone.

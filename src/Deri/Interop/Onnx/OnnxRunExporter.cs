@@ -43,7 +43,7 @@ public static class OnnxRunExporter
     public static OnnxExportResult Export(PretrainedRun run, string directory, string? prompts = null, Action<string>? log = null)
     {
         if (!run.IsEcgText)
-            throw new ArgumentException($"{run.Directory}: ONNX export covers DERI and MERL runs (the zero-shot embedding); this run is {run.Method}, an ECG-only method");
+            throw new InputValueException($"{run.Directory}: ONNX export covers DERI and MERL runs (the zero-shot embedding); this run is {run.Method}, an ECG-only method");
         Directory.CreateDirectory(directory);
         var model = run.Module.Model;
         var proto = OnnxEcgExporter.Build(model, run.Config.Network);

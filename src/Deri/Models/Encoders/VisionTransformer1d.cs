@@ -33,8 +33,8 @@ public sealed class VisionTransformer1d : EcgEncoder
     public VisionTransformer1d(string name, long leads, long length, long patch, long width, int depth, long heads,
         double dropPath = 0) : base(name)
     {
-        if (length < patch) throw new ArgumentException($"input length {length} is shorter than one patch ({patch} samples)");
-        if (width % heads != 0) throw new ArgumentException($"ViT width {width} is not divisible by {heads} heads");
+        if (length < patch) throw new Deri.Config.ConfigException($"input length {length} is shorter than one patch ({patch} samples)");
+        if (width % heads != 0) throw new Deri.Config.ConfigException($"ViT width {width} is not divisible by {heads} heads");
         (this.width, this.patch, tokens, this.heads) = (width, patch, length / patch, heads);
         to_patch_embedding = Conv1d(leads, width, patch, stride: patch);
         pos_embedding = Parameter(randn(1, tokens, width).mul_(Scalars.Constant(0.02)));

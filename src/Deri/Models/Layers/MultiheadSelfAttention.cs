@@ -22,7 +22,7 @@ public sealed class MultiheadSelfAttention : nn.Module<Tensor, Tensor>
     public MultiheadSelfAttention(string name, long embed, long heads) : base(name)
     {
         if (heads <= 0 || embed % heads != 0)
-            throw new ArgumentException($"embed width {embed} is not divisible by {heads} heads");
+            throw new Deri.Config.ConfigException($"embed width {embed} is not divisible by {heads} heads");
         this.heads = heads;
         in_proj_weight = Parameter(empty(3 * embed, embed));
         in_proj_bias = Parameter(zeros(3 * embed));

@@ -5,6 +5,7 @@ using Deri.Measurements;
 using Deri.Signals;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Deri.IO;
 
 namespace Deri.Serving.Fhir;
 
@@ -100,7 +101,7 @@ public static class FhirBundleBuilder
     /// <param name="model">The service's model (<see cref="InferenceService.Describe"/>): run, checkpoint, method, versions.</param>
     /// <param name="source">The analysed record, for the full-rate tracing; null to use <see cref="AnalysisResult.Signal"/>.</param>
     /// <param name="issued">When the report is issued (default: now).</param>
-    /// <exception cref="InvalidDataException">A value to write is not finite (the message names the record and the value).</exception>
+    /// <exception cref="InputFormatException">A value to write is not finite (the message names the record and the value).</exception>
     public static Bundle Build(AnalysisResult result, ModelInfo model, UploadedRecord? source = null, DateTimeOffset? issued = null)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -162,7 +163,7 @@ public static class FhirBundleBuilder
         {
             var unknown = cart.Keys.Where(k => MeasurementCodes.All(c => c.Key != k)).ToList();
             if (unknown.Count > 0)
-                throw new InvalidDataException($"{id}: device measurement keys {string.Join(", ", unknown)} are not among {string.Join(", ", DeviceMeasurementKeys.All)}");
+                throw new InputFormatException($"{id}: device measurement keys {string.Join(", ", unknown)} are not among {string.Join(", ", DeviceMeasurementKeys.All)}");
             foreach (var code in MeasurementCodes)
             {
                 if (!cart.TryGetValue(code.Key, out double value)) continue;
@@ -262,7 +263,7 @@ public static class FhirBundleBuilder
 
     private static Quantity Quantity(double value, string unit, string ucum, string record, string what)
     {
-        if (!double.IsFinite(value)) throw new InvalidDataException($"{record}: {what} is {value}, not a finite number");
+        if (!double.IsFinite(value)) throw new InputFormatException($"{record}: {what} is {value}, not a finite number");
         return new Quantity { Value = (decimal)Math.Round(value, 6), Unit = unit, System = Ucum, Code = ucum };
     }
 
@@ -315,12 +316,12 @@ public static class FhirBundleBuilder
         else
         {
             if (result.Signal.Units != "mV")
-                throw new InvalidDataException($"{result.Record.Id}: the plotted signal is in '{result.Signal.Units}', not mV");
+                throw new InputFormatException($"{result.Record.Id}: the plotted signal is in '{result.Signal.Units}', not mV");
             rate = result.Signal.SamplingRate;
             leads = result.Signal.Leads;
             lead = k => result.Signal.Data[k];
         }
-        if (!(rate > 0) || !double.IsFinite(rate)) throw new InvalidDataException($"{result.Record.Id}: sampling rate {rate} Hz");
+        if (!(rate > 0) || !double.IsFinite(rate)) throw new InputFormatException($"{result.Record.Id}: sampling rate {rate} Hz");
         var obs = new Observation
         {
             Status = ObservationStatus.Final,
@@ -369,7 +370,7 @@ public static class FhirBundleBuilder
             if (v is float f) sb.Append(((long)Math.Round(f / factor)).ToString(CultureInfo.InvariantCulture));
             else sb.Append('E');
             if (sb.Length > MaxStringLength)
-                throw new InvalidDataException($"{record}: lead {lead} does not fit one FHIR SampledData (over {MaxStringLength} characters); send a shorter record");
+                throw new InputFormatException($"{record}: lead {lead} does not fit one FHIR SampledData (over {MaxStringLength} characters); send a shorter record");
         }
         return sb.ToString();
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Security;
 using System.Text;
+using Deri.IO;
 
 namespace Deri.Signals.Clinical;
 
@@ -26,17 +27,17 @@ public static class ClinicalWriters
             case "dicom": WriteDicom(record, output); break;
             case "aecg": WriteAecg(record, output); break;
             case "edf": WriteEdf(record, output); break;
-            default: throw new ArgumentException($"format '{format}' is not one of {string.Join(", ", Formats)}", nameof(format));
+            default: throw new InputValueException($"format '{format}' is not one of {string.Join(", ", Formats)}");
         }
     }
 
     private static void Check(EcgRecord r)
     {
-        if (r.MissingSamples > 0) throw new ArgumentException($"record {r.Id} has {r.MissingSamples} missing samples, which DICOM, aECG and EDF exports cannot mark");
+        if (r.MissingSamples > 0) throw new InputValueException($"record {r.Id} has {r.MissingSamples} missing samples, which DICOM, aECG and EDF exports cannot mark");
         for (int c = 0; c < r.Channels; c++)
             foreach (int v in r.Digital[c])
                 if (v < short.MinValue || v > short.MaxValue)
-                    throw new ArgumentException($"record {r.Id}: lead {r.Leads[c]} has digital value {v}, outside 16 bits");
+                    throw new InputValueException($"record {r.Id}: lead {r.Leads[c]} has digital value {v}, outside 16 bits");
     }
 
     // mV per digital unit and the lead's baseline.
@@ -290,7 +291,7 @@ public static class ClinicalWriters
         int per = seconds ? (int)r.SamplingRate : n, records = n / per;
         string duration = seconds ? "1" : (n / r.SamplingRate).ToString("0.######", CultureInfo.InvariantCulture);
         if (duration.Length > 8 || Math.Abs(double.Parse(duration, CultureInfo.InvariantCulture) * r.SamplingRate - per) > 1e-6)
-            throw new ArgumentException($"record {r.Id}: {n} samples at {r.SamplingRate} Hz cannot be written as EDF data records with an exact 8-character duration");
+            throw new InputValueException($"record {r.Id}: {n} samples at {r.SamplingRate} Hz cannot be written as EDF data records with an exact 8-character duration");
         var h = new StringBuilder();
         void F(string s, int width)
         {
@@ -345,6 +346,6 @@ public static class ClinicalWriters
             if (s.Contains('.')) s = s.TrimEnd('0').TrimEnd('.');
             if (s.Length <= 8) return s;
         }
-        throw new ArgumentException($"physical limit {v} mV does not fit an EDF header field");
+        throw new InputValueException($"physical limit {v} mV does not fit an EDF header field");
     }
 }

@@ -41,11 +41,11 @@ public class Gpt2ParityTests(Xunit.Abstractions.ITestOutputHelper output)
         try
         {
             System.IO.File.WriteAllText(path, "{\"n_embd\": 30, \"n_head\": 4}");
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2Config.Load(path));
+            var e = Assert.Throws<InputFormatException>(() => Gpt2Config.Load(path));
             Assert.Contains(path, e.Message);
             Assert.Contains("n_head", e.Message);
             System.IO.File.WriteAllText(path, "{\"activation_function\": \"relu\"}");
-            Assert.Contains("gelu_new", Assert.Throws<InvalidDataException>(() => Gpt2Config.Load(path)).Message);
+            Assert.Contains("gelu_new", Assert.Throws<InputFormatException>(() => Gpt2Config.Load(path)).Message);
         }
         finally
         {

@@ -95,7 +95,7 @@ public class Gpt2BpeTokenizerTests
         {
             // merges.txt cannot be replaced (a folder of that name): the error names it and vocab.json's write left nothing behind.
             Directory.CreateDirectory(Path.Combine(dir, "merges.txt"));
-            var e = Assert.ThrowsAny<IOException>(() => Shared.Value.Save(dir));
+            var e = Assert.ThrowsAny<OutputPathException>(() => Shared.Value.Save(dir));
             Assert.StartsWith(Path.Combine(dir, "merges.txt"), e.Message);
             Assert.Equal([Path.Combine(dir, "vocab.json")], Directory.GetFiles(dir));
         }
@@ -135,7 +135,7 @@ public class Gpt2BpeTokenizerTests
             Assert.Equal(Shared.Value.Encode("  leading"), tok.Encode(" leading"));
             Assert.Equal(" leading", tok.Decode(tok.Encode(" leading")));
             File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"add_prefix_space": "yes"}""");
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
+            var e = Assert.Throws<InputFormatException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
             Assert.Contains("tokenizer_config.json", e.Message);
         }
         finally
@@ -153,7 +153,7 @@ public class Gpt2BpeTokenizerTests
             try
             {
                 File.Delete(Path.Combine(dir, file));
-                var e = Assert.Throws<FileNotFoundException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
+                var e = Assert.Throws<InputFileNotFoundException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
                 Assert.Contains(file, e.Message);
             }
             finally
@@ -161,7 +161,7 @@ public class Gpt2BpeTokenizerTests
                 Directory.Delete(dir, recursive: true);
             }
         }
-        Assert.Throws<DirectoryNotFoundException>(() => Gpt2BpeTokenizer.FromHuggingFace(Path.Combine(Path.GetTempPath(), "no-such-" + Guid.NewGuid().ToString("N"))));
+        Assert.Throws<InputFileNotFoundException>(() => Gpt2BpeTokenizer.FromHuggingFace(Path.Combine(Path.GetTempPath(), "no-such-" + Guid.NewGuid().ToString("N"))));
     }
 
     [Theory]
@@ -179,7 +179,7 @@ public class Gpt2BpeTokenizerTests
         try
         {
             File.WriteAllText(Path.Combine(dir, file), content);
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
+            var e = Assert.Throws<InputFormatException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
             Assert.Contains(file, e.Message);
             Assert.Contains(problem, e.Message);
         }
@@ -199,7 +199,7 @@ public class Gpt2BpeTokenizerTests
             var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(path))!;
             vocab.Remove("<|endoftext|>");
             File.WriteAllText(path, JsonSerializer.Serialize(vocab));
-            var e = Assert.Throws<InvalidDataException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
+            var e = Assert.Throws<InputFormatException>(() => Gpt2BpeTokenizer.FromHuggingFace(dir));
             Assert.Contains("vocab.json", e.Message);
             Assert.Contains("<|endoftext|>", e.Message);
         }
