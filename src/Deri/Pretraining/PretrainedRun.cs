@@ -96,6 +96,10 @@ public sealed class PretrainedRun : IDisposable
         string dir = Path.GetFullPath(runDirectory);
         string configPath = Path.Combine(dir, "config.yaml");
         if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: run folder not found");
+        // A model bundle (Interop/Bundle, "model.json") holds the ECG side as ONNX, not the TorchSharp model this needs.
+        if (!File.Exists(configPath) && File.Exists(Path.Combine(dir, "model.json")))
+            throw new DirectoryNotFoundException($"{dir}: a model bundle, not a run folder: this command needs the run's TorchSharp model " +
+                "(a bundle carries only the ECG side's zero-shot embedding as ONNX); pass the run folder the bundle was built from (`deri model info` names it)");
         if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
         string ckpt = ResolveCheckpoint(dir, checkpoint);
         var config = DeriConfig.LoadRecorded(configPath);
