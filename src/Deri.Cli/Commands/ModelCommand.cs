@@ -38,6 +38,7 @@ internal static class ModelCommand
         var prompts = new Option<string>("--prompts") { Description = "Prompt file (class → description JSON, e.g. ../shared/prompts/CKEPE_prompt.json)", Required = true };
         var name = new Option<string>("--name") { Description = "The model's name", DefaultValueFactory = _ => ModelBundle.DefaultName };
         var version = new Option<string>("--version") { Description = "The model's version", DefaultValueFactory = _ => "1.0.0" };
+        var reportModel = new Option<string?>("--report-model") { Description = "Report-generation run (`deri report train`) to carry as the bundle's report generator (report/, TorchSharp)" };
         var card = new Option<string?>("--card") { Description = "Markdown file whose text opens the bundle's MODEL_CARD.md (the generated facts follow it)" };
         var notes = new Option<string?>("--notes") { Description = "Free text recorded in the sidecar's provenance (e.g. the training schedule)" };
         var thresholdRecords = new Option<int>("--threshold-records") { Description = "Most validation records per task scored for the thresholds (0: all)", DefaultValueFactory = _ => 0 };
@@ -47,7 +48,7 @@ internal static class ModelCommand
         var cmd = new Command("build",
             "Make a model bundle from a DERI or MERL run: model.onnx (the ECG side), model.json (preprocessing, classes with prompts and validation thresholds, provenance, SHA-256 of every file), prompt_embeddings.f32 and MODEL_CARD.md")
         {
-            run, checkpoint, stores, prompts, name, version, card, notes, thresholdRecords, output, overwrite, threads,
+            run, checkpoint, stores, prompts, reportModel, name, version, card, notes, thresholdRecords, output, overwrite, threads,
         };
         cmd.SetAction(result =>
         {
@@ -65,6 +66,7 @@ internal static class ModelCommand
                 Prompts = result.GetValue(prompts)!,
                 Name = result.GetValue(name)!,
                 Version = result.GetValue(version)!,
+                ReportModel = result.GetValue(reportModel),
                 Card = result.GetValue(card),
                 Notes = result.GetValue(notes),
                 ThresholdRecords = most,

@@ -43,7 +43,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
                 string card = Path.Combine(dir, "card.md");
                 File.WriteAllText(card, CardText);
                 string outDir = Path.Combine(dir, "models", ModelBundle.DefaultName);
-                buildStdout = CliRunner.Ok("model", "build", "--run", fx.Run, "--store", fx.Store, "--prompts", fx.Prompts,
+                buildStdout = CliRunner.Ok("model", "build", "--run", fx.Run, "--store", fx.Store, "--prompts", fx.Prompts, "--report-model", fx.ReportModel,
                     "--name", "test-model", "--version", "0.1.0", "--card", card, "--notes", "demo run, one epoch", "--out", outDir, "--threads", "1");
                 File.Delete(card);
                 built = outDir;
@@ -69,7 +69,13 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
         var bundle = ModelBundle.Open(Bundle);
         var m = bundle.Manifest;
         Assert.Equal(("test-model", "0.1.0"), (m.Name, m.Version));
-        Assert.Equal([ModelBundle.CardFile, ModelBundle.OnnxFile, ModelBundle.EmbeddingsFile], m.Files.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([ModelBundle.CardFile, ModelBundle.OnnxFile, ModelBundle.EmbeddingsFile], m.Files.Keys.Where(f => !f.StartsWith("report/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        // The report generator: a weights-only checkpoint, its config, tokenizer and the ECG side's run config, each with its digest.
+        Assert.Equal("report", m.ReportModel);
+        Assert.Contains("report/model.ckpt", m.Files.Keys);
+        Assert.Contains("report/ecg-run/config.yaml", m.Files.Keys);
+        Assert.Contains(m.Files.Keys, f => f.StartsWith("report/tokenizer/", StringComparison.Ordinal));
+        Assert.Equal("report", m.Provenance.ReportRun);
         Assert.Contains("model.onnx", buildStdout);
         Assert.Contains("total", buildStdout);
 
@@ -127,7 +133,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
     {
         var ok = CliRunner.Run(["model", "verify", Bundle]);
         Assert.True(ok.ExitCode == 0, ok.Stderr);
-        Assert.Contains("3 files match their SHA-256", ok.Stdout);
+        Assert.Contains($"{ModelBundle.ReadManifest(Bundle).Files.Count} files match their SHA-256", ok.Stdout);
 
         string copy = Copy(Bundle, fx.NewDir("tampered"));
         string onnx = Path.Combine(copy, ModelBundle.OnnxFile);
@@ -143,6 +149,12 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
         var analyze = CliRunner.Run(["analyze", fx.RecordHeader, "--run", copy, "--threads", "1"]);
         Assert.Equal(1, analyze.ExitCode);
         Assert.Contains(ModelBundle.OnnxFile, analyze.Stderr);
+
+        string report = Copy(Bundle, fx.NewDir("report"));
+        File.AppendAllText(Path.Combine(report, "report", "ecg-run", "config.yaml"), "\n");
+        var changed = CliRunner.Run(["model", "verify", report]);
+        Assert.Equal(1, changed.ExitCode);
+        Assert.Contains(Path.Combine("report", "ecg-run", "config.yaml"), changed.Stderr);
 
         string extra = Copy(Bundle, fx.NewDir("extra"));
         File.WriteAllText(Path.Combine(extra, "notes.txt"), "x");
@@ -190,7 +202,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
     {
         var m = ModelBundle.Open(Bundle).Manifest;
         using var onBundle = new InferenceService(new ServiceOptions { Run = Bundle, MaxBatch = 4 });
-        using var onRun = new InferenceService(new ServiceOptions { Run = fx.Run, Store = fx.Store, Prompts = fx.Prompts, MaxBatch = 4 });
+        using var onRun = new InferenceService(new ServiceOptions { Run = fx.Run, Store = fx.Store, Prompts = fx.Prompts, ReportModel = fx.ReportModel, MaxBatch = 4 });
         Assert.Equal("onnxruntime", onBundle.Engine);
         Assert.Equal(onRun.ClassNames, onBundle.ClassNames);
         Assert.Equal(onRun.Preprocessing, onBundle.Preprocessing);
@@ -204,6 +216,9 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
             var a = await onBundle.AnalyzeAsync(record);
             var b = await onRun.AnalyzeAsync(record);
             Assert.Equal(m.Classes.Count, a.Findings.Count);
+            // The bundled report generator writes what the report run writes.
+            Assert.False(string.IsNullOrWhiteSpace(a.Report));
+            Assert.Equal(b.Report, a.Report);
             Assert.Equal(m.Classes.Select(c => c.Code).Order(), a.Findings.Select(f => f.Class).Order());
             foreach (var f in a.Findings)
             {
@@ -218,6 +233,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
         Assert.Equal(("test-model", "0.1.0", "onnxruntime"), (info.Name, info.Version, info.Engine));
         Assert.Equal(InferenceService.ModelCardRoute, info.Card);
         Assert.Equal("run", info.SourceRun);
+        Assert.Equal("report", info.ReportModel);
     }
 
     [Fact]

@@ -82,6 +82,8 @@ public sealed record BundleThresholdRule(
 /// <param name="PromptsSha256">SHA-256 of the prompt file.</param>
 /// <param name="Deri">The Deri version that built the bundle.</param>
 /// <param name="Notes">Free text the builder gave (<c>--notes</c>), e.g. the training schedule.</param>
+/// <param name="ReportRun">The report-generation run folder's name; null without a report generator.</param>
+/// <param name="ReportCheckpointSha256">SHA-256 of the report run's checkpoint; null without a report generator.</param>
 public sealed record BundleProvenance(
     [property: JsonPropertyName("run")] string Run,
     [property: JsonPropertyName("checkpoint")] string Checkpoint,
@@ -95,7 +97,9 @@ public sealed record BundleProvenance(
     [property: JsonPropertyName("prompts")] string Prompts,
     [property: JsonPropertyName("prompts_sha256")] string PromptsSha256,
     [property: JsonPropertyName("deri")] string Deri,
-    [property: JsonPropertyName("notes")] string? Notes);
+    [property: JsonPropertyName("notes")] string? Notes,
+    [property: JsonPropertyName("report_run")] string? ReportRun = null,
+    [property: JsonPropertyName("report_checkpoint_sha256")] string? ReportCheckpointSha256 = null);
 
 /// <summary>
 /// <c>model.json</c>, the sidecar of a model bundle: what the model is, the preprocessing it needs, its classes with

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Deri.Data.Preprocessing;
 using Deri.Data.Store;
 using Deri.Evaluation;
+using Deri.Generation;
 using Deri.Interop.Onnx;
 using Deri.IO;
 using Deri.Pretraining;
@@ -34,6 +35,9 @@ public sealed record BundleBuildOptions
 
     /// <summary>The model's version.</summary>
     public string Version { get; init; } = "1.0.0";
+
+    /// <summary>A report-generation run (<c>deri report train</c>) to carry as the bundle's report generator (TorchSharp); null: none.</summary>
+    public string? ReportModel { get; init; }
 
     /// <summary>A Markdown file whose text opens the model card (the generated facts follow it); null: the facts only.</summary>
     public string? Card { get; init; }
@@ -160,11 +164,11 @@ public static class ModelBundleBuilder
             var set = new ZeroShotSet("val", store, rows);
             var scores = ZeroShotRunner.Scores(model, set, classes, prompts, 64);
             var labels = ZeroShotRunner.Labels(set, classes);
-            var report = MultiLabelMetrics.Evaluate(scores, labels, classes, "val");
-            foreach (var c in report.Classes)
+            var metrics = MultiLabelMetrics.Evaluate(scores, labels, classes, "val");
+            foreach (var c in metrics.Classes)
                 if (double.IsFinite(c.Threshold) && !thresholds.ContainsKey(c.Name)) thresholds[c.Name] = (c.Threshold, name, c.Positives);
-            log($"{name}: thresholds of {report.Classes.Count} classes from {rows.Length} validation records" +
-                (report.Excluded.Count > 0 ? $"; none for {string.Join(", ", report.Excluded.Select(x => x.Name))} ({report.Excluded[0].Reason})" : ""));
+            log($"{name}: thresholds of {metrics.Classes.Count} classes from {rows.Length} validation records" +
+                (metrics.Excluded.Count > 0 ? $"; none for {string.Join(", ", metrics.Excluded.Select(x => x.Name))} ({metrics.Excluded[0].Reason})" : ""));
         }
 
         // Prompt embeddings (C, D), as the service scores them.
@@ -192,8 +196,17 @@ public static class ModelBundleBuilder
 
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
         BundleManifest? manifest = null;
+        using var report = options.ReportModel is null ? null : ReportRun.Open(options.ReportModel, "best", CPU, log);
+        if (report is not null && ModelBundle.Sha256(report.Pretrained.CheckpointPath) != ckptSha)
+            log($"{report.Directory}: the report generator was trained on {report.Pretrained.CheckpointPath}, not on the bundle's checkpoint {run.CheckpointPath}; " +
+                "it keeps its own ECG side (its checkpoint carries it)");
         string? aside = AtomicFile.WriteFolder(outDir, options.Existing, tmp =>
         {
+            if (report is not null)
+            {
+                report.WriteBundled(Path.Combine(tmp, ModelBundle.ReportFolder));
+                CheckReport(report, Path.Combine(tmp, ModelBundle.ReportFolder), stores[0]);
+            }
             File.WriteAllBytes(Path.Combine(tmp, ModelBundle.OnnxFile), onnxBytes);
             var raw = new byte[embeddings.Length * sizeof(float)];
             for (int i = 0; i < embeddings.Length; i++) BitConverter.TryWriteBytes(raw.AsSpan(i * sizeof(float)), embeddings[i]);
@@ -218,7 +231,9 @@ public static class ModelBundleBuilder
                 Provenance = new BundleProvenance(run.Name, Path.GetFileName(run.CheckpointPath), ckptSha, epoch, run.Method,
                     run.Config.Network.EcgModel, run.Config.Network.TextModel, FolderName(run.Config.Dataset.DataPath),
                     stores.Select(s => FolderName(s.Directory)).ToList(), Path.GetFileName(options.Prompts), ModelBundle.Sha256(options.Prompts),
-                    RuntimeInfo.Collect().DeriVersion, options.Notes),
+                    RuntimeInfo.Collect().DeriVersion, options.Notes,
+                    report is null ? null : FolderName(report.Directory), report is null ? null : ModelBundle.Sha256(report.CheckpointPath)),
+                ReportModel = report is null ? null : ModelBundle.ReportFolder,
                 Card = ModelBundle.CardFile,
                 Files = files,
             };
@@ -228,6 +243,26 @@ public static class ModelBundleBuilder
         }, log);
         var bytes = ModelBundle.ListFiles(outDir).ToDictionary(f => f, f => new FileInfo(Path.Combine(outDir, f)).Length, StringComparer.Ordinal);
         return new BundleBuildResult(outDir, manifest!, bytes, aside);
+    }
+
+    // The bundled generator must write what the run writes: the same greedy report for two validation (else first) records.
+    private static void CheckReport(ReportRun original, string bundled, EcgStore store)
+    {
+        using var reopened = ReportRun.Open(bundled, "best", CPU);
+        var rows = store.IndicesOf("val");
+        if (rows.Length == 0) rows = Enumerable.Range(0, store.Count).ToArray();
+        rows = rows.Take(2).ToArray();
+        var flat = new float[rows.Length * store.RecordSize];
+        for (int i = 0; i < rows.Length; i++) store.Read(rows[i], flat.AsSpan(i * store.RecordSize, store.RecordSize));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ecg = tensor(flat, [rows.Length, store.Index.Leads, store.Index.Length]);   // (B, leads, L)
+        var options = new Deri.Generation.Decoder.DecodingOptions(NumBeams: 1, MaxLength: 64);
+        var a = original.Generate(ecg, options);
+        var b = reopened.Generate(ecg, options);
+        for (int i = 0; i < a.Count; i++)
+            if (a[i] != b[i])
+                throw new InvalidDataException($"{original.Directory}: the bundled report generator writes \"{b[i]}\" where the run writes \"{a[i]}\" (record {store.Entries[rows[i]].Id})");
     }
 
     /// <summary>The task name of a store folder: its name without a leading <c>store-</c>.</summary>
@@ -317,6 +352,7 @@ public static class ModelBundleBuilder
         sb.Append(inv, $"- Input: 12 leads × {pre.TargetLength} samples at {pre.TargetRate} Hz, normalisation {pre.Normalization}; any record the readers accept is resampled and cut to it\n");
         sb.Append(inv, $"- Tasks: {string.Join(", ", tasks.Select((t, i) => $"{t} ({validationCounts[i]} validation records)"))}\n");
         sb.Append(inv, $"- Prompts: {Path.GetFileName(o.Prompts)}\n");
+        sb.Append(inv, $"- Report generator: {(o.ReportModel is null ? "none" : $"report run {FolderName(Path.GetFullPath(o.ReportModel))} (GPT-2 decoder on TorchSharp, in report/)")}\n");
         sb.Append("- Thresholds: ").Append(ThresholdRule).Append("\n\n");
         sb.Append("| class | tasks | threshold | validation positives |\n|---|---|---|---|\n");
         foreach (var c in classes)
