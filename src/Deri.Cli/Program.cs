@@ -33,6 +33,7 @@ public static class Program
             SearchCommand.Create(),
             ServeCommand.Create(),
             AnalyzeCommand.Create(),
+            ModelCommand.Create(),
             ReportCommand.Create(),
             MetricsCommand.Create(),
             MeasureCommand.Create(),

@@ -234,6 +234,10 @@ public static class DeriServer
             .WithName("health").WithSummary("Liveness and request counters");
         api.MapGet("/model", (InferenceService s) => Results.Json(s.Describe()))
             .WithName("model").WithSummary("The run's name, checkpoint epoch and SHA-256, classes with prompts and thresholds, preprocessing and versions");
+        api.MapGet("/model/card", (InferenceService s) => s.ModelCardPath is { } card && File.Exists(card)
+                ? Results.Text(File.ReadAllText(card), "text/markdown; charset=utf-8")
+                : Problem(404, "no model card", "the served model is a run folder, not a model bundle: it has no card", options.Limits))
+            .WithName("modelCard").WithSummary("The model card (Markdown) of the served bundle; 404 when serving a run folder");
         api.MapGet("/cases/{id}", (string id, InferenceService s) => s.Case(id) is { } c ? Results.Json(c)
                 : Problem(404, "unknown case", $"no case '{id}' in the index", options.Limits))
             .WithName("case").WithSummary("A case of the retrieval index: report, labels and tracing");

@@ -17,7 +17,7 @@ internal static class AnalyzeCommand
             Description = "Record files: a WFDB .hea (its .dat found beside it), a CinC .mat or .hea (the other beside it), a CPSC2018 .mat, or a CSV of samples in mV (with --rate)",
             Arity = ArgumentArity.OneOrMore,
         };
-        var run = new Option<string>("--run") { Description = "DERI or MERL run folder (`deri pretrain`, `deri demo`)", Required = true };
+        var run = new Option<string?>("--run") { Description = "DERI or MERL run folder, or a model bundle (`deri model build`; default: models/deri-ptbxl, see `deri model info`)" };
         var checkpoint = DownstreamOptions.Checkpoint();
         var reportModel = new Option<string?>("--report-model") { Description = "Report-generation run (`deri report train`): adds a generated report" };
         var index = new Option<string?>("--index") { Description = "Retrieval index (`deri index build`): adds the most similar cases (json format)" };
@@ -54,7 +54,7 @@ internal static class AnalyzeCommand
             var dev = CommonOptions.Settings(result, device, threads).Resolve();
             using var service = new InferenceService(new ServiceOptions
             {
-                Run = result.GetValue(run)!,
+                Run = ModelCommand.RunOrDefault(result.GetValue(run)),
                 Checkpoint = result.GetValue(checkpoint)!,
                 ReportModel = result.GetValue(reportModel),
                 Index = result.GetValue(index),

@@ -16,7 +16,7 @@ internal sealed class ServeOptionsBinder
     /// <summary>Environment variable that may hold the API key.</summary>
     public const string ApiKeyVariable = "DERI_API_KEY";
 
-    private readonly Option<string> run = new("--run") { Description = "DERI or MERL run folder (`deri pretrain`, `deri demo`)", Required = true };
+    private readonly Option<string?> run = new("--run") { Description = "DERI or MERL run folder, or a model bundle (`deri model build`; default: models/deri-ptbxl, see `deri model info`)" };
     private readonly Option<string> checkpoint = DownstreamOptions.Checkpoint();
     private readonly Option<string?> reportModel = new("--report-model") { Description = "Report-generation run (`deri report train`): adds a generated report to each answer" };
     private readonly Option<string?> index = new("--index") { Description = "Retrieval index (`deri index build`): adds the most similar cases to each answer" };
@@ -90,7 +90,7 @@ internal sealed class ServeOptionsBinder
     /// <summary>The service options (device resolved here).</summary>
     public ServiceOptions Service(ParseResult result, DeviceSettings? settings = null) => new()
     {
-        Run = result.GetValue(run)!,
+        Run = ModelCommand.RunOrDefault(result.GetValue(run)),
         Checkpoint = result.GetValue(checkpoint)!,
         ReportModel = result.GetValue(reportModel),
         Index = result.GetValue(index),

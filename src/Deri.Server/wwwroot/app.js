@@ -200,5 +200,19 @@ drop.ondrop = e => { e.preventDefault(); drop.classList.remove("over"); upload(e
 $("zoomIn").onclick = () => { zoom = Math.min(4, zoom * 1.25); $("zoomLevel").textContent = `${Math.round(zoom * 100)} %`; if (last) draw($("ecg"), last.signal, 4 * zoom); };
 $("zoomOut").onclick = () => { zoom = Math.max(0.5, zoom / 1.25); $("zoomLevel").textContent = `${Math.round(zoom * 100)} %`; if (last) draw($("ecg"), last.signal, 4 * zoom); };
 api("/api/v1/model").then(r => r.json()).then(m => {
-  if (m.classes) $("model").textContent = `${m.run} (${m.method}, ${m.classes.length} classes, epoch ${m.checkpoint_epoch ?? "?"}, sha256 ${m.checkpoint_sha256})`;
+  if (!m.classes) return;
+  // A bundle names itself and its version and has a card; a run folder is named by its folder, epoch and checkpoint.
+  $("model").textContent = m.version
+    ? `model ${m.name} ${m.version} (${m.method}, ${m.classes.length} classes, ${m.engine})`
+    : `${m.run} (${m.method}, ${m.classes.length} classes, epoch ${m.checkpoint_epoch ?? "?"}, sha256 ${m.checkpoint_sha256})`;
+  if (m.card) {
+    const link = $("cardLink");
+    link.hidden = false;
+    link.onclick = async e => {
+      e.preventDefault();
+      const res = await api(m.card);
+      $("cardText").textContent = res.ok ? await res.text() : `the card could not be read (${res.status})`;
+      $("card").showModal();
+    };
+  }
 });

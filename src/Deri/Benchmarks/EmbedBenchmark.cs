@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Deri.Config;
+using Deri.Interop.Onnx;
 using Deri.Models;
 using Deri.Models.Inference;
 using TorchSharp;
@@ -49,6 +50,30 @@ public static class EmbedBenchmark
             results.Add(Time("folded_inference", batch, iterations, warmup, () => embedder.Forward(ecg)));
         }
         model.eval();
+        return results;
+    }
+
+    /// <summary>
+    /// Times the ONNX Runtime session of <paramref name="embedder"/> (mode <c>onnxruntime</c>) at every batch size in
+    /// <paramref name="batches"/> on random inputs: the serving path of a model bundle.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A batch below 1, iterations below 1 or negative warm-up.</exception>
+    public static IReadOnlyList<EmbedBenchResult> RunOnnx(OnnxEcgEmbedder embedder, IReadOnlyList<int> batches, int iterations, int warmup)
+    {
+        if (iterations < 1 || warmup < 0) throw new ArgumentOutOfRangeException(nameof(iterations), "iterations must be ≥ 1 and warm-up ≥ 0");
+        if (batches.Count == 0 || batches.Any(b => b < 1)) throw new ArgumentOutOfRangeException(nameof(batches), "batch sizes must be ≥ 1");
+        var random = new Random(0);
+        var results = new List<EmbedBenchResult>();
+        foreach (int batch in batches)
+        {
+            var flat = new float[batch * embedder.Leads * embedder.Length];
+            for (int i = 0; i < flat.Length; i++) flat[i] = (float)random.NextDouble();
+            for (int i = 0; i < warmup; i++) embedder.Run(flat, batch);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < iterations; i++) embedder.Run(flat, batch);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            results.Add(new EmbedBenchResult("onnxruntime", batch, iterations, Math.Round(batch * iterations / seconds, 2)));
+        }
         return results;
     }
 

@@ -29,6 +29,15 @@ public sealed class ReportRun : IDisposable
     /// <summary>Folder of the trainer's output (checkpoints, metrics).</summary>
     public const string TrainFolder = "train";
 
+    /// <summary>The weights-only checkpoint of a bundled report generator (<see cref="WriteBundled"/>).</summary>
+    public const string BundledWeights = "model.ckpt";
+
+    /// <summary>The folder of a bundled report generator that describes its ECG side (a run folder without checkpoints).</summary>
+    public const string BundledEcgRun = "ecg-run";
+
+    /// <summary>The folder of a bundled report generator that holds its Hugging Face decoder's <c>config.json</c>.</summary>
+    public const string BundledDecoder = "decoder";
+
     private ReportRun(string directory, string checkpoint, ReportConfig config, IReportTokenizer tokenizer, PretrainedRun pretrained,
         ReportModel model, Device device)
     {
@@ -72,7 +81,12 @@ public sealed class ReportRun : IDisposable
     public static ReportRun Open(string runDirectory, string checkpoint, Device device, Action<string>? log = null)
     {
         string dir = Path.GetFullPath(runDirectory);
+<<<<<<< HEAD
         if (!System.IO.Directory.Exists(dir)) throw new InputFileNotFoundException($"{dir}: report run folder not found");
+=======
+        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: report run folder not found");
+        if (IsBundled(dir)) return OpenBundled(dir, device, log);
+>>>>>>> h-bundle
         string configPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a report run folder (no {ConfigFile})");
         var config = ReportConfig.LoadRecorded(configPath);
@@ -96,6 +110,100 @@ public sealed class ReportRun : IDisposable
             model?.Generator.Dispose();
             pretrained.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>True when <paramref name="dir"/> holds a bundled report generator (<see cref="WriteBundled"/>).</summary>
+    public static bool IsBundled(string dir) =>
+        File.Exists(Path.Combine(dir, BundledWeights)) && System.IO.Directory.Exists(Path.Combine(dir, BundledEcgRun)) && File.Exists(Path.Combine(dir, ConfigFile));
+
+    // A bundled generator: the module built from ecg-run/config.yaml (no pretrained checkpoint: model.ckpt holds the whole
+    // report model, ECG side included), the decoder from config.yaml (and decoder/config.json), then model.ckpt strictly.
+    private static ReportRun OpenBundled(string dir, Device device, Action<string>? log)
+    {
+        var config = ReportConfig.LoadRecorded(Path.Combine(dir, ConfigFile));
+        string decoder = Path.Combine(dir, BundledDecoder);
+        config = config with { Decoder = File.Exists(Path.Combine(decoder, "config.json")) ? decoder : "" };
+        var tokenizer = ReportTokenizers.Load(Path.Combine(dir, TokenizerFolder));
+        string weights = Path.Combine(dir, BundledWeights);
+        var pretrained = PretrainedRun.BuildUntrained(Path.Combine(dir, BundledEcgRun), weights, device);
+        ReportModel? model = null;
+        try
+        {
+            model = BuildModel(config, pretrained, tokenizer, device, loadDecoderWeights: false, log);
+            Checkpoint.Load(weights, model, optimizer: null, restoreRng: false);
+            model.eval();
+            return new ReportRun(dir, weights, config, tokenizer, pretrained, model, device);
+        }
+        catch
+        {
+            model?.Generator.Dispose();
+            pretrained.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes this generator into the empty folder <paramref name="directory"/> as a model bundle carries it: a
+    /// weights-only checkpoint of the whole report model (<see cref="BundledWeights"/>, no optimizer state), the config
+    /// (paths of this machine left out), the tokenizer, the ECG side's run config (<see cref="BundledEcgRun"/>, with the
+    /// scratch text vocabulary when the run has one) and a Hugging Face decoder's <c>config.json</c>. <see cref="Open"/>
+    /// reopens it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The run's text side is a local folder, which a bundle does not carry.</exception>
+    public void WriteBundled(string directory)
+    {
+        var network = Pretrained.Config.Network;
+        if (!Deri.Text.TextModelSetting.IsScratch(network.TextModel) && !Deri.Text.TextModelSetting.IsBuiltIn(network.TextModel))
+            throw new InvalidDataException($"{Pretrained.Directory}: the text side is the folder '{network.TextModel}', which a bundle does not carry " +
+                "(a bundled report generator needs a built-in text model or a scratch one)");
+        System.IO.Directory.CreateDirectory(directory);
+        int epoch = 0;
+        try
+        {
+            epoch = Checkpoint.ReadInfo(CheckpointPath).Epoch;
+        }
+        catch (InvalidDataException)
+        {
+            // The epoch is provenance only.
+        }
+        Checkpoint.Save(Path.Combine(directory, BundledWeights), new CheckpointInfo
+        {
+            Epoch = epoch,
+            SavedUtc = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        }, Model, optimizer: null);
+        var bundled = Config with
+        {
+            PretrainedRun = BundledEcgRun,
+            Decoder = Config.Decoder.Length > 0 ? BundledDecoder : "",
+            DataPath = "",
+        };
+        File.WriteAllText(Path.Combine(directory, ConfigFile), bundled.ToYaml());
+        CopyFolder(Path.Combine(Directory, TokenizerFolder), Path.Combine(directory, TokenizerFolder));
+        string ecg = Path.Combine(directory, BundledEcgRun);
+        System.IO.Directory.CreateDirectory(ecg);
+        File.Copy(Path.Combine(Pretrained.Directory, "config.yaml"), Path.Combine(ecg, "config.yaml"));
+        string vocab = Path.Combine(Pretrained.Directory, Pretrainer.TextFolder, "vocab.txt");
+        if (Deri.Text.TextModelSetting.IsScratch(network.TextModel) && File.Exists(vocab))
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(ecg, Pretrainer.TextFolder));
+            File.Copy(vocab, Path.Combine(ecg, Pretrainer.TextFolder, "vocab.txt"));
+        }
+        if (Config.Decoder.Length > 0)
+        {
+            System.IO.Directory.CreateDirectory(Path.Combine(directory, BundledDecoder));
+            File.Copy(Path.Combine(Config.Decoder, "config.json"), Path.Combine(directory, BundledDecoder, "config.json"));
+        }
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (string f in System.IO.Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(to, Path.GetRelativePath(from, f));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
         }
     }
 

@@ -5,6 +5,8 @@ using Deri.Downstream;
 using Deri.Evaluation;
 using Deri.Generation;
 using Deri.Generation.Decoder;
+using Deri.Interop.Bundle;
+using Deri.Interop.Onnx;
 using Deri.Measurements;
 using Deri.Pretraining;
 using Deri.Retrieval;
@@ -18,7 +20,7 @@ namespace Deri.Serving;
 /// <summary>What an <see cref="InferenceService"/> loads.</summary>
 public sealed record ServiceOptions
 {
-    /// <summary>DERI or MERL run folder.</summary>
+    /// <summary>DERI or MERL run folder, or a model bundle folder (<c>deri model build</c>; served on ONNX Runtime).</summary>
     public required string Run { get; init; }
 
     /// <summary>Checkpoint of the run: best, last or a file.</summary>
@@ -66,10 +68,13 @@ public sealed class ServiceBusyException(string message) : Exception(message);
 /// queued requests in batches of up to <see cref="ServiceOptions.MaxBatch"/> and runs one forward pass per batch, so N
 /// simultaneous requests cost one batched pass rather than N passes competing for the cores.
 /// </summary>
-public sealed class InferenceService : IDisposable
+public sealed partial class InferenceService : IDisposable
 {
-    private readonly PretrainedRun run;
-    private readonly PairEncoder encoder;
+    private readonly PretrainedRun? run;          // null when serving a bundle
+    private readonly PairEncoder? encoder;        // null when serving a bundle
+    private readonly ModelBundle? bundle;         // null when serving a run
+    private readonly OnnxEcgEmbedder? onnx;       // the bundle's ECG side
+    private readonly int leads, length;
     private readonly ReportRun? reportRun;
     private readonly RetrievalIndex? index;
     private readonly EcgStore? caseStore;
@@ -89,52 +94,75 @@ public sealed class InferenceService : IDisposable
         log ??= _ => { };
         Options = options;
         if (options.MaxBatch <= 0) throw new ArgumentException($"max batch must be positive, got {options.MaxBatch}");
-        run = PretrainedRun.Load(options.Run, options.Checkpoint, options.Device);
-        checkpointFacts = CheckpointFacts(run.CheckpointPath);
-        try
+        if (ModelBundle.IsBundle(options.Run))
         {
-            encoder = new PairEncoder(run);
-            if (options.Index is not null)
+            bundle = OpenBundle(options);
+            var m = bundle.Manifest;
+            checkpointFacts = (null, m.Files[m.Onnx.File][..16]);
+            (leads, length) = (m.Onnx.Leads, m.Onnx.Length);
+            try
             {
-                index = RetrievalIndex.Open(options.Index);
-                if (EcgStore.Exists(index.Manifest.Store))
-                {
-                    caseStore = EcgStore.Open(index.Manifest.Store);
-                    caseRows = new Dictionary<string, int>(StringComparer.Ordinal);
-                    for (int i = 0; i < caseStore.Count; i++) caseRows.TryAdd(caseStore.Entries[i].Id, i);
-                }
+                onnx = new OnnxEcgEmbedder(bundle.OnnxPath, leads, length, get_num_threads(), m.Onnx.Input, m.Onnx.Output);
+                (index, caseStore, caseRows) = OpenIndex(options.Index);
+                Preprocessing = m.Preprocessing;
+                preprocessor = new EcgPreprocessor(Preprocessing);
+                ClassNames = m.Classes.Select(c => c.Code).ToList();
+                PromptTexts = m.Classes.Select(c => c.Prompt).ToList();
+                Thresholds = m.Classes.Select(c => c.Threshold).ToList();
+                classEmbeddings = bundle.PromptEmbeddings.ToArray();
+                if (index is not null) CheckIndex(index, bundle);
+                string? report = options.ReportModel ?? bundle.ReportModelPath;
+                if (report is not null) reportRun = ReportRun.Open(report, "best", options.Device, log);
             }
-            string? storeDir = options.Store ?? (index is not null && EcgStore.Exists(index.Manifest.Store) ? index.Manifest.Store : RunStore(run));
-            using var store = storeDir is not null && EcgStore.Exists(storeDir) ? EcgStore.Open(storeDir) : null;
-            Preprocessing = store?.Index.Preprocess ?? index?.Manifest.Preprocess ?? throw new InputFormatException(
-                $"{run.Directory}: no store gives the preprocessing (the run's dataset.data_path '{run.Config.Dataset.DataPath}' is not a store): pass --store or --index");
-            if (Preprocessing.TargetLength != encoder.Length)
-                throw new InputFormatException($"the preprocessing gives {Preprocessing.TargetLength} samples, the run {run.Directory} takes {encoder.Length}");
-            preprocessor = new EcgPreprocessor(Preprocessing);
-
-            string promptFile = ZeroShotEvaluation.ResolvePrompts(run, options.Prompts);
-            var prompts = ClassPrompts.Load(promptFile);
-            ClassNames = store is not null && store.LabelNames.Any(prompts.Descriptions.ContainsKey)
-                ? store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList()
-                : prompts.Descriptions.Keys.ToList();
-            PromptTexts = prompts.TextsFor(ClassNames);
-            classEmbeddings = encoder.EncodeTexts(PromptTexts);
-            if (index is not null) RetrievalSearch.CheckCompatible(index, encoder, classEmbeddings[0].Length);
-            Thresholds = store is not null ? ValidationThresholds(store, options.ThresholdRecords, log) : null;
-
-            if (options.ReportModel is not null) reportRun = ReportRun.Open(options.ReportModel, "best", options.Device, log);
+            catch
+            {
+                onnx?.Dispose();
+                index?.Dispose();
+                caseStore?.Dispose();
+                throw;
+            }
         }
-        catch
+        else
         {
-            index?.Dispose();
-            caseStore?.Dispose();
-            run.Dispose();
-            throw;
+            run = PretrainedRun.Load(options.Run, options.Checkpoint, options.Device);
+            checkpointFacts = CheckpointFacts(run.CheckpointPath);
+            try
+            {
+                encoder = new PairEncoder(run);
+                (leads, length) = (encoder.Leads, encoder.Length);
+                (index, caseStore, caseRows) = OpenIndex(options.Index);
+                string? storeDir = options.Store ?? (index is not null && EcgStore.Exists(index.Manifest.Store) ? index.Manifest.Store : RunStore(run));
+                using var store = storeDir is not null && EcgStore.Exists(storeDir) ? EcgStore.Open(storeDir) : null;
+                Preprocessing = store?.Index.Preprocess ?? index?.Manifest.Preprocess ?? throw new InputFormatException(
+                    $"{run.Directory}: no store gives the preprocessing (the run's dataset.data_path '{run.Config.Dataset.DataPath}' is not a store): pass --store or --index");
+                if (Preprocessing.TargetLength != encoder.Length)
+                    throw new InputFormatException($"the preprocessing gives {Preprocessing.TargetLength} samples, the run {run.Directory} takes {encoder.Length}");
+                preprocessor = new EcgPreprocessor(Preprocessing);
+
+                string promptFile = ZeroShotEvaluation.ResolvePrompts(run, options.Prompts);
+                var prompts = ClassPrompts.Load(promptFile);
+                ClassNames = store is not null && store.LabelNames.Any(prompts.Descriptions.ContainsKey)
+                    ? store.LabelNames.Where(prompts.Descriptions.ContainsKey).ToList()
+                    : prompts.Descriptions.Keys.ToList();
+                PromptTexts = prompts.TextsFor(ClassNames);
+                classEmbeddings = encoder.EncodeTexts(PromptTexts);
+                if (index is not null) RetrievalSearch.CheckCompatible(index, encoder, classEmbeddings[0].Length);
+                Thresholds = store is not null ? ValidationThresholds(store, options.ThresholdRecords, log) : null;
+
+                if (options.ReportModel is not null) reportRun = ReportRun.Open(options.ReportModel, "best", options.Device, log);
+            }
+            catch
+            {
+                index?.Dispose();
+                caseStore?.Dispose();
+                run.Dispose();
+                throw;
+            }
         }
         queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
         worker = new Thread(Work) { IsBackground = true, Name = "deri-inference" };
         worker.Start();
-        log($"serving {run.Directory} ({run.CheckpointPath}): {ClassNames.Count} classes" +
+        log($"serving {(bundle is not null ? $"the model bundle {bundle.Manifest.Name} {bundle.Manifest.Version} ({bundle.Directory}, ONNX Runtime)" : $"{run!.Directory} ({run.CheckpointPath})")}: {ClassNames.Count} classes" +
             (Thresholds is null ? ", no validation thresholds" : ", validation thresholds") +
             (index is null ? "" : $", index of {index.Count} pairs") + (reportRun is null ? "" : ", report model"));
     }
@@ -166,7 +194,8 @@ public sealed class InferenceService : IDisposable
     public ModelInfo Describe()
     {
         var info = RuntimeInfo.Collect();
-        return new ModelInfo(run.Name, Path.GetFileName(run.CheckpointPath), run.Method,
+        if (bundle is not null) return DescribeBundle(bundle, info);
+        return new ModelInfo(run!.Name, Path.GetFileName(run.CheckpointPath), run.Method,
             ClassNames.Select((c, i) => new Finding(c, PromptTexts[i], 0, Thresholds?[i], null)).ToList(),
             Preprocessing, reportRun is null ? null : FolderName(reportRun.Directory), index is null ? null : FolderName(index.Directory),
             new Dictionary<string, string>
@@ -176,7 +205,7 @@ public sealed class InferenceService : IDisposable
                 ["torchsharp"] = info.TorchSharpVersion,
                 ["libtorch"] = info.LibTorchVersion,
             },
-            Options.MaxBatch, checkpointFacts.Epoch, checkpointFacts.Sha256);
+            Options.MaxBatch, checkpointFacts.Epoch, checkpointFacts.Sha256) { Name = run.Name, Engine = Engine };
     }
 
     private static string FolderName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(dir));
@@ -301,7 +330,7 @@ public sealed class InferenceService : IDisposable
         if (rows.Length == 0 || store.LabelNames.Count == 0) return null;
         rows = rows.Take(most).ToArray();
         var set = new ZeroShotSet("val", store, rows);
-        var scores = ZeroShotRunner.Scores(new DeriZeroShotModel(run.Module, run.Device), set, ClassNames, ClassPromptsFor(), 64);
+        var scores = ZeroShotRunner.Scores(new DeriZeroShotModel(run!.Module, run.Device), set, ClassNames, ClassPromptsFor(), 64);
         var labels = ZeroShotRunner.Labels(set, ClassNames);
         var report = MultiLabelMetrics.Evaluate(scores, labels, ClassNames, "val");
         var byName = report.Classes.ToDictionary(c => c.Name, c => c.Threshold);
@@ -334,14 +363,14 @@ public sealed class InferenceService : IDisposable
                 try
                 {
                     var signals = batch.Select(j => j.Signal).ToList();
-                    var embeddings = encoder.EncodeEcgs(signals);                 // B × (D)
+                    var embeddings = onnx?.EncodeEcgs(signals) ?? encoder!.EncodeEcgs(signals);   // B × (D)
                     IReadOnlyList<string>? reports = null;
                     if (reportRun is not null)
                     {
                         using var scope = NewDisposeScope();
                         using var _ = no_grad();
                         var flat = signals.SelectMany(s => s).ToArray();
-                        var ecg = tensor(flat, [signals.Count, encoder.Leads, encoder.Length]).to(run.Device);   // (B, leads, L)
+                        var ecg = tensor(flat, [signals.Count, leads, length]).to(Options.Device);   // (B, leads, L)
                         reports = reportRun.Generate(ecg, Options.Decoding);
                     }
                     Interlocked.Increment(ref batches);
@@ -369,7 +398,8 @@ public sealed class InferenceService : IDisposable
         reportRun?.Dispose();
         index?.Dispose();
         caseStore?.Dispose();
-        run.Dispose();
+        run?.Dispose();
+        onnx?.Dispose();
         stopping.Dispose();
     }
 

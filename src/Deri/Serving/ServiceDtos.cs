@@ -74,8 +74,8 @@ public sealed record CaseResult(
     [property: JsonPropertyName("signal")] PlotSignal? Signal);
 
 /// <summary>The answer of <c>GET /api/v1/model</c>. Names only, never a path on the server.</summary>
-/// <param name="Run">Run folder's name.</param>
-/// <param name="Checkpoint">Checkpoint file's name.</param>
+/// <param name="Run">Run folder's name, or the bundle's name.</param>
+/// <param name="Checkpoint">Checkpoint file's name, or the bundle's graph file.</param>
 /// <param name="Method">deri or merl.</param>
 /// <param name="Classes">Classes scored, with prompts and thresholds.</param>
 /// <param name="Preprocessing">Target rate, length and normalisation applied before the model.</param>
@@ -84,7 +84,7 @@ public sealed record CaseResult(
 /// <param name="Versions">Deri, .NET, TorchSharp and LibTorch versions.</param>
 /// <param name="MaxBatch">Most requests one forward pass serves.</param>
 /// <param name="CheckpointEpoch">Epochs completed when the checkpoint was written; null when the file does not record it.</param>
-/// <param name="CheckpointSha256">The first 16 hex digits of the checkpoint file's SHA-256.</param>
+/// <param name="CheckpointSha256">The first 16 hex digits of the checkpoint file's SHA-256 (of the graph, for a bundle).</param>
 public sealed record ModelInfo(
     [property: JsonPropertyName("run")] string Run,
     [property: JsonPropertyName("checkpoint")] string Checkpoint,
@@ -96,4 +96,20 @@ public sealed record ModelInfo(
     [property: JsonPropertyName("versions")] IReadOnlyDictionary<string, string> Versions,
     [property: JsonPropertyName("max_batch")] int MaxBatch,
     [property: JsonPropertyName("checkpoint_epoch")] int? CheckpointEpoch = null,
-    [property: JsonPropertyName("checkpoint_sha256")] string? CheckpointSha256 = null);
+    [property: JsonPropertyName("checkpoint_sha256")] string? CheckpointSha256 = null)
+{
+    /// <summary>The model's name: the bundle's name, or the run folder's name.</summary>
+    [JsonPropertyName("name")] public string? Name { get; init; }
+
+    /// <summary>The bundle's version; null when serving a run folder.</summary>
+    [JsonPropertyName("version")] public string? Version { get; init; }
+
+    /// <summary>What runs the ECG side: <c>onnxruntime</c> (a bundle) or <c>torchsharp</c> (a run).</summary>
+    [JsonPropertyName("engine")] public string? Engine { get; init; }
+
+    /// <summary>Path of the model card on this server; null when the model has none (a run folder).</summary>
+    [JsonPropertyName("card")] public string? Card { get; init; }
+
+    /// <summary>The run folder the bundle was built from; null when serving a run folder.</summary>
+    [JsonPropertyName("source_run")] public string? SourceRun { get; init; }
+}

@@ -283,6 +283,12 @@ public static class FhirBundleBuilder
                 new Device.VersionComponent { Type = new CodeableConcept { Text = "checkpoint" }, Value = Path.GetFileName(model.Checkpoint) },
             ],
         };
+        if (model.Version is { } version)
+        {
+            // A model bundle: its own name and version identify the model (the run folder is only its provenance).
+            device.DeviceName[0].Name = $"Deri {model.Method.ToUpperInvariant()} model {model.Name}";
+            device.Version.Add(new Device.VersionComponent { Type = new CodeableConcept { Text = "model" }, Value = $"{model.Name} {version}" });
+        }
         if (model.ReportModel is { } rm)
             device.Version.Add(new Device.VersionComponent { Type = new CodeableConcept { Text = "report model run" }, Value = RunName(rm) });
         return device;
