@@ -97,7 +97,10 @@ internal sealed partial class BeatPlan
         p._damp = c.Contains(EcgCondition.LowQrsVoltage) ? rng.Uniform(0.4, 0.55) : 1;
         p.DrawP(rng);
         p.ReshapeP(rng, fx);
-        p.DrawQrs(rng, c);
+        // Without an axis statement (LAFB, LPFB, RVH, pacing) the axis stays normal (−10° to 80°), so that the axis
+        // statements are the only records with a deviated axis.
+        bool axisStatement = fx.LeftAnteriorFascicular || fx.LeftPosteriorFascicular || fx.Rvh || fx.Paced;
+        p.DrawQrs(rng, axisStatement ? c : [.. c, EcgCondition.Normal]);
         p.ReshapeQrs(rng, fx);
         p.DrawRepolarisation(rng, c);
         p.ReshapeRepolarisation(rng, fx);
@@ -164,7 +167,8 @@ internal sealed partial class BeatPlan
             QrsWaves[^1] = QrsWaves[^1] with { Amplitude = 0.3 * QrsWaves[^1].Amplitude };
             QrsWaves.Add(DipoleWave.Gauss(0.5 * Qrs, 0.1 * Qrs, rng.Uniform(0.8, 1.1) * new Vec3(-0.45, 0.35, 0.82).Normalized()));
         }
-        if (fx.SeptalHypertrophy) QrsWaves[0] = QrsWaves[0] with { Amplitude = rng.Uniform(4, 5) * QrsWaves[0].Amplitude };
+        // Hypertrophied septum: strong early rightward-anterior forces, deep narrow q in I, aVL, V5–V6 and a tall r in V1–V2.
+        if (fx.SeptalHypertrophy) QrsWaves[0] = QrsWaves[0] with { Amplitude = rng.Uniform(0.6, 0.8) * new Vec3(-0.5, 0, 0.85).Normalized().RotateHorizontal(rng.Normal(0, 5)) };
         double scale = Math.Clamp(_voltage, 0.6, 1.2);
         foreach (var territory in fx.QTerritories)
         {
@@ -180,12 +184,12 @@ internal sealed partial class BeatPlan
         if (fx.Fragmented)
         {
             // Fragmented QRS: two or three narrow notches inside the QRS.
-            int k = rng.Int(2, 4);
+            int k = rng.Int(3, 5);
+            var dir = new Vec3(rng.Normal(), rng.Normal(), rng.Normal()).Normalized();
             double sign = 1;
             for (int i = 0; i < k; i++)
             {
-                var dir = new Vec3(rng.Normal(), rng.Normal(), rng.Normal()).Normalized();
-                QrsWaves.Add(DipoleWave.Gauss(Qrs * rng.Uniform(0.3, 0.85), rng.Uniform(0.004, 0.006), sign * rng.Uniform(0.2, 0.3) * dir));
+                QrsWaves.Add(DipoleWave.Gauss(Qrs * (0.25 + 0.6 * (i + 0.5) / k), rng.Uniform(0.003, 0.0045), sign * rng.Uniform(0.25, 0.4) * dir));
                 sign = -sign;
             }
         }
@@ -231,12 +235,17 @@ internal sealed partial class BeatPlan
         foreach (var d in fx.InjuryTerritories) St(-rng.Uniform(0.15, 0.28) * d.Normalized());
         if (fx.Aneurysm) St(rng.Uniform(0.15, 0.28) * StatementEffects.Anterior.Normalized());
         if (fx.NonSpecificStElevation) St(rng.Uniform(0.1, 0.17) * new Vec3(0.25, 0.45, 0.85).Normalized());
-        if (fx.NonSpecificSt) St(rng.Uniform(0.03, 0.05) * new Vec3(-0.6, -0.5, -0.3).Normalized());
+        if (fx.NonSpecificSt)
+        {
+            // Mild lateral ST depression, below the 0.1 mV of STD_ in every lead.
+            var dir = new Vec3(-0.6, -0.5, -0.3).Normalized();
+            St(rng.Uniform(0.06, 0.085) / SyntheticEcgGenerator.Project(dir).Max(Math.Abs) * dir);
+        }
         if (fx.Digitalis)
         {
-            // Sagging ("scooped") ST depression, slow to rise, with a small T and a short QT.
+            // Sagging ("scooped") ST depression, slow to rise, running into a small inverted T; a short QT.
             St(rng.Uniform(0.1, 0.16) * new Vec3(-0.7, -0.45, -0.5).Normalized(), 0.02);
-            t = 0.4 * t;
+            t = -rng.Uniform(0.1, 0.25) * t;
         }
         if (fx.NonDiagnosticT) t = new Vec3(-rng.Uniform(0.05, 0.1), Math.Max(t.Y, 0.1), Math.Max(t.Z, 0.2));
         if (fx.NonSpecificT) t = new Vec3(0.5 * t.X, -rng.Uniform(0.03, 0.08), t.Z);
