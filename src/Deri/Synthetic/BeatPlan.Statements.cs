@@ -47,8 +47,9 @@ internal sealed partial class BeatPlan
                 p.SinusArrhythmia = 0.003;
                 break;
             case StatementRhythmKind.CompleteBlock:
+                // Escape rate at a non-integer fraction of the atrial rate, so that the dissociation shows within 10 s.
                 p.AtrialRate = rng.Uniform(62, 95);
-                p.Rr = 60 / rng.Uniform(30, 45);
+                p.Rr = 60 / Math.Clamp(p.AtrialRate / rng.Uniform(2.3, 2.9), 28, 45);
                 p.SinusArrhythmia = rng.Uniform(0.005, 0.02);
                 break;
         }

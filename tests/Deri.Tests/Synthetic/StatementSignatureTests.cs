@@ -65,6 +65,9 @@ public class StatementSignatureTests
     /// <summary>ST level at J+60 ms.</summary>
     private static double St(SyntheticEcg e, string lead) => PerBeat(e, o => V(e, lead, o + S(e, e.Truth.Qrs / 1000 + 0.06)));
 
+    /// <summary>ST level at J+20 ms, before the T wave's upslope: for the small shifts of NST_.</summary>
+    private static double St20(SyntheticEcg e, string lead) => PerBeat(e, o => V(e, lead, o + S(e, e.Truth.Qrs / 1000 + 0.02)));
+
     private static (int From, int To) TWindow(SyntheticEcg e, int o) => (o + S(e, e.Truth.Qrs / 1000 + 0.08), o + S(e, e.Truth.Qt / 1000));
 
     /// <summary>The T wave's extreme (signed: the value of largest magnitude in the T window).</summary>
@@ -171,7 +174,7 @@ public class StatementSignatureTests
         ["ABQRS"] = e => AllLeads.Max(l => QrsExtrema(e, l)) >= 5,
         ["STD_"] = e => AllLeads.Min(l => St(e, l)) <= -0.1,
         ["STE_"] = e => AllLeads.Max(l => St(e, l)) >= 0.1,
-        ["NST_"] = e => AllLeads.Min(l => St(e, l)) is >= -0.13 and <= -0.045,
+        ["NST_"] = e => AllLeads.Min(l => St20(e, l)) is >= -0.1 and <= -0.045,
         ["VCLVH"] = e => Sokolow(e) >= 3.5,
         ["HVOLT"] = e => LimbLeads.Max(l => QrsPeakToPeak(e, l)) >= 2.0,
         ["LVOLT"] = e => LimbLeads.Max(l => QrsPeakToPeak(e, l)) < 0.5 && Precordial.Max(l => QrsPeakToPeak(e, l)) < 1.0,
@@ -187,7 +190,7 @@ public class StatementSignatureTests
         ["2AVB"] = e => e.Truth.PWaveOnsets.Any(p => p > 0.3 && p < e.Samples / e.SamplingRate - 0.6 && !e.Truth.Beats.Any(b => b.QrsOnset > p && b.QrsOnset < p + 0.5)
             && Max(e, "II", S(e, p), S(e, p + 0.1)) > 0.04),
         ["3AVB"] = e => Measure(e).HeartRateBpm < 50 && e.Truth.PWaveOnsets.Count >= 1.4 * e.Truth.Beats.Count
-            && StandardDeviation(e.Truth.Beats.Select(b => b.QrsOnset - e.Truth.PWaveOnsets.Where(p => p < b.QrsOnset).DefaultIfEmpty(double.NaN).Max()).Where(double.IsFinite)) > 0.08,
+            && StandardDeviation(e.Truth.Beats.Select(b => b.QrsOnset - e.Truth.PWaveOnsets.Where(p => p < b.QrsOnset).DefaultIfEmpty(double.NaN).Max()).Where(double.IsFinite)) > 0.05,
         ["CLBBB"] = e => Measure(e).QrsMs >= 120 && QrsPeakToPeak(e, "V1") > 0 && PerBeat(e, o => Min(e, "V1", o, o + S(e, 0.12)) + Max(e, "V1", o, o + S(e, 0.12))) < 0,
         ["CRBBB"] = e => Measure(e).QrsMs >= 120 && PerBeat(e, o => V(e, "V1", o + S(e, 0.8 * e.Truth.Qrs / 1000))) > 0.1,
         ["ILBBB"] = e => Measure(e).QrsMs is >= 95 and < 125 && Q(e, "V6") > -0.05 && PerBeat(e, o => Min(e, "V1", o, o + S(e, 0.1)) + Max(e, "V1", o, o + S(e, 0.1))) < 0,
