@@ -7,7 +7,7 @@ internal enum RhythmKind { Sinus, Fibrillation, Flutter }
 /// The per-record drawn physiology: rates, intervals and the dipole waves of a conducted beat and of a
 /// premature ventricular complex. Times in seconds; wave times relative to QRS onset.
 /// </summary>
-internal sealed class BeatPlan
+internal sealed partial class BeatPlan
 {
     public RhythmKind Rhythm { get; private init; }
     /// <summary>Target mean RR in seconds (for flutter: F-wave period × conduction ratio).</summary>

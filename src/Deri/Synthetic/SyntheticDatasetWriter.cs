@@ -13,7 +13,10 @@ namespace Deri.Synthetic;
 /// <param name="Threads">Worker threads; 0 = one per processor.</param>
 /// <param name="Overwrite">Replace an existing non-empty output folder that holds an earlier synthetic data set.</param>
 /// <param name="FirstIndex">Index of the first record: a held-out split of the same seed is e.g. records 100000 onwards; subject and study ids follow the index, so splits never share ids.</param>
-public sealed record SyntheticDatasetOptions(string OutputDirectory, int Count, SyntheticEcgConfig Generator, int Threads = 0, bool Overwrite = false, int FirstIndex = 0);
+/// <param name="Statements">PTB-XL statement mode: each record's statements are one real record's set from this source; <c>null</c> = the condition mode.</param>
+/// <param name="ComposedFraction">Statement mode: fraction of reports in PTB-XL's statement wording (the rest machine statements).</param>
+public sealed record SyntheticDatasetOptions(string OutputDirectory, int Count, SyntheticEcgConfig Generator, int Threads = 0, bool Overwrite = false, int FirstIndex = 0,
+    PtbXlStatementSource? Statements = null, double ComposedFraction = 0.5);
 
 /// <summary>Outcome of writing a synthetic data set.</summary>
 /// <param name="OutputDirectory">Absolute path of the data set.</param>
@@ -28,7 +31,10 @@ public sealed record SyntheticDatasetSummary(string OutputDirectory, int Records
 /// III, aVR, aVF, aVL, V1–V6), <c>record_list.csv</c>, <c>machine_measurements.csv</c> (the real columns,
 /// <c>report_0…report_17</c> one statement each, intervals and axes from the ground truth),
 /// <c>labels.csv</c> (study_id and one 0/1 column per label), <c>patients.csv</c> (subject_id, gender,
-/// anchor_age) and the zero-shot prompts. Records are generated in parallel; each depends only on
+/// anchor_age) and the zero-shot prompts. In the PTB-XL statement mode <c>labels.csv</c> has one column per PTB-XL
+/// statement, and the data set is also a PTB-XL folder: <c>ptbxl_database.csv</c> (<c>scp_codes</c>, <c>strat_fold</c> =
+/// index mod 10 + 1, <c>filename_hr</c>/<c>filename_lr</c> = the record) and a copy of <c>scp_statements.csv</c>, so that
+/// <c>deri data prepare --dataset ptbxl</c> derives the super/sub/form/rhythm labels exactly as for PTB-XL. Records are generated in parallel; each depends only on
 /// (seed, index), so the bytes do not depend on the thread count. Everything is written into a temporary
 /// sibling folder that is renamed into place at the end.
 /// </summary>
@@ -65,7 +71,7 @@ public static class SyntheticDatasetWriter
         if (o.Count > 50_000_000) throw new ArgumentException($"record count {o.Count} is too large (at most 50,000,000)");
         if (o.FirstIndex < 0 || (long)o.FirstIndex + o.Count > 50_000_000) throw new ArgumentException($"records {o.FirstIndex}…{(long)o.FirstIndex + o.Count - 1} are out of range (indices 0 to 49,999,999)");
         if (o.Threads < 0) throw new ArgumentException($"threads must be 0 (one per processor) or positive, got {o.Threads}");
-        var gen = new SyntheticEcgGenerator(o.Generator);
+        var gen = o.Statements is null ? new SyntheticEcgGenerator(o.Generator) : new SyntheticEcgGenerator(o.Generator, o.Statements, o.ComposedFraction);
         string outDir = Path.GetFullPath(o.OutputDirectory);
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
         {
@@ -97,15 +103,17 @@ public static class SyntheticDatasetWriter
                 int d = Interlocked.Increment(ref done);
                 if (progress is not null && d % 1000 == 0) progress.Report(d);
             });
-            WriteCsvs(tmp, rows, o.Generator);
-            SyntheticPrompts.WriteTo(Path.Combine(tmp, SyntheticPrompts.FileName));
+            WriteCsvs(tmp, rows, o.Generator, o.Statements);
+            if (o.Statements is null) SyntheticPrompts.WriteTo(Path.Combine(tmp, SyntheticPrompts.FileName));
+            else WritePtbXlFiles(tmp, rows, o.Statements);
         });
         var failures = failed.Where(f => f is not null).Select(f => f!).ToList();
         return new SyntheticDatasetSummary(outDir, rows.Count(r => r is not null), failures, sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>What the CSVs need from one record.</summary>
-    private sealed record Row(int Index, IReadOnlyList<string> Statements, SyntheticGroundTruth Truth, float[] Labels, int Age, string Sex);
+    private sealed record Row(int Index, IReadOnlyList<string> Statements, SyntheticGroundTruth Truth, float[] Labels, int Age, string Sex,
+        IReadOnlyList<(string Code, double Likelihood)> ScpCodes);
 
     private static Row WriteRecord(SyntheticEcgGenerator gen, string root, int index)
     {
@@ -117,22 +125,41 @@ public static class SyntheticDatasetWriter
         {
             $"Age: {ecg.Age}",
             $"Sex: {(ecg.Sex == "M" ? "Male" : "Female")}",
-            $"Labels: {string.Join(',', ecg.Conditions.OrderBy(c => c).Select(EcgConditions.Code))}",
+            gen.Statements is null
+                ? $"Labels: {string.Join(',', ecg.Conditions.OrderBy(c => c).Select(EcgConditions.Code))}"
+                : $"Labels: {string.Join(',', ecg.ScpCodes.Select(c => c.Code))}",
             $"Report: {ecg.Report}",
         };
         var rec = WfdbWriter.FromPhysical(name, ecg.Signal, SyntheticEcgGenerator.Leads, ecg.SamplingRate, Gain, 0, "mV", comments);
         WfdbWriter.Write(dir, rec, EcgTime(index), atomic: false);
-        return new Row(index, ecg.Statements, ecg.Truth, ecg.LabelVector(), ecg.Age, ecg.Sex);
+        var labels = ecg.LabelVector();
+        if (gen.Statements is { } source)
+        {
+            labels = new float[source.Codes.Count];
+            foreach (var (code, _) in ecg.ScpCodes)
+            {
+                int k = IndexOf(source.Codes, code);
+                if (k >= 0) labels[k] = 1;
+            }
+        }
+        // Drop the beat list: the CSVs do not need it, and a long job keeps one row per record.
+        return new Row(index, ecg.Statements, ecg.Truth with { Beats = [], PWaveOnsets = [] }, labels, ecg.Age, ecg.Sex, ecg.ScpCodes);
     }
 
-    private static void WriteCsvs(string root, Row?[] rows, SyntheticEcgConfig cfg)
+    private static int IndexOf(IReadOnlyList<string> codes, string code)
+    {
+        for (int i = 0; i < codes.Count; i++) if (codes[i] == code) return i;
+        return -1;
+    }
+
+    private static void WriteCsvs(string root, Row?[] rows, SyntheticEcgConfig cfg, PtbXlStatementSource? source)
     {
         var inv = CultureInfo.InvariantCulture;
         var recordList = new StringBuilder("subject_id,study_id,file_name,ecg_time,path\n");
         var mm = new StringBuilder("subject_id,study_id,cart_id,ecg_time,");
         for (int k = 0; k < 18; k++) mm.Append(inv, $"report_{k},");
         mm.Append("bandwidth,filtering,rr_interval,p_onset,p_end,qrs_onset,qrs_end,t_end,p_axis,qrs_axis,t_axis\n");
-        var labels = new StringBuilder("study_id,").Append(string.Join(',', EcgConditions.Codes)).Append('\n');
+        var labels = new StringBuilder("study_id,").Append(string.Join(',', (source?.Codes ?? EcgConditions.Codes).Select(Csv))).Append('\n');
         var patients = new StringBuilder("subject_id,gender,anchor_age\n");
         string bandwidth = $"0.005-{(cfg.SamplingRate * 0.3).ToString("0", inv)} Hz";
         foreach (var r in rows)
@@ -162,6 +189,40 @@ public static class SyntheticDatasetWriter
         AtomicFile.WriteAllText(Path.Combine(root, "machine_measurements.csv"), mm.ToString());
         AtomicFile.WriteAllText(Path.Combine(root, "labels.csv"), labels.ToString());
         AtomicFile.WriteAllText(Path.Combine(root, "patients.csv"), patients.ToString());
+    }
+
+    /// <summary>
+    /// The PTB-XL side of a statement-mode data set: <c>ptbxl_database.csv</c> (one row per record, its report as the
+    /// <c>report</c> column) and <c>scp_statements.csv</c> as read.
+    /// </summary>
+    private static void WritePtbXlFiles(string root, Row?[] rows, PtbXlStatementSource source)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var db = new StringBuilder("ecg_id,patient_id,age,sex,report,scp_codes,strat_fold,filename_lr,filename_hr\n");
+        foreach (var r in rows)
+        {
+            if (r is null) continue;
+            int subject = FirstSubjectId + r.Index, study = FirstStudyId + r.Index;
+            string codes = "{" + string.Join(", ", r.ScpCodes.Select(c => $"'{c.Code}': {c.Likelihood.ToString("0.0##", inv)}")) + "}";
+            string path = RecordPath(r.Index);
+            // PTB-XL's sex column: 0 male, 1 female.
+            db.Append(inv, $"{study},{subject}.0,{r.Age}.0,{(r.Sex == "M" ? 0 : 1)},{Csv(string.Join(". ", r.Statements))},{Csv(codes)},{r.Index % 10 + 1},{path},{path}\n");
+        }
+        AtomicFile.WriteAllText(Path.Combine(root, "ptbxl_database.csv"), db.ToString());
+        File.Copy(source.StatementsPath, Path.Combine(root, "scp_statements.csv"));
+        AtomicFile.WriteAllText(Path.Combine(root, SyntheticPrompts.FileName), StatementPrompts(source));
+    }
+
+    /// <summary>Zero-shot prompts of the statement mode: each statement's PTB-XL description and its first machine phrase.</summary>
+    private static string StatementPrompts(PtbXlStatementSource source)
+    {
+        var d = new Dictionary<string, string>();
+        foreach (string code in source.Codes)
+        {
+            string desc = source.Statements[code].Description;
+            d[code] = StatementReports.Machine.TryGetValue(code, out var m) ? $"{desc}, {m.Phrases[0]}" : desc;
+        }
+        return System.Text.Json.JsonSerializer.Serialize(d, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
     }
 
     private static string Csv(string s) =>

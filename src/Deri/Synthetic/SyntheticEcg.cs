@@ -7,6 +7,8 @@ public enum BeatKind
     Conducted,
     /// <summary>A premature ventricular complex.</summary>
     Ventricular,
+    /// <summary>A premature atrial complex: an ectopic P wave conducted to a normal QRS (PTB-XL statement mode).</summary>
+    AtrialPremature,
 }
 
 /// <summary>One ventricular beat: its QRS onset (seconds from the record start) and kind.</summary>
@@ -51,6 +53,8 @@ public sealed record SyntheticGroundTruth
     public int? FlutterConduction { get; init; }
     /// <summary>Mains frequency of the interference (50 or 60 Hz).</summary>
     public required int MainsFrequency { get; init; }
+    /// <summary>P-wave onsets in seconds, conducted or not, sinus and ectopic (PTB-XL statement mode; empty in the condition mode).</summary>
+    public IReadOnlyList<double> PWaveOnsets { get; init; } = [];
 }
 
 /// <summary>One synthetic 12-lead ECG with its paired machine report and ground truth.</summary>
@@ -74,6 +78,9 @@ public sealed record SyntheticEcg
     public required string Sex { get; init; }
     /// <summary>The drawn ground truth.</summary>
     public required SyntheticGroundTruth Truth { get; init; }
+
+    /// <summary>The record's PTB-XL statements with their likelihoods, as in <c>scp_codes</c> (PTB-XL statement mode; empty in the condition mode).</summary>
+    public IReadOnlyList<(string Code, double Likelihood)> ScpCodes { get; init; } = [];
 
     /// <summary>The report as the DERI pipeline forms it: non-empty statements joined with ". ".</summary>
     public string Report => string.Join(". ", Statements);

@@ -12,7 +12,7 @@ namespace Deri.Synthetic;
 /// </para>
 /// <para>A record is a pure function of (<see cref="SyntheticEcgConfig.Seed"/>, index): generate in any order, on any thread.</para>
 /// </summary>
-public sealed class SyntheticEcgGenerator
+public sealed partial class SyntheticEcgGenerator
 {
     /// <summary>Lead order of the output (MIMIC-IV-ECG's): I, II, III, aVR, aVF, aVL, V1–V6.</summary>
     public static IReadOnlyList<string> Leads { get; } = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"];
@@ -65,6 +65,7 @@ public sealed class SyntheticEcgGenerator
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         var rng = new SyntheticRandom(Config.Seed, index);
+        if (Statements is not null) return FromStatements(index, rng, null);
         var conditions = ConditionSampler.Sample(rng, Config.NormalFraction);
         bool male = rng.Chance(conditions.Contains(EcgCondition.LeftVentricularHypertrophy) ? 0.65 : 0.5);
         bool elderly = conditions.Overlaps([EcgCondition.AtrialFibrillation, EcgCondition.AtrialFlutter, EcgCondition.LeftBundleBranchBlock, EcgCondition.LeftVentricularHypertrophy]);
@@ -93,7 +94,21 @@ public sealed class SyntheticEcgGenerator
             t.AddTo(dipole, n, onset);
         }
         Rhythm.AddAtrialActivity(rng, plan, dipole, n, fs);
+        var (signal, mains) = LeadsWithNoise(rng, dipole, n, fs);
 
+        var truth = BuildTruth(plan, beats, dur, mains);
+        // The wording has its own stream, so a record reads the same at every noise level.
+        var statements = SyntheticReports.Write(new SyntheticRandom(~Config.Seed, index), conditions, plan, truth);
+        return new SyntheticEcg
+        {
+            Index = index, SamplingRate = fs, Samples = n, Signal = signal, Conditions = conditions,
+            Statements = statements, Age = age, Sex = male ? "M" : "F", Truth = truth,
+        };
+    }
+
+    /// <summary>The 12 leads of a (3, n) dipole: I, II and V1–V6 projected, electrode noise added, III, aVR, aVF, aVL derived.</summary>
+    private (float[] Signal, int Mains) LeadsWithNoise(SyntheticRandom rng, float[] dipole, int n, double fs)
+    {
         var signal = new float[12 * n];
         Span<float> lI = signal.AsSpan(0, n), lII = signal.AsSpan(n, n);
         for (int s = 0; s < n; s++)
@@ -110,15 +125,7 @@ public sealed class SyntheticEcgGenerator
         int mains = 60;
         if (Config.Noise != NoiseLevel.None) mains = NoiseModel.Add(rng, Config.Noise, signal, n, fs);
         DeriveLimbLeads(signal, n);
-
-        var truth = BuildTruth(plan, beats, dur, mains);
-        // The wording has its own stream, so a record reads the same at every noise level.
-        var statements = SyntheticReports.Write(new SyntheticRandom(~Config.Seed, index), conditions, plan, truth);
-        return new SyntheticEcg
-        {
-            Index = index, SamplingRate = fs, Samples = n, Signal = signal, Conditions = conditions,
-            Statements = statements, Age = age, Sex = male ? "M" : "F", Truth = truth,
-        };
+        return (signal, mains);
     }
 
     /// <summary>III, aVR, aVF, aVL from I and II (channels 0 and 1) into channels 2–5, as an electrocardiograph derives them.</summary>
