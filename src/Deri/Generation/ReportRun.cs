@@ -81,12 +81,8 @@ public sealed class ReportRun : IDisposable
     public static ReportRun Open(string runDirectory, string checkpoint, Device device, Action<string>? log = null)
     {
         string dir = Path.GetFullPath(runDirectory);
-<<<<<<< HEAD
         if (!System.IO.Directory.Exists(dir)) throw new InputFileNotFoundException($"{dir}: report run folder not found");
-=======
-        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: report run folder not found");
         if (IsBundled(dir)) return OpenBundled(dir, device, log);
->>>>>>> h-bundle
         string configPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a report run folder (no {ConfigFile})");
         var config = ReportConfig.LoadRecorded(configPath);
@@ -150,12 +146,12 @@ public sealed class ReportRun : IDisposable
     /// scratch text vocabulary when the run has one) and a Hugging Face decoder's <c>config.json</c>. <see cref="Open"/>
     /// reopens it.
     /// </summary>
-    /// <exception cref="InvalidDataException">The run's text side is a local folder, which a bundle does not carry.</exception>
+    /// <exception cref="InputFormatException">The run's text side is a local folder, which a bundle does not carry.</exception>
     public void WriteBundled(string directory)
     {
         var network = Pretrained.Config.Network;
         if (!Deri.Text.TextModelSetting.IsScratch(network.TextModel) && !Deri.Text.TextModelSetting.IsBuiltIn(network.TextModel))
-            throw new InvalidDataException($"{Pretrained.Directory}: the text side is the folder '{network.TextModel}', which a bundle does not carry " +
+            throw new InputFormatException($"{Pretrained.Directory}: the text side is the folder '{network.TextModel}', which a bundle does not carry " +
                 "(a bundled report generator needs a built-in text model or a scratch one)");
         System.IO.Directory.CreateDirectory(directory);
         int epoch = 0;
@@ -163,7 +159,7 @@ public sealed class ReportRun : IDisposable
         {
             epoch = Checkpoint.ReadInfo(CheckpointPath).Epoch;
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InputException or InvalidDataException)
         {
             // The epoch is provenance only.
         }

@@ -95,17 +95,12 @@ public sealed class PretrainedRun : IDisposable
     {
         string dir = Path.GetFullPath(runDirectory);
         string configPath = Path.Combine(dir, "config.yaml");
-<<<<<<< HEAD
         if (!System.IO.Directory.Exists(dir)) throw new InputFileNotFoundException($"{dir}: run folder not found");
-        if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a run folder (no config.yaml)");
-=======
-        if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: run folder not found");
         // A model bundle (Interop/Bundle, "model.json") holds the ECG side as ONNX, not the TorchSharp model this needs.
         if (!File.Exists(configPath) && File.Exists(Path.Combine(dir, "model.json")))
-            throw new DirectoryNotFoundException($"{dir}: a model bundle, not a run folder: this command needs the run's TorchSharp model " +
+            throw new InputFileNotFoundException($"{dir}: a model bundle, not a run folder: this command needs the run's TorchSharp model " +
                 "(a bundle carries only the ECG side's zero-shot embedding as ONNX); pass the run folder the bundle was built from (`deri model info` names it)");
-        if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
->>>>>>> h-bundle
+        if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a run folder (no config.yaml)");
         string ckpt = ResolveCheckpoint(dir, checkpoint);
         var config = DeriConfig.LoadRecorded(configPath);
         if (MethodNames.IsEcgOnly(config.Network.Method))
@@ -125,17 +120,17 @@ public sealed class PretrainedRun : IDisposable
     /// text side) without loading a checkpoint: for a caller whose own checkpoint carries the weights it needs (a bundled
     /// report generator's checkpoint holds the ECG side). <paramref name="weights"/> is recorded as <see cref="CheckpointPath"/>.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The folder or its <c>config.yaml</c> is missing.</exception>
-    /// <exception cref="InvalidDataException">The config names an ECG-only method, or a scratch text side has no vocabulary.</exception>
+    /// <exception cref="InputFileNotFoundException">The folder or its <c>config.yaml</c> is missing.</exception>
+    /// <exception cref="InputFormatException">The config names an ECG-only method, or a scratch text side has no vocabulary.</exception>
     public static PretrainedRun BuildUntrained(string runDirectory, string weights, Device device)
     {
         string dir = Path.GetFullPath(runDirectory);
         string configPath = Path.Combine(dir, "config.yaml");
-        if (!File.Exists(configPath)) throw new DirectoryNotFoundException($"{dir}: not a run folder (no config.yaml)");
+        if (!File.Exists(configPath)) throw new InputFileNotFoundException($"{dir}: not a run folder (no config.yaml)");
         var config = DeriConfig.LoadRecorded(configPath);
         if (MethodNames.IsEcgOnly(config.Network.Method))
-            throw new InvalidDataException($"{configPath}: {config.Network.Method} is an ECG-only method; only DERI and MERL modules are built without a checkpoint");
-        var module = Pretrainer.Build(config, dir, () => throw new InvalidDataException(
+            throw new InputFormatException($"{configPath}: {config.Network.Method} is an ECG-only method; only DERI and MERL modules are built without a checkpoint");
+        var module = Pretrainer.Build(config, dir, () => throw new InputFormatException(
             $"{dir}: no text vocabulary ({Path.Combine(dir, Pretrainer.TextFolder, "vocab.txt")}) for the scratch text encoder"), device);
         module.eval();
         return new PretrainedRun(dir, Path.GetFullPath(weights), config, module, null, device);

@@ -85,7 +85,7 @@ public sealed class OnnxEcgEmbedder : IDisposable
         for (int b = 0; b < signals.Count; b++)
         {
             if (signals[b].Length != size)
-                throw new InputValueException($"record {b} has {signals[b].Length} values, the model takes {Leads} × {Length}", nameof(signals));
+                throw new ArgumentException($"record {b} has {signals[b].Length} values, the model takes {Leads} × {Length}", nameof(signals));
             signals[b].CopyTo(flat, b * size);
         }
         var all = Run(flat, signals.Count);
