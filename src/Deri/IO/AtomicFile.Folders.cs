@@ -16,7 +16,7 @@ public enum ExistingFolder
 }
 
 /// <summary>The target folder exists, is not empty, and <see cref="ExistingFolder.Refuse"/> was asked for.</summary>
-public class FolderExistsException(string message) : IOException(message);
+public class FolderExistsException(string message) : InputException(message);
 
 /// <summary>
 /// The one way this project writes a folder that a user keeps: readers see the old folder or the complete new one,

@@ -163,6 +163,6 @@ public class PreprocessingTests
     {
         Assert.Throws<InputValueException>(() => new EcgPreprocessor(new PreprocessConfig { CropLength = 6000 }));
         Assert.Throws<InputValueException>(() => new EcgPreprocessor(new PreprocessConfig { TargetRate = 0 }));
-        Assert.Throws<ArgumentException>(() => new EcgPreprocessor(new PreprocessConfig { RepairRadius = 0 }));
+        Assert.Throws<InputValueException>(() => new EcgPreprocessor(new PreprocessConfig { RepairRadius = 0 }));
     }
 }

@@ -239,7 +239,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
     [Fact]
     public void ABundleCarriesItsOwnStorePromptsAndCheckpoint()
     {
-        var e = Assert.Throws<ArgumentException>(() => new InferenceService(new ServiceOptions { Run = Bundle, Store = fx.Store }));
+        var e = Assert.Throws<InputValueException>(() => new InferenceService(new ServiceOptions { Run = Bundle, Store = fx.Store }));
         Assert.Contains("--store and --prompts go with a run folder", e.Message);
         var r = CliRunner.Run(["analyze", fx.RecordHeader, "--run", Bundle, "--checkpoint", "last", "--threads", "1"]);
         Assert.Equal(1, r.ExitCode);
@@ -265,7 +265,7 @@ public sealed class ModelBundleTests(ServeRunFixture fx)
         Assert.Equal(Bundle, ModelBundle.FindDefault(fx.NewDir("elsewhere"), root));
         string nowhere = fx.NewDir("nowhere");
         Assert.Null(ModelBundle.FindDefault(nowhere, nowhere));
-        var none = Assert.Throws<DirectoryNotFoundException>(() => ModelBundle.RequireDefault(nowhere, nowhere));
+        var none = Assert.Throws<InputFileNotFoundException>(() => ModelBundle.RequireDefault(nowhere, nowhere));
         Assert.Contains("no --run given and no default model", none.Message);
         Assert.Contains("deri model build", none.Message);
     }

@@ -171,7 +171,7 @@ public class ReportDecoderTests
         var memory = torch.randn(1, 1, 16);
         Assert.Throws<InputValueException>(() => decoder.Generate(memory, new DecodingOptions(MaxLength: 17)));
         Assert.Throws<InputValueException>(() => decoder.Generate(memory, new DecodingOptions(NumBeams: 0)));
-        Assert.Throws<ArgumentException>(() => decoder.Generate(memory, new DecodingOptions(MinLength: 5, MaxLength: 5)));
+        Assert.Throws<InputValueException>(() => decoder.Generate(memory, new DecodingOptions(MinLength: 5, MaxLength: 5)));
         Assert.Throws<ArgumentException>(() => decoder.Generate(torch.randn(1, 1, 8), new DecodingOptions(MaxLength: 5)));
         Assert.Throws<ArgumentException>(() => new ReportDecoder(model, Bos, 12));
     }
