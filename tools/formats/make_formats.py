@@ -6,6 +6,8 @@
                        undefined-length sequences, rhythm + median multiplex groups, measurements + a statement (pydicom)
   dicom_explicit.dcm   the same in Explicit VR LE with SCPECG lead codes and mV sensitivity 0.0005 x correction 2.0
   dicom_deflated.dcm   2 s of the record as Deflated Explicit VR LE (must be refused by name)
+  dicom_scpecg.dcm     the explicit file with its measurements coded in SCPECG (SCP-ECG 1.3 clause codes, RR instead of
+                       the rate, a PP interval of 0, fiducial points in sample positions) as a Mortara ELI 250 cart writes them
   aecg.xml             HL7 aECG: rhythm series + derived representative beat, 12 leads, scale 1 uV, origin 0
   muse.xml             GE MUSE RestingECG: 8 leads (I, II, V1-V6), 0.5 uV/bit, base64 int16, measurements, statements
   edf.edf              EDF: 12 signals labelled "ECG I" ..., physical -32.768..32.767 mV, plus an EDF Annotations signal
@@ -13,6 +15,7 @@
 
 The "median beat" stored in the DICOM/aECG/MUSE fixtures is the record's first 0.8 s (a stand-in with the right shape;
 these files test reading, not beat averaging). Run from the repository root:  /usr/bin/python3 tools/formats/make_formats.py
+(all fixtures), or with file names to write only those, e.g.  /usr/bin/python3 tools/formats/make_formats.py dicom_scpecg.dcm
 """
 import base64
 import os
@@ -41,6 +44,7 @@ MEDIAN = 80  # samples of the stand-in median beat
 
 # The device measurements every fixture carries (ms, bpm, degrees) and its statements.
 MEAS = {"rate": 63, "pr": 164, "qrs": 92, "qt": 398, "qtc": 406, "paxis": 48, "raxis": -3, "taxis": 40}
+RR = 952  # ms, the SCPECG fixture's RR interval (60000 / 63 bpm, rounded)
 STATEMENTS = ["Sinus rhythm", "Left axis deviation"]
 
 
@@ -98,17 +102,52 @@ def multiplex(raw, label, codes, scheme, sens, units, corr):
     return g
 
 
-def annotations():
+def annotations(scp=False):
     items = []
-    def numeric(value, c, unit):
+    def numeric(value, c, unit, group=None):
         a = Dataset()
         a.ReferencedWaveformChannels = [1, 0]
+        if group is not None:
+            a.AnnotationGroupNumber = group
         a.ConceptNameCodeSequence = Sequence([c])
         a.NumericValue = str(value)
         a.MeasurementUnitsCodeSequence = Sequence([unit])
         items.append(a)
     ms = code("ms", "UCUM", "millisecond")
     deg = code("deg", "UCUM", "degree")
+    if scp:
+        # As pydicom's waveform_ecg.dcm (a Mortara ELI 250 cart) codes them: statements first, then the global
+        # measurements in annotation group 1 with SCPECG 1.3 concept names (the code value is the SCP-ECG clause and
+        # item), then the fiducial points of the median beat (group 2) as sample positions, which carry no value.
+        for s in STATEMENTS:
+            a = Dataset()
+            a.ReferencedWaveformChannels = [1, 0]
+            a.AnnotationGroupNumber = 0
+            a.UnformattedTextValue = s
+            items.append(a)
+        def scpecg(value, meaning):
+            c = code(value, "SCPECG", meaning)
+            c.CodingSchemeVersion = "1.3"
+            return c
+        numeric(RR, scpecg("5.10.2.1-3", "RR Interval"), ms, 1)
+        numeric(0, scpecg("5.10.2.1-5", "PP Interval"), ms, 1)
+        numeric(MEAS["pr"], scpecg("5.13.5-7", "PR Interval"), ms, 1)
+        numeric(MEAS["qrs"], scpecg("5.13.5-9", "QRS Duration"), ms, 1)
+        numeric(MEAS["qt"], scpecg("5.13.5-11", "QT Interval"), ms, 1)
+        numeric(MEAS["qtc"], scpecg("5.10.2.5-5", "QTc Interval"), ms, 1)
+        numeric(MEAS["paxis"], scpecg("5.10.3-11", "P Axis"), deg, 1)
+        numeric(MEAS["raxis"], scpecg("5.10.3-13", "QRS Axis"), deg, 1)
+        numeric(MEAS["taxis"], scpecg("5.10.3-15", "T Axis"), deg, 1)
+        for value, meaning, at in [("5.10.3-1", "P Onset", 10), ("5.10.3-2", "P Offset", 20), ("5.10.3-3", "QRS Onset", 26),
+                                   ("5.10.3-4", "QRS Offset", 35), ("5.10.3-5", "T Offset", 66)]:
+            a = Dataset()
+            a.ReferencedWaveformChannels = [1, 0]
+            a.AnnotationGroupNumber = 2
+            a.ConceptNameCodeSequence = Sequence([scpecg(value, meaning)])
+            a.TemporalRangeType = "POINT"
+            a.ReferencedSamplePositions = at
+            items.append(a)
+        return Sequence(items)
     # Concept names of TID 3713 "ECG Global Measurements" (PS3.16): MDC codes; axes from CID 3229.
     numeric(MEAS["rate"], code("2:16016", "MDC", "Ventricular Heart Rate"), code("/min", "UCUM", "per minute"))
     numeric(MEAS["pr"], code("2:15872", "MDC", "PR interval global"), ms)
@@ -125,7 +164,7 @@ def annotations():
     return Sequence(items)
 
 
-def dicom(raw, path, syntax, codes, scheme, sens, units, corr, undefined_lengths):
+def dicom(raw, path, syntax, codes, scheme, sens, units, corr, undefined_lengths, scp_measurements=False):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.9.1.1"
     meta.MediaStorageSOPInstanceUID = "2.25.1234567890123456789"
@@ -143,7 +182,7 @@ def dicom(raw, path, syntax, codes, scheme, sens, units, corr, undefined_lengths
         multiplex(raw, "RHYTHM", codes, scheme, sens, units, corr),
         multiplex(raw[:MEDIAN], "MEDIAN", codes, scheme, sens, units, corr),
     ])
-    ds.WaveformAnnotationSequence = annotations()
+    ds.WaveformAnnotationSequence = annotations(scp_measurements)
     if undefined_lengths:
         undefined(ds)
     implicit = syntax == ImplicitVRLittleEndian
@@ -323,15 +362,24 @@ def edf(raw, path, bdf):
 def main():
     os.makedirs(OUT, exist_ok=True)
     raw = load()
-    dicom(raw, os.path.join(OUT, "dicom_implicit.dcm"), ImplicitVRLittleEndian, MDC, "MDC", "1", "uV", "1", True)
-    dicom(raw, os.path.join(OUT, "dicom_explicit.dcm"), ExplicitVRLittleEndian, SCP, "SCPECG", "0.0005", "mV", "2", False)
-    # A real deflated file (pydicom compresses the dataset): the reader must refuse the transfer syntax by name.
-    dicom(raw[:200], os.path.join(OUT, "dicom_deflated.dcm"), DeflatedExplicitVRLittleEndian, MDC, "MDC", "1", "uV", "1", False)
-    aecg(raw, os.path.join(OUT, "aecg.xml"))
-    muse(raw, os.path.join(OUT, "muse.xml"))
-    edf(raw, os.path.join(OUT, "edf.edf"), False)
-    edf(raw, os.path.join(OUT, "bdf.bdf"), True)
-    for name in sorted(os.listdir(OUT)):
+    writers = {
+        "dicom_implicit.dcm": lambda p: dicom(raw, p, ImplicitVRLittleEndian, MDC, "MDC", "1", "uV", "1", True),
+        "dicom_explicit.dcm": lambda p: dicom(raw, p, ExplicitVRLittleEndian, SCP, "SCPECG", "0.0005", "mV", "2", False),
+        # A real deflated file (pydicom compresses the dataset): the reader must refuse the transfer syntax by name.
+        "dicom_deflated.dcm": lambda p: dicom(raw[:200], p, DeflatedExplicitVRLittleEndian, MDC, "MDC", "1", "uV", "1", False),
+        "dicom_scpecg.dcm": lambda p: dicom(raw, p, ExplicitVRLittleEndian, SCP, "SCPECG", "0.0005", "mV", "2", False, True),
+        "aecg.xml": lambda p: aecg(raw, p),
+        "muse.xml": lambda p: muse(raw, p),
+        "edf.edf": lambda p: edf(raw, p, False),
+        "bdf.bdf": lambda p: edf(raw, p, True),
+    }
+    names = sys.argv[1:] or list(writers)
+    unknown = [n for n in names if n not in writers]
+    if unknown:
+        print("unknown fixture(s): %s; known: %s" % (", ".join(unknown), ", ".join(writers)), file=sys.stderr)
+        return 2
+    for name in names:
+        writers[name](os.path.join(OUT, name))
         print(name, os.path.getsize(os.path.join(OUT, name)))
 
 

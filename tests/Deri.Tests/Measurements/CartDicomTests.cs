@@ -1,4 +1,5 @@
 using Deri.Measurements;
+using Deri.Serving;
 using Deri.Signals;
 using Deri.Tests.Cli;
 
@@ -28,7 +29,33 @@ public sealed class CartDicomTests
 
     // The cart's global measurements as the file stores them (WaveformAnnotationSequence, SCP-ECG concept codes; read
     // with pydicom 2.3): RR 982 ms, PR 161 ms, QRS 75 ms, QT 368 ms, QTc 370 ms, axes P 74°, QRS 52°, T 57°.
-    private const double CartRr = 982, CartPr = 161, CartQrs = 75, CartQt = 368, CartPAxis = 74, CartQrsAxis = 52, CartTAxis = 57;
+    private const double CartRr = 982, CartPr = 161, CartQrs = 75, CartQt = 368, CartQtc = 370, CartPAxis = 74, CartQrsAxis = 52, CartTAxis = 57;
+
+    [FactWhenFileExists(File, Why)]
+    public void TheReaderReportsTheCartsOwnMeasurements()
+    {
+        // The cart codes them in SCPECG (5.10.2.1-3 RR, 5.13.5-7 PR, …); the file has no rate, so none is reported, and
+        // its PP interval of 0 (5.10.2.1-5) has no key.
+        var record = RecordReader.Read(File);
+        var expected = new Dictionary<string, double>
+        {
+            [DeviceMeasurementKeys.Rr] = CartRr, [DeviceMeasurementKeys.Pr] = CartPr, [DeviceMeasurementKeys.Qrs] = CartQrs,
+            [DeviceMeasurementKeys.Qt] = CartQt, [DeviceMeasurementKeys.QtcUnspecified] = CartQtc,
+            [DeviceMeasurementKeys.PAxis] = CartPAxis, [DeviceMeasurementKeys.QrsAxis] = CartQrsAxis, [DeviceMeasurementKeys.TAxis] = CartTAxis,
+        };
+        Assert.Equal(expected.OrderBy(kv => kv.Key), record.DeviceMeasurements.OrderBy(kv => kv.Key));
+        Assert.Equal(["RITMO SINUSALE", "ECG NORMALE"], record.DeviceStatements);
+        // The analyze API reads an upload this way and returns these as device_measurements beside its own.
+        var upload = UploadReader.Read([new UploadedFile("waveform_ecg.dcm", System.IO.File.ReadAllBytes(File))], null, new UploadLimits());
+        Assert.Equal(expected.OrderBy(kv => kv.Key), upload.DeviceMeasurements.OrderBy(kv => kv.Key));
+    }
+
+    [FactWhenFileExists(File, Why)]
+    public void InspectShowsTheCartsMeasurements()
+    {
+        string text = CliRunner.Ok("data", "inspect", File);
+        Assert.Contains("Device      rr_ms 982, pr_ms 161, qrs_ms 75, qt_ms 368, qtc_ms 370, p_axis_deg 74, qrs_axis_deg 52, t_axis_deg 57", text);
+    }
 
     [FactWhenFileExists(File, Why)]
     public void MeasurementsAgreeWithTheCart()

@@ -62,6 +62,36 @@ public class ClinicalFormatTests
     }
 
     [Fact]
+    public void DicomScpEcgMeasurementCodesAreRead()
+    {
+        // The measurements coded in SCPECG as a Mortara cart writes them: RR (not the rate), a PP interval of 0 that
+        // has no key, and fiducial points (sample positions without a value) that must not become measurements.
+        var r = RecordReader.Read(Fixture("dicom_scpecg.dcm"));
+        var expected = new Dictionary<string, double>(Measurements);
+        expected.Remove(DeviceMeasurementKeys.HeartRate);
+        expected[DeviceMeasurementKeys.Rr] = 952;
+        Assert.Equal(expected.OrderBy(kv => kv.Key), r.DeviceMeasurements.OrderBy(kv => kv.Key));
+        Assert.Equal(["Sinus rhythm", "Left axis deviation"], r.DeviceStatements);
+        SamePhysical(Original(), r, 1e-12);
+    }
+
+    [Fact]
+    public void DicomScpEcgAxisInMillisecondsIsRefusedByName()
+    {
+        // A unit that does not fit the concept is an error naming the code, as for the MDC codes.
+        using var dir = new TempDir();
+        string bytes = Encoding.Latin1.GetString(File.ReadAllBytes(Fixture("dicom_scpecg.dcm")));
+        int at = bytes.IndexOf("5.10.3-13", StringComparison.Ordinal);
+        // The QRS axis's unit code value "deg " (SH, padded to even length) comes just before its concept name.
+        int unit = bytes.LastIndexOf("deg ", at, StringComparison.Ordinal);
+        Assert.True(unit > 0);
+        bytes = bytes[..unit] + "ms  " + bytes[(unit + 4)..];
+        var e = Assert.Throws<EcgFormatException>(() => RecordReader.Read(dir.Bytes("s.dcm", Encoding.Latin1.GetBytes(bytes))));
+        Assert.Contains("5.10.3-13", e.Message);
+        Assert.Contains("qrs_axis_deg", e.Message);
+    }
+
+    [Fact]
     public void DicomSensitivityTimesCorrectionFactorGivesAnExactGain()
     {
         using var dir = new TempDir();

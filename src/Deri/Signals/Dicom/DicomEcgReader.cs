@@ -29,7 +29,7 @@ public static class DicomEcgReader
         ["5.6.3-9-7"] = "V5", ["5.6.3-9-8"] = "V6",
     };
 
-    // Concept names of global measurements: TID 3713 "ECG Global Measurements" (MDC), CID 3229 axes, LOINC equivalents.
+    // Concept names of global measurements: TID 3713 "ECG Global Measurements" (MDC), CID 3229 axes, LOINC equivalents, SCPECG.
     private static readonly Dictionary<string, string> MeasurementCodes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["2:16016"] = DeviceMeasurementKeys.HeartRate, ["2:16770"] = DeviceMeasurementKeys.HeartRate, ["8867-4"] = DeviceMeasurementKeys.HeartRate,
@@ -37,6 +37,16 @@ public static class DicomEcgReader
         ["2:16160"] = DeviceMeasurementKeys.Qt, ["2:15876"] = DeviceMeasurementKeys.QtcUnspecified,
         ["2:16128"] = DeviceMeasurementKeys.PAxis, ["2:16132"] = DeviceMeasurementKeys.QrsAxis, ["2:16136"] = DeviceMeasurementKeys.TAxis,
         ["8626-4"] = DeviceMeasurementKeys.PAxis, ["9997-8"] = DeviceMeasurementKeys.QrsAxis, ["8638-9"] = DeviceMeasurementKeys.TAxis,
+        // Legacy SCPECG codes (coding scheme "SCPECG" version 1.3, used by DICOM before the MDC codes): the code value is the
+        // clause of the SCP-ECG standard (AAMI/CEN ENV 1064 rev. 1.3, now ISO 11073-91064) that defines the field, then
+        // the item: 5.10.2.1 global RR/PP, 5.10.2.5 ventricular rate and QTc, 5.10.3 axes, 5.13.5 the PR/QRS/QT of the
+        // measurement block. Meanings as a Mortara ELI 250 cart writes them (pydicom's waveform_ecg.dcm: "RR Interval",
+        // "QTc Interval", "P Axis" …) and as ECG Toolkit's DICOM writer (DICOMFormat.cs) pairs them with codes and units.
+        // PP interval (5.10.2.1-5) has no key here; fiducial points (5.10.3-1…5, 5.7.1-3) are sample positions, not values.
+        ["5.10.2.1-3"] = DeviceMeasurementKeys.Rr, ["5.10.2.5-1"] = DeviceMeasurementKeys.HeartRate,
+        ["5.13.5-7"] = DeviceMeasurementKeys.Pr, ["5.13.5-9"] = DeviceMeasurementKeys.Qrs, ["5.13.5-11"] = DeviceMeasurementKeys.Qt,
+        ["5.10.2.5-5"] = DeviceMeasurementKeys.QtcUnspecified,
+        ["5.10.3-11"] = DeviceMeasurementKeys.PAxis, ["5.10.3-13"] = DeviceMeasurementKeys.QrsAxis, ["5.10.3-15"] = DeviceMeasurementKeys.TAxis,
     };
 
     /// <summary>Reads a DICOM ECG file.</summary>
