@@ -139,7 +139,7 @@ public class ClocsTests(ITestOutputHelper output)
         var terms = new ClocsConfig { Mode = "cmlc", LeadGroups = [[0, 12]] };
         Assert.Contains("clocs.lead_groups", Assert.Throws<ConfigException>(() => Clocs.Create(SslTestData.TinyResNet, 256, terms)).Message);
         Assert.Contains("clocs.mode", Assert.Throws<ConfigException>(() => Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { Mode = "x" })).Message);
-        Assert.Contains("clocs.segment_length", Assert.Throws<ArgumentException>(
+        Assert.Contains("clocs.segment_length", Assert.Throws<ConfigException>(
             () => Clocs.Create(SslTestData.TinyResNet, 256, new ClocsConfig { SegmentLength = 200 })).Message);
     }
 

@@ -270,8 +270,8 @@ public class CrtTests
         // 2·25 does not divide 275, though 25 does: the spectrum's L/2 bins must split into whole patches.
         Assert.Contains("patch_size", Assert.Throws<ConfigException>(() => TinyModel(length: 275)).Message);
         Assert.Contains("drop_ratio", Assert.Throws<ConfigException>(() => TinyModel(config: Tiny with { DropRatio = 1 })).Message);
-        Assert.Contains("fft_norm", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { FftNorm = "none" })).Message);
-        Assert.Contains("head_dim", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { HeadDim = -1 })).Message);
+        Assert.Contains("fft_norm", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { FftNorm = "none" })).Message);
+        Assert.Contains("head_dim", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { HeadDim = -1 })).Message);
         using var model = TinyModel();
         using var wrongLength = randn(2, 3, 200);
         Assert.Contains("(B, 3, 250)", Assert.Throws<ArgumentException>(() => model.Represent(wrongLength)).Message);

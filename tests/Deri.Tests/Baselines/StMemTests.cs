@@ -146,10 +146,10 @@ public class StMemTests
         var e = Assert.Throws<ConfigException>(() => TinyModel(length: 260));
         Assert.Contains("patch_size", e.Message);
         Assert.Contains("decoder_width", Assert.Throws<ConfigException>(() => TinyModel(config: Tiny with { DecoderWidth = 33 })).Message);
-        Assert.Contains("head_dim", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { HeadDim = 0 })).Message);
-        Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 1 })).Message);
-        Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 0.95 })).Message);
-        Assert.Contains("mask_ratio", Assert.Throws<ArgumentException>(() => TinyModel(config: Tiny with { MaskRatio = 0 })).Message);
+        Assert.Contains("head_dim", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { HeadDim = 0 })).Message);
+        Assert.Contains("mask_ratio", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { MaskRatio = 1 })).Message);
+        Assert.Contains("mask_ratio", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { MaskRatio = 0.95 })).Message);
+        Assert.Contains("mask_ratio", Assert.Throws<Deri.Config.ConfigException>(() => TinyModel(config: Tiny with { MaskRatio = 0 })).Message);
         using var model = TinyModel();
         using var wrongLeads = randn(2, 4, 250);
         Assert.Contains("(B, 3, 250)", Assert.Throws<ArgumentException>(() => model.Represent(wrongLeads)).Message);
