@@ -21,18 +21,23 @@ public sealed class NativeHeapTests
         if (!OperatingSystem.IsLinux() || UserDecides) return;
         // 40 MiB is above glibc's largest mmap threshold (32 MiB), so by default every such block is a fresh mmap whose
         // 10,240 pages fault in again after each free; with the tuning the heap keeps it. Marshal.AllocHGlobal is malloc.
+        // The fewest faults of three tries is asserted: which glibc arena serves a new thread varies from run to run (it
+        // made one CI run of three re-fault every page once), while without the tuning every try re-faults every page.
         const int size = 40 << 20;
         var source = new byte[size];
-        long faults = 0;
+        long faults = long.MaxValue;
         Exception? failure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                Touch(source);
-                long before = ThreadMinorFaults();
-                Touch(source);
-                faults = ThreadMinorFaults() - before;
+                for (int attempt = 0; attempt < 3 && faults >= 2_000; attempt++)
+                {
+                    Touch(source);
+                    long before = ThreadMinorFaults();
+                    Touch(source);
+                    faults = Math.Min(faults, ThreadMinorFaults() - before);
+                }
             }
             catch (Exception e)
             {
